@@ -1,0 +1,199 @@
+/**
+ * The one place sagalane reads its configuration from the environment.
+ *
+ * Every variable is listed in `envSchema` with its default; `loadConfig` turns the raw environment into a typed
+ * `Config` and throws a `ConfigError` naming each bad variable, so a process stops before it half-starts.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Environment variables, their defaults and their validation. The README's config table mirrors this. */
+export const envSchema = z.object({
+  /** Temporal frontend `host:port`. Unset: `sagalane dev` starts a local dev server. */
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  SAGALANE_TASK_QUEUE: z.string().min(1).default('sagalane-sagas'),
+  /** Use TLS to reach Temporal (implied by an API key or client certificate). */
+  TEMPORAL_TLS: boolFlag.default(false),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** Temporal Cloud API key. */
+  TEMPORAL_API_KEY: optionalString,
+  /** Path of a Temporal CLI binary to use for the local dev server. */
+  SAGALANE_TEMPORAL_CLI: optionalString,
+  SAGALANE_TEMPORAL_PORT: port.default(7233),
+  SAGALANE_TEMPORAL_UI_PORT: port.default(8233),
+  /** Where the local stack keeps its state (Temporal SQLite file, Redis data). */
+  SAGALANE_DATA_DIR: z.string().min(1).default('.sagalane'),
+
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+  /** Prefix of every Redis key sagalane writes (streams, results, artifacts, caches). */
+  SAGALANE_KEY_PREFIX: z
+    .string()
+    .min(1)
+    .default('sagalane')
+    .refine((v) => !/[{}\s]/.test(v), 'must not contain braces or spaces'),
+
+  SAGALANE_MCP_HOST: z.string().min(1).default('127.0.0.1'),
+  SAGALANE_MCP_PORT: port.default(7300),
+  /** Bearer token for the MCP HTTP endpoint; required when it binds to anything but loopback. */
+  SAGALANE_MCP_TOKEN: optionalString,
+  /** Extra Host header values accepted by the MCP HTTP endpoint (comma-separated). */
+  SAGALANE_MCP_ALLOWED_HOSTS: csv,
+  /** Extra Origin header values accepted by the MCP HTTP endpoint (comma-separated). */
+  SAGALANE_MCP_ALLOWED_ORIGINS: csv,
+
+  SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
+  SAGALANE_METRICS_PORT: port.default(9464),
+
+  SAGALANE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+  /** OpenAI-compatible chat-completions endpoint for the reasoning agent; unset = built-in planner. */
+  SAGALANE_LLM_BASE_URL: optionalString.refine(
+    (v) => v === undefined || /^https?:\/\//.test(v),
+    'must be an http(s) URL',
+  ),
+  SAGALANE_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  SAGALANE_LLM_API_KEY: optionalString,
+  SAGALANE_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+  /** How long a reasoning plan stays cached in Redis. */
+  SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface TemporalSettings {
+  /** `undefined` means "no remote server: start or use the local dev server". */
+  address: string | undefined;
+  namespace: string;
+  taskQueue: string;
+  tls: boolean;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  tlsCaPath?: string;
+  tlsServerName?: string;
+  apiKey?: string;
+  cliPath?: string;
+  devPort: number;
+  devUiPort: number;
+}
+
+export interface Config {
+  temporal: TemporalSettings;
+  redisUrl: string;
+  keyPrefix: string;
+  dataDir: string;
+  mcp: { host: string; port: number; token?: string; allowedHosts: string[]; allowedOrigins: string[] };
+  metrics: { host: string; port: number };
+  logLevel: Env['SAGALANE_LOG_LEVEL'];
+  llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
+  planCacheTtlS: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      'Invalid sagalane configuration:\n' +
+        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n') +
+        '\nFix these environment variables (see the README config table) and start again.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '(environment)');
+        return { variable, message: `${issue.message} (got ${JSON.stringify(env[variable] ?? null)})` };
+      }),
+    );
+  }
+  const e = parsed.data;
+  if (e.SAGALANE_MCP_TOKEN === undefined && !isLoopback(e.SAGALANE_MCP_HOST)) {
+    throw new ConfigError([
+      {
+        variable: 'SAGALANE_MCP_TOKEN',
+        message: `must be set when SAGALANE_MCP_HOST (${e.SAGALANE_MCP_HOST}) is not a loopback address`,
+      },
+    ]);
+  }
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.SAGALANE_TASK_QUEUE,
+      tls: e.TEMPORAL_TLS || e.TEMPORAL_API_KEY !== undefined || e.TEMPORAL_TLS_CERT_PATH !== undefined,
+      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      tlsCaPath: e.TEMPORAL_TLS_CA_PATH,
+      tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
+      apiKey: e.TEMPORAL_API_KEY,
+      cliPath: e.SAGALANE_TEMPORAL_CLI,
+      devPort: e.SAGALANE_TEMPORAL_PORT,
+      devUiPort: e.SAGALANE_TEMPORAL_UI_PORT,
+    },
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.SAGALANE_KEY_PREFIX,
+    dataDir: path.resolve(e.SAGALANE_DATA_DIR),
+    mcp: {
+      host: e.SAGALANE_MCP_HOST,
+      port: e.SAGALANE_MCP_PORT,
+      token: e.SAGALANE_MCP_TOKEN,
+      allowedHosts: e.SAGALANE_MCP_ALLOWED_HOSTS,
+      allowedOrigins: e.SAGALANE_MCP_ALLOWED_ORIGINS,
+    },
+    metrics: { host: e.SAGALANE_METRICS_HOST, port: e.SAGALANE_METRICS_PORT },
+    logLevel: e.SAGALANE_LOG_LEVEL,
+    llm: {
+      baseUrl: e.SAGALANE_LLM_BASE_URL,
+      model: e.SAGALANE_LLM_MODEL,
+      apiKey: e.SAGALANE_LLM_API_KEY,
+      timeoutMs: e.SAGALANE_LLM_TIMEOUT_MS,
+    },
+    planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** For process entry points: load the config or print what is wrong and exit(2). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(2);
+    }
+    throw err;
+  }
+}

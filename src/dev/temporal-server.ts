@@ -1,0 +1,56 @@
+/**
+ * Starts a Temporal dev server (the Temporal CLI's `server start-dev`) through `@temporalio/testing`, with the
+ * saga search attributes registered. Used by `sagalane dev` (persistent SQLite state, Web UI on) and by the test
+ * suite (in-memory, no UI).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SAGA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ensureTemporalCli, type FindOptions } from './temporal-cli';
+
+export interface DevServerOptions extends FindOptions {
+  /** gRPC port; omit for a random free port. */
+  port?: number;
+  /** Web UI port; omit for no UI. */
+  uiPort?: number;
+  /** SQLite file for durable state; omit for in-memory. */
+  dbFilename?: string;
+  namespace?: string;
+  /** Dev server log level. @defaultValue 'warn' */
+  logLevel?: string;
+}
+
+export interface DevServer {
+  env: TestWorkflowEnvironment;
+  /** `host:port` of the gRPC frontend. */
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const executable = await ensureTemporalCli(opts);
+  if (opts.dbFilename) fs.mkdirSync(path.dirname(opts.dbFilename), { recursive: true });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable,
+      ip: '127.0.0.1',
+      port: opts.port,
+      ui: opts.uiPort !== undefined,
+      uiPort: opts.uiPort,
+      dbFilename: opts.dbFilename,
+      namespace: opts.namespace,
+      searchAttributes: SAGA_SEARCH_ATTRIBUTES,
+      log: { format: 'pretty', level: opts.logLevel ?? 'warn' },
+      // The UI would otherwise listen on all interfaces.
+      extraArgs: opts.uiPort !== undefined ? ['--ui-ip', '127.0.0.1'] : [],
+    },
+  });
+  return {
+    env,
+    address: env.address,
+    uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    stop: () => env.teardown(),
+  };
+}

@@ -1,0 +1,2 @@
+// Every workflow sagalane registers; the worker bundles this module (deterministic code only).
+export {};

@@ -41,3 +41,17 @@ function serializeErrors(fields: Record<string, unknown>): Record<string, unknow
   }
   return out;
 }
+
+/** The ids that tie a log line to a saga or a task (never put them in metric labels: logs are where they go). */
+export interface CorrelationIds {
+  sagaId?: string;
+  runId?: string;
+  taskId?: string;
+  taskType?: string;
+}
+
+/** A child logger whose lines carry the given ids; unset ids are left out rather than logged as `undefined`. */
+export function withIds(logger: Logger, ids: CorrelationIds): Logger {
+  const present = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined));
+  return logger.child(present);
+}

@@ -1,0 +1,86 @@
+/**
+ * Connects the express lane's events to the metrics: `instrumentExpressWorker` listens to an ExpressWorker,
+ * `instrumentExpressClient` to an ExpressClient (submissions, plus its `stats()` as the source of the per-stream
+ * gauges read at scrape time). Both return a `detach()` that removes the listeners and the scrape sources.
+ *
+ * The interfaces below are the parts of the lane's classes this module relies on (structural typing keeps the
+ * lane free of any dependency on Prometheus).
+ */
+import type { LaneStatsSource, SagalaneMetrics, WorkerLoadSource } from './metrics';
+
+interface Emitter {
+  on(event: string, listener: (payload: never) => void): unknown;
+  off(event: string, listener: (payload: never) => void): unknown;
+}
+
+export interface TaskEventPayload {
+  type: string;
+  lane: string;
+}
+
+/** The ExpressWorker surface: its events and its load getters. */
+export interface InstrumentableExpressWorker extends Emitter, WorkerLoadSource {}
+
+/** The ExpressClient surface: `task:submitted` events and per-stream statistics. */
+export interface InstrumentableExpressClient extends Emitter, LaneStatsSource {}
+
+export interface InstrumentClientOptions {
+  /** Read this client's `stats()` at scrape time for the per-stream gauges. @defaultValue true */
+  streamStats?: boolean;
+}
+
+export type Detach = () => void;
+
+function listen(target: Emitter, handlers: Record<string, (payload: never) => void>): Detach {
+  for (const [event, handler] of Object.entries(handlers)) target.on(event, handler);
+  return () => {
+    for (const [event, handler] of Object.entries(handlers)) target.off(event, handler);
+  };
+}
+
+const labelsOf = (p: TaskEventPayload) => ({ type: p.type, lane: p.lane });
+
+export function instrumentExpressWorker(
+  worker: InstrumentableExpressWorker,
+  metrics: SagalaneMetrics,
+): Detach {
+  const { express } = metrics;
+  metrics.sources.workers.add(worker);
+  const stop = listen(worker, {
+    'task:started': (p: TaskEventPayload & { waitMs: number }) => {
+      express.started.inc(labelsOf(p));
+      express.waitSeconds.observe(labelsOf(p), p.waitMs / 1000);
+    },
+    'task:succeeded': (p: TaskEventPayload & { runMs: number }) => {
+      express.succeeded.inc(labelsOf(p));
+      express.runSeconds.observe(labelsOf(p), p.runMs / 1000);
+    },
+    'task:retried': (p: TaskEventPayload) => express.retried.inc(labelsOf(p)),
+    'task:dead': (p: TaskEventPayload) => express.dead.inc(labelsOf(p)),
+    'orphans:reclaimed': (p: TaskEventPayload & { count: number }) =>
+      express.orphansReclaimed.inc(labelsOf(p), p.count),
+    'ack:failed': (p: TaskEventPayload) => express.ackFailures.inc(labelsOf(p)),
+    autoscale: (p: { from: number; to: number }) => {
+      if (p.to !== p.from) express.autoscaleDecisions.inc({ direction: p.to > p.from ? 'up' : 'down' });
+    },
+  });
+  return () => {
+    stop();
+    metrics.sources.workers.delete(worker);
+  };
+}
+
+export function instrumentExpressClient(
+  client: InstrumentableExpressClient,
+  metrics: SagalaneMetrics,
+  options: InstrumentClientOptions = {},
+): Detach {
+  if (options.streamStats ?? true) metrics.sources.laneStats.add(client);
+  const stop = listen(client, {
+    'task:submitted': (p: TaskEventPayload) => metrics.express.submitted.inc(labelsOf(p)),
+  });
+  return () => {
+    stop();
+    metrics.sources.laneStats.delete(client);
+  };
+}

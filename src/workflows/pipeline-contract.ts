@@ -41,6 +41,39 @@ export const pipelineInputSchema = z
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
 
+/** The pipeline's steps, in the order they run. */
+export const PIPELINE_STEPS = ['reasoning', 'codegen', 'ml', 'backtest'] as const;
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+
+/**
+ * Workflow id of a research pipeline: `pipeline-<symbol>-<uuid>`. The uuid comes from the caller (a workflow must
+ * not make one up), so starting twice with the same id finds the running saga instead of starting a second one.
+ */
+export function pipelineWorkflowId(symbol: string, uuid: string = globalThis.crypto.randomUUID()): string {
+  const parsed = pipelineInputSchema.shape.symbol.safeParse(symbol);
+  if (!parsed.success)
+    throw new Error(`invalid symbol ${JSON.stringify(symbol)}: ${parsed.error.issues[0]?.message}`);
+  return `pipeline-${parsed.data}-${uuid}`;
+}
+
+/**
+ * Optional second argument of `researchPipeline`: operational knobs that are not part of the research request. Tests
+ * shorten heartbeat and retry timings with it so a dead worker is noticed in seconds; production uses the defaults.
+ */
+export const pipelineTuningSchema = z
+  .object({
+    /** Heartbeat timeout of the long steps (ml, backtest). @defaultValue 30 s */
+    heartbeatTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+    /** First retry delay of a failed step. @defaultValue 1 s */
+    retryInitialIntervalMs: z.number().int().min(10).max(600_000).optional(),
+    /** Attempts per step, retries included. @defaultValue 3 */
+    stepMaximumAttempts: z.number().int().min(1).max(100).optional(),
+    /** Attempts per compensation, retries included. @defaultValue 5 */
+    compensationMaximumAttempts: z.number().int().min(1).max(100).optional(),
+  })
+  .strict();
+export type PipelineTuning = z.infer<typeof pipelineTuningSchema>;
+
 export type StepStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 export interface StepRecord {
   name: string;
@@ -73,17 +106,20 @@ export interface PipelineResult {
   metrics: BacktestMetrics;
 }
 
-/** What the `state` query returns. */
-export interface SagaStateView {
+/**
+ * What the `state` query returns. The defaults describe the researchPipeline; a user's own saga (built with the
+ * `Saga` helper) has its own step names as states and its own result type.
+ */
+export interface SagaStateView<TResult = PipelineResult, TState extends string = SagaStateName> {
   sagaId: string;
   runId: string;
   workflowType: string;
-  state: SagaStateName;
+  state: TState;
   currentStep?: string;
   steps: StepRecord[];
   compensations: CompensationRecord[];
   error?: SagaError;
-  result?: PipelineResult;
+  result?: TResult;
 }
 
 export const stateQuery = defineQuery<SagaStateView>('state');

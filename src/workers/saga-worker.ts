@@ -1,0 +1,174 @@
+/**
+ * The saga worker: runs the sagalane workflows and the pipeline agents on the saga task queue.
+ *
+ * In process (`sagalane dev`, tests): `const { stop } = await startSagaWorker({ config })`.
+ * As a process: `tsx src/workers/saga-worker.ts [--address host:port]` (TEMPORAL_ADDRESS or `--address` required);
+ * SIGTERM/SIGINT stop polling, let running tasks finish and exit 0.
+ */
+import path from 'node:path';
+import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
+import type { PipelineActivities } from '../activities/contracts';
+import { connectionSettings } from '../client/temporal-connection';
+import { loadConfigOrExit, type Config } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
+
+export interface SagaWorkerOptions {
+  config: Config;
+  /** Temporal frontend `host:port`. @defaultValue `config.temporal.address` */
+  address?: string;
+  /** An existing connection to reuse (its owner closes it). @defaultValue a new connection to `address` */
+  connection?: NativeConnection;
+  /** @defaultValue `config.temporal.taskQueue` */
+  taskQueue?: string;
+  /** The pipeline agents. @defaultValue the real ones, `createActivities` from src/activities */
+  activities?: PipelineActivities;
+  /** Saga lifecycle sinks, e.g. `createSagaMetricsSinks(metrics)`. @defaultValue debug log lines */
+  sinks?: InjectedSinks<SagaSinks>;
+  /**
+   * A prebuilt workflow bundle (`bundleWorkflowCode`) to load instead of bundling src/workflows at start-up (which
+   * takes seconds). @defaultValue bundle src/workflows
+   */
+  workflowBundlePath?: string;
+  /** @defaultValue a logger at `config.logLevel` */
+  logger?: Logger;
+  /** Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). */
+  workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'sinks'>>;
+}
+
+export interface SagaWorkerHandle {
+  worker: Worker;
+  /** Settles when the worker stopped (after `stop()`, or with the error that ended it). */
+  running: Promise<void>;
+  /** Stops polling, waits for running tasks, closes the connection it opened. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export class SagaWorkerSetupError extends Error {
+  override readonly name = 'SagaWorkerSetupError';
+}
+
+/** Logs each saga lifecycle event (transitions at debug, ends at info); never during replay. */
+export function createLogSagaSinks(logger: Logger): InjectedSinks<SagaSinks> {
+  const at =
+    (level: 'debug' | 'info' | 'warn', msg: string) =>
+    (info: { workflowId: string; runId: string }, event: object) =>
+      logger[level](msg, { sagaId: info.workflowId, runId: info.runId, ...event });
+  return {
+    [SAGA_METRICS_SINK]: {
+      sagaStarted: { fn: at('debug', 'saga started'), callDuringReplay: false },
+      stateTransition: { fn: at('debug', 'saga state transition'), callDuringReplay: false },
+      stepFinished: { fn: at('debug', 'saga step finished'), callDuringReplay: false },
+      compensationFinished: { fn: at('debug', 'saga compensation finished'), callDuringReplay: false },
+      sagaEnded: { fn: at('info', 'saga ended'), callDuringReplay: false },
+    },
+  };
+}
+
+export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWorkerHandle> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
+  const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
+  const activities = opts.activities ?? (await realActivities(config, logger));
+  const ownConnection = opts.connection === undefined;
+  let connection = opts.connection;
+  if (!connection) {
+    const address = opts.address ?? config.temporal.address;
+    if (!address) {
+      throw new SagaWorkerSetupError(
+        'no Temporal address: set TEMPORAL_ADDRESS (or pass --address / the address option)',
+      );
+    }
+    connection = await NativeConnection.connect(connectionSettings(config.temporal, address));
+  }
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      ...opts.workerOptions,
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      activities,
+      sinks: opts.sinks ?? createLogSagaSinks(logger),
+      ...(opts.workflowBundlePath
+        ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+        : { workflowsPath: require.resolve('../workflows') }),
+    });
+  } catch (err) {
+    if (ownConnection) await connection.close();
+    throw err;
+  }
+  logger.info('saga worker started', { taskQueue, namespace: config.temporal.namespace });
+  const running = worker.run().finally(async () => {
+    if (ownConnection) await connection.close();
+    logger.info('saga worker stopped', { taskQueue });
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    running,
+    stop() {
+      stopping ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The real agents, loaded lazily so this module builds and tests run before src/activities/index.ts exists. */
+async function realActivities(config: Config, logger: Logger): Promise<PipelineActivities> {
+  const modulePath = path.join(__dirname, '..', 'activities', 'index');
+  let mod: { createActivities?: (deps: unknown) => PipelineActivities | Promise<PipelineActivities> };
+  try {
+    // A runtime require on purpose: the module is optional until the agents land, and tsx resolves the .ts file.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(modulePath);
+  } catch (err) {
+    throw new SagaWorkerSetupError(
+      `cannot load the pipeline agents from src/activities/index (${(err as Error).message}); ` +
+        'pass the activities option to startSagaWorker',
+    );
+  }
+  if (typeof mod.createActivities !== 'function') {
+    throw new SagaWorkerSetupError('src/activities/index does not export createActivities(deps)');
+  }
+  return mod.createActivities({ config, logger });
+}
+
+/** `tsx src/workers/saga-worker.ts [--address host:port]` */
+async function main(argv: string[]): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel, { component: 'saga-worker' });
+  const addressFlag = argv.indexOf('--address');
+  const address = addressFlag >= 0 ? argv[addressFlag + 1] : config.temporal.address;
+  if (!address) {
+    process.stderr.write('saga-worker: set TEMPORAL_ADDRESS or pass --address host:port\n');
+    process.exit(2);
+  }
+  const handle = await startSagaWorker({
+    config,
+    address,
+    logger,
+    // Deployment knob for a bundle built ahead of time (`bundleWorkflowCode`), e.g. in a container image.
+    workflowBundlePath: process.env.SAGALANE_WORKFLOW_BUNDLE || undefined,
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info('shutting down', { signal });
+      void handle.stop();
+    });
+  }
+  await handle.running;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`saga-worker failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,128 @@
+/**
+ * The flagship saga: an idea about a market becomes a tested trading strategy.
+ * `pending → reasoning → codegen → ml → backtest → completed`; on failure, cancel or timeout
+ * `compensating → rolled_back | failed`. The agents are activities (src/activities); this file only orchestrates.
+ */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  proxyActivities,
+  upsertMemo,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { PipelineActivities } from '../activities/contracts';
+import {
+  DEFAULT_SAGA_TIMEOUT_MS,
+  pipelineInputSchema,
+  pipelineTuningSchema,
+  type PipelineInput,
+  type PipelineResult,
+  type PipelineTuning,
+} from './pipeline-contract';
+import { Saga } from './saga';
+
+/** Production defaults of the per-step activity options; `PipelineTuning` overrides a few for tests. */
+export const PIPELINE_DEFAULTS = {
+  heartbeatTimeoutMs: 30_000,
+  retryInitialIntervalMs: 1_000,
+  stepMaximumAttempts: 3,
+  compensationMaximumAttempts: 5,
+} as const satisfies Required<PipelineTuning>;
+
+/** Failure type of a researchPipeline started with input that does not match `pipelineInputSchema`. */
+export const INVALID_PIPELINE_INPUT_FAILURE = 'InvalidPipelineInput';
+
+export async function researchPipeline(
+  input: PipelineInput,
+  tuning: PipelineTuning = {},
+): Promise<PipelineResult> {
+  const parsedInput = pipelineInputSchema.safeParse(input);
+  if (!parsedInput.success) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid researchPipeline input: ${parsedInput.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+      INVALID_PIPELINE_INPUT_FAILURE,
+    );
+  }
+  const parsedTuning = pipelineTuningSchema.safeParse(tuning ?? {});
+  if (!parsedTuning.success) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid researchPipeline tuning: ${parsedTuning.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      INVALID_PIPELINE_INPUT_FAILURE,
+    );
+  }
+  const { idea, symbol, dataset, params, timeoutMs } = parsedInput.data;
+  const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data });
+  // The client sets the memo too; setting it here keeps it right whoever started the saga.
+  upsertMemo({ idea, symbol });
+
+  const saga = new Saga<PipelineResult>({ timeoutMs: timeoutMs ?? DEFAULT_SAGA_TIMEOUT_MS });
+  const sagaId = workflowInfo().workflowId;
+  return saga.run(async () => {
+    const reasoning = await saga.step(
+      'reasoning',
+      () => agents.reasoning({ sagaId, idea, symbol }),
+      (out) => agents.compensateReasoning({ sagaId, cacheKey: out.cacheKey }),
+    );
+    const codegen = await saga.step(
+      'codegen',
+      () => agents.codegen({ sagaId, plan: reasoning.plan }),
+      () => agents.compensateCodegen({ sagaId }),
+    );
+    const ml = await saga.step(
+      'ml',
+      () => agents.ml({ sagaId, symbol, dataset, plan: reasoning.plan, params }),
+      () => agents.compensateMl({ sagaId }),
+    );
+    const backtest = await saga.step(
+      'backtest',
+      () => agents.backtest({ sagaId, symbol, dataset, params: ml.params }),
+      () => agents.compensateBacktest({ sagaId }),
+    );
+    return {
+      sagaId,
+      plan: reasoning.plan,
+      artifacts: { code: codegen.artifact.key, model: ml.artifact.key, report: backtest.artifact.key },
+      params: ml.params,
+      metrics: backtest.metrics,
+    };
+  });
+}
+
+/** The agents with per-step timeouts, heartbeats and retry policies. */
+function pipelineAgents(t: Required<PipelineTuning>): PipelineActivities {
+  const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
+    initialInterval: t.retryInitialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: Math.max(t.retryInitialIntervalMs * 30, 1_000),
+    maximumAttempts,
+  });
+  const quick: ActivityOptions = { startToCloseTimeout: '1 minute', retry: retry(t.stepMaximumAttempts) };
+  // Long steps heartbeat, so a dead worker is noticed after heartbeatTimeout rather than startToCloseTimeout, and
+  // wait for the activity to acknowledge a cancel so nothing keeps writing after the rollback started.
+  const long = (startToCloseTimeout: string): ActivityOptions => ({
+    startToCloseTimeout,
+    heartbeatTimeout: t.heartbeatTimeoutMs,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: retry(t.stepMaximumAttempts),
+  });
+  const compensation: ActivityOptions = {
+    startToCloseTimeout: '30 seconds',
+    retry: retry(t.compensationMaximumAttempts),
+  };
+  const { reasoning, codegen } = proxyActivities<PipelineActivities>(quick);
+  const { ml } = proxyActivities<PipelineActivities>(long('10 minutes'));
+  const { backtest } = proxyActivities<PipelineActivities>(long('5 minutes'));
+  const { compensateReasoning, compensateCodegen, compensateMl, compensateBacktest } =
+    proxyActivities<PipelineActivities>(compensation);
+  return {
+    reasoning,
+    codegen,
+    ml,
+    backtest,
+    compensateReasoning,
+    compensateCodegen,
+    compensateMl,
+    compensateBacktest,
+  };
+}

@@ -1,0 +1,98 @@
+/** Shared set-up of the saga tests: a worker with the test agents, recording sinks, and polling helpers. */
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { InjectedSinks } from '@temporalio/worker';
+import {
+  RESEARCH_PIPELINE_WORKFLOW,
+  pipelineWorkflowId,
+  stateQuery,
+  type PipelineInput,
+  type PipelineTuning,
+  type SagaStateView,
+} from '../../src/workflows/pipeline-contract';
+import { SAGA_METRICS_SINK, type SagaSinks } from '../../src/workflows/saga-sinks';
+
+/** Short timings so failed steps, cancels and dead workers are noticed in a second or two. */
+export const FAST_TUNING: PipelineTuning = {
+  heartbeatTimeoutMs: 2_000,
+  retryInitialIntervalMs: 50,
+  compensationMaximumAttempts: 3,
+};
+
+export interface SinkEvent {
+  sagaId: string;
+  name: string;
+  event: Record<string, unknown>;
+}
+
+/** Sinks that record every event, to check what the metrics hook receives. */
+export function recordingSinks(events: SinkEvent[]): InjectedSinks<SagaSinks> {
+  const rec = (name: string) => ({
+    fn: (info: { workflowId: string }, event: object) => {
+      events.push({ sagaId: info.workflowId, name, event: { ...event } });
+    },
+    callDuringReplay: false,
+  });
+  return {
+    [SAGA_METRICS_SINK]: {
+      sagaStarted: rec('sagaStarted'),
+      stateTransition: rec('stateTransition'),
+      stepFinished: rec('stepFinished'),
+      compensationFinished: rec('compensationFinished'),
+      sagaEnded: rec('sagaEnded'),
+    },
+  };
+}
+
+export async function startPipeline(
+  client: Client,
+  taskQueue: string,
+  input: PipelineInput,
+  opts: { workflowId?: string; tuning?: PipelineTuning } = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const tuning = opts.tuning ?? FAST_TUNING;
+  return client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
+    taskQueue,
+    workflowId: opts.workflowId ?? pipelineWorkflowId(input.symbol, randomUUID()),
+    args: [input, tuning],
+    memo: { idea: input.idea, symbol: input.symbol },
+  });
+}
+
+export async function queryState(handle: WorkflowHandle): Promise<SagaStateView> {
+  return handle.query(stateQuery);
+}
+
+/** Polls the `state` query until `predicate` holds (a real saga moves on its own; we only watch). */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (s: SagaStateView) => boolean,
+  timeoutMs = 20_000,
+): Promise<SagaStateView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: SagaStateView | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await queryState(handle);
+      if (predicate(last)) return last;
+    } catch {
+      // The first workflow task may not have run yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `saga ${handle.workflowId} did not reach the expected state; last: ${JSON.stringify(last)}`,
+  );
+}
+
+/** The failure a saga ended with (its workflow result must be a failure). */
+export async function failureOf(
+  handle: WorkflowHandle,
+): Promise<Error & { cause?: Error & { type?: string } }> {
+  try {
+    await handle.result();
+  } catch (err) {
+    return err as Error & { cause?: Error & { type?: string } };
+  }
+  throw new Error(`saga ${handle.workflowId} completed, expected a failure`);
+}

@@ -53,6 +53,7 @@ export interface ExpressMetrics {
   pending: Gauge<'type' | 'lane'>;
   consumers: Gauge<'type' | 'lane'>;
   deadLetters: Gauge<'type' | 'lane'>;
+  delayed: Gauge<'type' | 'lane'>;
   /** Read from the instrumented workers of this process at scrape time. */
   concurrency: Gauge;
   inFlight: Gauge;
@@ -66,11 +67,13 @@ export interface LaneStreamStats {
   length: number;
   /** Entries delivered but not acknowledged. */
   pending: number;
-  /** Entries not yet delivered to the group; `null` when Redis cannot tell (after XDEL/trimming). */
-  lag: number | null;
+  /** Entries not yet delivered to any consumer of the group. */
+  lag: number;
   consumers: number;
   /** Entries in the dead-letter stream. */
-  dead: number;
+  deadLetters: number;
+  /** Failed attempts waiting for their retry backoff. */
+  delayed?: number;
 }
 
 /** Anything that reads the stream statistics from Redis (an ExpressClient). */
@@ -239,7 +242,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
     deadLetters: streamGauge(
       'sagalane_express_dead_letter_tasks',
       'Entries in the dead-letter stream of this task type and lane.',
-      (s) => s.dead,
+      (s) => s.deadLetters,
+    ),
+    delayed: streamGauge(
+      'sagalane_express_delayed_tasks',
+      'Failed attempts waiting for their retry backoff.',
+      (s) => s.delayed ?? null,
     ),
     concurrency: new Gauge({
       name: 'sagalane_express_concurrency',

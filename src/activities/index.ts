@@ -6,7 +6,16 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { createAgents, type AgentCallOptions, type AgentDeps, type AgentHandlers } from './agents';
+import Redis from 'ioredis';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import {
+  agentDepsFromConfig,
+  createAgents,
+  type AgentCallOptions,
+  type AgentDeps,
+  type AgentHandlers,
+} from './agents';
 import type { PipelineActivities } from './contracts';
 import { AgentError } from './errors';
 
@@ -42,8 +51,23 @@ function temporalCallOptions(): AgentCallOptions {
   };
 }
 
-export function createActivities(deps: AgentDeps): PipelineActivities {
-  const agents = createAgents(deps);
+/**
+ * The process-configuration shortcut: agents built from `config`, on `redis` if given, else on a Redis connection
+ * opened here that lives as long as the process (a worker process). Prefer passing `AgentDeps` with a Redis client
+ * you close yourself when the activities can outlive their user (tests, embedding).
+ */
+export interface ActivitiesFromConfig {
+  config: Config;
+  logger?: Logger;
+  redis?: Redis;
+}
+
+export function createActivities(deps: AgentDeps | ActivitiesFromConfig): PipelineActivities {
+  const agents = createAgents(
+    'config' in deps
+      ? agentDepsFromConfig(deps.config, deps.redis ?? new Redis(deps.config.redisUrl), deps.logger)
+      : deps,
+  );
   const wrap = <K extends keyof AgentHandlers>(name: K): PipelineActivities[K] => {
     const handler = agents[name] as (input: unknown, options?: AgentCallOptions) => Promise<unknown>;
     const activity = async (input: unknown) => {

@@ -92,14 +92,20 @@ const KEYWORDS: { family: StrategyFamily; pattern: RegExp; label: string }[] = [
   },
 ];
 
-/** Lookbacks mentioned in the idea: "20-day", "50 day", "10 bars", "200d", "fast 10 slow 50". */
+/** Lookbacks mentioned in the idea: "20-day", "50 day", "10 bars", "200d", "10/50-day", "10 and 50 days", "fast 10". */
 export function lookbacksMentioned(idea: string): number[] {
   const found: number[] = [];
-  const pattern =
-    /\b(\d{1,3})\s*(?:-\s*)?(?:days?|bars?|periods?|sessions?|d)\b|\b(?:fast|slow|lookback|window)\s*(?:of\s*)?(\d{1,3})\b/gi;
+  const unit = String.raw`\s*-?\s*(?:days?|bars?|periods?|sessions?|d)\b`;
+  const pattern = new RegExp(
+    String.raw`\b(\d{1,3})(?:\s*(?:and|\/|,|to|vs\.?|&)\s*(\d{1,3}))?${unit}` +
+      String.raw`|\b(?:fast|slow|lookback|window)\s*(?:of\s*|=\s*)?(\d{1,3})\b`,
+    'gi',
+  );
   for (const m of idea.matchAll(pattern)) {
-    const n = Number(m[1] ?? m[2]);
-    if (n >= 2 && n <= 250 && !found.includes(n)) found.push(n);
+    for (const group of [m[1], m[2], m[3]]) {
+      const n = Number(group);
+      if (group !== undefined && n >= 2 && n <= 250 && !found.includes(n)) found.push(n);
+    }
   }
   return found;
 }

@@ -154,13 +154,26 @@ async function main(argv: string[]): Promise<void> {
     // Deployment knob for a bundle built ahead of time (`bundleWorkflowCode`), e.g. in a container image.
     workflowBundlePath: process.env.SAGALANE_WORKFLOW_BUNDLE || undefined,
   });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info('shutting down', { signal });
-      void handle.stop();
-    });
+  await runUntilSignalled(handle, logger);
+}
+
+/**
+ * Runs the worker until SIGTERM or SIGINT, then stops it gracefully: no new tasks are polled and running ones get
+ * the worker's shutdown grace time to finish. A second signal does not interrupt the drain.
+ */
+export async function runUntilSignalled(handle: SagaWorkerHandle, logger: Logger): Promise<void> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info('shutting down', { signal });
+    void handle.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await handle.running;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
-  await handle.running;
 }
 
 if (require.main === module) {

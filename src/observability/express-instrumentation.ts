@@ -40,26 +40,57 @@ function listen(target: Emitter, handlers: Record<string, (payload: never) => vo
 
 const labelsOf = (p: TaskEventPayload) => ({ type: p.type, lane: p.lane });
 
+/**
+ * Creates the zero series of a type and lane the first time it is seen, so the first dead letter or ACK failure
+ * is an increase() from 0 that alerts see, rather than a brand-new series that increase() cannot.
+ */
+function initSeries(metrics: SagalaneMetrics, seen: Set<string>, p: TaskEventPayload): void {
+  const key = `${p.type}\u0000${p.lane}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  const { express } = metrics;
+  const labels = labelsOf(p);
+  for (const c of [
+    express.started,
+    express.succeeded,
+    express.retried,
+    express.dead,
+    express.orphansReclaimed,
+    express.ackFailures,
+  ]) {
+    c.inc(labels, 0);
+  }
+}
+
 export function instrumentExpressWorker(
   worker: InstrumentableExpressWorker,
   metrics: SagalaneMetrics,
 ): Detach {
   const { express } = metrics;
   metrics.sources.workers.add(worker);
+  const seen = new Set<string>();
+  // Every task event first makes sure the type/lane has its zero series (see initSeries).
+  const onTask =
+    <P extends TaskEventPayload>(record: (p: P) => void) =>
+    (p: P) => {
+      initSeries(metrics, seen, p);
+      record(p);
+    };
   const stop = listen(worker, {
-    'task:started': (p: TaskEventPayload & { waitMs: number }) => {
+    'task:started': onTask((p: TaskEventPayload & { waitMs: number }) => {
       express.started.inc(labelsOf(p));
       express.waitSeconds.observe(labelsOf(p), p.waitMs / 1000);
-    },
-    'task:succeeded': (p: TaskEventPayload & { runMs: number }) => {
+    }),
+    'task:succeeded': onTask((p: TaskEventPayload & { runMs: number }) => {
       express.succeeded.inc(labelsOf(p));
       express.runSeconds.observe(labelsOf(p), p.runMs / 1000);
-    },
-    'task:retried': (p: TaskEventPayload) => express.retried.inc(labelsOf(p)),
-    'task:dead': (p: TaskEventPayload) => express.dead.inc(labelsOf(p)),
-    'orphans:reclaimed': (p: TaskEventPayload & { count: number }) =>
+    }),
+    'task:retried': onTask((p) => express.retried.inc(labelsOf(p))),
+    'task:dead': onTask((p) => express.dead.inc(labelsOf(p))),
+    'orphans:reclaimed': onTask((p: TaskEventPayload & { count: number }) =>
       express.orphansReclaimed.inc(labelsOf(p), p.count),
-    'ack:failed': (p: TaskEventPayload) => express.ackFailures.inc(labelsOf(p)),
+    ),
+    'ack:failed': onTask((p) => express.ackFailures.inc(labelsOf(p))),
     autoscale: (p: { from: number; to: number }) => {
       if (p.to !== p.from) express.autoscaleDecisions.inc({ direction: p.to > p.from ? 'up' : 'down' });
     },

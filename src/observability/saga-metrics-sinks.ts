@@ -9,8 +9,16 @@
 import type { InjectedSinks } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
 import type { Logger } from '../logger';
-import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
+import {
+  SAGA_METRICS_SINK,
+  type CompensationOutcome,
+  type SagaEndOutcome,
+  type SagaSinks,
+} from '../workflows/saga-sinks';
 import type { SagalaneMetrics } from './metrics';
+
+const SAGA_END_OUTCOMES: readonly SagaEndOutcome[] = ['completed', 'rolled_back', 'failed'];
+const COMPENSATION_OUTCOMES: readonly CompensationOutcome[] = ['completed', 'failed'];
 
 export interface SagaMetricsSinksOptions {
   /** Where lifecycle events are logged (transitions at debug, ends at info). @defaultValue no logging */
@@ -29,6 +37,9 @@ export function createSagaMetricsSinks(
       sagaStarted: {
         fn: (info, event) => {
           saga.started.inc({ workflow_type: event.workflowType });
+          // Zero series now, so the first failure is an increase() from 0 and not an invisible new series.
+          for (const outcome of SAGA_END_OUTCOMES)
+            saga.ended.inc({ workflow_type: event.workflowType, outcome }, 0);
           log?.debug('saga started', { ...ids(info), workflowType: event.workflowType });
         },
         callDuringReplay: false,
@@ -46,6 +57,9 @@ export function createSagaMetricsSinks(
       },
       stepFinished: {
         fn: (info, event) => {
+          for (const outcome of COMPENSATION_OUTCOMES) {
+            saga.compensations.inc({ workflow_type: event.workflowType, step: event.step, outcome }, 0);
+          }
           saga.stepDuration.observe(
             { workflow_type: event.workflowType, step: event.step, outcome: event.outcome },
             event.durationMs / 1000,

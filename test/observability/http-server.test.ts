@@ -1,0 +1,250 @@
+/**
+ * The endpoints every long-running process serves, against a real Redis (our own redis-server on a free port, so
+ * stopping it cannot disturb other test files) and the real Temporal dev server.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import Redis from 'ioredis';
+import { temporalAddress } from '../helpers/temporal';
+import { createMetrics } from '../../src/observability/metrics';
+import {
+  startObservabilityServer,
+  ObservabilityServerError,
+  type ObservabilityServer,
+  type ReadinessReport,
+} from '../../src/observability/http-server';
+import { redisCheck, temporalCheck } from '../../src/observability/readiness';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startRedisServer(port: number, dir: string): ChildProcess {
+  return spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Polls `probe` until it returns a value, or fails with the last observation after `timeoutMs`. */
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function readyz(server: ObservabilityServer): Promise<{ status: number; body: ReadinessReport }> {
+  const res = await fetch(`${server.url}/readyz`);
+  return { status: res.status, body: (await res.json()) as ReadinessReport };
+}
+
+describe('observability HTTP server', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-obs-redis-'));
+  let redisPort: number;
+  let redisProcess: ChildProcess;
+  let redis: Redis;
+  let temporal: Connection;
+  let server: ObservabilityServer;
+  const metrics = createMetrics();
+
+  beforeAll(async () => {
+    redisPort = await freePort();
+    redisProcess = startRedisServer(redisPort, dir);
+    redis = new Redis({
+      host: '127.0.0.1',
+      port: redisPort,
+      // Reconnect quickly so the test sees Redis come back within a second.
+      retryStrategy: () => 100,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    redis.on('error', () => undefined);
+    await eventually('our redis-server to answer', async () => (redis.status === 'ready' ? true : undefined));
+    temporal = await Connection.connect({ address: temporalAddress() });
+    server = await startObservabilityServer({
+      port: 0,
+      registry: metrics.registry,
+      dependencyUp: metrics.dependencyUp,
+      readiness: [redisCheck(redis, { timeoutMs: 1000 }), temporalCheck(temporal, { timeoutMs: 2000 })],
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    redis?.disconnect();
+    await temporal?.close();
+    if (redisProcess) await stopProcess(redisProcess);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('binds to 127.0.0.1 on a free port by default', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    expect(server.port).toBeGreaterThan(0);
+  });
+
+  it('answers /healthz with 200, unknown paths with 404 and other methods with 405', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'alive' });
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    const post = await fetch(`${server.url}/metrics`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('serves /metrics in the Prometheus text format that promtool accepts as conventional', async () => {
+    metrics.saga.started.inc({ workflow_type: 'researchPipeline' });
+    metrics.express.waitSeconds.observe({ type: 'reasoning', lane: 'express' }, 0.02);
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    // Every line is a comment (HELP/TYPE) or `name{labels} value`.
+    const sample =
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/;
+    for (const line of text.split('\n').filter(Boolean)) {
+      if (!line.startsWith('#')) expect(line).toMatch(sample);
+    }
+    expect(text).toContain('sagalane_sagas_started_total{workflow_type="researchPipeline"} 1');
+    expect(text).toContain(
+      'sagalane_express_task_wait_seconds_bucket{le="0.025",type="reasoning",lane="express"} 1',
+    );
+    expect(text).toContain('process_resident_memory_bytes');
+    expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
+
+    const lint = (exposition: string) => {
+      const r = spawnSync(promtoolPath(), ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
+      return `${r.stdout}${r.stderr}`.trim();
+    };
+    // sagalane's own metrics follow every convention promtool knows.
+    const own = text
+      .split('\n')
+      .filter((l) => /^(# (HELP|TYPE) )?sagalane_/.test(l))
+      .join('\n');
+    expect(own).toContain('sagalane_saga_duration_seconds');
+    expect(lint(own + '\n')).toBe('');
+    // The only findings in the whole output are prom-client's upstream gauge names, kept for stock dashboards.
+    const findings = lint(text).split('\n').filter(Boolean);
+    expect(
+      findings.filter((f) => !/^nodejs_active_(handles|requests|resources)_total non-counter/.test(f)),
+    ).toEqual([]);
+  });
+
+  it('turns /readyz 503 naming Redis while Redis is down, and 200 again when it returns', async () => {
+    const before = await readyz(server);
+    expect(before.status).toBe(200);
+    expect(before.body.status).toBe('ready');
+    expect(before.body.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['redis', true],
+      ['temporal', true],
+    ]);
+
+    await stopProcess(redisProcess);
+    const down = await eventually('/readyz to report Redis down', async () => {
+      const r = await readyz(server);
+      return r.status === 503 ? r : undefined;
+    });
+    expect(down.body.status).toBe('not_ready');
+    expect(down.body.failing).toEqual(['redis']);
+    const redisResult = down.body.checks.find((c) => c.name === 'redis');
+    expect(redisResult?.reason).toMatch(/Redis connection is (reconnecting|connecting|close)|did not answer/);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    const scrape = await (await fetch(`${server.url}/metrics`)).text();
+    expect(scrape).toContain('sagalane_dependency_up{dependency="redis"} 0');
+    expect(scrape).toContain('sagalane_dependency_up{dependency="temporal"} 1');
+
+    redisProcess = startRedisServer(redisPort, dir);
+    const back = await eventually('/readyz to be ready again', async () => {
+      const r = await readyz(server);
+      return r.status === 200 ? r : undefined;
+    });
+    expect(back.body.failing).toEqual([]);
+    const rescrape = await (await fetch(`${server.url}/metrics`)).text();
+    expect(rescrape).toContain('sagalane_dependency_up{dependency="redis"} 1');
+  });
+
+  it('names a Temporal frontend that does not answer', async () => {
+    const port = await freePort();
+    const deadTemporal = await Connection.connect({
+      address: `127.0.0.1:${port}`,
+      connectTimeout: 200,
+    }).catch((err: Error) => err);
+    // The client connects lazily or fails at once; either way the check must say Temporal is the problem.
+    const other = await startObservabilityServer({
+      port: 0,
+      registry: createMetrics({ defaultMetrics: false }).registry,
+      checkTimeoutMs: 1500,
+      readiness:
+        deadTemporal instanceof Error
+          ? [{ name: 'temporal', check: () => Promise.reject(deadTemporal) }]
+          : [temporalCheck(deadTemporal, { timeoutMs: 500 })],
+    });
+    try {
+      const r = await readyz(other);
+      expect(r.status).toBe(503);
+      expect(r.body.failing).toEqual(['temporal']);
+      expect(r.body.checks[0]?.reason).toBeTruthy();
+    } finally {
+      await other.close();
+      if (!(deadTemporal instanceof Error)) await deadTemporal.close();
+    }
+  });
+
+  it('refuses bad options with a message that says what is wrong', async () => {
+    const registry = createMetrics({ defaultMetrics: false }).registry;
+    await expect(startObservabilityServer({ port: 70000, registry })).rejects.toThrow(
+      ObservabilityServerError,
+    );
+    await expect(
+      startObservabilityServer({
+        port: 0,
+        registry,
+        readiness: [
+          { name: 'redis', check: async () => undefined },
+          { name: 'redis', check: async () => undefined },
+        ],
+      }),
+    ).rejects.toThrow(/"redis" appears twice/);
+    await expect(startObservabilityServer({ port: server.port, registry })).rejects.toThrow(
+      /cannot listen on 127\.0\.0\.1/,
+    );
+  });
+});
+
+function promtoolPath(): string {
+  for (const p of ['/usr/bin/promtool', ...(process.env.PATH ?? '').split(':').map((d) => `${d}/promtool`)]) {
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error(
+    'promtool is not installed: install Debian/Ubuntu package `prometheus` (.ci/run does) to lint metrics',
+  );
+}

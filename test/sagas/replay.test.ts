@@ -1,0 +1,148 @@
+/**
+ * Determinism guard: histories of real sagas (committed under test/fixtures/histories) must replay against the
+ * current workflow code. A change that reorders steps, adds an activity or timer without `patched()`, … fails here
+ * instead of in production, where it would wedge every running saga.
+ *
+ * Regenerate after an intended, versioned change: `SAGALANE_WRITE_SAGA_HISTORIES=1 npx jest test/sagas/replay.test.ts`
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+// @temporalio/proto comes with @temporalio/client; its History type turns the stored JSON back into a proto message.
+import { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type Redis from 'ioredis';
+import { createTestPipelineActivities, type PipelineScenario } from '../fixtures/test-activities';
+import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
+import {
+  temporalTestContext,
+  uniqueTaskQueue,
+  workflowBundlePath,
+  type TemporalTestContext,
+} from '../helpers/temporal';
+import { createLogger } from '../../src/logger';
+import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import { cancelUpdate, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import { failureOf, startPipeline, waitForState } from './saga-test-kit';
+
+// Sinks are not called during replay, but a worker must know every sink the workflow names.
+const sinks = createLogSagaSinks(createLogger('silent'));
+const HISTORIES_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
+const SAGAS = ['completed', 'rolled-back', 'compensation-failed', 'cancelled'] as const;
+type SagaKind = (typeof SAGAS)[number];
+const historyFile = (kind: SagaKind) => path.join(HISTORIES_DIR, `research-pipeline-${kind}.json`);
+
+function loadHistories() {
+  return SAGAS.map((kind) => ({
+    workflowId: `replay-${kind}`,
+    history: temporal.api.history.v1.History.fromObject(
+      JSON.parse(fs.readFileSync(historyFile(kind), 'utf8')),
+    ),
+  }));
+}
+
+/** Runs one saga of each kind on the dev server and writes its history as JSON. */
+async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix: string): Promise<void> {
+  const scenarios = new Map<string, PipelineScenario>();
+  const taskQueue = uniqueTaskQueue('saga-replay');
+  const { activities } = createTestPipelineActivities({
+    redis,
+    keyPrefix,
+    scenarioFor: (id) => scenarios.get(id) ?? {},
+  });
+  await ctx.startWorker({ taskQueue, activities, sinks, maxHeartbeatThrottleInterval: '200ms' });
+  const plan: Record<SagaKind, PipelineScenario> = {
+    completed: {},
+    'rolled-back': { failAt: 'ml' },
+    'compensation-failed': { failAt: 'backtest', failCompensationOf: 'codegen' },
+    cancelled: { blockAt: 'ml' },
+  };
+  fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+  for (const kind of SAGAS) {
+    const workflowId = pipelineWorkflowId('REPLAY', randomUUID());
+    scenarios.set(workflowId, plan[kind]);
+    const handle = await startPipeline(
+      ctx.client,
+      taskQueue,
+      { idea: `replay ${kind}`, symbol: 'REPLAY' },
+      {
+        workflowId,
+      },
+    );
+    if (kind === 'cancelled') {
+      await waitForState(handle, (s) => s.currentStep === 'ml');
+      await handle.executeUpdate(cancelUpdate, { args: ['recorded for the replay test'] });
+    }
+    if (kind === 'completed') await handle.result();
+    else await failureOf(handle);
+    fs.writeFileSync(
+      historyFile(kind),
+      // protobufjs' toJSON: int64 as strings, enums by name, bytes as base64; `fromObject` reads it back.
+      JSON.stringify(await handle.fetchHistory(), null, 1) + '\n',
+    );
+  }
+}
+
+describe('saga histories replay against the current workflow code', () => {
+  let ctx: TemporalTestContext;
+  let redis: Redis;
+  const keyPrefix = uniquePrefix('saga-replay');
+
+  beforeAll(async () => {
+    if (process.env.SAGALANE_WRITE_SAGA_HISTORIES === '1') {
+      ctx = await temporalTestContext();
+      redis = redisClient();
+      try {
+        await writeHistories(ctx, redis, keyPrefix);
+      } finally {
+        await ctx.closeAll();
+        await deleteKeys(redis, keyPrefix);
+        redis.disconnect();
+      }
+    }
+  });
+
+  it('has the committed histories of a completed, a rolled-back, a compensation-failed and a cancelled saga', () => {
+    for (const kind of SAGAS) expect(fs.existsSync(historyFile(kind))).toBe(true);
+    const eventTypes = (kind: SagaKind) =>
+      JSON.stringify(
+        JSON.parse(fs.readFileSync(historyFile(kind), 'utf8')).events.map(
+          (e: { eventType: string }) => e.eventType,
+        ),
+      );
+    expect(eventTypes('completed')).toContain('WORKFLOW_EXECUTION_COMPLETED');
+    expect(eventTypes('rolled-back')).toContain('WORKFLOW_EXECUTION_FAILED');
+    expect(eventTypes('cancelled')).toContain('ACTIVITY_TASK_CANCEL_REQUESTED');
+  });
+
+  it('replays every history without a nondeterminism error', async () => {
+    const results = [];
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: { codePath: workflowBundlePath() }, sinks },
+      loadHistories(),
+    )) {
+      results.push({ workflowId: result.workflowId, error: result.error?.message });
+    }
+    expect(results).toEqual(SAGAS.map((kind) => ({ workflowId: `replay-${kind}`, error: undefined })));
+  });
+
+  it('fails the replay when the workflow code changes the order of its steps', async () => {
+    const changed = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../fixtures/nondeterministic-pipeline'),
+      logger: {
+        log: () => undefined,
+        trace: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: () => undefined,
+        error: () => undefined,
+      } as never,
+    });
+    const [completed] = loadHistories();
+    const errors: (string | undefined)[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: changed, sinks }, [completed!])) {
+      errors.push(result.error?.name);
+    }
+    expect(errors).toEqual(['DeterminismViolationError']);
+  });
+});

@@ -3,6 +3,11 @@
  * `eval`, and a time limit on every call. Data crosses the boundary only as JSON strings, so the code never holds a
  * host object it could climb out through (`bars.constructor.constructor('return process')`).
  *
+ * Strategies are synchronous. A promise job runs after the time-limited call returns, where no limit applies, and
+ * `vm`'s `microtaskMode: 'afterEvaluate'` (which would time-limit it) aborts Node when async hooks are active, as
+ * under Temporal's activity context. So sources using `async`/`await` are refused before they run, and the
+ * context's `Promise`, `Atomics`, `WeakRef` and `FinalizationRegistry` are removed (no way to queue work for later).
+ *
  * This isolates mistakes, not determined attackers: `node:vm` is not a security boundary against code written to
  * escape it, and a strategy can still allocate memory. sagalane only runs code its own codegen produced.
  */
@@ -16,6 +21,17 @@ export interface SandboxOptions {
   /** File name shown in stack traces. @defaultValue `strategy.js` */
   filename?: string;
 }
+
+const ASYNC_SYNTAX = /\basync\b|\bawait\b/;
+// V8's own console (a no-op without an inspector) goes too: strategies have nothing to print to.
+const DEFERRED_WORK_GLOBALS = [
+  'Promise',
+  'Atomics',
+  'WeakRef',
+  'FinalizationRegistry',
+  'SharedArrayBuffer',
+  'console',
+];
 
 /** A compiled strategy bound to one series of bars; call `positions(params)` as often as needed. */
 export interface StrategyRunner {
@@ -32,14 +48,16 @@ export function loadStrategy(
   const timeout = options.timeoutMs ?? 1000;
   const filename = options.filename ?? 'strategy.js';
   if (!Number.isInteger(timeout) || timeout <= 0) throw new Error('timeoutMs must be a positive integer');
+  if (ASYNC_SYNTAX.test(source)) {
+    throw new GeneratedCodeError('generated code must be synchronous: it uses async/await', {
+      phase: 'compile',
+    });
+  }
   const context = vm.createContext(
     {},
-    {
-      name: 'sagalane-strategy',
-      codeGeneration: { strings: false, wasm: false },
-      microtaskMode: 'afterEvaluate',
-    },
+    { name: 'sagalane-strategy', codeGeneration: { strings: false, wasm: false } },
   );
+  vm.runInContext(DEFERRED_WORK_GLOBALS.map((g) => `delete globalThis.${g};`).join(' '), context);
   const run = (code: string, what: string): unknown => {
     try {
       return vm.runInContext(code, context, { timeout, filename, displayErrors: false });

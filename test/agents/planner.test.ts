@@ -37,8 +37,8 @@ describe('built-in planner', () => {
     expect(lookbacksMentioned('buy 5 shares')).toEqual([]);
 
     const crossover = planFromIdea('moving average crossover of the 10 and 50 day averages', 'DEMO');
-    const fast = parameterGrid({ fast: crossover.parameterRanges.fast! }).map((p) => p.fast);
-    const slow = parameterGrid({ slow: crossover.parameterRanges.slow! }).map((p) => p.slow);
+    const fast = parameterGrid({ fast: crossover.parameterRanges.fast! }).map((p) => p.fast!);
+    const slow = parameterGrid({ slow: crossover.parameterRanges.slow! }).map((p) => p.slow!);
     expect(fast).toContain(10);
     expect(slow).toContain(50);
     expect(Math.max(...fast)).toBeLessThan(Math.min(...slow));

@@ -1,0 +1,149 @@
+/** Loading and finding OHLCV data: clear, non-retryable errors naming the file and row; no path traversal. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DatasetAccessError, DatasetNotFoundError, MarketDataError } from '../../src/activities/errors';
+import {
+  listDatasets,
+  loadMarketData,
+  parseOhlcvCsv,
+  resolveDataset,
+} from '../../src/activities/market-data';
+import { generateSampleCsv, SAMPLE_SETS } from '../../scripts/generate-sample-data';
+
+const DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
+const HEADER = 'date,open,high,low,close,volume';
+
+function parseError(csv: string): MarketDataError {
+  try {
+    parseOhlcvCsv(csv, 'bad.csv');
+  } catch (err) {
+    expect(err).toBeInstanceOf(MarketDataError);
+    expect((err as MarketDataError).retryable).toBe(false);
+    return err as MarketDataError;
+  }
+  throw new Error('expected a MarketDataError');
+}
+
+describe('OHLCV CSV parsing', () => {
+  it('parses valid rows, in any column order, ignoring extra columns and blank lines', () => {
+    const bars = parseOhlcvCsv(
+      'Close,date,open,high,low,volume,note\n10,2024-01-02,9,11,8,100,x\n\n12,2024-01-03,10,12.5,9.5,0,y\n',
+      'ok.csv',
+    );
+    expect(bars).toEqual([
+      { date: '2024-01-02', open: 9, high: 11, low: 8, close: 10, volume: 100 },
+      { date: '2024-01-03', open: 10, high: 12.5, low: 9.5, close: 12, volume: 0 },
+    ]);
+  });
+
+  it.each([
+    [
+      'a missing column',
+      'date,open,high,low,volume\n2024-01-02,1,2,1,5',
+      /bad.csv row 1: missing column close/,
+    ],
+    [
+      'an unparsable number',
+      `${HEADER}\n2024-01-02,1,2,1,1.5,5\n2024-01-03,1,2,1,abc,5`,
+      /bad.csv row 3: close 'abc' is not a number/,
+    ],
+    ['an empty cell', `${HEADER}\n2024-01-02,1,2,,1.5,5`, /bad.csv row 2: low '' is not a number/],
+    ['a short row', `${HEADER}\n2024-01-02,1,2,1`, /bad.csv row 2: expected 6 fields, found 4/],
+    [
+      'a bad date',
+      `${HEADER}\n02/01/2024,1,2,1,1.5,5`,
+      /bad.csv row 2: date '02\/01\/2024' is not YYYY-MM-DD/,
+    ],
+    [
+      'dates out of order',
+      `${HEADER}\n2024-01-03,1,2,1,1.5,5\n2024-01-02,1,2,1,1.5,5`,
+      /bad.csv row 3: date 2024-01-02 is not after/,
+    ],
+    ['a repeated date', `${HEADER}\n2024-01-03,1,2,1,1.5,5\n2024-01-03,1,2,1,1.5,5`, /row 3: .*not after/],
+    ['a non-positive price', `${HEADER}\n2024-01-02,1,2,1,0,5`, /bad.csv row 2: close 0 must be positive/],
+    [
+      'high below close',
+      `${HEADER}\n2024-01-02,1,1.2,1,1.5,5`,
+      /bad.csv row 2: low 1 \/ high 1.2 do not bracket/,
+    ],
+    ['no rows', `${HEADER}\n`, /no data rows/],
+  ])('rejects %s with the file and row', (_name, csv, message) => {
+    expect(parseError(csv).message).toMatch(message);
+  });
+});
+
+describe('data set resolution', () => {
+  let outside: string;
+  let extra: string;
+  beforeAll(() => {
+    outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-outside-'));
+    extra = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-extra-'));
+    fs.writeFileSync(path.join(outside, 'SECRET.csv'), `${HEADER}\n2024-01-02,1,2,1,1.5,5\n`);
+    fs.writeFileSync(path.join(extra, 'MINE.csv'), `${HEADER}\n2024-01-02,1,2,1,1.5,5\n`);
+  });
+  afterAll(() => {
+    fs.rmSync(outside, { recursive: true, force: true });
+    fs.rmSync(extra, { recursive: true, force: true });
+  });
+
+  it('finds sample sets by name, case-insensitively, with or without .csv', async () => {
+    expect(await resolveDataset('DEMO', { dataDir: DATA_DIR })).toBe(path.join(DATA_DIR, 'DEMO.csv'));
+    expect(await resolveDataset('demo', { dataDir: DATA_DIR })).toBe(path.join(DATA_DIR, 'DEMO.csv'));
+    expect(await resolveDataset('TREND.csv', { dataDir: DATA_DIR })).toBe(path.join(DATA_DIR, 'TREND.csv'));
+    expect(await listDatasets(DATA_DIR)).toEqual(['DEMO', 'MEANREV', 'TREND']);
+  });
+
+  it('an unknown data set is a DatasetNotFoundError naming it and listing what exists', async () => {
+    const err = await resolveDataset('NOPE', { dataDir: DATA_DIR }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetNotFoundError);
+    expect((err as Error).message).toMatch(/unknown data set 'NOPE'.*available: DEMO, MEANREV, TREND/);
+    expect((err as DatasetNotFoundError).retryable).toBe(false);
+  });
+
+  it('refuses paths outside the data directory and allowed directories', async () => {
+    for (const ref of [
+      '../package.json',
+      '../../etc/passwd',
+      path.join(outside, 'SECRET.csv'),
+      'sub/../../x.csv',
+    ]) {
+      await expect(resolveDataset(ref, { dataDir: DATA_DIR })).rejects.toThrow(DatasetAccessError);
+    }
+    await expect(resolveDataset('..', { dataDir: DATA_DIR })).rejects.toThrow(DatasetNotFoundError);
+    // A symlink in an allowed directory pointing outside it is refused too (checked after resolving links).
+    const link = path.join(extra, 'link.csv');
+    fs.symlinkSync(path.join(outside, 'SECRET.csv'), link);
+    await expect(resolveDataset(link, { dataDir: DATA_DIR, allowedDirs: [extra] })).rejects.toThrow(
+      /outside the allowed directories/,
+    );
+  });
+
+  it('accepts a path inside an allowed directory', async () => {
+    const file = path.join(extra, 'MINE.csv');
+    expect(await resolveDataset(file, { dataDir: DATA_DIR, allowedDirs: [extra] })).toBe(
+      fs.realpathSync(file),
+    );
+    await expect(
+      resolveDataset(path.join(extra, 'GONE.csv'), { dataDir: DATA_DIR, allowedDirs: [extra] }),
+    ).rejects.toThrow(DatasetNotFoundError);
+  });
+});
+
+describe('sample data sets', () => {
+  it('are exactly what the committed generator produces', () => {
+    for (const spec of SAMPLE_SETS) {
+      const committed = fs.readFileSync(path.join(DATA_DIR, `${spec.symbol}.csv`), 'utf8');
+      expect(committed === generateSampleCsv(spec)).toBe(true);
+    }
+  });
+
+  it('load cleanly with 750-1500 bars each', async () => {
+    for (const name of ['DEMO', 'TREND', 'MEANREV']) {
+      const data = await loadMarketData(path.join(DATA_DIR, `${name}.csv`));
+      expect(data.name).toBe(name);
+      expect(data.bars.length).toBeGreaterThanOrEqual(750);
+      expect(data.bars.length).toBeLessThanOrEqual(1500);
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type Redis from 'ioredis';
 import type { AgentDeps } from '../../src/activities/agents';
+import type { MlOutput } from '../../src/activities/contracts';
 import { createActivities } from '../../src/activities/index';
 import { planFromIdea } from '../../src/activities/strategy-plan';
 import { createLogger } from '../../src/logger';
@@ -44,7 +45,7 @@ describe('createActivities (Temporal wrappers)', () => {
     const beats: { step: string; done: number; total: number }[] = [];
     env.on('heartbeat', (d: { step: string; done: number; total: number }) => beats.push(d));
     await env.run(activities.codegen, { sagaId: 'hb', plan });
-    const ml = await env.run(activities.ml, { sagaId: 'hb', symbol: 'DEMO', plan });
+    const ml = (await env.run(activities.ml, { sagaId: 'hb', symbol: 'DEMO', plan })) as MlOutput;
     expect(beats).toHaveLength(ml.candidatesEvaluated);
     expect(beats[beats.length - 1]).toEqual({
       step: 'ml',

@@ -8,6 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type Redis from 'ioredis';
 import { createAgents, planCacheKey, type AgentDeps } from '../../src/activities/agents';
+import type { ReasoningOutput } from '../../src/activities/contracts';
 import { LlmProviderError } from '../../src/activities/errors';
 import { createActivities } from '../../src/activities/index';
 import { createLogger } from '../../src/logger';
@@ -136,11 +137,11 @@ describe('LLM reasoning provider (local OpenAI-compatible server)', () => {
     expect((err as ApplicationFailure).nonRetryable).toBe(false);
     // The server (and this process) still answer after the failures above.
     behaviour = 'plan';
-    const ok = await new MockActivityEnvironment().run(activities.reasoning, {
+    const ok = (await new MockActivityEnvironment().run(activities.reasoning, {
       sagaId: 's7',
       idea: 'after garbage',
       symbol: 'DEMO',
-    });
+    })) as ReasoningOutput;
     expect(ok.plan.provider).toBe('llm:test-model');
   });
 });

@@ -220,12 +220,12 @@ describe('researchPipeline saga on a real Temporal dev server', () => {
       {
         idea: 'too slow',
         symbol: 'TMO',
-        timeoutMs: 1_500,
+        timeoutMs: 3_000,
       },
       { blockAt: 'backtest' },
     );
     const failure = await failureOf(handle);
-    expect(failure.cause?.message).toContain('saga timed out after 1500 ms during step "backtest"');
+    expect(failure.cause?.message).toContain('saga timed out after 3000 ms during step "backtest"');
     const state = await queryState(handle);
     expect(state.state).toBe('rolled_back');
     expect(state.error).toMatchObject({ reason: 'timeout', step: 'backtest' });

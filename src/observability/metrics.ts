@@ -218,6 +218,10 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
       name: 'sagalane_express_stats_errors_total',
       help: 'Scrapes where the stream statistics could not be read from Redis.',
       registers,
+      // Serialised in parallel with the stream gauges: wait for this scrape's read so its failure counts now.
+      async collect() {
+        await laneSnapshot();
+      },
     }),
     streamLength: streamGauge(
       'sagalane_express_stream_entries',

@@ -248,3 +248,50 @@ function promtoolPath(): string {
     'promtool is not installed: install Debian/Ubuntu package `prometheus` (.ci/run does) to lint metrics',
   );
 }
+
+describe('scrape-time stream statistics', () => {
+  const stream = {
+    type: 'echo',
+    lane: 'express',
+    length: 7,
+    pending: 2,
+    lag: 5,
+    consumers: 1,
+    deadLetters: 0,
+  };
+
+  it('reads stats() once per scrape for all stream gauges, and survives a failing read', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let reads = 0;
+    let fail = false;
+    const source = {
+      async stats() {
+        reads++;
+        if (fail) throw new Error('connection is closed');
+        return [stream];
+      },
+    };
+    metrics.sources.laneStats.add(source);
+    const server = await startObservabilityServer({ port: 0, registry: metrics.registry });
+    try {
+      const first = await (await fetch(`${server.url}/metrics`)).text();
+      expect(first).toContain('sagalane_express_backlog_tasks{type="echo",lane="express"} 5');
+      expect(first).toContain('sagalane_express_pending_tasks{type="echo",lane="express"} 2');
+      expect(first).toContain('sagalane_express_stream_entries{type="echo",lane="express"} 7');
+      expect(first).toContain('sagalane_express_consumers{type="echo",lane="express"} 1');
+      expect(reads).toBe(1);
+
+      fail = true;
+      // Past the 500 ms reuse window, so this scrape reads Redis again and fails.
+      await new Promise((r) => setTimeout(r, 600));
+      const res = await fetch(`${server.url}/metrics`);
+      expect(res.status).toBe(200);
+      const second = await res.text();
+      expect(second).not.toContain('sagalane_express_backlog_tasks{');
+      expect(second).toContain('sagalane_express_stats_errors_total 1');
+      expect(reads).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -5,9 +5,10 @@
  * As a process: `tsx src/workers/saga-worker.ts [--address host:port]` (TEMPORAL_ADDRESS or `--address` required);
  * SIGTERM/SIGINT stop polling, let running tasks finish and exit 0.
  */
-import path from 'node:path';
+import Redis from 'ioredis';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineActivities } from '../activities/contracts';
+import { createActivities } from '../activities';
 import { connectionSettings } from '../client/temporal-connection';
 import { loadConfigOrExit, type Config } from '../config';
 import { createLogger, type Logger } from '../logger';
@@ -69,7 +70,10 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
-  const activities = opts.activities ?? (await realActivities(config, logger));
+  const agents = opts.activities
+    ? { activities: opts.activities, close: async () => undefined }
+    : realActivities(config, logger);
+  const { activities } = agents;
   const ownConnection = opts.connection === undefined;
   let connection = opts.connection;
   if (!connection) {
@@ -79,7 +83,12 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
         'no Temporal address: set TEMPORAL_ADDRESS (or pass --address / the address option)',
       );
     }
-    connection = await NativeConnection.connect(connectionSettings(config.temporal, address));
+    try {
+      connection = await NativeConnection.connect(connectionSettings(config.temporal, address));
+    } catch (err) {
+      await agents.close();
+      throw err;
+    }
   }
   let worker: Worker;
   try {
@@ -96,11 +105,13 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
     });
   } catch (err) {
     if (ownConnection) await connection.close();
+    await agents.close();
     throw err;
   }
   logger.info('saga worker started', { taskQueue, namespace: config.temporal.namespace });
   const running = worker.run().finally(async () => {
     if (ownConnection) await connection.close();
+    await agents.close();
     logger.info('saga worker stopped', { taskQueue });
   });
   let stopping: Promise<void> | undefined;
@@ -117,24 +128,18 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   };
 }
 
-/** The real agents, loaded lazily so this module builds and tests run before src/activities/index.ts exists. */
-async function realActivities(config: Config, logger: Logger): Promise<PipelineActivities> {
-  const modulePath = path.join(__dirname, '..', 'activities', 'index');
-  let mod: { createActivities?: (deps: unknown) => PipelineActivities | Promise<PipelineActivities> };
-  try {
-    // A runtime require on purpose: the module is optional until the agents land, and tsx resolves the .ts file.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(modulePath);
-  } catch (err) {
-    throw new SagaWorkerSetupError(
-      `cannot load the pipeline agents from src/activities/index (${(err as Error).message}); ` +
-        'pass the activities option to startSagaWorker',
-    );
-  }
-  if (typeof mod.createActivities !== 'function') {
-    throw new SagaWorkerSetupError('src/activities/index does not export createActivities(deps)');
-  }
-  return mod.createActivities({ config, logger });
+/** The real agents on a Redis connection of their own, closed when the worker stops (nothing left open in process). */
+function realActivities(
+  config: Config,
+  logger: Logger,
+): { activities: PipelineActivities; close(): Promise<void> } {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  return {
+    activities: createActivities({ config, logger, redis }),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }
 
 /** `tsx src/workers/saga-worker.ts [--address host:port]` */

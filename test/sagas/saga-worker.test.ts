@@ -13,6 +13,8 @@ import {
   workflowBundlePath,
   type TemporalTestContext,
 } from '../helpers/temporal';
+import type { PipelineResult } from '../../src/workflows/pipeline-contract';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { queryState, recordingSinks, startPipeline, type SinkEvent } from './saga-test-kit';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -50,6 +52,30 @@ describe('saga worker', () => {
     }
     await handle.stop();
     expect(handle.worker.getState()).toBe('STOPPED');
+  });
+
+  it('uses the real agents when none are given, on the configured key prefix', async () => {
+    const taskQueue = uniqueTaskQueue('saga-worker-real');
+    const keyPrefix = uniquePrefix('saga-worker-real');
+    const redis = redisClient();
+    const handle = await startSagaWorker({
+      config: loadConfig({ SAGALANE_KEY_PREFIX: keyPrefix, REDIS_URL: redisUrl() }),
+      address: temporalAddress(),
+      taskQueue,
+      sinks: recordingSinks([]),
+      workflowBundlePath: workflowBundlePath(),
+      logger: createLogger('silent'),
+    });
+    try {
+      const saga = await startPipeline(ctx.client, taskQueue, { idea: 'momentum breakout', symbol: 'TREND' });
+      const result = (await saga.result()) as PipelineResult;
+      expect(result.artifacts.report.startsWith(`${keyPrefix}:`)).toBe(true);
+      expect(await redis.exists(result.artifacts.report)).toBe(1);
+    } finally {
+      await handle.stop();
+      await deleteKeys(redis, keyPrefix);
+      redis.disconnect();
+    }
   });
 
   it('fails fast with a clear message when there is no Temporal address', async () => {

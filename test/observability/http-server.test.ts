@@ -193,29 +193,31 @@ describe('observability HTTP server', () => {
   });
 
   it('names a Temporal frontend that does not answer', async () => {
-    const port = await freePort();
-    const deadTemporal = await Connection.connect({
-      address: `127.0.0.1:${port}`,
-      connectTimeout: 200,
-    }).catch((err: Error) => err);
-    // The client connects lazily or fails at once; either way the check must say Temporal is the problem.
+    // A TCP port that accepts connections and never speaks: the check's gRPC deadline must end the call.
+    const sockets = new Set<net.Socket>();
+    const blackHole = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackHole.address() as net.AddressInfo;
+    const deadTemporal = Connection.lazy({ address: `127.0.0.1:${port}` });
     const other = await startObservabilityServer({
       port: 0,
       registry: createMetrics({ defaultMetrics: false }).registry,
-      checkTimeoutMs: 1500,
-      readiness:
-        deadTemporal instanceof Error
-          ? [{ name: 'temporal', check: () => Promise.reject(deadTemporal) }]
-          : [temporalCheck(deadTemporal, { timeoutMs: 500 })],
+      checkTimeoutMs: 5000,
+      readiness: [temporalCheck(deadTemporal, { timeoutMs: 1000 })],
     });
     try {
       const r = await readyz(other);
       expect(r.status).toBe(503);
       expect(r.body.failing).toEqual(['temporal']);
-      expect(r.body.checks[0]?.reason).toBeTruthy();
+      expect(r.body.checks[0]?.reason).toMatch(/DEADLINE_EXCEEDED|did not answer/i);
     } finally {
       await other.close();
-      if (!(deadTemporal instanceof Error)) await deadTemporal.close();
+      await deadTemporal.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => blackHole.close(resolve));
     }
   });
 

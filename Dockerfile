@@ -1,0 +1,12 @@
+# One image for every sagalane process; the compose file picks the command.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY data ./data
+USER node
+ENTRYPOINT ["npx", "tsx", "src/cli.ts"]
+CMD ["--help"]

@@ -1,0 +1,111 @@
+/**
+ * `sagalane dev` / `npm start`: the whole local stack in one process with embedded defaults.
+ *
+ * Brings up the dependencies first (Redis at REDIS_URL or a local redis-server, a Temporal dev server with durable
+ * state in `<dataDir>/temporal.db` and the Web UI on, unless TEMPORAL_ADDRESS points elsewhere), then each sagalane
+ * component, prints every endpoint, and on Ctrl-C / SIGTERM stops everything in reverse order so no process is left.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config';
+import { ensureRedis } from './redis-server';
+import { startTemporalDevServer } from './temporal-server';
+
+/** A part of the stack that `sagalane dev` starts after Redis and Temporal are up. */
+export interface StackComponent {
+  name: string;
+  start(ctx: StackContext): Promise<RunningComponent>;
+}
+export interface RunningComponent {
+  /** Endpoint lines to print, e.g. `{ 'MCP (HTTP)': 'http://127.0.0.1:7300/mcp' }`. */
+  endpoints?: Record<string, string>;
+  stop(): Promise<void>;
+}
+export interface StackContext {
+  config: Config;
+  temporalAddress: string;
+  log: (line: string) => void;
+}
+
+export interface DevStackOptions {
+  components?: StackComponent[];
+  log?: (line: string) => void;
+  /** Resolves when the stack should stop; default: first SIGINT or SIGTERM. */
+  until?: Promise<unknown>;
+}
+
+export async function runDevStack(config: Config, opts: DevStackOptions = {}): Promise<void> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const stops: { name: string; stop: () => Promise<void> }[] = [];
+  const endpoints: Record<string, string> = {};
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('[sagalane] Stopping the local stack...');
+    for (const s of stops.reverse()) {
+      try {
+        await s.stop();
+        log(`[sagalane]   stopped ${s.name}`);
+      } catch (err) {
+        log(`[sagalane]   ${s.name} did not stop cleanly: ${(err as Error).message}`);
+      }
+    }
+  };
+  const until =
+    opts.until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const redis = await ensureRedis(config.redisUrl, config.dataDir, log);
+    stops.push({ name: redis.started ? 'redis-server' : 'redis (external, left running)', stop: redis.stop });
+    endpoints['Redis'] = config.redisUrl + (redis.started ? ' (started by sagalane)' : '');
+
+    let temporalAddress = config.temporal.address;
+    if (temporalAddress) {
+      endpoints['Temporal gRPC'] = `${temporalAddress} (external)`;
+    } else {
+      log(
+        `[sagalane] Starting the Temporal dev server (state in ${path.join(config.dataDir, 'temporal.db')})...`,
+      );
+      const temporal = await startTemporalDevServer({
+        port: config.temporal.devPort,
+        uiPort: config.temporal.devUiPort,
+        dbFilename: path.join(config.dataDir, 'temporal.db'),
+        namespace: config.temporal.namespace,
+        log,
+      });
+      stops.push({ name: 'temporal dev server', stop: temporal.stop });
+      temporalAddress = temporal.address;
+      endpoints['Temporal gRPC'] = temporal.address;
+      endpoints['Temporal UI'] = temporal.uiUrl!;
+    }
+
+    for (const component of opts.components ?? []) {
+      const running = await component.start({ config, temporalAddress, log });
+      stops.push({ name: component.name, stop: running.stop });
+      Object.assign(endpoints, running.endpoints ?? {});
+    }
+
+    log('');
+    log('sagalane is running:');
+    const width = Math.max(...Object.keys(endpoints).map((k) => k.length));
+    for (const [name, url] of Object.entries(endpoints)) log(`  ${name.padEnd(width)}  ${url}`);
+    log('Press Ctrl-C to stop.');
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  // The dev server runs under the SDK's native runtime, which does not keep Node's event loop alive: hold it open.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    await until;
+  } finally {
+    clearInterval(keepAlive);
+    await shutdown();
+  }
+}

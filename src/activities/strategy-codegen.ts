@@ -9,6 +9,7 @@
  * in the sandbox (./strategy-sandbox.ts).
  */
 import type { StrategyFamily, StrategyPlan } from './contracts';
+import type { Bar } from './market-data';
 import { FAMILY_SPECS } from './strategy-families';
 
 const BODIES: Record<StrategyFamily, string> = {
@@ -94,9 +95,7 @@ function positions(bars, params) {${BODIES[spec.family]}
 }
 
 /** A deterministic series for smoke runs: a trend, a cycle and a wobble, so every family changes position. */
-export function smokeSampleBars(
-  count: number,
-): { date: string; open: number; high: number; low: number; close: number; volume: number }[] {
+export function smokeSampleBars(count: number): Bar[] {
   const start = Date.UTC(2020, 0, 1);
   return Array.from({ length: count }, (_, i) => {
     const close = 100 + 0.05 * i + 8 * Math.sin(i / 9) + 1.5 * Math.sin(i * 1.7);

@@ -97,9 +97,15 @@ function pipelineAgents(t: Required<PipelineTuning>): PipelineActivities {
     maximumInterval: Math.max(t.retryInitialIntervalMs * 30, 1_000),
     maximumAttempts,
   });
-  const quick: ActivityOptions = { startToCloseTimeout: '1 minute', retry: retry(t.stepMaximumAttempts) };
-  // Long steps heartbeat, so a dead worker is noticed after heartbeatTimeout rather than startToCloseTimeout, and
-  // wait for the activity to acknowledge a cancel so nothing keeps writing after the rollback started.
+  // Every step waits for its activity to acknowledge a cancel (or to finish) before the rollback starts, so nothing
+  // keeps writing behind the compensations; a step that finished anyway is compensated like any other.
+  const quick: ActivityOptions = {
+    startToCloseTimeout: '1 minute',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: retry(t.stepMaximumAttempts),
+  };
+  // Long steps heartbeat, so a dead worker is noticed after heartbeatTimeout rather than startToCloseTimeout, and a
+  // cancel reaches them within one heartbeat.
   const long = (startToCloseTimeout: string): ActivityOptions => ({
     startToCloseTimeout,
     heartbeatTimeout: t.heartbeatTimeoutMs,

@@ -16,6 +16,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   defineQuery,
   isCancellation,
   proxySinks,
@@ -87,6 +88,8 @@ export class Saga<TResult = unknown> {
   private readonly upsertSearchAttributes: boolean;
   private readonly startedAt = Date.now();
   private rollbackRequest?: RollbackRequest;
+  /** The step that was running when the rollback was requested (it may still have finished). */
+  private stepAtRollbackRequest?: string;
   private running = false;
 
   constructor(options: SagaOptions = {}) {
@@ -167,6 +170,11 @@ export class Saga<TResult = unknown> {
     if (TERMINAL.has(name) || name === 'pending' || name === 'compensating') {
       throw ApplicationFailure.nonRetryable(`"${name}" is a saga state and cannot be a step name`);
     }
+    // A step that finished after the rollback was requested (its activity waited for the cancel) is kept and
+    // compensated; the next one must not start.
+    if (this.bodyScope.consideredCancelled) {
+      throw new CancelledFailure(`saga is rolling back; step "${name}" not started`);
+    }
     const record: StepRecord = { name, status: 'running', attempts: 1, startedAt: new Date().toISOString() };
     this.view.steps.push(record);
     this.view.currentStep = name;
@@ -212,6 +220,7 @@ export class Saga<TResult = unknown> {
     if (this.rollbackRequest || this.view.state === 'compensating' || TERMINAL.has(this.view.state))
       return false;
     this.rollbackRequest = request;
+    this.stepAtRollbackRequest = this.view.currentStep;
     this.bodyScope.cancel();
     return true;
   }
@@ -259,7 +268,7 @@ export class Saga<TResult = unknown> {
 
   private describe(cause: unknown): SagaError {
     const interrupted = [...this.view.steps].reverse().find((s) => s.status !== 'completed');
-    const step = interrupted?.name;
+    const step = interrupted?.name ?? this.stepAtRollbackRequest;
     const during = step ? ` during step "${step}"` : '';
     const request = this.rollbackRequest;
     if (request?.reason === 'timeout') {

@@ -215,6 +215,39 @@ describe('researchPipeline saga on a real Temporal dev server', () => {
     expect(state.compensations).toEqual([{ step: 'reasoning', status: 'completed' }]);
   });
 
+  it('compensates a step that finished although it was cancelled, and starts no further step', async () => {
+    const handle = await start(
+      { idea: 'codegen ignores the cancel', symbol: 'IGN' },
+      { blockAt: 'codegen', ignoreCancel: true },
+    );
+    await waitForState(handle, (s) => s.currentStep === 'codegen');
+    expect(await handle.executeUpdate(cancelUpdate, { args: ['too late for codegen'] })).toEqual({
+      accepted: true,
+      state: 'codegen',
+    });
+    // The rollback waits for codegen: it has not acknowledged the cancel.
+    expect((await queryState(handle)).state).toBe('codegen');
+    await releaseStep(redis, keyPrefix, handle.workflowId);
+    await failureOf(handle);
+    const state = await queryState(handle);
+    expect(state.state).toBe('rolled_back');
+    expect(state.error).toMatchObject({
+      reason: 'cancelled',
+      step: 'codegen',
+      cancelReason: 'too late for codegen',
+    });
+    expect(state.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      'reasoning:completed',
+      'codegen:completed',
+    ]);
+    expect(callsOf(handle.workflowId)).toEqual([
+      'reasoning',
+      'codegen',
+      'compensateCodegen',
+      'compensateReasoning',
+    ]);
+  });
+
   it('rolls back with reason timeout when the saga timer fires', async () => {
     const handle = await start(
       {

@@ -1,0 +1,58 @@
+/** Named errors of the saga client: each says what was wrong and what to do about it. */
+
+export class SagaClientError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The pipeline input failed validation; `issues` lists each bad field. */
+export class InvalidPipelineInputError extends SagaClientError {
+  constructor(readonly issues: { field: string; message: string }[]) {
+    super(
+      'Invalid pipeline input: ' +
+        issues.map((i) => `${i.field}: ${i.message}`).join('; ') +
+        '. Expected { idea: string (3-2000 chars), symbol: string (1-20 of A-Z a-z 0-9 . _ -), ' +
+        'dataset?: string, params?: { name: number }, timeoutMs?: integer 100..86400000 }.',
+    );
+  }
+}
+
+/** No saga (workflow execution) with this id, or run id, exists in the namespace. */
+export class SagaNotFoundError extends SagaClientError {
+  constructor(
+    readonly sagaId: string,
+    readonly runId?: string,
+  ) {
+    super(
+      `No saga "${sagaId}"${runId ? ` with run id ${runId}` : ''} exists in this namespace. ` +
+        'Check the id (list_sagas / `sagalane saga list` shows the known ones).',
+    );
+  }
+}
+
+/** The saga has already finished, so it cannot be cancelled any more. */
+export class SagaAlreadyFinishedError extends SagaClientError {
+  constructor(
+    readonly sagaId: string,
+    readonly state: string,
+  ) {
+    super(`Saga "${sagaId}" has already finished (state: ${state}); there is nothing left to cancel.`);
+  }
+}
+
+/** The saga ended without a result (rolled back, failed, cancelled, terminated or timed out). */
+export class SagaFailedError extends SagaClientError {
+  constructor(
+    readonly sagaId: string,
+    readonly state: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Saga "${sagaId}" ended in state ${state}: ${reason}`, options);
+  }
+}
+
+/** A list/history option is out of range or a page token is not one this client issued. */
+export class SagaClientOptionsError extends SagaClientError {}

@@ -1,0 +1,383 @@
+/**
+ * The typed front door to sagas: start a research pipeline, read a saga's state, list, cancel, page through its
+ * history and wait for its result. The MCP bridge, the CLI and embedding services all go through this class.
+ *
+ * ```ts
+ * const sagas = await SagaClient.connect(loadConfig());
+ * const { sagaId } = await sagas.startPipeline({ idea: 'trend following', symbol: 'DEMO' });
+ * console.log(await sagas.getState(sagaId));
+ * await sagas.close();
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  Client,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import type { Config } from '../config';
+import {
+  RESEARCH_PIPELINE_WORKFLOW,
+  SAGA_STATES,
+  TERMINAL_SAGA_STATES,
+  cancelUpdate,
+  pipelineInputSchema,
+  pipelineWorkflowId,
+  stateQuery,
+  type PipelineInput,
+  type PipelineResult,
+  type PipelineTuning,
+  type SagaStateName,
+  type SagaStateView,
+} from '../workflows/pipeline-contract';
+import {
+  InvalidPipelineInputError,
+  SagaAlreadyFinishedError,
+  SagaClientOptionsError,
+  SagaFailedError,
+  SagaNotFoundError,
+} from './errors';
+import { summarizeHistoryEvent, type HistoryEventSummary } from './history-events';
+import { connectTemporal } from './temporal-connection';
+
+export interface SagaClientOptions {
+  /** Task queue new sagas are started on. @defaultValue 'sagalane-sagas' */
+  taskQueue?: string;
+  /** Close the client's connection in `close()`. @defaultValue false (the caller owns the connection) */
+  ownsConnection?: boolean;
+}
+
+export interface StartPipelineOptions {
+  /** Workflow id. Starting again with the id of a running saga returns that saga. @defaultValue `pipeline-<symbol>-<uuid>` */
+  workflowId?: string;
+  /** Operational knobs (heartbeat / retry timings); production uses the workflow's defaults. */
+  tuning?: PipelineTuning;
+}
+
+export interface StartedSaga {
+  sagaId: string;
+  /** Run id of the running saga (the existing one when the id was already in use). */
+  runId: string;
+}
+
+/** A saga in a list: what visibility knows without asking the workflow. */
+export interface SagaSummary {
+  sagaId: string;
+  runId: string;
+  workflowType: string;
+  /** Temporal execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, … */
+  status: string;
+  /** The `SagaState` search attribute (absent before the saga's first transition). */
+  state?: string;
+  /** The `SagaStep` search attribute. */
+  step?: string;
+  startTime: string;
+  closeTime?: string;
+  idea?: string;
+  symbol?: string;
+}
+
+export interface ListSagasOptions {
+  /** Only sagas in this state (`SagaState` search attribute). */
+  state?: SagaStateName;
+  /** Extra visibility query ANDed with the filters, e.g. `StartTime > "2026-01-01T00:00:00Z"`. */
+  query?: string;
+  /** Workflow type to list. @defaultValue 'researchPipeline' */
+  workflowType?: string;
+  /** @defaultValue 20 (max 1000) */
+  pageSize?: number;
+  /** The `nextPageToken` of the previous page. */
+  nextPageToken?: string;
+}
+
+export interface SagaPage<T> {
+  items: T[];
+  /** Absent on the last page. */
+  nextPageToken?: string;
+}
+
+export interface HistoryOptions {
+  runId?: string;
+  /** Events per page. @defaultValue 50 (max 1000) */
+  pageSize?: number;
+  nextPageToken?: string;
+  /** Decode inputs, results and details into each event summary. @defaultValue false */
+  includePayloads?: boolean;
+  /** Longest decoded payload, in characters of JSON; longer ones are cut with a marker. @defaultValue 2000 */
+  maxPayloadChars?: number;
+}
+
+export interface CancelOutcome {
+  accepted: boolean;
+  /** The saga's state when the cancel was accepted (the rollback follows). */
+  state: SagaStateName;
+}
+
+export interface SagaResultOptions {
+  runId?: string;
+}
+
+const MAX_PAGE_SIZE = 1000;
+
+export class SagaClient {
+  readonly taskQueue: string;
+  private readonly ownsConnection: boolean;
+
+  constructor(
+    readonly client: Client,
+    options: SagaClientOptions = {},
+  ) {
+    this.taskQueue = options.taskQueue ?? 'sagalane-sagas';
+    if (!this.taskQueue.trim()) throw new SagaClientOptionsError('taskQueue must not be empty');
+    this.ownsConnection = options.ownsConnection ?? false;
+  }
+
+  /**
+   * Connects to the Temporal server in `config` (local dev server, cluster with mTLS, or Temporal Cloud with an API
+   * key). The returned client owns its connection: call `close()`.
+   */
+  static async connect(config: Config, options: { address?: string } = {}): Promise<SagaClient> {
+    const connection = await connectTemporal(config.temporal, options.address ?? config.temporal.address);
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    return new SagaClient(client, { taskQueue: config.temporal.taskQueue, ownsConnection: true });
+  }
+
+  get namespace(): string {
+    return this.client.options.namespace;
+  }
+
+  /** Validates the input and starts a research pipeline; a running saga with the same id is returned as is. */
+  async startPipeline(input: unknown, options: StartPipelineOptions = {}): Promise<StartedSaga> {
+    const parsed = parsePipelineInput(input);
+    const workflowId = options.workflowId ?? pipelineWorkflowId(parsed.symbol, randomUUID());
+    if (!workflowId.trim()) throw new SagaClientOptionsError('workflowId must not be empty');
+    const handle = await this.client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: options.tuning ? [parsed, options.tuning] : [parsed],
+      memo: { idea: parsed.idea, symbol: parsed.symbol },
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return { sagaId: handle.workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  /**
+   * The saga's `state` query. A closed saga still answers it while a worker for its task queue runs; without one,
+   * the state is rebuilt from the execution's search attributes and status (steps and compensations then empty).
+   */
+  async getState(sagaId: string, options: { runId?: string } = {}): Promise<SagaStateView> {
+    const handle = this.client.workflow.getHandle(sagaId, options.runId);
+    try {
+      return await handle.query(stateQuery);
+    } catch (err) {
+      if (isNotFound(err)) throw new SagaNotFoundError(sagaId, options.runId);
+      const described = await this.describeAsState(handle, sagaId, options.runId);
+      if (described) return described;
+      throw err;
+    }
+  }
+
+  /** Sagas, newest first, filtered by state and/or a visibility query; paginated. */
+  async list(options: ListSagasOptions = {}): Promise<SagaPage<SagaSummary>> {
+    const pageSize = options.pageSize ?? 20;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+      throw new SagaClientOptionsError(`pageSize must be an integer in 1..${MAX_PAGE_SIZE}`);
+    if (options.state !== undefined && !(SAGA_STATES as readonly string[]).includes(options.state))
+      throw new SagaClientOptionsError(
+        `state must be one of ${SAGA_STATES.join(', ')} (got ${JSON.stringify(options.state)})`,
+      );
+    const clauses = [`WorkflowType=${quote(options.workflowType ?? RESEARCH_PIPELINE_WORKFLOW)}`];
+    if (options.state) clauses.push(`SagaState=${quote(options.state)}`);
+    if (options.query?.trim()) clauses.push(`(${options.query.trim()})`);
+    const response = await this.client.workflowService.listWorkflowExecutions({
+      namespace: this.namespace,
+      query: clauses.join(' AND '),
+      pageSize,
+      nextPageToken: decodeToken(options.nextPageToken),
+    });
+    const items = await Promise.all(
+      response.executions.map(async (raw) => {
+        const info = await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace);
+        const memo = info.memo ?? {};
+        return dropUndefined({
+          sagaId: info.workflowId,
+          runId: info.runId,
+          workflowType: info.type,
+          status: info.status.name,
+          state: firstString(info.searchAttributes?.SagaState),
+          step: firstString(info.searchAttributes?.SagaStep),
+          startTime: info.startTime.toISOString(),
+          closeTime: info.closeTime?.toISOString(),
+          idea: typeof memo.idea === 'string' ? memo.idea : undefined,
+          symbol: typeof memo.symbol === 'string' ? memo.symbol : undefined,
+        }) as SagaSummary;
+      }),
+    );
+    return dropUndefined({ items, nextPageToken: encodeToken(response.nextPageToken) }) as SagaPage<SagaSummary>;
+  }
+
+  /** Asks the saga to stop and roll back. Resolves once the cancel is accepted; the rollback runs on. */
+  async cancel(sagaId: string, reason = 'cancelled by user'): Promise<CancelOutcome> {
+    const handle = this.client.workflow.getHandle(sagaId);
+    try {
+      return await handle.executeUpdate(cancelUpdate, { args: [reason] });
+    } catch (err) {
+      if (isNotFound(err)) {
+        // A closed workflow answers an update with "not found" too: tell the two apart.
+        const described = await this.describeAsState(handle, sagaId).catch(() => undefined);
+        if (described) throw new SagaAlreadyFinishedError(sagaId, described.state);
+        throw new SagaNotFoundError(sagaId);
+      }
+      if (err instanceof WorkflowUpdateFailedError) {
+        const state = await this.getState(sagaId).catch(() => undefined);
+        if (state && TERMINAL_SAGA_STATES.includes(state.state as SagaStateName))
+          throw new SagaAlreadyFinishedError(sagaId, state.state);
+      }
+      throw err;
+    }
+  }
+
+  /** A page of the saga's event history as summaries; payloads are decoded and size-bounded only when asked. */
+  async history(sagaId: string, options: HistoryOptions = {}): Promise<SagaPage<HistoryEventSummary>> {
+    const pageSize = options.pageSize ?? 50;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+      throw new SagaClientOptionsError(`pageSize must be an integer in 1..${MAX_PAGE_SIZE}`);
+    const maxPayloadChars = options.maxPayloadChars ?? 2000;
+    if (!Number.isInteger(maxPayloadChars) || maxPayloadChars < 16)
+      throw new SagaClientOptionsError('maxPayloadChars must be an integer >= 16');
+    let response;
+    try {
+      response = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.namespace,
+        execution: { workflowId: sagaId, runId: options.runId },
+        maximumPageSize: pageSize,
+        nextPageToken: decodeToken(options.nextPageToken),
+      });
+    } catch (err) {
+      if (isNotFound(err) || grpcCode(err) === 5) throw new SagaNotFoundError(sagaId, options.runId);
+      throw err;
+    }
+    const converter = this.client.options.loadedDataConverter.payloadConverter;
+    const items = (response.history?.events ?? []).map((event) =>
+      summarizeHistoryEvent(event, {
+        includePayloads: options.includePayloads ?? false,
+        maxPayloadChars,
+        decode: (p) => converter.fromPayload(p),
+      }),
+    );
+    return dropUndefined({ items, nextPageToken: encodeToken(response.nextPageToken) }) as SagaPage<HistoryEventSummary>;
+  }
+
+  /** Waits for the saga to finish; its result, or a SagaFailedError saying how it ended. */
+  async result(sagaId: string, options: SagaResultOptions = {}): Promise<PipelineResult> {
+    const handle = this.client.workflow.getHandle<() => Promise<PipelineResult>>(sagaId, options.runId);
+    try {
+      return await handle.result();
+    } catch (err) {
+      if (isNotFound(err)) throw new SagaNotFoundError(sagaId, options.runId);
+      if (err instanceof WorkflowFailedError) {
+        const state = await this.getState(sagaId, options).catch(() => undefined);
+        const reason = state?.error?.message ?? rootMessage(err);
+        throw new SagaFailedError(sagaId, state?.state ?? 'failed', reason, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Closes the connection when this client opened it (`SagaClient.connect`). */
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.client.connection.close();
+  }
+
+  private async describeAsState(
+    handle: WorkflowHandle,
+    sagaId: string,
+    runId?: string,
+  ): Promise<SagaStateView | undefined> {
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (isNotFound(err)) throw new SagaNotFoundError(sagaId, runId);
+      return undefined;
+    }
+    const attrs = description.searchAttributes ?? {};
+    const state = (firstString(attrs.SagaState) ?? statusAsState(description.status.name)) as SagaStateName;
+    return dropUndefined({
+      sagaId: description.workflowId,
+      runId: description.runId,
+      workflowType: description.type,
+      state,
+      currentStep: firstString(attrs.SagaStep),
+      steps: [],
+      compensations: [],
+    }) as SagaStateView;
+  }
+}
+
+/** Validates a pipeline input, throwing InvalidPipelineInputError that lists every bad field. */
+export function parsePipelineInput(input: unknown): PipelineInput {
+  const parsed = pipelineInputSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidPipelineInputError(
+    parsed.error.issues.map((issue) => ({
+      field:
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.join(', ')
+          : issue.path.map(String).join('.') || '(input)',
+      message: issue.message,
+    })),
+  );
+}
+
+function statusAsState(status: string): string {
+  if (status === 'RUNNING') return 'pending';
+  if (status === 'COMPLETED') return 'completed';
+  return 'failed';
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError';
+}
+
+function grpcCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function rootMessage(err: unknown): string {
+  let current = err as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(err);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return message;
+}
+
+function firstString(value: unknown): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return typeof v === 'string' ? v : undefined;
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function decodeToken(token: string | undefined): Uint8Array | undefined {
+  if (token === undefined || token === '') return undefined;
+  if (!/^[A-Za-z0-9_-]+$/.test(token))
+    throw new SagaClientOptionsError('nextPageToken is not a token returned by a previous page');
+  return Buffer.from(token, 'base64url');
+}
+
+function encodeToken(token: Uint8Array | null | undefined): string | undefined {
+  return token && token.length > 0 ? Buffer.from(token).toString('base64url') : undefined;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

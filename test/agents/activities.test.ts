@@ -6,9 +6,10 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type Redis from 'ioredis';
 import type { AgentDeps } from '../../src/activities/agents';
-import type { MlOutput } from '../../src/activities/contracts';
+import type { MlOutput, ReasoningOutput } from '../../src/activities/contracts';
 import { createActivities } from '../../src/activities/index';
 import { planFromIdea } from '../../src/activities/strategy-plan';
+import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 
@@ -137,5 +138,17 @@ describe('createActivities (Temporal wrappers)', () => {
       'ml',
       'reasoning',
     ]);
+  });
+
+  it('can be built from the process configuration (the saga worker default)', async () => {
+    const config = loadConfig({ SAGALANE_KEY_PREFIX: `${keyPrefix}-cfg`, SAGALANE_LOG_LEVEL: 'silent' });
+    const activities = createActivities({ config, redis, logger: createLogger('silent') });
+    const out = (await new MockActivityEnvironment().run(activities.reasoning, {
+      sagaId: 'cfg',
+      idea: 'breakout',
+      symbol: 'DEMO',
+    })) as ReasoningOutput;
+    expect(out.cacheKey.startsWith(`${keyPrefix}-cfg:plan-cache:`)).toBe(true);
+    await deleteKeys(redis, `${keyPrefix}-cfg`);
   });
 });

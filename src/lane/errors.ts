@@ -1,0 +1,86 @@
+/** The express lane's named errors: each says what was wrong and what to do about it. */
+
+export class LaneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Submitted a task type no registry entry exists for. */
+export class UnknownTaskTypeError extends LaneError {
+  constructor(
+    readonly type: string,
+    known: string[],
+  ) {
+    super(
+      `Unknown task type "${type}". Registered types: ${known.length ? known.join(', ') : '(none)'}. ` +
+        'Register it with defineTaskType() and pass it to the client.',
+    );
+  }
+}
+
+/** The payload does not match the task type's zod schema. */
+export class InvalidPayloadError extends LaneError {
+  constructor(
+    readonly type: string,
+    readonly issues: string[],
+  ) {
+    super(`Invalid payload for task type "${type}": ${issues.join('; ')}`);
+  }
+}
+
+/** The serialized payload is larger than the type allows. */
+export class PayloadTooLargeError extends LaneError {
+  constructor(
+    readonly type: string,
+    readonly bytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(
+      `Payload for task type "${type}" is ${bytes} bytes, over the ${limitBytes}-byte limit. ` +
+        'Store large inputs elsewhere (e.g. an artifact key) and pass a reference.',
+    );
+  }
+}
+
+/** Redis did not answer: the submit was NOT accepted. */
+export class RedisUnavailableError extends LaneError {
+  constructor(
+    readonly url: string,
+    cause: string,
+  ) {
+    super(`Redis is unavailable at ${url} (${cause}); the task was not accepted. Retry when Redis is back.`);
+  }
+}
+
+/** A submit/worker option is out of range. */
+export class LaneOptionsError extends LaneError {}
+
+/** `result()` waited `waitMs` and the task had not finished. */
+export class TaskWaitTimeoutError extends LaneError {
+  constructor(
+    readonly taskId: string,
+    readonly waitMs: number,
+    readonly lastStatus: string | undefined,
+  ) {
+    super(`Task ${taskId} did not finish within ${waitMs} ms (status: ${lastStatus ?? 'unknown'}).`);
+  }
+}
+
+/** No task with this id (never submitted, or its record expired). */
+export class TaskNotFoundError extends LaneError {
+  constructor(readonly taskId: string) {
+    super(`No task ${taskId}: it was never submitted here or its record expired.`);
+  }
+}
+
+/** A handler ran past the task's `timeoutMs`. Retried like any other failure. */
+export class TaskTimeoutError extends LaneError {
+  constructor(timeoutMs: number) {
+    super(`Handler did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** Throw from a handler to skip the remaining attempts: the task goes straight to the dead-letter stream. */
+export class UnrecoverableTaskError extends LaneError {}

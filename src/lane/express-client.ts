@@ -1,0 +1,338 @@
+/**
+ * The producer side of the express lane: validates a submission against its task type's schema, enqueues it
+ * atomically (idempotency key + task record + stream entry in one script), reads task state, waits for results
+ * through a pub/sub completion channel (no polling), and reports per-lane statistics.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { z } from 'zod';
+import {
+  InvalidPayloadError,
+  LaneOptionsError,
+  PayloadTooLargeError,
+  RedisUnavailableError,
+  TaskWaitTimeoutError,
+  UnknownTaskTypeError,
+} from './errors';
+import { DEFAULT_GROUP, LaneKeys, LANES, typeOfTaskId, type Lane } from './keys';
+import { isConnectionError, openLaneConnection } from './redis-connections';
+import { runScript, SUBMIT } from './scripts';
+import { TaskTypeRegistry, type TaskSchema } from './task-types';
+import { readGroupInfo } from './stream-info';
+
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead';
+
+export interface SubmitRequest {
+  type: string;
+  /** @defaultValue the type's `defaults.lane` */
+  lane?: Lane;
+  payload: unknown;
+  /** A repeated key (per type, within `idempotencyTtlMs`) returns the first task's id and enqueues nothing. */
+  idempotencyKey?: string;
+  /** @defaultValue the type's `defaults.maxAttempts` */
+  maxAttempts?: number;
+  /** @defaultValue the type's `defaults.timeoutMs` */
+  timeoutMs?: number;
+}
+
+export interface TaskInfo {
+  taskId: string;
+  type: string;
+  lane: Lane;
+  status: TaskStatus;
+  attempts: number;
+  maxAttempts: number;
+  result?: unknown;
+  error?: string;
+  submittedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface LaneStats {
+  type: string;
+  lane: Lane;
+  /** Entries in the stream: waiting + being worked on (acknowledged entries are deleted). */
+  length: number;
+  /** Delivered, not yet acknowledged. */
+  pending: number;
+  /** Entries not yet delivered to any consumer. */
+  lag: number;
+  consumers: number;
+  deadLetters: number;
+  /** Failed attempts waiting for their retry backoff. */
+  delayed: number;
+}
+
+export interface ExpressClientOptions {
+  /** Task types (or their schema-only parts) this client may submit. */
+  types: Iterable<TaskSchema> | TaskTypeRegistry<TaskSchema>;
+  /** Redis URL; ignored when `connection` is given. @defaultValue 'redis://127.0.0.1:6379' */
+  redisUrl?: string;
+  /** An existing connection to use (not closed by `close()`). Should have `enableOfflineQueue: false`. */
+  connection?: Redis;
+  /** Prefix of every key. @defaultValue 'sagalane' */
+  keyPrefix?: string;
+  /** Consumer group name, read by `stats()`. @defaultValue 'sagalane-workers' */
+  group?: string;
+  /** How long a finished task's record (and an idempotency key) is kept. @defaultValue 86400000 (24 h) */
+  retentionMs?: number;
+  /** How long a submit waits for a connection that is still being established. @defaultValue 2000 */
+  connectWaitMs?: number;
+}
+
+const submitSchema = z.object({
+  type: z.string().min(1),
+  lane: z.enum(LANES).optional(),
+  payload: z.unknown(),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+
+export interface ExpressClientEvents {
+  'task:submitted': [{ type: string; lane: Lane }];
+}
+
+export class ExpressClient extends EventEmitter<ExpressClientEvents> {
+  readonly keys: LaneKeys;
+  private readonly registry: TaskTypeRegistry<TaskSchema>;
+  private readonly redis: Redis;
+  private readonly ownsConnection: boolean;
+  private readonly url: string;
+  private readonly group: string;
+  private readonly retentionSec: number;
+  private readonly connectWaitMs: number;
+  private subscriber?: Redis;
+  private readonly subscribed = new Map<string, Promise<unknown>>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(opts: ExpressClientOptions) {
+    super();
+    this.registry =
+      opts.types instanceof TaskTypeRegistry ? opts.types : new TaskTypeRegistry<TaskSchema>(opts.types);
+    this.keys = new LaneKeys(opts.keyPrefix ?? 'sagalane');
+    this.group = opts.group ?? DEFAULT_GROUP;
+    const retentionMs = opts.retentionMs ?? 86_400_000;
+    if (!Number.isInteger(retentionMs) || retentionMs < 1000)
+      throw new LaneOptionsError('retentionMs must be an integer >= 1000');
+    this.retentionSec = Math.ceil(retentionMs / 1000);
+    this.connectWaitMs = opts.connectWaitMs ?? 2000;
+    this.url = opts.redisUrl ?? 'redis://127.0.0.1:6379';
+    this.ownsConnection = !opts.connection;
+    this.redis = opts.connection ?? openLaneConnection(this.url, 'client');
+    this.redis.on('error', () => undefined); // surfaced per call as RedisUnavailableError
+  }
+
+  /** Validates and enqueues a task. Throws UnknownTaskTypeError, InvalidPayloadError, PayloadTooLargeError, RedisUnavailableError. */
+  async submit(request: SubmitRequest): Promise<{ taskId: string }> {
+    const req = submitSchema.safeParse(request);
+    if (!req.success) throw new LaneOptionsError(`Invalid submit request: ${z.prettifyError(req.error)}`);
+    const { type, idempotencyKey } = req.data;
+    const taskType = this.registry.get(type);
+    if (!taskType) throw new UnknownTaskTypeError(type, this.registry.names());
+    // Size first: a huge payload is refused before any schema work on it.
+    const rawBytes = Buffer.byteLength(JSON.stringify(request.payload ?? null) ?? '');
+    if (rawBytes > taskType.defaults.maxPayloadBytes)
+      throw new PayloadTooLargeError(type, rawBytes, taskType.defaults.maxPayloadBytes);
+    const parsed = taskType.schema.safeParse(request.payload);
+    if (!parsed.success) {
+      throw new InvalidPayloadError(
+        type,
+        parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`),
+      );
+    }
+    const payload = JSON.stringify(parsed.data ?? null);
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > taskType.defaults.maxPayloadBytes)
+      throw new PayloadTooLargeError(type, bytes, taskType.defaults.maxPayloadBytes);
+    const lane = req.data.lane ?? taskType.defaults.lane;
+    const maxAttempts = req.data.maxAttempts ?? taskType.defaults.maxAttempts;
+    const timeoutMs = req.data.timeoutMs ?? taskType.defaults.timeoutMs;
+    const taskId = `${type}:${randomUUID()}`;
+    const keys = [this.keys.stream(type, lane), this.keys.task(taskId)];
+    if (idempotencyKey !== undefined) keys.push(this.keys.idempotency(type, idempotencyKey));
+    await this.ready();
+    const reply = (await this.call(() =>
+      runScript(this.redis, SUBMIT, keys, [
+        taskId,
+        type,
+        lane,
+        payload,
+        maxAttempts,
+        timeoutMs,
+        Date.now(),
+        this.retentionSec,
+      ]),
+    )) as [number, string];
+    if (reply[0] === 1) this.emit('task:submitted', { type, lane });
+    return { taskId: reply[1] };
+  }
+
+  /** Submits many tasks in pipelined round trips; results are in request order. */
+  submitMany(requests: SubmitRequest[]): Promise<{ taskId: string }[]> {
+    return Promise.all(requests.map((r) => this.submit(r)));
+  }
+
+  /** The task's state, or `undefined` if unknown (never submitted, or expired after `retentionMs`). */
+  async get(taskId: string): Promise<TaskInfo | undefined> {
+    const key = this.keys.task(taskId);
+    await this.ready();
+    const h = (await this.call(() => this.redis.hgetall(key))) as Record<string, string>;
+    if (!h.status) return undefined;
+    return toTaskInfo(taskId, h);
+  }
+
+  /**
+   * Waits until the task is `succeeded` or `dead` and returns it. Listens on the type's completion channel rather
+   * than polling. Rejects with TaskWaitTimeoutError after `waitMs`.
+   */
+  async result(taskId: string, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<TaskInfo> {
+    const type = typeOfTaskId(taskId);
+    await this.subscribe(type);
+    let notified!: () => void;
+    let wake = new Promise<void>((r) => (notified = r));
+    const listener = () => notified();
+    const set = this.waiters.get(taskId) ?? new Set();
+    set.add(listener);
+    this.waiters.set(taskId, set);
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        // Read after subscribing, so a completion between the two cannot be missed.
+        const info = await this.get(taskId);
+        if (info && (info.status === 'succeeded' || info.status === 'dead')) return info;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TaskWaitTimeoutError(taskId, waitMs, info?.status);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([wake, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+        clearTimeout(timer);
+        wake = new Promise<void>((r) => (notified = r));
+      }
+    } finally {
+      set.delete(listener);
+      if (set.size === 0) this.waiters.delete(taskId);
+    }
+  }
+
+  /** Per type and lane: stream length, pending, lag, consumers, dead letters, delayed retries. */
+  async stats(types: string[] = this.registry.names()): Promise<LaneStats[]> {
+    await this.ready();
+    return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types));
+  }
+
+  async close(): Promise<void> {
+    this.subscriber?.disconnect();
+    if (this.ownsConnection) this.redis.disconnect();
+  }
+
+  private async subscribe(type: string): Promise<void> {
+    if (!this.subscriber) {
+      this.subscriber = openLaneConnection(this.url, 'subscriber', { lazyConnect: false });
+      this.subscriber.on('error', () => undefined);
+      this.subscriber.on('message', (_channel: string, taskId: string) => {
+        for (const wake of this.waiters.get(taskId) ?? []) wake();
+      });
+    }
+    const channel = this.keys.completions(type);
+    let subscribing = this.subscribed.get(channel);
+    if (!subscribing) {
+      subscribing = this.subscriber.subscribe(channel);
+      this.subscribed.set(channel, subscribing);
+      subscribing.catch(() => this.subscribed.delete(channel));
+    }
+    await subscribing;
+  }
+
+  /** Connects on first use; while Redis is down it fails fast instead of queueing. */
+  private connecting?: Promise<void>;
+
+  private async ready(): Promise<void> {
+    const status = this.redis.status;
+    if (status === 'ready') return;
+    // One wait shared by every call made while connecting (a burst of submits must not add a listener each).
+    this.connecting ??= this.waitForReady(status).finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async waitForReady(status: string): Promise<void> {
+    if (status === 'wait') {
+      this.redis.connect().catch(() => undefined);
+    } else if (status !== 'connecting' && status !== 'connect') {
+      throw new RedisUnavailableError(this.url, `connection ${status}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        reject(new RedisUnavailableError(this.url, `no connection within ${this.connectWaitMs} ms`));
+      }, this.connectWaitMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isConnectionError(err)) throw new RedisUnavailableError(this.url, (err as Error).message);
+      throw err;
+    }
+  }
+}
+
+export async function collectLaneStats(
+  redis: Redis,
+  keys: LaneKeys,
+  group: string,
+  types: string[],
+): Promise<LaneStats[]> {
+  const rows: LaneStats[] = [];
+  await Promise.all(
+    types.flatMap((type) =>
+      LANES.map(async (lane) => {
+        const stream = keys.stream(type, lane);
+        const [length, deadLetters, delayed, info] = await Promise.all([
+          redis.xlen(stream),
+          redis.xlen(keys.deadLetters(type, lane)),
+          redis.zcard(keys.delayed(type, lane)),
+          readGroupInfo(redis, stream, group),
+        ]);
+        const pending = info?.pending ?? 0;
+        rows.push({
+          type,
+          lane,
+          length,
+          pending,
+          lag: info?.lag ?? Math.max(0, length - pending),
+          consumers: info?.consumers ?? 0,
+          deadLetters,
+          delayed,
+        });
+      }),
+    ),
+  );
+  const order = (r: LaneStats) => `${r.type}\u0000${LANES.indexOf(r.lane)}`;
+  return rows.sort((a, b) => order(a).localeCompare(order(b)));
+}
+
+function toTaskInfo(taskId: string, h: Record<string, string>): TaskInfo {
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return {
+    taskId,
+    type: h.type ?? typeOfTaskId(taskId),
+    lane: (h.lane as Lane) ?? 'standard',
+    status: h.status as TaskStatus,
+    attempts: num(h.attempts) ?? 0,
+    maxAttempts: num(h.maxAttempts) ?? 0,
+    ...(h.result !== undefined ? { result: JSON.parse(h.result) as unknown } : {}),
+    ...(h.error !== undefined ? { error: h.error } : {}),
+    submittedAt: num(h.submittedAt) ?? 0,
+    ...(h.startedAt !== undefined ? { startedAt: num(h.startedAt) } : {}),
+    ...(h.finishedAt !== undefined ? { finishedAt: num(h.finishedAt) } : {}),
+  };
+}

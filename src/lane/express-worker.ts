@@ -1,0 +1,674 @@
+/**
+ * The consumer side of the express lane. One process = one consumer in the shared group of each served type.
+ *
+ * - Reads each lane with batched, blocking XREADGROUP on its own connection; buffered express entries always start
+ *   before standard ones (strict priority).
+ * - Keeps `expressReserve` slots that standard tasks may not use.
+ * - Stores each outcome and acknowledges in one Lua script; failures retry with exponential backoff through a
+ *   delayed set, and end in a dead-letter stream after `maxAttempts`.
+ * - Keeps its in-flight entries alive (XCLAIM … JUSTID by the owner) so a short `minIdleMs` only flags dead
+ *   consumers; a janitor XAUTOCLAIMs orphans and dead-letters entries delivered more than `maxDeliveries` times.
+ * - An autoscaler moves concurrency between min and max from the observed p95 latency and the backlog.
+ */
+import { EventEmitter } from 'node:events';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type Redis from 'ioredis';
+import { createLogger, type Logger } from '../logger';
+import { TaskTimeoutError, UnrecoverableTaskError } from './errors';
+import { LaneKeys, LANES, type Lane } from './keys';
+import { isConnectionError, openLaneConnection } from './redis-connections';
+import { COMPLETE, DEAD_LETTER, HAND_BACK, KEEPALIVE, PROMOTE, RETRY, runScript, START } from './scripts';
+import { readGroupInfo } from './stream-info';
+import type { TaskType } from './task-types';
+import { decideConcurrency, LatencyWindow } from './autoscaler';
+import {
+  resolveWorkerOptions,
+  type ExpressWorkerOptions,
+  type ResolvedWorkerOptions,
+} from './worker-options';
+
+export type { ExpressWorkerOptions } from './worker-options';
+
+export interface ExpressWorkerEvents {
+  'task:started': [{ type: string; lane: Lane; waitMs: number }];
+  'task:succeeded': [{ type: string; lane: Lane; waitMs: number; runMs: number }];
+  'task:retried': [{ type: string; lane: Lane; attempt: number; error: string }];
+  'task:dead': [{ type: string; lane: Lane; reason: string }];
+  'orphans:reclaimed': [{ type: string; lane: Lane; count: number }];
+  'ack:failed': [{ type: string; lane: Lane; error: string }];
+  autoscale: [{ from: number; to: number; reason: string; p95Ms: number; backlog: number }];
+}
+
+interface StreamRef {
+  key: string;
+  type: TaskType;
+  lane: Lane;
+}
+
+interface Entry {
+  stream: StreamRef;
+  id: string;
+  fields: Record<string, string>;
+}
+
+type Fields = Record<string, string>;
+
+const DEAD_REASONS = {
+  malformed: 'malformed-entry',
+  invalidPayload: 'invalid-payload',
+  attempts: 'max-attempts',
+  unrecoverable: 'unrecoverable',
+  deliveries: 'max-deliveries',
+} as const;
+
+export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
+  readonly options: ResolvedWorkerOptions;
+  readonly keys: LaneKeys;
+  private readonly log: Logger;
+  private readonly streams: StreamRef[];
+  private readonly byKey = new Map<string, StreamRef>();
+  private cmd!: Redis;
+  private readers: Redis[] = [];
+  private running = false;
+  private stopping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private currentConcurrency: number;
+  private readonly buffered: Record<Lane, Entry[]> = { express: [], standard: [] };
+  private readonly inFlightByLane: Record<Lane, number> = { express: 0, standard: 0 };
+  /** Entries this consumer holds (buffered or running), per stream key: what keepalive re-claims. */
+  private readonly held = new Map<string, Set<string>>();
+  private readonly running_ = new Map<
+    string,
+    { entry: Entry; abort: AbortController; done: Promise<void> }
+  >();
+  private readonly wakeWaiters = new Set<() => void>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly latencies = new LatencyWindow();
+  private janitorBusy = false;
+
+  constructor(options: ExpressWorkerOptions) {
+    super();
+    this.options = resolveWorkerOptions(options);
+    this.keys = new LaneKeys(this.options.keyPrefix);
+    this.log = (this.options.logger ?? createLogger()).child({
+      component: 'express-worker',
+      consumer: this.options.consumerName,
+    });
+    this.streams = this.options.types.flatMap((type) =>
+      LANES.map((lane) => ({ key: this.keys.stream(type.name, lane), type, lane })),
+    );
+    for (const s of this.streams) {
+      this.byKey.set(s.key, s);
+      this.held.set(s.key, new Set());
+    }
+    this.currentConcurrency =
+      this.options.autoscaleIntervalMs > 0 ? this.options.concurrency.min : this.options.concurrency.max;
+  }
+
+  /** Current concurrency limit (moved by the autoscaler). */
+  get concurrency(): number {
+    return this.currentConcurrency;
+  }
+  /** Handlers running right now. */
+  get inFlight(): number {
+    return this.inFlightByLane.express + this.inFlightByLane.standard;
+  }
+  get consumerName(): string {
+    return this.options.consumerName;
+  }
+
+  /** Connects, creates the consumer groups, and starts reading. Resolves once the worker is consuming. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error('ExpressWorker already started');
+    this.running = true;
+    const o = this.options;
+    this.cmd = o.connection ?? openLaneConnection(o.redisUrl, 'worker-commands');
+    this.readers = LANES.map((lane) =>
+      openLaneConnection(o.redisUrl, 'worker-reader', { connectionName: `sagalane-reader-${lane}` }),
+    );
+    for (const [name, conn] of [
+      ['commands', this.cmd] as const,
+      ...this.readers.map((r, i) => [`reader-${LANES[i]}`, r] as const),
+    ]) {
+      conn.on('error', (err: Error) =>
+        this.log.warn(`redis ${name} connection error`, { error: err.message }),
+      );
+    }
+    if (this.cmd.status === 'wait') await this.cmd.connect();
+    await Promise.all(this.readers.map((r) => r.connect()));
+    await this.ensureGroups();
+    this.loopDone = Promise.all(LANES.map((lane, i) => this.readLoop(lane, this.readers[i]!))).then(
+      () => undefined,
+    );
+    this.every(o.keepaliveIntervalMs, () => this.keepAlive());
+    this.every(o.janitorIntervalMs, () => this.janitor());
+    if (o.autoscaleIntervalMs > 0) this.every(o.autoscaleIntervalMs, () => this.autoscale());
+    this.log.info('express worker started', {
+      types: o.types.map((t) => t.name),
+      concurrency: o.concurrency,
+      minIdleMs: o.minIdleMs,
+    });
+  }
+
+  /**
+   * Graceful stop: stops reading, hands buffered entries back, waits up to `drainTimeoutMs` for running handlers,
+   * then aborts and hands back the rest, and closes the connections.
+   */
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return this.loopDone;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.wake();
+    // Blocked reads end with their connections; what they might have fetched stays pending and is reclaimed.
+    for (const r of this.readers) r.disconnect();
+    await this.loopDone;
+    for (const lane of LANES) {
+      for (const entry of this.buffered[lane].splice(0)) await this.handBack(entry);
+    }
+    const running = [...this.running_.values()];
+    let drainTimer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all(running.map((r) => r.done)).then(() => true),
+      new Promise<boolean>((r) => (drainTimer = setTimeout(() => r(false), this.options.drainTimeoutMs))),
+    ]);
+    clearTimeout(drainTimer);
+    if (!drained) {
+      const left = [...this.running_.values()];
+      this.log.warn('drain limit reached; handing back unfinished tasks', { count: left.length });
+      for (const r of left) {
+        r.abort.abort(new Error('worker shutting down'));
+        await this.handBack(r.entry);
+      }
+    }
+    if (!this.options.connection) await this.cmd.quit().catch(() => this.cmd.disconnect());
+    this.log.info('express worker stopped', { drained });
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  private async ensureGroups(): Promise<void> {
+    for (const s of this.streams) {
+      try {
+        // Id 0: entries submitted before any worker existed are served too.
+        await this.cmd.call('XGROUP', 'CREATE', s.key, this.options.group, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  private standardCapacity(): number {
+    return Math.max(1, this.currentConcurrency - this.options.expressReserve);
+  }
+
+  /** Slots this lane may still fill, net of what is already buffered. */
+  private room(lane: Lane): number {
+    const free =
+      this.currentConcurrency - this.inFlight - this.buffered.express.length - this.buffered.standard.length;
+    if (lane === 'express') return free;
+    return Math.min(
+      free,
+      this.standardCapacity() - this.inFlightByLane.standard - this.buffered.standard.length,
+    );
+  }
+
+  /**
+   * One loop per lane, each with its own blocking connection. The express loop may use every free slot; the
+   * standard loop only slots outside the express reserve, and dispatch always starts buffered express entries
+   * first. So an express task never waits behind standard ones, without interrupting blocked reads.
+   */
+  private async readLoop(lane: Lane, reader: Redis): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        // Completions of one pipelined reply resolve in the same tick: yielding once lets them all free their
+        // slots, so the next read fetches a batch instead of one entry per completion.
+        await yieldToEventLoop();
+        this.dispatch();
+        const room = this.room(lane);
+        if (room <= 0) {
+          await this.waitForWake();
+          continue;
+        }
+        await this.read(reader, lane, room, this.options.blockMs);
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        const msg = (err as Error).message;
+        if (/NOGROUP/.test(msg)) {
+          this.log.warn('consumer group missing (Redis lost its data?); recreating', { error: msg });
+          await this.ensureGroups().catch(() => undefined);
+          continue;
+        }
+        failures++;
+        if (failures === 1 || failures % 20 === 0)
+          this.log.warn('read failed; retrying', {
+            lane,
+            error: msg,
+            failures,
+            connection: isConnectionError(err),
+          });
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(failures, 5), 1000)));
+      }
+    }
+  }
+
+  /** One XREADGROUP over the lane's streams; entries go to the lane buffer. */
+  private async read(reader: Redis, lane: Lane, count: number, blockMs: number): Promise<void> {
+    const streams = this.streams.filter((s) => s.lane === lane);
+    const reply = (await reader.call(
+      'XREADGROUP',
+      'GROUP',
+      this.options.group,
+      this.options.consumerName,
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams.map((s) => s.key),
+      ...streams.map(() => '>'),
+    )) as [string, [string, string[] | null][]][] | null;
+    if (!reply) return;
+    for (const [key, items] of reply) {
+      const stream = this.byKey.get(key);
+      if (!stream) continue;
+      for (const [id, flat] of items) {
+        this.hold(stream, id);
+        this.buffered[stream.lane].push({ stream, id, fields: toFields(flat) });
+      }
+    }
+    this.dispatch();
+  }
+
+  private waitForWake(): Promise<void> {
+    return new Promise((resolve) => this.wakeWaiters.add(resolve));
+  }
+
+  /** Lets waiting read loops re-evaluate their room (a slot freed, capacity changed, or stopping). */
+  private wake(): void {
+    const waiters = [...this.wakeWaiters];
+    this.wakeWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  private hold(stream: StreamRef, id: string): void {
+    this.held.get(stream.key)?.add(id);
+  }
+  private release(entry: Entry): void {
+    this.held.get(entry.stream.key)?.delete(entry.id);
+  }
+
+  /** Starts buffered entries while slots are free: express first, standard within its capacity. */
+  private dispatch(): void {
+    while (this.inFlight < this.currentConcurrency && this.buffered.express.length) {
+      this.run(this.buffered.express.shift()!);
+    }
+    while (
+      this.inFlight < this.currentConcurrency &&
+      this.inFlightByLane.standard < this.standardCapacity() &&
+      this.buffered.standard.length
+    ) {
+      this.run(this.buffered.standard.shift()!);
+    }
+  }
+
+  // ---------------------------------------------------------------- running
+
+  private run(entry: Entry): void {
+    const lane = entry.stream.lane;
+    this.inFlightByLane[lane]++;
+    const abort = new AbortController();
+    const done = this.execute(entry, abort)
+      .catch((err) => this.log.error('task bookkeeping failed', { error: err, entry: entry.id }))
+      .finally(() => {
+        this.inFlightByLane[lane]--;
+        this.running_.delete(entry.id);
+        this.release(entry);
+        if (!this.stopping) {
+          this.dispatch();
+          this.wake();
+        }
+      });
+    this.running_.set(entry.id, { entry, abort, done });
+  }
+
+  private async execute(entry: Entry, abort: AbortController): Promise<void> {
+    const { stream, id, fields } = entry;
+    const type = stream.type;
+    const meta = { type: type.name, lane: stream.lane };
+    const taskId = fields.id;
+    const attempt = Number(fields.attempt);
+    const maxAttempts = Number(fields.max);
+    const timeoutMs = Number(fields.timeout);
+    let payload: unknown;
+    if (!taskId || !Number.isInteger(attempt) || !Number.isInteger(maxAttempts) || !(timeoutMs > 0)) {
+      return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} lacks id/attempt/max/timeout`, 0);
+    }
+    try {
+      payload = JSON.parse(fields.payload ?? '');
+    } catch {
+      return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} payload is not JSON`, attempt);
+    }
+    const parsed = type.schema.safeParse(payload);
+    if (!parsed.success) {
+      return this.deadLetter(entry, DEAD_REASONS.invalidPayload, parsed.error.message, attempt);
+    }
+    const startedAt = Date.now();
+    const waitMs = Math.max(0, startedAt - entryTime(id));
+    this.emit('task:started', { ...meta, waitMs });
+    // Not awaited: the status write rides the same pipeline as the next commands and is ordered before the ack.
+    runScript(this.cmd, START, [this.keys.task(taskId)], [startedAt, attempt]).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        type.handler(parsed.data, {
+          signal: abort.signal,
+          taskId,
+          attempt,
+          progress: (info) => this.log.debug('task progress', { taskId, ...info }),
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const err = new TaskTimeoutError(timeoutMs);
+            abort.abort(err);
+            reject(err);
+          }, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (this.stopping && abort.signal.aborted) return; // handed back already
+      const finishedAt = Date.now();
+      await this.withRetries(meta, () =>
+        runScript(
+          this.cmd,
+          COMPLETE,
+          [stream.key, this.keys.task(taskId)],
+          [
+            this.options.group,
+            id,
+            JSON.stringify(result ?? null),
+            finishedAt,
+            this.retentionSec(),
+            this.keys.completions(type.name),
+            taskId,
+          ],
+        ),
+      );
+      this.latencies.add(finishedAt - entryTime(id));
+      this.emit('task:succeeded', { ...meta, waitMs, runMs: finishedAt - startedAt });
+    } catch (err) {
+      clearTimeout(timer);
+      if (this.stopping && abort.signal.aborted && !(err instanceof TaskTimeoutError)) return;
+      const message = errorText(err);
+      if (err instanceof UnrecoverableTaskError) {
+        return this.deadLetter(entry, DEAD_REASONS.unrecoverable, message, attempt);
+      }
+      if (attempt >= maxAttempts) return this.deadLetter(entry, DEAD_REASONS.attempts, message, attempt);
+      const delay = Math.min(
+        this.options.retryMaxDelayMs,
+        this.options.retryBaseDelayMs * 2 ** (attempt - 1),
+      );
+      const retryAt = Date.now() + delay;
+      const member = JSON.stringify({
+        id: taskId,
+        payload: fields.payload,
+        attempt: String(attempt + 1),
+        max: String(maxAttempts),
+        timeout: String(timeoutMs),
+        at: fields.at ?? String(Date.now()),
+      });
+      await this.withRetries(meta, () =>
+        runScript(
+          this.cmd,
+          RETRY,
+          [stream.key, this.keys.task(taskId), this.keys.delayed(type.name, stream.lane)],
+          [this.options.group, id, message, attempt, retryAt, member],
+        ),
+      );
+      this.emit('task:retried', { ...meta, attempt, error: message });
+      const t = setTimeout(() => void this.promote(stream).catch(() => undefined), delay + 5);
+      t.unref();
+    }
+  }
+
+  private async deadLetter(entry: Entry, reason: string, error: string, attempts: number): Promise<void> {
+    const { stream, id, fields } = entry;
+    const taskId = fields.id ?? '';
+    const keys = [stream.key, this.keys.deadLetters(stream.type.name, stream.lane)];
+    let validTaskId = false;
+    if (taskId) {
+      try {
+        keys.push(this.keys.task(taskId));
+        validTaskId = true;
+      } catch {
+        // An id that is not ours: dead-letter the entry without touching any task record.
+      }
+    }
+    const meta = { type: stream.type.name, lane: stream.lane };
+    await this.withRetries(meta, () =>
+      runScript(this.cmd, DEAD_LETTER, keys, [
+        this.options.group,
+        id,
+        validTaskId ? taskId : '',
+        reason,
+        error,
+        attempts,
+        fields.payload ?? JSON.stringify(fields),
+        Date.now(),
+        this.retentionSec(),
+        this.keys.completions(stream.type.name),
+      ]),
+    );
+    this.log.warn('task dead-lettered', { taskId, entry: id, reason, error, attempts });
+    this.emit('task:dead', { ...meta, reason });
+  }
+
+  private async handBack(entry: Entry): Promise<void> {
+    const flat = Object.entries(entry.fields).flat();
+    try {
+      await runScript(
+        this.cmd,
+        HAND_BACK,
+        [entry.stream.key, this.keys.task(entry.fields.id || `${entry.stream.type.name}:unknown`)],
+        [this.options.group, entry.id, ...flat],
+      );
+    } catch (err) {
+      // Still pending under our name: a janitor reclaims it after minIdleMs.
+      this.log.warn('hand back failed; entry will be reclaimed as an orphan', {
+        entry: entry.id,
+        error: err,
+      });
+    }
+    this.release(entry);
+  }
+
+  /** Outcome writes must land: retry through short outages, then leave the entry to orphan recovery. */
+  private async withRetries(
+    meta: { type: string; lane: Lane },
+    write: () => Promise<unknown>,
+  ): Promise<void> {
+    const deadline = Date.now() + Math.max(this.options.minIdleMs * 6, 30_000);
+    for (let i = 0; ; i++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (!isConnectionError(err) || Date.now() > deadline) {
+          this.emit('ack:failed', { ...meta, error: errorText(err) });
+          this.log.error('could not store outcome; the entry stays pending and will be redelivered', {
+            error: err,
+          });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 2000)));
+      }
+    }
+  }
+
+  private retentionSec(): number {
+    return Math.ceil(this.options.retentionMs / 1000);
+  }
+
+  // ---------------------------------------------------------------- orphans, retries, autoscaling
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => {
+      fn().catch((err) => this.log.warn('background task failed', { error: (err as Error).message }));
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /** Re-claims this consumer's held entries so their idle time stays far below minIdleMs. */
+  private async keepAlive(): Promise<void> {
+    await Promise.all(
+      this.streams.map(async (s) => {
+        const ids = [...(this.held.get(s.key) ?? [])];
+        if (!ids.length) return;
+        const lost = (await runScript(
+          this.cmd,
+          KEEPALIVE,
+          [s.key],
+          [this.options.group, this.options.consumerName, ...ids],
+        )) as string[];
+        if (lost.length) this.log.warn('in-flight entries were reclaimed by another consumer', { lost });
+      }),
+    );
+  }
+
+  private async promote(s: StreamRef): Promise<number> {
+    return (await runScript(
+      this.cmd,
+      PROMOTE,
+      [this.keys.delayed(s.type.name, s.lane), s.key],
+      [Date.now(), 500],
+    )) as number;
+  }
+
+  /** Promotes due retries and reclaims orphans (entries idle past minIdleMs: their consumer died). */
+  private async janitor(): Promise<void> {
+    if (this.janitorBusy || this.stopping) return;
+    this.janitorBusy = true;
+    try {
+      for (const s of this.streams) {
+        await this.promote(s);
+        await this.reclaimOrphans(s);
+      }
+    } finally {
+      this.janitorBusy = false;
+    }
+  }
+
+  private async reclaimOrphans(s: StreamRef): Promise<void> {
+    const o = this.options;
+    const reply = (await this.cmd.call(
+      'XAUTOCLAIM',
+      s.key,
+      o.group,
+      o.consumerName,
+      o.minIdleMs,
+      '0-0',
+      'COUNT',
+      100,
+    )) as [string, [string, string[] | null][], string[]?];
+    const claimed = reply[1].filter(([, flat]) => flat !== null);
+    const missing = reply[2] ?? [];
+    if (missing.length)
+      this.log.warn('pending entries no longer exist in the stream; dropped from the group', {
+        ids: missing,
+      });
+    if (!claimed.length) return;
+    // XAUTOCLAIM does not report delivery counts: read them for just these entries.
+    const counts = await Promise.all(
+      claimed.map(async ([id]) => {
+        const p = (await this.cmd.call('XPENDING', s.key, o.group, id, id, 1)) as [
+          string,
+          string,
+          number,
+          number,
+        ][];
+        return p[0]?.[3] ?? 1;
+      }),
+    );
+    let reclaimed = 0;
+    for (let i = 0; i < claimed.length; i++) {
+      const [id, flat] = claimed[i]!;
+      const entry: Entry = { stream: s, id, fields: toFields(flat) };
+      this.hold(s, id);
+      // The reclaim itself counts as a delivery, so the runs so far are count - 1.
+      if (counts[i]! - 1 >= o.maxDeliveries) {
+        await this.deadLetter(
+          entry,
+          DEAD_REASONS.deliveries,
+          `delivered ${counts[i]! - 1} times without finishing (its consumer died each time)`,
+          Number(entry.fields.attempt) || 0,
+        );
+        this.release(entry);
+        continue;
+      }
+      reclaimed++;
+      this.buffered[s.lane].push(entry);
+    }
+    if (reclaimed) {
+      this.log.info('reclaimed orphaned entries', { type: s.type.name, lane: s.lane, count: reclaimed });
+      this.emit('orphans:reclaimed', { type: s.type.name, lane: s.lane, count: reclaimed });
+      this.dispatch();
+      this.wake();
+    }
+  }
+
+  private async autoscale(): Promise<void> {
+    if (this.stopping) return;
+    const infos = await Promise.all(
+      this.streams.map((s) => readGroupInfo(this.cmd, s.key, this.options.group)),
+    );
+    const lengths = await Promise.all(this.streams.map((s) => this.cmd.xlen(s.key)));
+    let waiting = 0;
+    let pending = 0;
+    infos.forEach((info, i) => {
+      const p = info?.pending ?? 0;
+      pending += p;
+      waiting += info?.lag ?? Math.max(0, (lengths[i] ?? 0) - p);
+    });
+    waiting += this.buffered.express.length + this.buffered.standard.length;
+    const p95Ms = this.latencies.takeP95();
+    const from = this.currentConcurrency;
+    const { to, reason } = decideConcurrency({
+      current: from,
+      min: this.options.concurrency.min,
+      max: this.options.concurrency.max,
+      p95Ms,
+      targetP95Ms: this.options.targetP95Ms,
+      waiting,
+      pending,
+      inFlight: this.inFlight,
+    });
+    if (to === from) return;
+    this.currentConcurrency = to;
+    const backlog = waiting + pending;
+    this.log.info('autoscale', { from, to, reason, p95Ms, backlog });
+    this.emit('autoscale', { from, to, reason, p95Ms, backlog });
+    if (to > from) {
+      this.dispatch();
+      this.wake();
+    }
+  }
+}
+
+function toFields(flat: string[] | null): Fields {
+  const f: Fields = {};
+  if (!flat) return f;
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  return f;
+}
+
+/** Milliseconds part of a stream entry id: when Redis appended it. */
+function entryTime(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

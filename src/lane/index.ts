@@ -1,0 +1,9 @@
+/** The express lane: Redis Streams task lanes with priority, retries, dead letters and orphan recovery. */
+export * from './errors';
+export { LANES, LaneKeys, DEFAULT_GROUP, type Lane } from './keys';
+export * from './task-types';
+export * from './builtin-task-types';
+export * from './express-client';
+export * from './express-worker';
+export { decideConcurrency, type AutoscaleInput, type AutoscaleDecision } from './autoscaler';
+export { agentTaskSchemas, agentPayloadSchemas, createAgentTaskTypes } from './agent-task-types';

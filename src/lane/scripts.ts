@@ -1,0 +1,184 @@
+/**
+ * The lane's Lua scripts. Each one makes a multi-key change atomic (all keys of a task type share a Cluster slot):
+ * a task is never acknowledged without its outcome stored, and never stored twice as final.
+ * Scripts run with EVALSHA and fall back to EVAL on NOSCRIPT (e.g. after a Redis restart).
+ */
+import { createHash } from 'node:crypto';
+import type Redis from 'ioredis';
+
+export interface LaneScript {
+  name: string;
+  source: string;
+  sha: string;
+}
+
+function script(name: string, source: string): LaneScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** Fields of a stream entry: id, payload (JSON), attempt, max (attempts), timeout (ms), at (submitted, ms). */
+export const ENTRY_FIELDS = ['id', 'payload', 'attempt', 'max', 'timeout', 'at'] as const;
+
+/**
+ * KEYS: stream, task hash[, idempotency key]. ARGV: taskId, type, lane, payload, maxAttempts, timeoutMs,
+ * submittedAt, idempotencyTtlSec. Returns {1, taskId} when enqueued, {0, existingTaskId} for a repeated key.
+ */
+export const SUBMIT = script(
+  'submit',
+  `
+if #KEYS == 3 then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return {0, existing} end
+  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[8])
+end
+redis.call('HSET', KEYS[2], 'type', ARGV[2], 'lane', ARGV[3], 'status', 'queued', 'attempts', '0',
+  'maxAttempts', ARGV[5], 'timeoutMs', ARGV[6], 'submittedAt', ARGV[7])
+redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'payload', ARGV[4], 'attempt', '1', 'max', ARGV[5],
+  'timeout', ARGV[6], 'at', ARGV[7])
+return {1, ARGV[1]}
+`,
+);
+
+/** KEYS: task hash. ARGV: startedAt, attempt. Marks a run as started unless the task is already final. */
+export const START = script(
+  'start',
+  `
+local st = redis.call('HGET', KEYS[1], 'status')
+if st == 'succeeded' or st == 'dead' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1], 'attempts', ARGV[2])
+return 1
+`,
+);
+
+/**
+ * KEYS: stream, task hash. ARGV: group, entryId, resultJson, finishedAt, ttlSec, channel, taskId.
+ * Stores the result (first one wins), XACKs and XDELs the entry, publishes the completion.
+ * XDEL on ack keeps the stream holding only unacknowledged entries: no MAXLEN trim can drop a pending one.
+ */
+export const COMPLETE = script(
+  'complete',
+  `
+local st = redis.call('HGET', KEYS[2], 'status')
+if st ~= 'succeeded' and st ~= 'dead' then
+  redis.call('HSET', KEYS[2], 'status', 'succeeded', 'result', ARGV[3], 'finishedAt', ARGV[4])
+  redis.call('HDEL', KEYS[2], 'error')
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return acked
+`,
+);
+
+/**
+ * KEYS: stream, task hash, delayed zset. ARGV: group, entryId, error, attempts, retryAt, retryMemberJson.
+ * Records the failed attempt and schedules the retry, then acknowledges the old entry.
+ */
+export const RETRY = script(
+  'retry',
+  `
+local st = redis.call('HGET', KEYS[2], 'status')
+if st ~= 'succeeded' and st ~= 'dead' then
+  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', ARGV[3], 'attempts', ARGV[4])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return acked
+`,
+);
+
+/**
+ * KEYS: stream, dead-letter stream[, task hash]. ARGV: group, entryId, taskId ('' if unknown), reason, error,
+ * attempts, payload, finishedAt, ttlSec, channel. Moves an entry to the dead-letter stream (with why) and
+ * marks the task dead, unless it already succeeded.
+ */
+export const DEAD_LETTER = script(
+  'deadLetter',
+  `
+local final = false
+if #KEYS == 3 then
+  local st = redis.call('HGET', KEYS[3], 'status')
+  final = (st == 'succeeded' or st == 'dead')
+  if not final then
+    redis.call('HSET', KEYS[3], 'status', 'dead', 'error', ARGV[5], 'attempts', ARGV[6], 'finishedAt', ARGV[8])
+    redis.call('EXPIRE', KEYS[3], ARGV[9])
+  end
+end
+if not final then
+  redis.call('XADD', KEYS[2], '*', 'id', ARGV[3], 'entry', ARGV[2], 'reason', ARGV[4], 'error', ARGV[5],
+    'attempts', ARGV[6], 'payload', ARGV[7], 'at', ARGV[8])
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[10], ARGV[3]) end
+return acked
+`,
+);
+
+/** KEYS: delayed zset, stream. ARGV: now, limit. Moves due retries back into the stream. */
+export const PROMOTE = script(
+  'promote',
+  `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, m in ipairs(due) do
+  local t = cjson.decode(m)
+  redis.call('XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'attempt', t.attempt, 'max', t.max,
+    'timeout', t.timeout, 'at', t.at)
+  redis.call('ZREM', KEYS[1], m)
+end
+return #due
+`,
+);
+
+/**
+ * KEYS: stream, task hash. ARGV: group, entryId, then the entry's field/value pairs. Hands an entry back
+ * (graceful shutdown): acknowledges it and appends an identical one that any consumer can read at once.
+ */
+export const HAND_BACK = script(
+  'handBack',
+  `
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if acked == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+local st = redis.call('HGET', KEYS[2], 'status')
+if st == 'running' then redis.call('HSET', KEYS[2], 'status', 'queued') end
+return 1
+`,
+);
+
+/**
+ * KEYS: stream. ARGV: group, consumer, ids… Resets the idle time of the entries this consumer still owns
+ * (XCLAIM … JUSTID does not count a delivery), so a short min-idle time only catches dead consumers.
+ * Returns the ids another consumer has reclaimed (ids no longer pending were simply acknowledged meanwhile).
+ */
+export const KEEPALIVE = script(
+  'keepalive',
+  `
+local mine, lost = {}, {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] then
+    if p[1][2] == ARGV[2] then table.insert(mine, ARGV[i]) else table.insert(lost, ARGV[i]) end
+  end
+end
+if #mine > 0 then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine)) end
+return lost
+`.replace('unpack(mine))', "unpack(mine), 'JUSTID')"),
+);
+
+export async function runScript(
+  redis: Redis,
+  s: LaneScript,
+  keys: string[],
+  args: (string | number)[],
+): Promise<unknown> {
+  try {
+    return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+    return redis.eval(s.source, keys.length, ...keys, ...args);
+  }
+}

@@ -1,0 +1,118 @@
+/** ExpressWorker's options, their defaults (one place) and fail-fast validation. */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { LaneOptionsError } from './errors';
+import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
+import type { TaskType } from './task-types';
+import type { Logger } from '../logger';
+
+export interface ExpressWorkerOptions {
+  /** Task types this worker serves (handlers included). Required, non-empty. */
+  types: TaskType[];
+  /** Prefix of every key. @defaultValue 'sagalane' */
+  keyPrefix?: string;
+  /** Redis URL. @defaultValue 'redis://127.0.0.1:6379' */
+  redisUrl?: string;
+  /** Consumer group. @defaultValue 'sagalane-workers' */
+  group?: string;
+  /** This process's consumer name; unique per process. @defaultValue `<hostname>-<pid>-<random>` */
+  consumerName?: string;
+  /** Concurrent handler runs, adjusted between min and max by the autoscaler. @defaultValue { min: 1, max: 16 } */
+  concurrency?: { min: number; max: number };
+  /** Slots only express tasks may use, so long standard tasks never block an express one. @defaultValue 1 */
+  expressReserve?: number;
+  /** An entry idle this long is an orphan a janitor may reclaim; in-flight entries are kept alive well below it. @defaultValue 5000 */
+  minIdleMs?: number;
+  /** How often the janitor reclaims orphans and promotes due retries. @defaultValue 1000 */
+  janitorIntervalMs?: number;
+  /** How often in-flight entries are re-claimed by their owner. @defaultValue minIdleMs / 3 */
+  keepaliveIntervalMs?: number;
+  /** Deliveries (counted by Redis) after which a reclaimed entry is dead-lettered instead of run again. @defaultValue 3 */
+  maxDeliveries?: number;
+  /** First retry delay; doubles per attempt. @defaultValue 200 */
+  retryBaseDelayMs?: number;
+  /** Upper bound of the retry delay. @defaultValue 30000 */
+  retryMaxDelayMs?: number;
+  /** p95 submit-to-finish latency the autoscaler aims for. @defaultValue 100 */
+  targetP95Ms?: number;
+  /** How often the autoscaler decides; 0 disables it (concurrency stays at max). @defaultValue 1000 */
+  autoscaleIntervalMs?: number;
+  /** Longest a graceful stop waits for in-flight tasks before handing them back. @defaultValue 10000 */
+  drainTimeoutMs?: number;
+  /** Longest an idle blocking read waits before re-checking. @defaultValue 1000 */
+  blockMs?: number;
+  /** How long a finished task's record is kept. @defaultValue 86400000 (24 h) */
+  retentionMs?: number;
+  /** @defaultValue a JSON logger at SAGALANE_LOG_LEVEL */
+  logger?: Logger;
+  /** Use this connection for commands instead of opening one (the blocking reader is always its own). */
+  connection?: Redis;
+}
+
+export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger' | 'connection'>> &
+  Pick<ExpressWorkerOptions, 'logger' | 'connection'>;
+
+export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOptions {
+  const minIdleMs = o.minIdleMs ?? 5000;
+  const r: ResolvedWorkerOptions = {
+    types: o.types,
+    keyPrefix: o.keyPrefix ?? 'sagalane',
+    redisUrl: o.redisUrl ?? 'redis://127.0.0.1:6379',
+    group: o.group ?? DEFAULT_GROUP,
+    consumerName: o.consumerName ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
+    concurrency: o.concurrency ?? { min: 1, max: 16 },
+    expressReserve: o.expressReserve ?? 1,
+    minIdleMs,
+    janitorIntervalMs: o.janitorIntervalMs ?? 1000,
+    keepaliveIntervalMs: o.keepaliveIntervalMs ?? Math.max(10, Math.floor(minIdleMs / 3)),
+    maxDeliveries: o.maxDeliveries ?? 3,
+    retryBaseDelayMs: o.retryBaseDelayMs ?? 200,
+    retryMaxDelayMs: o.retryMaxDelayMs ?? 30_000,
+    targetP95Ms: o.targetP95Ms ?? 100,
+    autoscaleIntervalMs: o.autoscaleIntervalMs ?? 1000,
+    drainTimeoutMs: o.drainTimeoutMs ?? 10_000,
+    blockMs: o.blockMs ?? 1000,
+    retentionMs: o.retentionMs ?? 86_400_000,
+    logger: o.logger,
+    connection: o.connection,
+  };
+  const fail = (m: string) => {
+    throw new LaneOptionsError(`ExpressWorker: ${m}`);
+  };
+  const int = (name: keyof ResolvedWorkerOptions, min: number) => {
+    const v = r[name] as number;
+    if (!Number.isInteger(v) || v < min) fail(`${name} must be an integer >= ${min} (got ${v})`);
+  };
+  if (!Array.isArray(r.types) || r.types.length === 0) fail('types must list at least one task type');
+  const names = new Set<string>();
+  for (const t of r.types) {
+    if (typeof t?.handler !== 'function') fail(`task type "${t?.name}" has no handler`);
+    if (names.has(t.name)) fail(`task type "${t.name}" is listed twice`);
+    names.add(t.name);
+  }
+  assertKeyPrefix(r.keyPrefix);
+  if (!/^rediss?:\/\//.test(r.redisUrl))
+    fail(`redisUrl must start with redis:// or rediss:// (got ${r.redisUrl})`);
+  if (!r.group) fail('group must be non-empty');
+  if (!r.consumerName) fail('consumerName must be non-empty');
+  const { min, max } = r.concurrency;
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min)
+    fail(`concurrency must be integers with 1 <= min <= max (got ${JSON.stringify(r.concurrency)})`);
+  int('expressReserve', 0);
+  if (r.expressReserve >= max && max > 1)
+    fail(`expressReserve (${r.expressReserve}) must be below concurrency.max (${max})`);
+  int('minIdleMs', 100);
+  int('janitorIntervalMs', 10);
+  int('keepaliveIntervalMs', 10);
+  if (r.keepaliveIntervalMs >= r.minIdleMs) fail('keepaliveIntervalMs must be below minIdleMs');
+  int('maxDeliveries', 1);
+  int('retryBaseDelayMs', 0);
+  int('retryMaxDelayMs', 0);
+  int('targetP95Ms', 1);
+  int('autoscaleIntervalMs', 0);
+  int('drainTimeoutMs', 0);
+  int('blockMs', 1);
+  int('retentionMs', 1000);
+  return r;
+}

@@ -1,0 +1,170 @@
+/** Shared plumbing of the lane tests: bookkeeping checks, worker processes, a private redis-server. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import type { ExpressClient, TaskInfo } from '../../src/lane';
+
+/**
+ * The invariant every scenario ends with: every accepted task is succeeded or dead, and nothing is left in a
+ * stream, pending, or waiting for a retry.
+ */
+export async function expectBookkeeping(
+  client: ExpressClient,
+  taskIds: string[],
+  types: string[],
+): Promise<{ succeeded: TaskInfo[]; dead: TaskInfo[] }> {
+  const infos = await Promise.all(taskIds.map((id) => client.get(id)));
+  const succeeded = infos.filter((i): i is TaskInfo => i?.status === 'succeeded');
+  const dead = infos.filter((i): i is TaskInfo => i?.status === 'dead');
+  expect({ accepted: taskIds.length, finished: succeeded.length + dead.length }).toEqual({
+    accepted: taskIds.length,
+    finished: taskIds.length,
+  });
+  const stats = await client.stats(types);
+  for (const row of stats) {
+    expect({
+      type: row.type,
+      lane: row.lane,
+      length: row.length,
+      pending: row.pending,
+      delayed: row.delayed,
+    }).toEqual({
+      type: row.type,
+      lane: row.lane,
+      length: 0,
+      pending: 0,
+      delayed: 0,
+    });
+  }
+  return { succeeded, dead };
+}
+
+export async function runCounts(redis: Redis, prefix: string): Promise<Map<string, number>> {
+  const h = await redis.hgetall(`${prefix}:test:runs`);
+  return new Map(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  consumer: string;
+  exited: Promise<number | null>;
+}
+
+const TSX = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+const FIXTURE = path.resolve(__dirname, '../fixtures/lane-worker.ts');
+
+/** Spawns `tsx test/fixtures/lane-worker.ts` and resolves once it prints `ready`. */
+export async function spawnWorker(
+  options: Record<string, unknown> & { consumerName: string },
+): Promise<WorkerProcess> {
+  const child = spawn(TSX, [FIXTURE], {
+    env: { ...process.env, LANE_WORKER: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`worker ${options.consumerName} not ready in 30 s: ${stderr}`)),
+      30_000,
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${options.consumerName} exited (${code}) before ready: ${stderr}`));
+    });
+  });
+  return { child, consumer: options.consumerName, exited };
+}
+
+export async function stopWorker(
+  w: WorkerProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | null> {
+  if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill(signal);
+  return w.exited;
+}
+
+/** A redis-server of this test's own (random port, temp dir, AOF fsync always) that the test may kill. */
+export class PrivateRedis {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-lane-redis-'));
+  private child?: ChildProcess;
+  constructor(readonly port: number) {}
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+      ],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await canConnect(this.port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('private redis-server did not start');
+  }
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  async destroy(): Promise<void> {
+    await this.kill();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}

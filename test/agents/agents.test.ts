@@ -11,6 +11,7 @@ import {
   DEFAULT_DATA_DIR,
   listArtifacts,
   planCacheKey,
+  runPipelineInline,
   type AgentDeps,
 } from '../../src/activities/agents';
 import { ArtifactStore } from '../../src/activities/artifact-store';

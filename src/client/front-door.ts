@@ -10,7 +10,10 @@ import type { TaskSchema } from '../lane/task-types';
 import { SagaClient } from './saga-client';
 
 /** The task types sagalane's own workers serve, schema part only: what a producer validates submissions against. */
-export const DEFAULT_TASK_SCHEMAS: TaskSchema[] = [...(builtinTaskTypes as TaskSchema[]), ...agentTaskSchemas];
+export const DEFAULT_TASK_SCHEMAS: TaskSchema[] = [
+  ...(builtinTaskTypes as TaskSchema[]),
+  ...agentTaskSchemas,
+];
 
 export interface FrontDoorClients {
   sagas: SagaClient;
@@ -30,7 +33,9 @@ export async function openFrontDoorClients(
   config: Config,
   options: { address?: string; taskSchemas?: TaskSchema[] } = {},
 ): Promise<FrontDoorClients> {
-  const sagas = await SagaClient.connect(config, { address: options.address ?? clientTemporalAddress(config) });
+  const sagas = await SagaClient.connect(config, {
+    address: options.address ?? clientTemporalAddress(config),
+  });
   const express = new ExpressClient({
     types: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
     redisUrl: config.redisUrl,

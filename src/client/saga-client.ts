@@ -200,7 +200,12 @@ export class SagaClient {
     });
     const items = await Promise.all(
       response.executions.map(async (raw) => {
-        const info = await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace);
+        const info = await executionInfoFromRaw(
+          raw,
+          this.client.options.loadedDataConverter,
+          raw,
+          this.namespace,
+        );
         const memo = info.memo ?? {};
         return dropUndefined({
           sagaId: info.workflowId,
@@ -216,7 +221,10 @@ export class SagaClient {
         }) as SagaSummary;
       }),
     );
-    return dropUndefined({ items, nextPageToken: encodeToken(response.nextPageToken) }) as SagaPage<SagaSummary>;
+    return dropUndefined({
+      items,
+      nextPageToken: encodeToken(response.nextPageToken),
+    }) as SagaPage<SagaSummary>;
   }
 
   /** Asks the saga to stop and roll back. Resolves once the cancel is accepted; the rollback runs on. */
@@ -248,27 +256,54 @@ export class SagaClient {
     const maxPayloadChars = options.maxPayloadChars ?? 2000;
     if (!Number.isInteger(maxPayloadChars) || maxPayloadChars < 16)
       throw new SagaClientOptionsError('maxPayloadChars must be an integer >= 16');
-    let response;
-    try {
-      response = await this.client.workflowService.getWorkflowExecutionHistory({
-        namespace: this.namespace,
-        execution: { workflowId: sagaId, runId: options.runId },
-        maximumPageSize: pageSize,
-        nextPageToken: decodeToken(options.nextPageToken),
-      });
-    } catch (err) {
-      if (isNotFound(err) || grpcCode(err) === 5) throw new SagaNotFoundError(sagaId, options.runId);
-      throw err;
-    }
     const converter = this.client.options.loadedDataConverter.payloadConverter;
-    const items = (response.history?.events ?? []).map((event) =>
-      summarizeHistoryEvent(event, {
-        includePayloads: options.includePayloads ?? false,
-        maxPayloadChars,
-        decode: (p) => converter.fromPayload(p),
-      }),
-    );
-    return dropUndefined({ items, nextPageToken: encodeToken(response.nextPageToken) }) as SagaPage<HistoryEventSummary>;
+    // The server may return more events than asked (whole batches of a closed run), so pages are cut here; the
+    // token carries the server's token and the last event id handed out.
+    let cursor = decodeHistoryToken(options.nextPageToken);
+    const items: HistoryEventSummary[] = [];
+    let more = false;
+    for (;;) {
+      let response;
+      try {
+        response = await this.client.workflowService.getWorkflowExecutionHistory({
+          namespace: this.namespace,
+          execution: { workflowId: sagaId, runId: options.runId },
+          maximumPageSize: pageSize,
+          nextPageToken: cursor.serverToken ? Buffer.from(cursor.serverToken, 'base64url') : undefined,
+        });
+      } catch (err) {
+        if (isNotFound(err) || grpcCode(err) === 5) throw new SagaNotFoundError(sagaId, options.runId);
+        throw err;
+      }
+      const fresh = (response.history?.events ?? []).filter((e) => Number(String(e.eventId)) > cursor.after);
+      const taken = fresh.slice(0, pageSize - items.length);
+      for (const event of taken) {
+        items.push(
+          summarizeHistoryEvent(event, {
+            includePayloads: options.includePayloads ?? false,
+            maxPayloadChars,
+            decode: (p) => converter.fromPayload(p),
+          }),
+        );
+      }
+      const last = items.at(-1)?.eventId ?? cursor.after;
+      if (taken.length < fresh.length) {
+        more = true;
+        cursor = { serverToken: cursor.serverToken, after: last };
+        break;
+      }
+      const next = encodeToken(response.nextPageToken);
+      if (!next) break;
+      cursor = { serverToken: next, after: last };
+      if (items.length >= pageSize) {
+        more = true;
+        break;
+      }
+    }
+    return dropUndefined({
+      items,
+      nextPageToken: more ? encodeHistoryToken(cursor) : undefined,
+    }) as SagaPage<HistoryEventSummary>;
   }
 
   /** Waits for the saga to finish; its result, or a SagaFailedError saying how it ended. */
@@ -376,6 +411,30 @@ function decodeToken(token: string | undefined): Uint8Array | undefined {
 
 function encodeToken(token: Uint8Array | null | undefined): string | undefined {
   return token && token.length > 0 ? Buffer.from(token).toString('base64url') : undefined;
+}
+
+interface HistoryCursor {
+  serverToken?: string;
+  after: number;
+}
+
+function decodeHistoryToken(token: string | undefined): HistoryCursor {
+  if (!token) return { after: 0 };
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as HistoryCursor;
+    if (
+      typeof parsed.after === 'number' &&
+      (parsed.serverToken === undefined || typeof parsed.serverToken === 'string')
+    )
+      return parsed;
+  } catch {
+    // fall through to the error below
+  }
+  throw new SagaClientOptionsError('nextPageToken is not a token returned by a previous history page');
+}
+
+function encodeHistoryToken(cursor: HistoryCursor): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 
 function dropUndefined<T extends object>(o: T): T {

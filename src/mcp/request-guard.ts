@@ -18,12 +18,13 @@ export interface RequestGuardOptions {
 }
 
 export type GuardVerdict =
-  | { ok: true }
-  | { ok: false; status: 401 | 403 | 421; message: string; headers?: Record<string, string> };
+  { ok: true } | { ok: false; status: 401 | 403 | 421; message: string; headers?: Record<string, string> };
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
-export function createRequestGuard(options: RequestGuardOptions): (headers: IncomingHttpHeaders) => GuardVerdict {
+export function createRequestGuard(
+  options: RequestGuardOptions,
+): (headers: IncomingHttpHeaders) => GuardVerdict {
   const hosts = new Set<string>(LOOPBACK_NAMES.map((n) => `${n}:${options.port}`));
   const anyPortHosts = new Set<string>();
   for (const h of options.allowedHosts ?? []) {
@@ -33,7 +34,8 @@ export function createRequestGuard(options: RequestGuardOptions): (headers: Inco
     else anyPortHosts.add(value);
   }
   const origins = new Set<string>(LOOPBACK_NAMES.map((n) => `http://${n}:${options.port}`));
-  for (const o of options.allowedOrigins ?? []) if (o.trim()) origins.add(o.trim().toLowerCase().replace(/\/$/, ''));
+  for (const o of options.allowedOrigins ?? [])
+    if (o.trim()) origins.add(o.trim().toLowerCase().replace(/\/$/, ''));
   const tokenDigest = options.token ? digest(options.token) : undefined;
 
   return (headers) => {

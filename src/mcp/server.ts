@@ -32,7 +32,11 @@ export const READ_TOOLS = ['get_saga', 'list_sagas', 'get_saga_history', 'get_ta
 /** Longest a tool call waits for a task result, so one call cannot hold a session for long. */
 const MAX_WAIT_MS = 60_000;
 
-const sagaId = z.string().min(1).max(1000).describe('The saga id (its Temporal workflow id), e.g. pipeline-DEMO-…');
+const sagaId = z
+  .string()
+  .min(1)
+  .max(1000)
+  .describe('The saga id (its Temporal workflow id), e.g. pipeline-DEMO-…');
 const runId = z.string().min(1).max(100).optional().describe('A specific run; default: the latest run');
 const pageToken = z.string().max(10_000).optional().describe('nextPageToken from the previous page');
 
@@ -55,7 +59,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
         title: 'Start a research pipeline',
         description:
           'Use when the user wants a trading idea researched end to end: it starts a durable saga that plans a ' +
-          'strategy for the idea, generates its code, fits its parameters on the symbol\'s data set and backtests it. ' +
+          "strategy for the idea, generates its code, fits its parameters on the symbol's data set and backtests it. " +
           'Returns the sagaId at once (the work takes seconds to minutes); then call get_saga with it until state is ' +
           'completed (result has the backtest metrics) or rolled_back/failed (error says why). Starting again with ' +
           'the same workflowId while it runs returns the running saga instead of a duplicate. Sample symbols/data ' +
@@ -69,7 +73,12 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
             .optional()
             .describe('Your own saga id, to make the start idempotent; default pipeline-<symbol>-<uuid>'),
         },
-        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: false,
+        },
       },
       (args) =>
         run(async () => {
@@ -86,7 +95,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   server.registerTool(
     'get_saga',
     {
-      title: 'Get a saga\'s state',
+      title: "Get a saga's state",
       description:
         'Use to check on a saga (e.g. one start_pipeline returned): its state (pending, reasoning, codegen, ml, ' +
         'backtest, completed, compensating, rolled_back, failed), the current step, finished steps with timings, ' +
@@ -132,9 +141,14 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
           'call get_saga to see the rollback finish. A saga that already finished cannot be cancelled.',
         inputSchema: {
           sagaId,
-          reason: z.string().min(1).max(500).optional().describe('Why, recorded in the saga\'s error'),
+          reason: z.string().min(1).max(500).optional().describe("Why, recorded in the saga's error"),
         },
-        annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+        },
       },
       (args) => run(() => sagas.cancel(args.sagaId, args.reason ?? 'cancelled through MCP')),
     );
@@ -143,7 +157,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   server.registerTool(
     'get_saga_history',
     {
-      title: 'Get a saga\'s event history',
+      title: "Get a saga's event history",
       description:
         'Use to debug a saga in detail (why a step failed, how many attempts, what ran when): its Temporal ' +
         'event history as short summaries, oldest first, paginated. Payloads (inputs/results) are left out unless ' +
@@ -181,17 +195,28 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
           'otherwise poll get_task with the returned taskId.',
         inputSchema: {
           type: z.string().min(1).max(100).describe('Task type, e.g. reasoning, backtest, echo'),
-          payload: z.record(z.string(), z.unknown()).describe('The task type\'s input object'),
-          lane: z.enum(['express', 'standard']).optional().describe('Default: the type\'s lane'),
+          payload: z.record(z.string(), z.unknown()).describe("The task type's input object"),
+          lane: z.enum(['express', 'standard']).optional().describe("Default: the type's lane"),
           idempotencyKey: z
             .string()
             .min(1)
             .max(256)
             .optional()
             .describe('Repeating a key returns the first task instead of a new one'),
-          waitMs: z.number().int().min(0).max(MAX_WAIT_MS).optional().describe('Wait up to this long for the result'),
+          waitMs: z
+            .number()
+            .int()
+            .min(0)
+            .max(MAX_WAIT_MS)
+            .optional()
+            .describe('Wait up to this long for the result'),
         },
-        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: false,
+        },
       },
       (args) =>
         run(async () => {
@@ -201,7 +226,8 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
             lane: args.lane,
             idempotencyKey: args.idempotencyKey,
           });
-          if (!args.waitMs) return { taskId, status: 'queued', next: `Call get_task with taskId "${taskId}".` };
+          if (!args.waitMs)
+            return { taskId, status: 'queued', next: `Call get_task with taskId "${taskId}".` };
           return waitForTask(express, taskId, args.waitMs);
         }),
     );
@@ -216,7 +242,13 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
         'gave up), attempts, and the result or error. Set waitMs to wait for it to finish in this call.',
       inputSchema: {
         taskId: z.string().min(1).max(600).describe('The taskId submit_task returned (<type>:<uuid>)'),
-        waitMs: z.number().int().min(0).max(MAX_WAIT_MS).optional().describe('Wait up to this long for the result'),
+        waitMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(MAX_WAIT_MS)
+          .optional()
+          .describe('Wait up to this long for the result'),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -271,7 +303,9 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
     async (uri, variables) => {
       const id = decodeURIComponent(String(variables.sagaId));
       const state = await sagas.getState(id);
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(state, null, 2) }] };
+      return {
+        contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(state, null, 2) }],
+      };
     },
   );
 

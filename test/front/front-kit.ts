@@ -1,0 +1,102 @@
+/**
+ * Shared set-up of the front-door tests: the real saga worker (real agents, prebuilt workflow bundle) and the real
+ * express worker on a task queue and Redis key prefix of the test file's own, plus clients and the env a spawned
+ * `sagalane` process needs to talk to the same stack.
+ */
+import path from 'node:path';
+import type Redis from 'ioredis';
+import { SagaClient } from '../../src/client/saga-client';
+import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
+import { loadConfig, type Config } from '../../src/config';
+import { ExpressClient } from '../../src/lane/express-client';
+import { createLogger } from '../../src/logger';
+import { startExpressWorker, type RunningExpressWorker } from '../../src/workers/express-worker';
+import { startSagaWorker, type SagaWorkerHandle } from '../../src/workers/saga-worker';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import {
+  temporalAddress,
+  temporalTestContext,
+  uniqueTaskQueue,
+  workflowBundlePath,
+  type TemporalTestContext,
+} from '../helpers/temporal';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const tsxBin = path.join(repoRoot, 'node_modules/.bin/tsx');
+export const cliPath = path.join(repoRoot, 'src/cli.ts');
+
+export interface FrontStack {
+  config: Config;
+  ctx: TemporalTestContext;
+  sagas: SagaClient;
+  express: ExpressClient;
+  redis: Redis;
+  /** Environment for a spawned `sagalane` CLI / MCP process bound to this stack. */
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export async function startFrontStack(
+  name: string,
+  opts: { expressWorker?: boolean } = {},
+): Promise<FrontStack> {
+  const ctx = await temporalTestContext();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    SAGALANE_TASK_QUEUE: uniqueTaskQueue(name),
+    SAGALANE_KEY_PREFIX: uniquePrefix(name),
+    REDIS_URL: redisUrl(),
+    SAGALANE_LOG_LEVEL: 'warn',
+  };
+  const config = loadConfig(env);
+  const silent = createLogger('silent');
+  const sagaWorker: SagaWorkerHandle = await startSagaWorker({
+    config,
+    workflowBundlePath: workflowBundlePath(),
+    logger: silent,
+  });
+  let expressWorker: RunningExpressWorker | undefined;
+  if (opts.expressWorker !== false) expressWorker = await startExpressWorker({ config, logger: silent });
+  const sagas = new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue });
+  const express = new ExpressClient({
+    types: DEFAULT_TASK_SCHEMAS,
+    redisUrl: config.redisUrl,
+    keyPrefix: config.keyPrefix,
+  });
+  const redis = redisClient();
+  return {
+    config,
+    ctx,
+    sagas,
+    express,
+    redis,
+    env,
+    async stop() {
+      await express.close();
+      await expressWorker?.stop();
+      await sagaWorker.stop();
+      await ctx.closeAll();
+      await deleteKeys(redis, config.keyPrefix);
+      redis.disconnect();
+    },
+  };
+}
+
+/** Polls `read` until `done` holds, or fails after `timeoutMs` with the last value seen. */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await read();
+  while (!done(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+    last = await read();
+  }
+  return last;
+}

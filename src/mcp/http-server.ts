@@ -62,7 +62,8 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     );
   }
   const sessions = new Map<string, Session>();
-  let guard: ReturnType<typeof createRequestGuard> | undefined;
+  // Host values name the port, known only once listening.
+  const guard: { check?: ReturnType<typeof createRequestGuard> } = {};
 
   const httpServer = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -73,7 +74,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const verdict = guard!(req.headers);
+    const verdict = guard.check!(req.headers);
     if (!verdict.ok) {
       res.writeHead(verdict.status, { 'content-type': 'application/json', ...verdict.headers });
       res.end(JSON.stringify({ error: verdict.message }));
@@ -134,7 +135,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     });
   });
   const port = (httpServer.address() as AddressInfo).port;
-  guard = createRequestGuard({
+  guard.check = createRequestGuard({
     port,
     token: options.token,
     allowedHosts: isLoopback(host) ? options.allowedHosts : [host, ...(options.allowedHosts ?? [])],

@@ -2,6 +2,7 @@
  * The MCP bridge in process (InMemoryTransport, the SDK's own Client) against the real dev server, the real saga
  * worker with the real agents and the real express worker: what an AI assistant sees and does.
  */
+import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -20,6 +21,8 @@ async function connect(server: ReturnType<typeof createMcpServer>): Promise<Clie
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   return client;
 }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function textOf(result: unknown): string {
   const r = result as CallToolResult;
@@ -236,10 +239,7 @@ describe('MCP server in process', () => {
     });
     expect(done.status).toBe('succeeded');
     expect(done.result).toEqual({
-      digest: require('node:crypto')
-        .createHash('sha256')
-        .update(require('node:crypto').createHash('sha256').update('abc').digest('hex'))
-        .digest('hex'),
+      digest: sha256(sha256('abc')),
       rounds: 2,
     });
     const got = await callJson<{ status: string }>(client, 'get_task', { taskId: done.taskId });

@@ -70,6 +70,11 @@ export const envSchema = z.object({
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
   SAGALANE_METRICS_PORT: port.default(9464),
 
+  /** Port of the Temporal SDK's own worker metrics (saga worker processes); `off` disables them. */
+  SAGALANE_TEMPORAL_METRICS_PORT: z
+    .union([z.literal('off'), z.coerce.number().int().min(1).max(65535)])
+    .default(9465),
+
   SAGALANE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
   /** OpenAI-compatible chat-completions endpoint for the reasoning agent; unset = built-in planner. */
@@ -108,7 +113,7 @@ export interface Config {
   keyPrefix: string;
   dataDir: string;
   mcp: { host: string; port: number; token?: string; allowedHosts: string[]; allowedOrigins: string[] };
-  metrics: { host: string; port: number };
+  metrics: { host: string; port: number; temporalSdkPort: number | 'off' };
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
@@ -169,7 +174,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedHosts: e.SAGALANE_MCP_ALLOWED_HOSTS,
       allowedOrigins: e.SAGALANE_MCP_ALLOWED_ORIGINS,
     },
-    metrics: { host: e.SAGALANE_METRICS_HOST, port: e.SAGALANE_METRICS_PORT },
+    metrics: {
+      host: e.SAGALANE_METRICS_HOST,
+      port: e.SAGALANE_METRICS_PORT,
+      temporalSdkPort: e.SAGALANE_TEMPORAL_METRICS_PORT,
+    },
     logLevel: e.SAGALANE_LOG_LEVEL,
     llm: {
       baseUrl: e.SAGALANE_LLM_BASE_URL,

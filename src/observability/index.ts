@@ -5,3 +5,4 @@ export * from './readiness';
 export * from './saga-metrics-sinks';
 export * from './express-instrumentation';
 export * from './temporal-runtime-metrics';
+export * from './process-endpoints';

@@ -56,3 +56,18 @@ export class SagaFailedError extends SagaClientError {
 
 /** A list/history option is out of range or a page token is not one this client issued. */
 export class SagaClientOptionsError extends SagaClientError {}
+
+/** The Temporal frontend did not answer: nothing was started or read. */
+export class TemporalUnavailableError extends SagaClientError {
+  constructor(
+    readonly address: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Cannot reach Temporal at ${address} (${reason}). Start the local stack with \`sagalane dev\` (npm start) ` +
+        'or point TEMPORAL_ADDRESS at a running server, then retry.',
+      options,
+    );
+  }
+}

@@ -39,6 +39,7 @@ import {
   SagaClientOptionsError,
   SagaFailedError,
   SagaNotFoundError,
+  TemporalUnavailableError,
 } from './errors';
 import { summarizeHistoryEvent, type HistoryEventSummary } from './history-events';
 import { connectTemporal } from './temporal-connection';
@@ -140,7 +141,13 @@ export class SagaClient {
    * key). The returned client owns its connection: call `close()`.
    */
   static async connect(config: Config, options: { address?: string } = {}): Promise<SagaClient> {
-    const connection = await connectTemporal(config.temporal, options.address ?? config.temporal.address);
+    const address = options.address ?? config.temporal.address;
+    let connection;
+    try {
+      connection = await connectTemporal(config.temporal, address);
+    } catch (err) {
+      throw new TemporalUnavailableError(address ?? '(no address)', (err as Error).message, { cause: err });
+    }
     const client = new Client({ connection, namespace: config.temporal.namespace });
     return new SagaClient(client, { taskQueue: config.temporal.taskQueue, ownsConnection: true });
   }

@@ -8,6 +8,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
+import { openFrontDoorClients } from '../client/front-door';
+import { connectTemporal } from '../client/temporal-connection';
+import { openLaneConnection } from '../lane/redis-connections';
+import { createLogger } from '../logger';
+import { startMcpHttpServer } from '../mcp/http-server';
+import { createMcpServer } from '../mcp/server';
+import {
+  createMetrics,
+  createSagaMetricsSinks,
+  redisCheck,
+  startObservabilityServer,
+  temporalCheck,
+  type ReadinessCheck,
+  type SagalaneMetrics,
+} from '../observability';
+import { startExpressWorker } from '../workers/express-worker';
+import { startSagaWorker } from '../workers/saga-worker';
 import { ensureRedis } from './redis-server';
 import { startTemporalDevServer } from './temporal-server';
 
@@ -107,5 +124,182 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
   } finally {
     clearInterval(keepAlive);
     await shutdown();
+  }
+}
+
+export type ComponentName = 'saga-worker' | 'express-worker' | 'mcp-http' | 'metrics';
+
+export interface SagalaneComponentsOptions {
+  /** Which parts to run. @defaultValue all four */
+  include?: ComponentName[];
+  /** MCP HTTP: register only the read tools. @defaultValue false */
+  readOnly?: boolean;
+  /** MCP HTTP port (0 = a free one). @defaultValue `config.mcp.port` */
+  mcpPort?: number;
+  /** Label on every metric series. @defaultValue 'sagalane' */
+  service?: string;
+}
+
+/**
+ * sagalane's own long-running parts as stack components, sharing one metrics registry: the saga worker (lifecycle
+ * metrics through its sinks), the express worker, the MCP Streamable HTTP endpoint and `/metrics` `/healthz`
+ * `/readyz` (readiness: Redis and Temporal). `sagalane dev` runs all four; `sagalane worker` and `sagalane mcp --http`
+ * run a subset.
+ */
+export function sagalaneComponents(options: SagalaneComponentsOptions = {}): StackComponent[] {
+  const include = new Set<ComponentName>(
+    options.include ?? ['saga-worker', 'express-worker', 'mcp-http', 'metrics'],
+  );
+  let metrics: SagalaneMetrics | undefined;
+  const sharedMetrics = () =>
+    (metrics ??= createMetrics({ defaultLabels: { service: options.service ?? 'sagalane' } }));
+  const components: StackComponent[] = [];
+
+  if (include.has('saga-worker')) {
+    components.push({
+      name: 'saga worker',
+      async start({ config, temporalAddress }) {
+        const logger = createLogger(config.logLevel, { component: 'saga-worker' });
+        const handle = await startSagaWorker({
+          config,
+          address: temporalAddress,
+          logger,
+          sinks: include.has('metrics') ? createSagaMetricsSinks(sharedMetrics(), { logger }) : undefined,
+        });
+        return {
+          endpoints: { 'Saga worker': `task queue ${config.temporal.taskQueue}` },
+          stop: () => handle.stop(),
+        };
+      },
+    });
+  }
+  if (include.has('express-worker')) {
+    components.push({
+      name: 'express worker',
+      async start({ config }) {
+        const logger = createLogger(config.logLevel, { component: 'express-worker' });
+        const running = await startExpressWorker({
+          config,
+          logger,
+          metrics: include.has('metrics') ? sharedMetrics() : undefined,
+        });
+        return {
+          endpoints: { 'Express worker': `Redis key prefix ${config.keyPrefix}` },
+          stop: () => running.stop(),
+        };
+      },
+    });
+  }
+  if (include.has('mcp-http')) {
+    components.push({
+      name: 'MCP HTTP endpoint',
+      async start({ config, temporalAddress }) {
+        const clients = await openFrontDoorClients(config, { address: temporalAddress });
+        try {
+          const server = await startMcpHttpServer({
+            createServer: () =>
+              createMcpServer({ sagas: clients.sagas, express: clients.express, readOnly: options.readOnly }),
+            host: config.mcp.host,
+            port: options.mcpPort ?? config.mcp.port,
+            token: config.mcp.token,
+            allowedHosts: config.mcp.allowedHosts,
+            allowedOrigins: config.mcp.allowedOrigins,
+            logger: createLogger(config.logLevel, { component: 'mcp-http' }),
+          });
+          return {
+            endpoints: { 'MCP (HTTP)': server.url + (options.readOnly ? ' (read-only)' : '') },
+            async stop() {
+              await server.close();
+              await clients.close();
+            },
+          };
+        } catch (err) {
+          await clients.close();
+          throw err;
+        }
+      },
+    });
+  }
+  if (include.has('metrics')) {
+    components.push({
+      name: 'metrics endpoint',
+      async start({ config, temporalAddress }) {
+        const m = sharedMetrics();
+        const redis = openLaneConnection(config.redisUrl, 'client', { lazyConnect: false });
+        redis.on('error', () => undefined);
+        const checks: ReadinessCheck[] = [redisCheck(redis)];
+        const temporal = await connectTemporal(config.temporal, temporalAddress);
+        checks.push(temporalCheck(temporal));
+        try {
+          const server = await startObservabilityServer({
+            host: config.metrics.host,
+            port: config.metrics.port,
+            registry: m.registry,
+            readiness: checks,
+            dependencyUp: m.dependencyUp,
+          });
+          return {
+            endpoints: { Metrics: `${server.url}/metrics (health: /healthz, /readyz)` },
+            async stop() {
+              await server.close();
+              await temporal.close();
+              redis.disconnect();
+            },
+          };
+        } catch (err) {
+          await temporal.close();
+          redis.disconnect();
+          throw err;
+        }
+      },
+    });
+  }
+  return components;
+}
+
+/**
+ * Runs components against an existing Temporal and Redis (a `sagalane worker` or `sagalane mcp --http` process):
+ * starts them in order, prints their endpoints, and stops them in reverse order when `until` resolves.
+ */
+export async function runComponents(
+  config: Config,
+  components: StackComponent[],
+  opts: { temporalAddress: string; log?: (line: string) => void; until?: Promise<unknown> },
+): Promise<void> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const running: { name: string; stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const r of running.reverse()) {
+      try {
+        await r.stop();
+      } catch (err) {
+        log(`[sagalane] ${r.name} did not stop cleanly: ${(err as Error).message}`);
+      }
+    }
+  };
+  const until =
+    opts.until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  try {
+    for (const component of components) {
+      const started = await component.start({ config, temporalAddress: opts.temporalAddress, log });
+      running.push({ name: component.name, stop: started.stop });
+      for (const [name, url] of Object.entries(started.endpoints ?? {})) log(`[sagalane] ${name}: ${url}`);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  log('[sagalane] running; Ctrl-C or SIGTERM stops it');
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    await until;
+  } finally {
+    clearInterval(keepAlive);
+    log('[sagalane] stopping...');
+    await stopAll();
   }
 }

@@ -6,6 +6,7 @@
  * component, prints every endpoint, and on Ctrl-C / SIGTERM stops everything in reverse order so no process is left.
  */
 import fs from 'node:fs';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import type { Config } from '../config';
 import { openFrontDoorClients } from '../client/front-door';
@@ -160,6 +161,7 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
       name: 'saga worker',
       async start({ config, temporalAddress }) {
         const logger = createLogger(config.logLevel, { component: 'saga-worker' });
+        routeTemporalRuntimeLogs(config);
         const handle = await startSagaWorker({
           config,
           address: temporalAddress,
@@ -255,6 +257,23 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
     });
   }
   return components;
+}
+
+/**
+ * The Temporal SDK logs to the console by default (bundler output included); route its warnings and errors into
+ * sagalane's structured log on stderr instead. Skipped when a Runtime is already installed (e.g. with metrics).
+ */
+function routeTemporalRuntimeLogs(config: Config): void {
+  const logger = createLogger(config.logLevel, { component: 'temporal-sdk' });
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) =>
+        logger[entry.level === 'ERROR' ? 'error' : 'warn'](entry.message, entry.meta),
+      ),
+    });
+  } catch {
+    // A Runtime is already installed in this process; keep its logger.
+  }
 }
 
 /**

@@ -1,0 +1,248 @@
+/**
+ * The three things bench:express compares on the same Redis, behind one small interface:
+ * - `raw`: Redis Streams with no lane logic (XADD, XREADGROUP COUNT, XACK in ioredis): the physical limit;
+ * - `bullmq`: BullMQ Queue + Worker with a no-op processor (its default job options);
+ * - `lane`: sagalane's ExpressClient + ExpressWorker, with any task type (the no-op `echo`, or a real agent).
+ * Consumers run in the bench process, as for all three, so they share the same CPU budget.
+ */
+import Redis from 'ioredis';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { ExpressClient, ExpressWorker, type TaskType } from '../../src/lane';
+import { createLogger } from '../../src/logger';
+import { deleteMatching } from './redis-keys';
+
+export interface ExpressSubject {
+  readonly name: string;
+  /** Starts the consumer side with `concurrency` tasks at a time. */
+  start(concurrency: number): Promise<void>;
+  /** Submits one task and resolves when its result is stored (and, where the system has one, returned). */
+  roundTrip(): Promise<void>;
+  /** Submits `n` tasks without waiting for them. */
+  enqueue(n: number): Promise<void>;
+  /** Tasks finished by the consumer since start. */
+  completed(): number;
+  /** Stops the consumer and removes every key this subject wrote. */
+  stop(): Promise<void>;
+}
+
+const PAYLOAD = { message: 'benchmark' };
+
+export class RawStreamsSubject implements ExpressSubject {
+  readonly name = 'raw Redis Streams';
+  private readonly producer: Redis;
+  private readonly reader: Redis;
+  private readonly acker: Redis;
+  private readonly stream: string;
+  private readonly waiters = new Map<string, () => void>();
+  private done = 0;
+  private nextKey = 0;
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+  ) {
+    this.producer = new Redis(redisUrl, { enableAutoPipelining: true });
+    this.reader = new Redis(redisUrl);
+    this.acker = new Redis(redisUrl, { enableAutoPipelining: true });
+    this.stream = `${prefix}:raw`;
+  }
+
+  async start(concurrency: number): Promise<void> {
+    await this.producer.del(this.stream);
+    await this.producer.xgroup('CREATE', this.stream, 'g', '0', 'MKSTREAM');
+    this.running = true;
+    this.done = 0;
+    this.loop = this.consume(concurrency);
+  }
+
+  private async consume(count: number): Promise<void> {
+    while (this.running) {
+      const reply = (await this.reader.xreadgroup(
+        'GROUP',
+        'g',
+        'c',
+        'COUNT',
+        count,
+        'BLOCK',
+        100,
+        'STREAMS',
+        this.stream,
+        '>',
+      )) as [string, [string, string[]][]][] | null;
+      if (!reply) continue;
+      const entries = reply[0]![1];
+      const ids = entries.map(([id]) => id);
+      // The ack is not awaited before the next read: reads and acks overlap, as a pipelined consumer's would.
+      void this.acker.xack(this.stream, 'g', ...ids).then(() => {
+        this.done += ids.length;
+        for (const [, fields] of entries) {
+          const key = fields[1]!;
+          const wake = this.waiters.get(key);
+          if (wake) {
+            this.waiters.delete(key);
+            wake();
+          }
+        }
+      });
+    }
+  }
+
+  async roundTrip(): Promise<void> {
+    const key = String(this.nextKey++);
+    const finished = new Promise<void>((resolve) => this.waiters.set(key, resolve));
+    await this.producer.xadd(this.stream, '*', 'k', key, 'payload', JSON.stringify(PAYLOAD));
+    await finished;
+  }
+
+  async enqueue(n: number): Promise<void> {
+    const p = this.producer.pipeline();
+    const payload = JSON.stringify(PAYLOAD);
+    for (let i = 0; i < n; i++) p.xadd(this.stream, '*', 'k', '-', 'payload', payload);
+    await p.exec();
+  }
+
+  completed(): number {
+    return this.done;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.producer.del(this.stream);
+    await deleteMatching(this.producer, `${this.prefix}*`);
+    this.waiters.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const r of [this.producer, this.reader, this.acker]) r.disconnect();
+  }
+}
+
+export class BullMqSubject implements ExpressSubject {
+  readonly name = 'BullMQ';
+  private queue?: Queue;
+  private worker?: Worker;
+  private events?: QueueEvents;
+  private done = 0;
+  private readonly connection: { host: string; port: number; maxRetriesPerRequest: null };
+  private run = 0;
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+  ) {
+    const url = new URL(redisUrl);
+    this.connection = { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
+  }
+
+  async start(concurrency: number): Promise<void> {
+    const name = `q${this.run++}`;
+    const opts = { connection: this.connection, prefix: this.prefix };
+    this.done = 0;
+    this.queue = new Queue(name, opts);
+    this.events = new QueueEvents(name, opts);
+    // Every waitUntilFinished listens on both; hundreds in flight are expected here.
+    this.queue.setMaxListeners(0);
+    this.events.setMaxListeners(0);
+    this.worker = new Worker(name, async () => null, { ...opts, concurrency });
+    this.worker.on('completed', () => this.done++);
+    this.worker.on('error', () => undefined);
+    await Promise.all([
+      this.queue.waitUntilReady(),
+      this.events.waitUntilReady(),
+      this.worker.waitUntilReady(),
+    ]);
+  }
+
+  async roundTrip(): Promise<void> {
+    const job = await this.queue!.add('noop', PAYLOAD);
+    await job.waitUntilFinished(this.events!);
+  }
+
+  async enqueue(n: number): Promise<void> {
+    await this.queue!.addBulk(Array.from({ length: n }, () => ({ name: 'noop', data: PAYLOAD })));
+  }
+
+  completed(): number {
+    return this.done;
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.close(true);
+    await this.events?.close();
+    await this.queue?.obliterate({ force: true }).catch(() => undefined);
+    await this.queue?.close();
+  }
+
+  async close(redis: Redis): Promise<void> {
+    await deleteMatching(redis, `${this.prefix}:*`);
+  }
+}
+
+export class LaneSubject implements ExpressSubject {
+  private client?: ExpressClient;
+  private worker?: ExpressWorker;
+  private done = 0;
+  private run = 0;
+
+  /** `payload(i)` makes the i-th task's payload (distinct payloads keep agent caches honest). */
+  constructor(
+    readonly name: string,
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+    private readonly taskType: TaskType,
+    private readonly payload: (i: number) => unknown,
+  ) {}
+
+  private submitted = 0;
+
+  async start(concurrency: number): Promise<void> {
+    const keyPrefix = `${this.prefix}:r${this.run++}`;
+    this.done = 0;
+    this.client = new ExpressClient({ types: [this.taskType], redisUrl: this.redisUrl, keyPrefix });
+    this.worker = new ExpressWorker({
+      types: [this.taskType],
+      redisUrl: this.redisUrl,
+      keyPrefix,
+      // Fixed concurrency: the autoscaler would otherwise move it during a measurement.
+      concurrency: { min: concurrency, max: concurrency },
+      autoscaleIntervalMs: 0,
+      expressReserve: 0,
+      logger: createLogger('error'),
+    });
+    this.worker.on('task:succeeded', () => this.done++);
+    await this.worker.start();
+  }
+
+  async roundTrip(): Promise<void> {
+    const { taskId } = await this.client!.submit({
+      type: this.taskType.name,
+      payload: this.payload(this.submitted++),
+    });
+    const info = await this.client!.result(taskId);
+    if (info.status !== 'succeeded') throw new Error(`task ${taskId} ended ${info.status}: ${info.error}`);
+  }
+
+  async enqueue(n: number): Promise<void> {
+    const requests = Array.from({ length: n }, () => ({
+      type: this.taskType.name,
+      payload: this.payload(this.submitted++),
+    }));
+    await this.client!.submitMany(requests);
+  }
+
+  completed(): number {
+    return this.done;
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.stop();
+    await this.client?.close();
+  }
+
+  async close(redis: Redis): Promise<void> {
+    await deleteMatching(redis, `${this.prefix}:*`);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `import { SagaClient, ExpressClient, Saga } from 'sagalane'`: the typed clients for embedding sagalane in a
+ * service, the Saga helper and pipeline contract, the agents, the workers and the MCP server. Workflow code should
+ * import from `sagalane/workflows` instead (deterministic code only, safe to bundle).
+ */
+
+// Sagas: the client, its errors and the pipeline contract.
+export * from './client/saga-client';
+export * from './client/errors';
+export type { HistoryEventSummary, CutPayload } from './client/history-events';
+export {
+  openFrontDoorClients,
+  clientTemporalAddress,
+  DEFAULT_TASK_SCHEMAS,
+  type FrontDoorClients,
+} from './client/front-door';
+export { connectTemporal, connectionSettings, type ConnectionSettings } from './client/temporal-connection';
+export * from './workflows/pipeline-contract';
+export * from './workflows/search-attributes';
+export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from './workflows/saga';
+
+// The express lane: client, worker, task types.
+export * from './lane';
+
+// The agents and the worker entry points.
+export { createActivities, createAgents, agentDepsFromConfig, runPipelineInline } from './activities';
+export type { AgentDeps, AgentHandlers } from './activities';
+export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
+export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './workers/saga-worker';
+export {
+  startExpressWorker,
+  type StartExpressWorkerOptions,
+  type RunningExpressWorker,
+} from './workers/express-worker';
+
+// The MCP bridge.
+export {
+  createMcpServer,
+  describeFailure,
+  READ_TOOLS,
+  WRITE_TOOLS,
+  type CreateMcpServerOptions,
+} from './mcp/server';
+export {
+  startMcpHttpServer,
+  McpHttpServerError,
+  type McpHttpServer,
+  type McpHttpServerOptions,
+} from './mcp/http-server';
+
+// Configuration, logging, observability.
+export { loadConfig, ConfigError, type Config } from './config';
+export { createLogger, type Logger } from './logger';
+export { createMetrics, startObservabilityServer, type SagalaneMetrics } from './observability';

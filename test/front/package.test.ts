@@ -1,0 +1,142 @@
+/**
+ * sagalane as another service gets it: `npm run build`, `npm pack`, install the tarball into a fresh project
+ * (offline: every dependency is in the npm cache), then `require('sagalane')` there against the test dev server,
+ * type-check a TypeScript consumer against the shipped `.d.ts`, and run the installed `sagalane` bin.
+ * The slow test of the front-door suite (build + install take tens of seconds).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { redisUrl, uniquePrefix } from '../helpers/redis';
+import { temporalAddress } from '../helpers/temporal';
+import { repoRoot } from './front-kit';
+
+const run = promisify(execFile);
+jest.setTimeout(240_000);
+
+describe('the built package, installed from its tarball', () => {
+  const consumerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-consumer-'));
+  const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-pack-'));
+
+  beforeAll(async () => {
+    await run('npm', ['run', 'build', '--silent'], { cwd: repoRoot });
+    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', packDir], {
+      cwd: repoRoot,
+    });
+    const tarball = path.join(packDir, stdout.trim().split('\n').at(-1)!);
+    fs.writeFileSync(
+      path.join(consumerDir, 'package.json'),
+      JSON.stringify({ name: 'sagalane-consumer', version: '1.0.0', private: true }),
+    );
+    await run(
+      'npm',
+      ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'],
+      {
+        cwd: consumerDir,
+      },
+    );
+  });
+
+  afterAll(async () => {
+    fs.rmSync(consumerDir, { recursive: true, force: true });
+    fs.rmSync(packDir, { recursive: true, force: true });
+  });
+
+  it('works through require("sagalane"): lists sagas on the server, explains bad input, validates task payloads', async () => {
+    // A saga to be listed (no worker needed: it is listed as soon as it is started).
+    const marker = `package-test-${Date.now()}`;
+    const script = `
+      const { SagaClient, ExpressClient, Saga, loadConfig, InvalidPipelineInputError, InvalidPayloadError,
+              DEFAULT_TASK_SCHEMAS, SagaNotFoundError } = require('sagalane');
+      (async () => {
+        const config = loadConfig({ TEMPORAL_ADDRESS: process.env.ADDR, SAGALANE_TASK_QUEUE: '${marker}',
+                                    REDIS_URL: process.env.REDIS, SAGALANE_KEY_PREFIX: process.env.PREFIX });
+        const sagas = await SagaClient.connect(config);
+        const out = { sagaHelper: typeof Saga };
+        const started = await sagas.startPipeline({ idea: 'from an installed package', symbol: 'DEMO' },
+                                                  { workflowId: '${marker}' });
+        out.started = started.sagaId;
+        const again = await sagas.startPipeline({ idea: 'from an installed package', symbol: 'DEMO' },
+                                                { workflowId: '${marker}' });
+        out.sameRun = again.runId === started.runId;
+        for (let i = 0; i < 50; i++) {
+          const page = await sagas.list({ query: 'WorkflowId="${marker}"', pageSize: 5 });
+          out.listed = page.items.map((s) => s.sagaId);
+          if (out.listed.length) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        try { await sagas.startPipeline({ idea: 'x', symbol: 'bad symbol!', extra: 1 }); }
+        catch (e) { out.inputError = { isClass: e instanceof InvalidPipelineInputError, fields: e.issues.map((i) => i.field), message: e.message }; }
+        try { await sagas.getState('no-such-saga-${marker}'); }
+        catch (e) { out.notFound = e instanceof SagaNotFoundError; }
+        await sagas.client.workflow.getHandle('${marker}').terminate('package test done');
+        await sagas.close();
+        const express = new ExpressClient({ types: DEFAULT_TASK_SCHEMAS, redisUrl: config.redisUrl, keyPrefix: config.keyPrefix });
+        try { await express.submit({ type: 'hash', payload: { rounds: 0 } }); }
+        catch (e) { out.payloadError = e instanceof InvalidPayloadError; }
+        await express.close();
+        process.stdout.write(JSON.stringify(out));
+      })().catch((e) => { console.error(e); process.exit(1); });
+    `;
+    const { stdout } = await run('node', ['-e', script], {
+      cwd: consumerDir,
+      env: { ...process.env, ADDR: temporalAddress(), REDIS: redisUrl(), PREFIX: uniquePrefix('front-pkg') },
+    });
+    const out = JSON.parse(stdout);
+    expect(out.sagaHelper).toBe('function');
+    expect(out.started).toBe(marker);
+    expect(out.sameRun).toBe(true);
+    expect(out.listed).toEqual([marker]);
+    expect(out.inputError.isClass).toBe(true);
+    expect(out.inputError.fields).toEqual(['idea', 'symbol', 'extra']);
+    expect(out.inputError.message).toContain('symbol must be 1-20 letters');
+    expect(out.notFound).toBe(true);
+    expect(out.payloadError).toBe(true);
+  });
+
+  it('ships type declarations a TypeScript consumer compiles against, and the sagalane bin', async () => {
+    fs.writeFileSync(
+      path.join(consumerDir, 'consumer.ts'),
+      `import { SagaClient, ExpressClient, type SagaStateView, type PipelineInput } from 'sagalane';
+       import { Saga } from 'sagalane/workflows';
+       const input: PipelineInput = { idea: 'typed', symbol: 'DEMO' };
+       export async function use(sagas: SagaClient, express: ExpressClient): Promise<SagaStateView['state']> {
+         const { sagaId } = await sagas.startPipeline(input);
+         await express.stats();
+         void Saga;
+         return (await sagas.getState(sagaId)).state;
+       }
+       // @ts-expect-error startPipeline's options take a workflowId string
+       export const wrong = (s: SagaClient) => s.startPipeline(input, { workflowId: 42 });
+      `,
+    );
+    await run(
+      process.execPath,
+      [
+        path.join(repoRoot, 'node_modules/typescript/bin/tsc'),
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--target',
+        'es2022',
+        '--typeRoots',
+        path.join(repoRoot, 'node_modules/@types'),
+        '--types',
+        'node',
+        'consumer.ts',
+      ],
+      { cwd: consumerDir },
+    );
+    const help = await run(path.join(consumerDir, 'node_modules/.bin/sagalane'), ['--help'], {
+      cwd: consumerDir,
+    });
+    expect(help.stdout).toContain('pipeline');
+    expect(help.stdout).toContain('mcp');
+  });
+});

@@ -49,6 +49,11 @@ export interface SagaClientOptions {
   taskQueue?: string;
   /** Close the client's connection in `close()`. @defaultValue false (the caller owns the connection) */
   ownsConnection?: boolean;
+  /**
+   * How long `getState` waits for a worker to answer the `state` query before it falls back to the execution's
+   * description (a query waits for a worker, so with none running it would hang). @defaultValue 5000
+   */
+  queryTimeoutMs?: number;
 }
 
 export interface StartPipelineOptions {
@@ -126,6 +131,7 @@ const MAX_PAGE_SIZE = 1000;
 export class SagaClient {
   readonly taskQueue: string;
   private readonly ownsConnection: boolean;
+  private readonly queryTimeoutMs: number;
 
   constructor(
     readonly client: Client,
@@ -134,13 +140,19 @@ export class SagaClient {
     this.taskQueue = options.taskQueue ?? 'sagalane-sagas';
     if (!this.taskQueue.trim()) throw new SagaClientOptionsError('taskQueue must not be empty');
     this.ownsConnection = options.ownsConnection ?? false;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
+    if (!Number.isInteger(this.queryTimeoutMs) || this.queryTimeoutMs < 100)
+      throw new SagaClientOptionsError('queryTimeoutMs must be an integer >= 100');
   }
 
   /**
    * Connects to the Temporal server in `config` (local dev server, cluster with mTLS, or Temporal Cloud with an API
    * key). The returned client owns its connection: call `close()`.
    */
-  static async connect(config: Config, options: { address?: string } = {}): Promise<SagaClient> {
+  static async connect(
+    config: Config,
+    options: { address?: string } & Pick<SagaClientOptions, 'queryTimeoutMs'> = {},
+  ): Promise<SagaClient> {
     const address = options.address ?? config.temporal.address;
     let connection;
     try {
@@ -149,7 +161,11 @@ export class SagaClient {
       throw new TemporalUnavailableError(address ?? '(no address)', (err as Error).message, { cause: err });
     }
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    return new SagaClient(client, { taskQueue: config.temporal.taskQueue, ownsConnection: true });
+    return new SagaClient(client, {
+      taskQueue: config.temporal.taskQueue,
+      ownsConnection: true,
+      queryTimeoutMs: options.queryTimeoutMs,
+    });
   }
 
   get namespace(): string {
@@ -172,13 +188,14 @@ export class SagaClient {
   }
 
   /**
-   * The saga's `state` query. A closed saga still answers it while a worker for its task queue runs; without one,
-   * the state is rebuilt from the execution's search attributes and status (steps and compensations then empty).
+   * The saga's `state` query. A closed saga still answers it while a worker for its task queue runs; when no worker
+   * answers within `queryTimeoutMs`, the state is rebuilt from the execution's search attributes and status (steps
+   * and compensations then empty).
    */
   async getState(sagaId: string, options: { runId?: string } = {}): Promise<SagaStateView> {
     const handle = this.client.workflow.getHandle(sagaId, options.runId);
     try {
-      return await handle.query(stateQuery);
+      return await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(stateQuery));
     } catch (err) {
       if (isNotFound(err)) throw new SagaNotFoundError(sagaId, options.runId);
       const described = await this.describeAsState(handle, sagaId, options.runId);

@@ -67,6 +67,9 @@ describe('the built package, installed from its tarball', () => {
           if (out.listed.length) break;
           await new Promise((r) => setTimeout(r, 200));
         }
+        const t0 = Date.now();
+        const noWorker = await sagas.getState('${marker}');
+        out.noWorkerState = { state: noWorker.state, sagaId: noWorker.sagaId, ms: Date.now() - t0 };
         try { await sagas.startPipeline({ idea: 'x', symbol: 'bad symbol!', extra: 1 }); }
         catch (e) { out.inputError = { isClass: e instanceof InvalidPipelineInputError, fields: e.issues.map((i) => i.field), message: e.message }; }
         try { await sagas.getState('no-such-saga-${marker}'); }
@@ -89,6 +92,9 @@ describe('the built package, installed from its tarball', () => {
     expect(out.started).toBe(marker);
     expect(out.sameRun).toBe(true);
     expect(out.listed).toEqual([marker]);
+    // No worker polls this saga's queue: the state comes from the execution's description, promptly.
+    expect(out.noWorkerState).toMatchObject({ state: 'pending', sagaId: marker });
+    expect(out.noWorkerState.ms).toBeLessThan(12_000);
     expect(out.inputError.isClass).toBe(true);
     expect(out.inputError.fields).toEqual(['idea', 'symbol', 'extra']);
     expect(out.inputError.message).toContain('symbol must be 1-20 letters');

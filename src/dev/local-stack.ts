@@ -123,8 +123,9 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
   try {
     await until;
   } finally {
-    clearInterval(keepAlive);
+    // Keep the loop alive through the shutdown too: stopping the dev server awaits native work only.
     await shutdown();
+    clearInterval(keepAlive);
   }
 }
 
@@ -317,8 +318,8 @@ export async function runComponents(
   try {
     await until;
   } finally {
-    clearInterval(keepAlive);
     log('[sagalane] stopping...');
     await stopAll();
+    clearInterval(keepAlive);
   }
 }

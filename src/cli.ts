@@ -11,7 +11,13 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { loadConfigOrExit, type Config } from './config';
 import { parsePipelineInput } from './client/saga-client';
 import { clientTemporalAddress, openFrontDoorClients, type FrontDoorClients } from './client/front-door';
-import { runComponents, runDevStack, sagalaneComponents, type ComponentName } from './dev/local-stack';
+import {
+  runComponents,
+  runDevStack,
+  sagalaneComponents,
+  untilSignalled,
+  type ComponentName,
+} from './dev/local-stack';
 import { createMcpServer } from './mcp/server';
 import { LANES } from './lane/keys';
 import type { TaskInfo } from './lane/express-client';
@@ -118,15 +124,7 @@ export function buildCli(): Command {
         }),
       );
       return withClients(async ({ sagas }) => {
-        const started = await sagas.startPipeline(
-          dropUndefined({
-            idea: opts.idea,
-            symbol: opts.symbol,
-            dataset: opts.dataset,
-            timeoutMs: opts.timeoutMs,
-          }),
-          { workflowId: opts.id },
-        );
+        const started = await sagas.startPipeline(input, { workflowId: opts.id });
         if (!opts.wait) {
           const state = await sagas.getState(started.sagaId).catch(() => undefined);
           print(opts, state ?? started, () => `Started saga ${started.sagaId} (run ${started.runId})`);
@@ -323,8 +321,7 @@ async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
     process.stdin.once('end', () => resolve());
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+    void untilSignalled().then(() => resolve());
   });
   await server.connect(transport);
   await closed;

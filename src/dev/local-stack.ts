@@ -29,6 +29,24 @@ import { startSagaWorker } from '../workers/saga-worker';
 import { ensureRedis } from './redis-server';
 import { startTemporalDevServer } from './temporal-server';
 
+/**
+ * Resolves on the first SIGINT or SIGTERM. The handler stays installed for the rest of the process, so a second
+ * signal (a terminal's Ctrl-C reaches both tsx and this process, and tsx forwards it again) does not kill the process
+ * halfway through its orderly shutdown.
+ */
+export function untilSignalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) return;
+      received = signal;
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
 /** A part of the stack that `sagalane dev` starts after Redis and Temporal are up. */
 export interface StackComponent {
   name: string;
@@ -70,12 +88,7 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
       }
     }
   };
-  const until =
-    opts.until ??
-    new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+  const until = opts.until ?? untilSignalled();
 
   try {
     fs.mkdirSync(config.dataDir, { recursive: true });
@@ -297,12 +310,7 @@ export async function runComponents(
       }
     }
   };
-  const until =
-    opts.until ??
-    new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+  const until = opts.until ?? untilSignalled();
   try {
     for (const component of components) {
       const started = await component.start({ config, temporalAddress: opts.temporalAddress, log });

@@ -1,0 +1,148 @@
+/**
+ * The MCP HTTP endpoint's request checks (Host, Origin, bearer token) as a pure function, and its session handling
+ * in process: sessions open on initialize, unknown ids get 404, DELETE ends a session, and an exposed bind without a
+ * token is refused.
+ */
+import { SagaClient } from '../../src/client/saga-client';
+import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
+import { ExpressClient } from '../../src/lane/express-client';
+import { createLogger } from '../../src/logger';
+import { McpHttpServerError, startMcpHttpServer } from '../../src/mcp/http-server';
+import { createRequestGuard } from '../../src/mcp/request-guard';
+import { createMcpServer } from '../../src/mcp/server';
+import { redisUrl, uniquePrefix } from '../helpers/redis';
+import { temporalTestContext, type TemporalTestContext } from '../helpers/temporal';
+
+describe('MCP HTTP request guard', () => {
+  const guard = createRequestGuard({
+    port: 7300,
+    token: 's3cret',
+    allowedHosts: ['mcp.example.com', 'gateway.example.com:8443'],
+    allowedOrigins: ['https://assistant.example.com/'],
+  });
+  const auth = { authorization: 'Bearer s3cret' };
+
+  it('accepts loopback names with the port and the listed hosts', () => {
+    for (const host of [
+      '127.0.0.1:7300',
+      'localhost:7300',
+      '[::1]:7300',
+      'LOCALHOST:7300',
+      'mcp.example.com',
+      'mcp.example.com:1234',
+      'gateway.example.com:8443',
+    ])
+      expect(guard({ host, ...auth })).toEqual({ ok: true });
+  });
+
+  it('rejects other Host values with 421, including loopback on another port', () => {
+    for (const host of ['127.0.0.1:7301', 'evil.example:7300', 'gateway.example.com:9999', '', 'localhost'])
+      expect(guard({ host, ...auth })).toMatchObject({ ok: false, status: 421 });
+  });
+
+  it('checks Origin only when present', () => {
+    expect(guard({ host: 'localhost:7300', origin: 'http://localhost:7300', ...auth })).toEqual({ ok: true });
+    expect(guard({ host: 'localhost:7300', origin: 'https://assistant.example.com', ...auth })).toEqual({
+      ok: true,
+    });
+    expect(guard({ host: 'localhost:7300', origin: 'https://evil.example', ...auth })).toMatchObject({
+      status: 403,
+    });
+    expect(guard({ host: 'localhost:7300', origin: 'null', ...auth })).toMatchObject({ status: 403 });
+  });
+
+  it('requires the exact bearer token when one is set, with a WWW-Authenticate challenge', () => {
+    const host = 'localhost:7300';
+    expect(guard({ host })).toMatchObject({
+      status: 401,
+      headers: { 'www-authenticate': expect.stringMatching(/^Bearer/) },
+    });
+    expect(guard({ host, authorization: 'Bearer s3cre' })).toMatchObject({ status: 401 });
+    expect(guard({ host, authorization: 'Bearer s3cret-and-more' })).toMatchObject({ status: 401 });
+    expect(guard({ host, authorization: 'Basic s3cret' })).toMatchObject({ status: 401 });
+    expect(guard({ host, authorization: 'bearer s3cret' })).toEqual({ ok: true });
+    expect(createRequestGuard({ port: 1 })({ host: 'localhost:1' })).toEqual({ ok: true });
+  });
+});
+
+describe('MCP HTTP sessions', () => {
+  let ctx: TemporalTestContext;
+  let express: ExpressClient;
+  beforeAll(async () => {
+    ctx = await temporalTestContext();
+    express = new ExpressClient({
+      types: DEFAULT_TASK_SCHEMAS,
+      redisUrl: redisUrl(),
+      keyPrefix: uniquePrefix('front-http'),
+    });
+  });
+  afterAll(async () => {
+    await express.close();
+    await ctx.closeAll();
+  });
+
+  const start = (extra: { host?: string; token?: string } = {}) =>
+    startMcpHttpServer({
+      createServer: () => createMcpServer({ sagas: new SagaClient(ctx.client), express, readOnly: true }),
+      port: 0,
+      logger: createLogger('silent'),
+      ...extra,
+    });
+
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    });
+
+  it('opens a session on initialize, 404s unknown sessions, ends one on DELETE', async () => {
+    const server = await start();
+    try {
+      const init = await post(server.url, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      });
+      expect(init.status).toBe(200);
+      const sessionId = init.headers.get('mcp-session-id')!;
+      expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+      await init.text();
+      expect(server.sessionCount()).toBe(1);
+
+      const noSession = await post(server.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      expect(noSession.status).toBe(400);
+      const unknown = await post(
+        server.url,
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        { 'mcp-session-id': 'nope' },
+      );
+      expect(unknown.status).toBe(404);
+      const notFound = await fetch(server.url.replace('/mcp', '/other'));
+      expect(notFound.status).toBe(404);
+
+      const ended = await fetch(server.url, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+      });
+      expect(ended.status).toBe(200);
+      expect(server.sessionCount()).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses to bind beyond loopback without a token', async () => {
+    await expect(start({ host: '0.0.0.0' })).rejects.toThrow(McpHttpServerError);
+    await expect(start({ host: '0.0.0.0' })).rejects.toThrow(/SAGALANE_MCP_TOKEN/);
+  });
+});

@@ -4,6 +4,9 @@
  * and key prefix.
  */
 import { spawn } from 'node:child_process';
+import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
+import { ExpressClient } from '../../src/lane/express-client';
+import { deleteKeys, uniquePrefix } from '../helpers/redis';
 import type { SagaStateView } from '../../src/workflows/pipeline-contract';
 import type { SagaPage, SagaSummary } from '../../src/client/saga-client';
 import type { TaskInfo } from '../../src/lane/express-client';
@@ -158,5 +161,47 @@ describe('sagalane CLI', () => {
     ]);
     expect(badPayload.code).toBe(1);
     expect(badPayload.stderr).toContain('Invalid payload for task type "hash"');
+  });
+
+  it('worker express runs a worker process with health endpoints and drains on SIGTERM', async () => {
+    // Its own key prefix, so only the spawned worker can take the task.
+    const keyPrefix = uniquePrefix('front-cli-worker');
+    const child = spawn(tsxBin, [cliPath, 'worker', 'express'], {
+      cwd: repoRoot,
+      env: { ...stack.env, SAGALANE_KEY_PREFIX: keyPrefix, SAGALANE_METRICS_PORT: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const express = new ExpressClient({
+      types: DEFAULT_TASK_SCHEMAS,
+      redisUrl: stack.config.redisUrl,
+      keyPrefix,
+    });
+    try {
+      await pollUntil(
+        async () => stderr,
+        (s) => /running; Ctrl-C/.test(s) || child.exitCode !== null,
+        30_000,
+        100,
+      );
+      const metrics = /Metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];
+      expect(metrics).toBeDefined();
+      const ready = await fetch(`${metrics}/readyz`);
+      expect(ready.status).toBe(200);
+      const { taskId } = await express.submit({
+        type: 'echo',
+        payload: { message: 'to the worker process' },
+      });
+      const info = await express.result(taskId, { waitMs: 20_000 });
+      expect(info).toMatchObject({ status: 'succeeded', result: { message: 'to the worker process' } });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await express.close();
+      await deleteKeys(stack.redis, keyPrefix);
+    }
   });
 });

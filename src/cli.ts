@@ -21,6 +21,7 @@ import {
 import { createMcpServer } from './mcp/server';
 import { LANES } from './lane/keys';
 import type { TaskInfo } from './lane/express-client';
+import { TaskNotFoundError } from './lane/errors';
 import { TERMINAL_SAGA_STATES, SAGA_STATES, type SagaStateView } from './workflows/pipeline-contract';
 
 /** A command that ran but whose outcome is a failure (saga rolled back, task dead): exit 1 after printing. */
@@ -271,7 +272,7 @@ export function buildCli(): Command {
     async (taskId: string, opts: OutputOptions) =>
       withClients(async ({ express }) => {
         const info = await express.get(taskId);
-        if (!info) throw new Error(`No task ${taskId}: it was never submitted here or its record expired.`);
+        if (!info) throw new TaskNotFoundError(taskId);
         print(opts, info, () => formatTask(info));
       }),
   );

@@ -8,7 +8,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ExpressClient } from '../lane/express-client';
-import { LaneError, TaskWaitTimeoutError } from '../lane/errors';
+import { LaneError, TaskNotFoundError, TaskWaitTimeoutError } from '../lane/errors';
 import { SAGA_STATES, pipelineInputSchema } from '../workflows/pipeline-contract';
 import { SagaClientError } from '../client/errors';
 import type { SagaClient } from '../client/saga-client';
@@ -256,10 +256,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       run(async () => {
         if (args.waitMs) return waitForTask(express, args.taskId, args.waitMs);
         const info = await express.get(args.taskId);
-        if (!info)
-          throw new LaneError(
-            `No task ${args.taskId}: it was never submitted here or its record expired. Check the id submit_task returned.`,
-          );
+        if (!info) throw new TaskNotFoundError(args.taskId);
         return info;
       }),
   );

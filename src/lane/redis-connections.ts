@@ -23,8 +23,9 @@ export function openLaneConnection(url: string, role: ConnectionRole, extra: Red
     subscriber: { maxRetriesPerRequest: null },
     // Workers wait out outages: an ack queued offline is sent after the reconnect.
     'worker-commands': { maxRetriesPerRequest: null, enableAutoPipelining: true },
-    // The blocking XREADGROUP connection; a read lost in a disconnect is reclaimed by the janitor.
-    'worker-reader': { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false },
+    // The blocking XREADGROUP connections. A read cut by a disconnect is re-sent after the reconnect (without that,
+    // ioredis would leave it unsettled forever); entries its lost reply carried are reclaimed by a janitor.
+    'worker-reader': { maxRetriesPerRequest: null },
   };
   const redis = new Redis(url, { ...base, ...perRole[role], ...extra });
   return redis;

@@ -64,19 +64,26 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-const TSX = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+const ROOT = path.resolve(__dirname, '../..');
 const FIXTURE = path.resolve(__dirname, '../fixtures/lane-worker.ts');
 
-/** Spawns `tsx test/fixtures/lane-worker.ts` and resolves once it prints `ready`. */
+/**
+ * Spawns `node --import tsx test/fixtures/lane-worker.ts` and resolves once it prints `ready`. Not the `tsx` CLI:
+ * it runs the script in a grandchild, so `kill -9` on the spawned pid would miss the worker.
+ */
 export async function spawnWorker(
   options: Record<string, unknown> & { consumerName: string },
 ): Promise<WorkerProcess> {
-  const child = spawn(TSX, [FIXTURE], {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+    cwd: ROOT,
     env: { ...process.env, LANE_WORKER: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+    if (process.env.LANE_DEBUG) process.stderr.write(d);
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(

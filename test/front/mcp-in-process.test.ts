@@ -226,6 +226,13 @@ describe('MCP server in process', () => {
     expect(unknownType.isError).toBe(true);
     expect(textOf(unknownType)).toContain('Registered types:');
 
+    const unknownTask = (await client.callTool({
+      name: 'get_task',
+      arguments: { taskId: 'echo:00000000-0000-0000-0000-000000000000' },
+    })) as CallToolResult;
+    expect(unknownTask.isError).toBe(true);
+    expect(textOf(unknownTask)).toContain('No task echo:00000000');
+
     // The server is still serving.
     const list = await callJson<{ items: unknown[] }>(client, 'list_sagas', { pageSize: 5 });
     expect(Array.isArray(list.items)).toBe(true);

@@ -1,0 +1,82 @@
+/**
+ * The shipped worker process (`src/workers/express-worker.ts` run directly): serves the built-in types from the
+ * config, exposes /metrics, and drains and exits 0 on SIGTERM. Plus the autoscaler's pure decision rule.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import { builtinTaskTypes, decideConcurrency, ExpressClient } from '../../src/lane';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+describe('express worker process', () => {
+  const prefix = uniquePrefix('lane-proc');
+  let redis: Redis;
+  beforeAll(() => {
+    redis = redisClient();
+  });
+  afterAll(async () => {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('runs from config, serves tasks and metrics, and exits 0 after draining on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/workers/express-worker.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REDIS_URL: redisUrl(),
+        SAGALANE_KEY_PREFIX: prefix,
+        SAGALANE_METRICS_PORT: '0',
+        SAGALANE_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let log = '';
+    const metricsUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker not ready: ${log}`)), 30_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        const m = /"msg":"express worker ready".*?"metrics":"([^"]+)"/.exec(log);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const client = new ExpressClient({ types: builtinTaskTypes, redisUrl: redisUrl(), keyPrefix: prefix });
+    try {
+      const { taskId } = await client.submit({ type: 'echo', payload: { message: 'from the process' } });
+      const done = await client.result(taskId, { waitMs: 15_000 });
+      expect(done).toMatchObject({ status: 'succeeded', result: { message: 'from the process' } });
+      const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/sagalane_/);
+    } finally {
+      await client.close();
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(log).toMatch(/express worker stopped/);
+  }, 60_000);
+});
+
+describe('autoscaler decision', () => {
+  const base = { current: 4, min: 1, max: 16, targetP95Ms: 100, pending: 4, inFlight: 4 };
+  it('scales up while work waits and p95 misses the target, never past max', () => {
+    expect(decideConcurrency({ ...base, p95Ms: 250, waiting: 50 }).to).toBe(6);
+    expect(decideConcurrency({ ...base, current: 15, p95Ms: 250, waiting: 50 }).to).toBe(16);
+    expect(decideConcurrency({ ...base, current: 16, p95Ms: 250, waiting: 50 }).to).toBe(16);
+  });
+  it('holds while the SLA is met, and scales down toward min when idle', () => {
+    expect(decideConcurrency({ ...base, p95Ms: 20, waiting: 50 }).to).toBe(4);
+    expect(decideConcurrency({ ...base, p95Ms: 20, waiting: 0, inFlight: 0, pending: 0 }).to).toBe(2);
+    expect(decideConcurrency({ ...base, current: 2, p95Ms: 0, waiting: 0, inFlight: 0, pending: 0 }).to).toBe(
+      1,
+    );
+    expect(decideConcurrency({ ...base, current: 1, p95Ms: 0, waiting: 0, inFlight: 0, pending: 0 }).to).toBe(
+      1,
+    );
+  });
+});

@@ -82,6 +82,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     { entry: Entry; abort: AbortController; done: Promise<void> }
   >();
   private readonly wakeWaiters = new Set<() => void>();
+  private readonly startBatches = new Map<string, { keys: string[]; attempts: number[] }>();
+  private startFlushQueued = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly latencies = new LatencyWindow();
   private janitorBusy = false;
@@ -357,8 +359,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const startedAt = Date.now();
     const waitMs = Math.max(0, startedAt - entryTime(id));
     this.emit('task:started', { ...meta, waitMs });
-    // Not awaited: the status write rides the same pipeline as the next commands and is ordered before the ack.
-    runScript(this.cmd, START, [this.keys.task(taskId)], [startedAt, attempt]).catch(() => undefined);
+    this.markStarted(type.name, taskId, attempt);
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([
@@ -430,6 +431,32 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       const t = setTimeout(() => void this.promote(stream).catch(() => undefined), delay + 5);
       t.unref();
     }
+  }
+
+  /**
+   * Queues the `running` status write; all tasks dispatched in this tick go in one script call per type. Not
+   * awaited: it rides the command connection ahead of the task's outcome write.
+   */
+  private markStarted(type: string, taskId: string, attempt: number): void {
+    let batch = this.startBatches.get(type);
+    if (!batch) {
+      batch = { keys: [], attempts: [] };
+      this.startBatches.set(type, batch);
+    }
+    batch.keys.push(this.keys.task(taskId));
+    batch.attempts.push(attempt);
+    if (this.startFlushQueued) return;
+    this.startFlushQueued = true;
+    queueMicrotask(() => {
+      this.startFlushQueued = false;
+      const now = Date.now();
+      for (const { keys, attempts } of this.startBatches.values()) {
+        runScript(this.cmd, START, keys, [now, ...attempts]).catch((err: unknown) =>
+          this.log.debug('could not mark tasks running', { error: err }),
+        );
+      }
+      this.startBatches.clear();
+    });
   }
 
   private async deadLetter(entry: Entry, reason: string, error: string, attempts: number): Promise<void> {

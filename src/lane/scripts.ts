@@ -39,14 +39,20 @@ return {1, ARGV[1]}
 `,
 );
 
-/** KEYS: task hash. ARGV: startedAt, attempt. Marks a run as started unless the task is already final. */
+/**
+ * KEYS: task hashes (one type: one slot). ARGV: startedAt, then each task's attempt. Marks runs as started, in one
+ * call per dispatched batch, unless a task is already final.
+ */
 export const START = script(
   'start',
   `
-local st = redis.call('HGET', KEYS[1], 'status')
-if st == 'succeeded' or st == 'dead' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1], 'attempts', ARGV[2])
-return 1
+for i, key in ipairs(KEYS) do
+  local st = redis.call('HGET', key, 'status')
+  if st ~= 'succeeded' and st ~= 'dead' then
+    redis.call('HSET', key, 'status', 'running', 'startedAt', ARGV[1], 'attempts', ARGV[i + 1])
+  end
+end
+return #KEYS
 `,
 );
 

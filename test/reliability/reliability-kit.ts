@@ -185,3 +185,22 @@ export function figure(scenario: string, facts: Record<string, string | number>)
     .join(' ');
   console.log(`[reliability] ${scenario}: ${text}`);
 }
+
+export class DeadlineExceededError extends Error {
+  override readonly name = 'DeadlineExceededError';
+}
+
+/** Rejects with DeadlineExceededError if `promise` has not settled within `ms` (the promise itself keeps running). */
+export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineExceededError(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The research pipeline's activity interface (`PipelineActivities`) with near-instant bodies, so bench:saga and
+ * bench:soak measure the saga machinery (Temporal round trips, the Saga helper, compensations) rather than the
+ * agents. A saga whose symbol starts with `ROLLBACK` fails in backtest (non-retryable); the moment of that failure
+ * is recorded so the rollback can be timed.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PipelineActivities, StrategyPlan } from '../../src/activities/contracts';
+
+export const ROLLBACK_SYMBOL_PREFIX = 'ROLLBACK';
+
+export interface FastActivities {
+  activities: PipelineActivities;
+  /** sagaId → `performance.now()` when its backtest failed. */
+  failedAt: Map<string, number>;
+}
+
+export function createFastPipelineActivities(): FastActivities {
+  const failedAt = new Map<string, number>();
+  const plan: StrategyPlan = {
+    family: 'ma_crossover',
+    parameterRanges: { fast: { min: 5, max: 20, step: 5 }, slow: { min: 30, max: 90, step: 20 } },
+    rationale: 'benchmark plan',
+    provider: 'bench',
+  };
+  const artifact = (sagaId: string, step: 'codegen' | 'ml' | 'backtest') => ({
+    key: `bench:${sagaId}:${step}`,
+    sagaId,
+    step,
+    bytes: 1,
+  });
+  const activities: PipelineActivities = {
+    async reasoning({ sagaId }) {
+      return { plan, cacheKey: `bench-plan:${sagaId}`, cached: false };
+    },
+    async compensateReasoning() {},
+    async codegen({ sagaId }) {
+      return { artifact: artifact(sagaId, 'codegen') };
+    },
+    async compensateCodegen() {},
+    async ml({ sagaId }) {
+      return {
+        artifact: artifact(sagaId, 'ml'),
+        params: { fast: 10, slow: 50 },
+        trainSharpe: 1,
+        candidatesEvaluated: 1,
+      };
+    },
+    async compensateMl() {},
+    async backtest({ sagaId, symbol }) {
+      if (symbol.startsWith(ROLLBACK_SYMBOL_PREFIX)) {
+        failedAt.set(sagaId, performance.now());
+        throw ApplicationFailure.nonRetryable('benchmark failure in backtest', 'BenchFailure');
+      }
+      return {
+        artifact: artifact(sagaId, 'backtest'),
+        metrics: {
+          totalReturn: 0.1,
+          sharpe: 1,
+          maxDrawdown: 0.05,
+          trades: 4,
+          winRate: 0.5,
+          exposure: 0.5,
+          buyAndHoldReturn: 0.08,
+          bars: 100,
+        },
+      };
+    },
+    async compensateBacktest() {},
+  };
+  return { activities, failedAt };
+}

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:saga`: the 4-step research pipeline saga with near-instant activities on a local in-memory Temporal
+ * dev server (started here): latency at concurrency 1, throughput at 10/50/100 sagas in flight, and rollback
+ * latency (backtest failure → state `rolled_back`). Writes bench/results/saga-<time>.json and the `saga` section of
+ * docs/BENCHMARKS.md.
+ *
+ * Options: `--scale <f>` multiplies every duration.
+ */
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type InjectedSinks } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import { startTemporalDevServer } from '../src/dev/temporal-server';
+import { createLogger } from '../src/logger';
+import { startSagaWorker } from '../src/workers/saga-worker';
+import {
+  RESEARCH_PIPELINE_WORKFLOW,
+  pipelineWorkflowId,
+  stateQuery,
+} from '../src/workflows/pipeline-contract';
+import { SAGA_METRICS_SINK, type SagaSinks } from '../src/workflows/saga-sinks';
+import { createFastPipelineActivities, ROLLBACK_SYMBOL_PREFIX } from './lib/fast-pipeline-activities';
+import { closedLoop, type LoadResult } from './lib/load';
+import { describeMachine } from './lib/machine';
+import { Progress, status } from './lib/progress';
+import { redisUrlFromEnv } from './lib/redis-keys';
+import { commandLine, writeReport } from './lib/results';
+import { fmtMs, fmtRate, summarize, type LatencySummary } from './lib/stats';
+import { consoleTable, markdownTable, type Row } from './lib/table';
+
+const THROUGHPUT_CONCURRENCIES = [10, 50, 100];
+const ROLLBACKS = 30;
+
+function scaleArg(): number {
+  const i = process.argv.indexOf('--scale');
+  if (i < 0) return 1;
+  const v = Number(process.argv[i + 1]);
+  if (!(v > 0 && v <= 10))
+    throw new Error(`--scale must be a number in (0, 10] (got ${process.argv[i + 1]})`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const scale = scaleArg();
+  const startedAt = new Date();
+  const admin = new Redis(redisUrlFromEnv());
+  const machine = await describeMachine(admin);
+  admin.disconnect();
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+  status(`starting an in-memory Temporal dev server (load ${machine.loadAtStart.join(' ')})`);
+  const server = await startTemporalDevServer({ logLevel: 'error' });
+  const taskQueue = `bench-saga-${randomUUID().slice(0, 8)}`;
+  const { activities, failedAt } = createFastPipelineActivities();
+  const rolledBackAt = new Map<string, number>();
+  const sinks: InjectedSinks<SagaSinks> = {
+    [SAGA_METRICS_SINK]: {
+      sagaStarted: { fn: () => undefined, callDuringReplay: false },
+      stateTransition: {
+        fn: (info, event) => {
+          if (event.to === 'rolled_back') rolledBackAt.set(info.workflowId, performance.now());
+        },
+        callDuringReplay: false,
+      },
+      stepFinished: { fn: () => undefined, callDuringReplay: false },
+      compensationFinished: { fn: () => undefined, callDuringReplay: false },
+      sagaEnded: { fn: () => undefined, callDuringReplay: false },
+    },
+  };
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  status('bundling src/workflows and starting the saga worker');
+  const worker = await startSagaWorker({
+    config: loadConfig({ SAGALANE_LOG_LEVEL: 'error' }),
+    connection: nativeConnection,
+    taskQueue,
+    activities,
+    sinks,
+    logger: createLogger('error'),
+  });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+
+  const runSaga = async (symbol: string) => {
+    const handle = await client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
+      taskQueue,
+      workflowId: pipelineWorkflowId(symbol, randomUUID()),
+      args: [{ idea: 'benchmark saga', symbol }],
+    });
+    return handle;
+  };
+
+  const results: { label: string; concurrency: number; result: LoadResult }[] = [];
+  let rollback: { fromFailure: LatencySummary; clientObserved: LatencySummary; states: string[] };
+  try {
+    results.push({
+      label: 'latency, one saga at a time',
+      concurrency: 1,
+      result: await closedLoop(
+        { label: 'saga closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
+        async () => void (await (await runSaga('BENCH')).result()),
+      ),
+    });
+    for (const c of THROUGHPUT_CONCURRENCIES) {
+      results.push({
+        label: `throughput, ${c} in flight`,
+        concurrency: c,
+        result: await closedLoop(
+          { label: `saga closed loop c=${c}`, concurrency: c, durationMs: 8_000 * scale, warmupMs: 2000 },
+          async () => void (await (await runSaga('BENCH')).result()),
+        ),
+      });
+    }
+    const progress = new Progress('saga rollbacks (one at a time)', ROLLBACKS);
+    const fromFailure: number[] = [];
+    const clientObserved: number[] = [];
+    const states: string[] = [];
+    for (let i = 0; i < ROLLBACKS; i++) {
+      const handle = await runSaga(`${ROLLBACK_SYMBOL_PREFIX}${i}`);
+      await handle.result().then(
+        () => {
+          throw new Error(`rollback saga ${handle.workflowId} completed; it should have failed`);
+        },
+        () => undefined,
+      );
+      const observed = performance.now();
+      const failed = failedAt.get(handle.workflowId);
+      const rolledBack = rolledBackAt.get(handle.workflowId);
+      if (failed === undefined || rolledBack === undefined)
+        throw new Error(`rollback saga ${handle.workflowId}: failure or rolled_back transition not seen`);
+      fromFailure.push(rolledBack - failed);
+      clientObserved.push(observed - failed);
+      states.push((await handle.query(stateQuery)).state);
+      progress.add();
+    }
+    progress.finish();
+    rollback = { fromFailure: summarize(fromFailure), clientObserved: summarize(clientObserved), states };
+  } finally {
+    await worker.stop();
+    await nativeConnection.close();
+    await connection.close();
+    await server.stop();
+  }
+  if (rollback.states.some((s) => s !== 'rolled_back'))
+    throw new Error(
+      `rollback sagas ended in ${[...new Set(rollback.states)].join(', ')}, expected rolled_back`,
+    );
+
+  const rows: Row[] = results.map(({ label, concurrency, result }) => ({
+    measurement: label,
+    'sagas/s': fmtRate(result.tasksPerSecond),
+    'p50 ms': fmtMs(result.latency!.p50),
+    'p95 ms': fmtMs(result.latency!.p95),
+    'p99 ms': fmtMs(result.latency!.p99),
+    sagas: String(result.completed),
+    errors: String(result.errors),
+    concurrency: String(concurrency),
+  }));
+  rows.push(
+    {
+      measurement: 'rollback: backtest failure → `rolled_back` (3 compensations)',
+      'sagas/s': '–',
+      'p50 ms': fmtMs(rollback.fromFailure.p50),
+      'p95 ms': fmtMs(rollback.fromFailure.p95),
+      'p99 ms': fmtMs(rollback.fromFailure.p99),
+      sagas: String(rollback.fromFailure.count),
+      errors: '0',
+      concurrency: '1',
+    },
+    {
+      measurement: 'rollback: backtest failure → client sees the failure',
+      'sagas/s': '–',
+      'p50 ms': fmtMs(rollback.clientObserved.p50),
+      'p95 ms': fmtMs(rollback.clientObserved.p95),
+      'p99 ms': fmtMs(rollback.clientObserved.p99),
+      sagas: String(rollback.clientObserved.count),
+      errors: '0',
+      concurrency: '1',
+    },
+  );
+  const c1 = results[0]!.result.latency!;
+  const c50 = results.find((r) => r.concurrency === 50)!.result;
+  const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const targets: Row[] = [
+    { target: 'p50 < 100 ms at concurrency 1', measured: `${fmtMs(c1.p50)} ms`, result: check(c1.p50 < 100) },
+    { target: 'p95 < 250 ms at concurrency 1', measured: `${fmtMs(c1.p95)} ms`, result: check(c1.p95 < 250) },
+    {
+      target: '≥ 50 sagas/s at concurrency 50',
+      measured: `${fmtRate(c50.tasksPerSecond)} sagas/s`,
+      result: check(c50.tasksPerSecond >= 50),
+    },
+  ];
+  const columns = ['measurement', 'concurrency', 'sagas/s', 'p50 ms', 'p95 ms', 'p99 ms', 'sagas', 'errors'];
+  process.stdout.write(`\n${consoleTable(rows, columns)}\n\n${consoleTable(targets)}\n`);
+  const file = writeReport({
+    name: 'saga',
+    command: commandLine('bench:saga'),
+    machine,
+    startedAt,
+    markdown: [
+      'Saga latency is client start → workflow result; throughput counts sagas finished per second of the window.',
+      '',
+      markdownTable(rows, columns),
+      '',
+      '#### Targets',
+      '',
+      markdownTable(targets),
+    ].join('\n'),
+    data: { scale, results, rollback },
+  });
+  status(`wrote ${file} and docs/BENCHMARKS.md (saga section)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:saga failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

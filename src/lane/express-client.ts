@@ -206,7 +206,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         const left = deadline - Date.now();
         if (left <= 0) throw new TaskWaitTimeoutError(taskId, waitMs, info?.status);
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([wake, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+        await Promise.race([wake, new Promise<void>((r) => (timer = setTimeout(r, left).unref()))]);
         clearTimeout(timer);
         wake = new Promise<void>((r) => (notified = r));
       }

@@ -374,7 +374,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
             const err = new TaskTimeoutError(timeoutMs);
             abort.abort(err);
             reject(err);
-          }, timeoutMs);
+          }, timeoutMs).unref();
         }),
       ]);
       clearTimeout(timer);

@@ -316,4 +316,37 @@ describe('express lane (in process)', () => {
     expect(decisions.some((d) => d.to < d.from && /idle/.test(d.reason))).toBe(true);
     await expectBookkeeping(client, ids, ['slow']);
   }, 60_000);
+  it('on stop, hands unfinished tasks back past the drain limit so another worker finishes them', async () => {
+    const { client, worker, prefix } = setup('drain');
+    const opts = { autoscaleIntervalMs: 0, concurrency: { min: 2, max: 2 }, expressReserve: 0 };
+    const leaving = worker({ ...opts, consumerName: 'leaving', drainTimeoutMs: 200 }, ['slow']);
+    const started: string[] = [];
+    leaving.on('task:started', (e) => started.push(e.type));
+    await leaving.start();
+    const tasks = await client.submitMany([
+      { type: 'slow', payload: { ms: 50 } },
+      { type: 'slow', payload: { ms: 3000 } },
+      { type: 'slow', payload: { ms: 3000 } },
+    ]);
+    // The quick task finishes and the second long one takes its slot: two long tasks are running at the stop.
+    while (started.length < 3) await new Promise((r) => setTimeout(r, 10));
+    const stopAt = Date.now();
+    await leaving.stop();
+    expect(Date.now() - stopAt).toBeLessThan(2000); // the drain limit, not the 3 s tasks
+    const staying = worker({ ...opts, consumerName: 'staying', minIdleMs: 60_000 }, ['slow']);
+    let finishedByStaying = 0;
+    staying.on('task:succeeded', () => finishedByStaying++);
+    await staying.start();
+    // minIdleMs is a minute: the staying worker gets them because they were handed back, not reclaimed.
+    const done = await Promise.all(tasks.map((t) => client.result(t.taskId, { waitMs: 15_000 })));
+    expect(done.map((d) => d.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(finishedByStaying).toBe(2);
+    const runs = await runCounts(redis, prefix);
+    expect(tasks.map((t) => runs.get(t.taskId))).toEqual([1, 2, 2]); // interrupted once, then run again
+    await expectBookkeeping(
+      client,
+      tasks.map((t) => t.taskId),
+      ['slow'],
+    );
+  });
 });

@@ -7,7 +7,6 @@
  * stderr. Commands close their connections, so the process ends on its own.
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfigOrExit, type Config } from './config';
 import { parsePipelineInput } from './client/saga-client';
 import { clientTemporalAddress, openFrontDoorClients, type FrontDoorClients } from './client/front-door';
@@ -19,6 +18,7 @@ import {
   type ComponentName,
 } from './dev/local-stack';
 import { createMcpServer } from './mcp/server';
+import { serveMcpOverStdio } from './mcp/stdio';
 import { LANES } from './lane/keys';
 import type { TaskInfo } from './lane/express-client';
 import { TaskNotFoundError } from './lane/errors';
@@ -317,17 +317,12 @@ async function withClients(body: (clients: FrontDoorClients) => Promise<void>): 
 
 async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
   const clients = await openFrontDoorClients(config);
-  const server = createMcpServer({ sagas: clients.sagas, express: clients.express, readOnly });
-  const transport = new StdioServerTransport();
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    process.stdin.once('end', () => resolve());
-    void untilSignalled().then(() => resolve());
-  });
-  await server.connect(transport);
-  await closed;
-  await server.close().catch(() => undefined);
-  await clients.close();
+  try {
+    const server = createMcpServer({ sagas: clients.sagas, express: clients.express, readOnly });
+    await serveMcpOverStdio(server, { until: untilSignalled() });
+  } finally {
+    await clients.close();
+  }
 }
 
 /** Polls the saga's state until it is final, showing the step and elapsed time on stderr. */

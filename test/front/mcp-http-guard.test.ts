@@ -10,6 +10,8 @@ import { createLogger } from '../../src/logger';
 import { McpHttpServerError, startMcpHttpServer } from '../../src/mcp/http-server';
 import { createRequestGuard } from '../../src/mcp/request-guard';
 import { createMcpServer } from '../../src/mcp/server';
+import { serveMcpOverStdio } from '../../src/mcp/stdio';
+import { PassThrough } from 'node:stream';
 import { redisUrl, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, type TemporalTestContext } from '../helpers/temporal';
 
@@ -144,5 +146,38 @@ describe('MCP HTTP sessions', () => {
   it('refuses to bind beyond loopback without a token', async () => {
     await expect(start({ host: '0.0.0.0' })).rejects.toThrow(McpHttpServerError);
     await expect(start({ host: '0.0.0.0' })).rejects.toThrow(/SAGALANE_MCP_TOKEN/);
+  });
+
+  it('stdio: answers every request read before the input ended, then returns', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let written = '';
+    output.on('data', (c: Buffer) => (written += c.toString()));
+    const server = createMcpServer({ sagas: new SagaClient(ctx.client), express, readOnly: true });
+    const serving = serveMcpOverStdio(server, { input, output });
+    const send = (m: object) => input.write(JSON.stringify(m) + '\n');
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '1' } },
+    });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'lane_stats', arguments: { types: ['echo'] } },
+    });
+    send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    input.end();
+    await serving;
+    const replies = written
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; result?: { isError?: boolean; tools?: unknown[] } });
+    expect(replies.map((r) => r.id).sort()).toEqual([1, 2, 3]);
+    expect(replies.find((r) => r.id === 2)!.result!.isError).toBeFalsy();
+    expect(replies.find((r) => r.id === 3)!.result!.tools).toHaveLength(5);
   });
 });

@@ -114,6 +114,36 @@ describe('MCP over stdio and Streamable HTTP', () => {
     }
   });
 
+  it('stdio from a pipe: answers every request, then exits 0 when the input ends', async () => {
+    const child = spawn(tsxBin, [cliPath, 'mcp', '--read-only'], {
+      cwd: repoRoot,
+      env: stack.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const lines = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: JSON.parse(initialize).params },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'list_sagas', arguments: { pageSize: 1 } },
+      },
+      { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+    ];
+    child.stdin!.end(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    expect(await exited).toBe(0);
+    const replies = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; result?: { isError?: boolean } });
+    expect(replies.map((r) => r.id).sort()).toEqual([1, 2, 3]);
+    expect(replies.find((r) => r.id === 2)!.result!.isError).toBeFalsy();
+  });
+
   it('HTTP: 401 without the token, Host and Origin checked, works with the token, metrics served, stops on SIGTERM', async () => {
     httpProcess = spawn(tsxBin, [cliPath, 'mcp', '--http', '0'], {
       cwd: repoRoot,

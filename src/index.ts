@@ -48,6 +48,8 @@ export {
   type McpHttpServerOptions,
 } from './mcp/http-server';
 
+export { serveMcpOverStdio, type ServeStdioOptions } from './mcp/stdio';
+
 // Configuration, logging, observability.
 export { loadConfig, ConfigError, type Config } from './config';
 export { createLogger, type Logger } from './logger';

@@ -11,6 +11,8 @@ export function openLaneConnection(url: string, role: ConnectionRole, extra: Red
     connectionName: `sagalane-${role}`,
     retryStrategy: reconnectWithBackoff,
     lazyConnect: true,
+    // After disconnect(), ioredis waits this long for a dead socket to close; the default 2 s delays process exit.
+    disconnectTimeout: 200,
   };
   const perRole: Record<ConnectionRole, RedisOptions> = {
     // Producers fail fast: a submit during an outage must reject, not wait in an offline queue.

@@ -231,8 +231,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     if (!this.subscriber) {
       this.subscriber = openLaneConnection(this.url, 'subscriber', { lazyConnect: false });
       this.subscriber.on('error', () => undefined);
-      this.subscriber.on('message', (_channel: string, taskId: string) => {
-        for (const wake of this.waiters.get(taskId) ?? []) wake();
+      // A message carries the comma-separated ids of the tasks one worker finished together.
+      this.subscriber.on('message', (_channel: string, taskIds: string) => {
+        for (const taskId of taskIds.split(',')) for (const wake of this.waiters.get(taskId) ?? []) wake();
       });
     }
     const channel = this.keys.completions(type);

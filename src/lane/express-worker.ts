@@ -84,6 +84,21 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private readonly wakeWaiters = new Set<() => void>();
   private readonly startBatches = new Map<string, { keys: string[]; attempts: number[] }>();
   private startFlushQueued = false;
+  private readonly completeBatches = new Map<
+    string,
+    {
+      stream: StreamRef;
+      items: {
+        entryId: string;
+        taskId: string;
+        resultJson: string;
+        finishedAt: number;
+        resolve: () => void;
+        reject: (err: unknown) => void;
+      }[];
+    }
+  >();
+  private completeFlushQueued = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly latencies = new LatencyWindow();
   private janitorBusy = false;
@@ -381,20 +396,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       if (this.stopping && abort.signal.aborted) return; // handed back already
       const finishedAt = Date.now();
       await this.withRetries(meta, () =>
-        runScript(
-          this.cmd,
-          COMPLETE,
-          [stream.key, this.keys.task(taskId)],
-          [
-            this.options.group,
-            id,
-            JSON.stringify(result ?? null),
-            finishedAt,
-            this.retentionSec(),
-            this.keys.completions(type.name),
-            taskId,
-          ],
-        ),
+        this.complete(stream, id, taskId, JSON.stringify(result ?? null), finishedAt),
       );
       this.latencies.add(finishedAt - entryTime(id));
       this.emit('task:succeeded', { ...meta, waitMs, runMs: finishedAt - startedAt });
@@ -431,6 +433,50 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       const t = setTimeout(() => void this.promote(stream).catch(() => undefined), delay + 5);
       t.unref();
     }
+  }
+
+  /**
+   * Stores a result and acknowledges its entry. Completions of the same stream within one tick share one script
+   * call (and one round trip); each caller still learns whether its own write landed.
+   */
+  private complete(
+    stream: StreamRef,
+    entryId: string,
+    taskId: string,
+    resultJson: string,
+    finishedAt: number,
+  ) {
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.completeBatches.get(stream.key);
+      if (!batch) {
+        batch = { stream, items: [] };
+        this.completeBatches.set(stream.key, batch);
+      }
+      batch.items.push({ entryId, taskId, resultJson, finishedAt, resolve, reject });
+      if (this.completeFlushQueued) return;
+      this.completeFlushQueued = true;
+      setImmediate(() => {
+        this.completeFlushQueued = false;
+        const batches = [...this.completeBatches.values()];
+        this.completeBatches.clear();
+        for (const { stream: s, items } of batches) {
+          runScript(
+            this.cmd,
+            COMPLETE,
+            [s.key, ...items.map((i) => this.keys.task(i.taskId))],
+            [
+              this.options.group,
+              this.retentionSec(),
+              this.keys.completions(s.type.name),
+              ...items.flatMap((i) => [i.entryId, i.taskId, i.resultJson, i.finishedAt]),
+            ],
+          ).then(
+            () => items.forEach((i) => i.resolve()),
+            (err: unknown) => items.forEach((i) => i.reject(err)),
+          );
+        }
+      });
+    });
   }
 
   /**

@@ -57,22 +57,29 @@ return #KEYS
 );
 
 /**
- * KEYS: stream, task hash. ARGV: group, entryId, resultJson, finishedAt, ttlSec, channel, taskId.
- * Stores the result (first one wins), XACKs and XDELs the entry, publishes the completion.
+ * KEYS: stream, then one task hash per completed task. ARGV: group, ttlSec, channel, then per task: entryId, taskId,
+ * resultJson, finishedAt. Stores each result (first one wins), XACKs and XDELs the entries, and publishes the ids
+ * (comma-separated) on the completion channel: one call for every task that finished in the same tick.
  * XDEL on ack keeps the stream holding only unacknowledged entries: no MAXLEN trim can drop a pending one.
  */
 export const COMPLETE = script(
   'complete',
   `
-local st = redis.call('HGET', KEYS[2], 'status')
-if st ~= 'succeeded' and st ~= 'dead' then
-  redis.call('HSET', KEYS[2], 'status', 'succeeded', 'result', ARGV[3], 'finishedAt', ARGV[4])
-  redis.call('HDEL', KEYS[2], 'error')
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
+local ids, tasks = {}, {}
+for i = 2, #KEYS do
+  local base = 4 + (i - 2) * 4
+  local st = redis.call('HGET', KEYS[i], 'status')
+  if st ~= 'succeeded' and st ~= 'dead' then
+    redis.call('HSET', KEYS[i], 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3])
+    redis.call('HDEL', KEYS[i], 'error')
+    redis.call('EXPIRE', KEYS[i], ARGV[2])
+  end
+  ids[#ids + 1] = ARGV[base]
+  tasks[#tasks + 1] = ARGV[base + 1]
 end
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[6], ARGV[7])
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+redis.call('XDEL', KEYS[1], unpack(ids))
+redis.call('PUBLISH', ARGV[3], table.concat(tasks, ','))
 return acked
 `,
 );

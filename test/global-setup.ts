@@ -38,5 +38,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.SAGALANE_TEST_TEMPORAL_ADDRESS = temporal.address;
   process.env.SAGALANE_TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.REDIS_URL = redisUrl;
+  // Processes the tests spawn must not all bind the Temporal SDK metrics port 9465.
+  process.env.SAGALANE_TEMPORAL_METRICS_PORT ??= 'off';
   globalThis.__SAGALANE_TEST_STACK__ = { temporal, redis };
 }

@@ -18,9 +18,11 @@ import { createMcpServer } from '../mcp/server';
 import {
   createMetrics,
   createSagaMetricsSinks,
+  installTemporalRuntimeMetrics,
   redisCheck,
   startObservabilityServer,
   temporalCheck,
+  TemporalRuntimeAlreadyInstalledError,
   type ReadinessCheck,
   type SagalaneMetrics,
 } from '../observability';
@@ -91,6 +93,7 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
   const until = opts.until ?? untilSignalled();
 
   try {
+    const sdkMetricsUrl = installTemporalRuntime(config);
     fs.mkdirSync(config.dataDir, { recursive: true });
     const redis = await ensureRedis(config.redisUrl, config.dataDir, log);
     stops.push({ name: redis.started ? 'redis-server' : 'redis (external, left running)', stop: redis.stop });
@@ -116,6 +119,7 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
       endpoints['Temporal UI'] = temporal.uiUrl!;
     }
 
+    if (sdkMetricsUrl) endpoints['Temporal SDK metrics'] = `${sdkMetricsUrl}`;
     for (const component of opts.components ?? []) {
       const running = await component.start({ config, temporalAddress, log });
       stops.push({ name: component.name, stop: running.stop });
@@ -175,7 +179,6 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
       name: 'saga worker',
       async start({ config, temporalAddress }) {
         const logger = createLogger(config.logLevel, { component: 'saga-worker' });
-        routeTemporalRuntimeLogs(config);
         const handle = await startSagaWorker({
           config,
           address: temporalAddress,
@@ -274,20 +277,31 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
 }
 
 /**
- * The Temporal SDK logs to the console by default (bundler output included); route its warnings and errors into
- * sagalane's structured log on stderr instead. Skipped when a Runtime is already installed (e.g. with metrics).
+ * Installs the process's Temporal Runtime once, before any connection or dev server exists (it is a per-process
+ * singleton): the SDK's log goes into sagalane's structured log on stderr instead of the console (bundler output
+ * included), and the SDK's own worker metrics are served on SAGALANE_TEMPORAL_METRICS_PORT unless that is `off`.
+ * Returns the SDK metrics URL when it serves one.
  */
-function routeTemporalRuntimeLogs(config: Config): void {
+export function installTemporalRuntime(config: Config): string | undefined {
   const logger = createLogger(config.logLevel, { component: 'temporal-sdk' });
+  const runtimeLogger = new DefaultLogger('WARN', (entry) =>
+    logger[entry.level === 'ERROR' ? 'error' : 'warn'](entry.message, entry.meta),
+  );
   try {
-    Runtime.install({
-      logger: new DefaultLogger('WARN', (entry) =>
-        logger[entry.level === 'ERROR' ? 'error' : 'warn'](entry.message, entry.meta),
-      ),
-    });
-  } catch {
-    // A Runtime is already installed in this process; keep its logger.
+    if (config.metrics.temporalSdkPort !== 'off') {
+      return installTemporalRuntimeMetrics({
+        port: config.metrics.temporalSdkPort,
+        host: config.metrics.host,
+        logger: runtimeLogger,
+      });
+    }
+    Runtime.install({ logger: runtimeLogger });
+  } catch (err) {
+    // Already installed in this process (an embedding service or a test did it): keep that one.
+    if (!(err instanceof TemporalRuntimeAlreadyInstalledError) && (err as Error).name !== 'IllegalStateError')
+      throw err;
   }
+  return undefined;
 }
 
 /**
@@ -312,6 +326,8 @@ export async function runComponents(
   };
   const until = opts.until ?? untilSignalled();
   try {
+    const sdkMetricsUrl = installTemporalRuntime(config);
+    if (sdkMetricsUrl) log(`[sagalane] Temporal SDK metrics: ${sdkMetricsUrl}`);
     for (const component of components) {
       const started = await component.start({ config, temporalAddress: opts.temporalAddress, log });
       running.push({ name: component.name, stop: started.stop });

@@ -5,4 +5,3 @@ export * from './readiness';
 export * from './saga-metrics-sinks';
 export * from './express-instrumentation';
 export * from './temporal-runtime-metrics';
-export * from './process-endpoints';

@@ -13,15 +13,6 @@ import { connectionSettings } from '../client/temporal-connection';
 import { loadConfigOrExit, type Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
-import {
-  createMetrics,
-  createSagaMetricsSinks,
-  installTemporalRuntimeMetrics,
-  redisCheck,
-  startProcessEndpoints,
-  temporalCheck,
-  type ProcessEndpoints,
-} from '../observability';
 
 export interface SagaWorkerOptions {
   config: Config;
@@ -151,45 +142,6 @@ function realActivities(
   };
 }
 
-/**
- * The saga worker as a long-running process (`tsx src/workers/saga-worker.ts`, `sagalane worker saga`): the worker
- * plus its observability: the Temporal SDK's own metrics on SAGALANE_TEMPORAL_METRICS_PORT, saga metrics through the
- * workflow sinks, and `/metrics` `/healthz` `/readyz` (Temporal and Redis) on SAGALANE_METRICS_PORT.
- */
-export async function runSagaWorkerProcess(config: Config, address: string, logger: Logger): Promise<void> {
-  if (config.metrics.temporalSdkPort !== 'off') {
-    // Must precede every NativeConnection: the Temporal Runtime is a per-process singleton.
-    installTemporalRuntimeMetrics({ port: config.metrics.temporalSdkPort, host: config.metrics.host });
-  }
-  const metrics = createMetrics({ defaultLabels: { service: 'saga-worker' } });
-  const connection = await NativeConnection.connect(connectionSettings(config.temporal, address));
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  redis.on('error', (err) => logger.warn('redis connection error', { error: err }));
-  let endpoints: ProcessEndpoints | undefined;
-  try {
-    const handle = await startSagaWorker({
-      config,
-      connection,
-      logger,
-      sinks: createSagaMetricsSinks(metrics, { logger }),
-      // Deployment knob for a bundle built ahead of time (`bundleWorkflowCode`), e.g. in a container image.
-      workflowBundlePath: process.env.SAGALANE_WORKFLOW_BUNDLE || undefined,
-    });
-    endpoints = await startProcessEndpoints({
-      config,
-      service: 'saga-worker',
-      metrics,
-      logger,
-      readiness: [temporalCheck(connection), redisCheck(redis)],
-    });
-    await runUntilSignalled(handle, logger);
-  } finally {
-    await endpoints?.close();
-    await connection.close();
-    redis.disconnect();
-  }
-}
-
 /** `tsx src/workers/saga-worker.ts [--address host:port]` */
 async function main(argv: string[]): Promise<void> {
   const config = loadConfigOrExit();
@@ -200,7 +152,19 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write('saga-worker: set TEMPORAL_ADDRESS or pass --address host:port\n');
     process.exit(2);
   }
-  await runSagaWorkerProcess(config, address, logger);
+  // The same process as `sagalane worker saga`: the worker plus /metrics /healthz /readyz and the SDK metrics.
+  // Required lazily because local-stack imports this module (a static import would be circular).
+  const { runComponents, sagalaneComponents } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('../dev/local-stack') as typeof import('../dev/local-stack');
+  await runComponents(
+    config,
+    sagalaneComponents({ include: ['saga-worker', 'metrics'], service: 'saga-worker' }),
+    {
+      temporalAddress: address,
+      log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
+    },
+  );
 }
 
 /**

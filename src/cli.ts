@@ -62,7 +62,8 @@ export function buildCli(): Command {
         'metrics',
       ];
       await runComponents(config, sagalaneComponents({ include, service: `${kind}-worker` }), {
-        temporalAddress: clientTemporalAddress(config),
+        // An express-only worker does not need Temporal at all.
+        temporalAddress: kind === 'express' ? '' : clientTemporalAddress(config),
       });
     });
 

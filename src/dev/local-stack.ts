@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import type { Config } from '../config';
-import { openFrontDoorClients } from '../client/front-door';
+import { DEFAULT_TASK_SCHEMAS, openFrontDoorClients } from '../client/front-door';
+import { ExpressClient } from '../lane/express-client';
 import { connectTemporal } from '../client/temporal-connection';
 import { openLaneConnection } from '../lane/redis-connections';
 import { createLogger } from '../logger';
@@ -19,6 +20,7 @@ import {
   createMetrics,
   createSagaMetricsSinks,
   installTemporalRuntimeMetrics,
+  instrumentExpressClient,
   redisCheck,
   startObservabilityServer,
   temporalCheck,
@@ -214,6 +216,9 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
       name: 'MCP HTTP endpoint',
       async start({ config, temporalAddress }) {
         const clients = await openFrontDoorClients(config, { address: temporalAddress });
+        // Count submissions made through MCP; stream gauges come from the metrics component.
+        if (include.has('metrics'))
+          instrumentExpressClient(clients.express, sharedMetrics(), { streamStats: false });
         try {
           const server = await startMcpHttpServer({
             createServer: () =>
@@ -246,9 +251,26 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
         const m = sharedMetrics();
         const redis = openLaneConnection(config.redisUrl, 'client', { lazyConnect: false });
         redis.on('error', () => undefined);
+        // Backlog, pending and consumers per stream are read from Redis at scrape time through a client.
+        const laneStats = new ExpressClient({
+          types: DEFAULT_TASK_SCHEMAS,
+          redisUrl: config.redisUrl,
+          keyPrefix: config.keyPrefix,
+        });
+        const detachStats = instrumentExpressClient(laneStats, m);
         const checks: ReadinessCheck[] = [redisCheck(redis)];
-        const temporal = await connectTemporal(config.temporal, temporalAddress);
-        checks.push(temporalCheck(temporal));
+        // Only processes that talk to Temporal are unready without it (an express worker is not).
+        const temporal =
+          include.has('saga-worker') || include.has('mcp-http')
+            ? await connectTemporal(config.temporal, temporalAddress)
+            : undefined;
+        if (temporal) checks.push(temporalCheck(temporal));
+        const release = async () => {
+          detachStats();
+          await laneStats.close();
+          await temporal?.close();
+          redis.disconnect();
+        };
         try {
           const server = await startObservabilityServer({
             host: config.metrics.host,
@@ -261,13 +283,11 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
             endpoints: { Metrics: `${server.url}/metrics (health: /healthz, /readyz)` },
             async stop() {
               await server.close();
-              await temporal.close();
-              redis.disconnect();
+              await release();
             },
           };
         } catch (err) {
-          await temporal.close();
-          redis.disconnect();
+          await release();
           throw err;
         }
       },
@@ -311,7 +331,12 @@ export function installTemporalRuntime(config: Config): string | undefined {
 export async function runComponents(
   config: Config,
   components: StackComponent[],
-  opts: { temporalAddress: string; log?: (line: string) => void; until?: Promise<unknown> },
+  opts: {
+    /** Temporal frontend; empty for processes that do not use Temporal. */
+    temporalAddress: string;
+    log?: (line: string) => void;
+    until?: Promise<unknown>;
+  },
 ): Promise<void> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const running: { name: string; stop(): Promise<void> }[] = [];
@@ -326,7 +351,8 @@ export async function runComponents(
   };
   const until = opts.until ?? untilSignalled();
   try {
-    const sdkMetricsUrl = installTemporalRuntime(config);
+    // Processes without Temporal (an express worker) pass no address and need no Temporal Runtime.
+    const sdkMetricsUrl = opts.temporalAddress ? installTemporalRuntime(config) : undefined;
     if (sdkMetricsUrl) log(`[sagalane] Temporal SDK metrics: ${sdkMetricsUrl}`);
     for (const component of components) {
       const started = await component.start({ config, temporalAddress: opts.temporalAddress, log });

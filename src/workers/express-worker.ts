@@ -12,13 +12,7 @@ import { createAgentTaskTypes } from '../lane/agent-task-types';
 import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
 import { openLaneConnection } from '../lane/redis-connections';
 import type { TaskType } from '../lane/task-types';
-import {
-  createMetrics,
-  instrumentExpressWorker,
-  redisCheck,
-  startObservabilityServer,
-  type SagalaneMetrics,
-} from '../observability';
+import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
 
 export interface StartExpressWorkerOptions extends Omit<
   ExpressWorkerOptions,
@@ -66,44 +60,34 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
   };
 }
 
+/**
+ * `tsx src/workers/express-worker.ts`: the same process as `sagalane worker express`: the worker plus `/metrics`
+ * (with per-stream backlog gauges), `/healthz` and `/readyz` (Redis); SIGTERM/SIGINT drain in-flight tasks, exit 0.
+ */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'express-worker' });
-  const metrics = createMetrics({ defaultLabels: { service: 'express-worker' } });
-  const connection = openLaneConnection(config.redisUrl, 'worker-commands');
-  const running = await startExpressWorker({ config, metrics, logger, connection });
-  const server = await startObservabilityServer({
-    host: config.metrics.host,
-    port: config.metrics.port,
-    registry: metrics.registry,
-    readiness: [redisCheck(connection)],
-    dependencyUp: metrics.dependencyUp,
-  });
-  logger.info('express worker ready', { metrics: server.url, consumer: running.worker.consumerName });
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('draining before exit', { signal });
-    void running
-      .stop()
-      .then(() => server.close())
-      .then(() => connection.quit())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('shutdown failed', { error: err });
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const { runComponents, sagalaneComponents } =
+    // Required lazily because local-stack imports this module (a static import would be circular).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('../dev/local-stack') as typeof import('../dev/local-stack');
+  await runComponents(
+    config,
+    sagalaneComponents({ include: ['express-worker', 'metrics'], service: 'express-worker' }),
+    {
+      // No Temporal here: the express lane needs only Redis.
+      temporalAddress: '',
+      log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
+    },
+  );
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`express worker failed to start: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`express worker failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

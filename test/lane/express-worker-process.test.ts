@@ -39,7 +39,7 @@ describe('express worker process', () => {
       const timer = setTimeout(() => reject(new Error(`worker not ready: ${log}`)), 30_000);
       child.stderr!.on('data', (d: Buffer) => {
         log += d.toString();
-        const m = /"msg":"express worker ready".*?"metrics":"([^"]+)"/.exec(log);
+        const m = /"msg":"Metrics: (http:\/\/[^/ ]+)\/metrics/.exec(log);
         if (m) {
           clearTimeout(timer);
           resolve(m[1]!);

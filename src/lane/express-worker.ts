@@ -53,6 +53,14 @@ interface Entry {
 
 type Fields = Record<string, string>;
 
+interface RunningTask {
+  entry: Entry;
+  abort: AbortController;
+  done: Promise<void>;
+  /** The handler has settled: the task no longer holds a slot, only its outcome write is outstanding. */
+  handlerDone: boolean;
+}
+
 const DEAD_REASONS = {
   malformed: 'malformed-entry',
   invalidPayload: 'invalid-payload',
@@ -77,10 +85,14 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private readonly inFlightByLane: Record<Lane, number> = { express: 0, standard: 0 };
   /** Entries this consumer holds (buffered or running), per stream key: what keepalive re-claims. */
   private readonly held = new Map<string, Set<string>>();
-  private readonly running_ = new Map<
-    string,
-    { entry: Entry; abort: AbortController; done: Promise<void> }
-  >();
+  /** Every task from dispatch until its outcome is stored (or it is handed back). */
+  private readonly running_ = new Map<string, RunningTask>();
+  /**
+   * Tasks whose handler has finished but whose outcome write has not landed yet. They no longer hold a slot (so
+   * the next read overlaps the write, instead of waiting a round trip for it), but at most `concurrency` of them
+   * may be outstanding: during a Redis stall reading stops instead of piling up unwritten outcomes.
+   */
+  private settling = 0;
   private readonly wakeWaiters = new Set<() => void>();
   private readonly startBatches = new Map<string, { keys: string[]; attempts: number[] }>();
   private startFlushQueued = false;
@@ -190,7 +202,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     ]);
     clearTimeout(drainTimer);
     if (!drained) {
-      const left = [...this.running_.values()];
+      // A task whose handler finished is only waiting for its outcome write: handing it back would run it again.
+      const left = [...this.running_.values()].filter((r) => !r.handlerDone);
       this.log.warn('drain limit reached; handing back unfinished tasks', { count: left.length });
       for (const r of left) {
         r.abort.abort(new Error('worker shutting down'));
@@ -220,6 +233,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
 
   /** Slots this lane may still fill, net of what is already buffered. */
   private room(lane: Lane): number {
+    if (this.settling >= this.currentConcurrency) return 0;
     const free =
       this.currentConcurrency - this.inFlight - this.buffered.express.length - this.buffered.standard.length;
     if (lane === 'express') return free;
@@ -335,11 +349,28 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private run(entry: Entry): void {
     const lane = entry.stream.lane;
     this.inFlightByLane[lane]++;
-    const abort = new AbortController();
-    const done = this.execute(entry, abort)
+    const task: RunningTask = {
+      entry,
+      abort: new AbortController(),
+      done: Promise.resolve(),
+      handlerDone: false,
+    };
+    const freeSlot = () => {
+      if (task.handlerDone) return;
+      task.handlerDone = true;
+      this.inFlightByLane[lane]--;
+      this.settling++;
+      if (!this.stopping) {
+        this.dispatch();
+        this.wake();
+      }
+    };
+    this.running_.set(entry.id, task);
+    task.done = this.execute(entry, task.abort, freeSlot)
       .catch((err) => this.log.error('task bookkeeping failed', { error: err, entry: entry.id }))
       .finally(() => {
-        this.inFlightByLane[lane]--;
+        freeSlot();
+        this.settling--;
         this.running_.delete(entry.id);
         this.release(entry);
         if (!this.stopping) {
@@ -347,10 +378,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
           this.wake();
         }
       });
-    this.running_.set(entry.id, { entry, abort, done });
   }
 
-  private async execute(entry: Entry, abort: AbortController): Promise<void> {
+  /** Runs one entry's handler and stores its outcome; calls `freeSlot` as soon as the handler has settled. */
+  private async execute(entry: Entry, abort: AbortController, freeSlot: () => void): Promise<void> {
     const { stream, id, fields } = entry;
     const type = stream.type;
     const meta = { type: type.name, lane: stream.lane };
@@ -360,15 +391,18 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const timeoutMs = Number(fields.timeout);
     let payload: unknown;
     if (!taskId || !Number.isInteger(attempt) || !Number.isInteger(maxAttempts) || !(timeoutMs > 0)) {
+      freeSlot();
       return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} lacks id/attempt/max/timeout`, 0);
     }
     try {
       payload = JSON.parse(fields.payload ?? '');
     } catch {
+      freeSlot();
       return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} payload is not JSON`, attempt);
     }
     const parsed = type.schema.safeParse(payload);
     if (!parsed.success) {
+      freeSlot();
       return this.deadLetter(entry, DEAD_REASONS.invalidPayload, parsed.error.message, attempt);
     }
     const startedAt = Date.now();
@@ -393,6 +427,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         }),
       ]);
       clearTimeout(timer);
+      freeSlot();
       if (this.stopping && abort.signal.aborted) return; // handed back already
       const finishedAt = Date.now();
       await this.withRetries(meta, () =>
@@ -402,6 +437,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       this.emit('task:succeeded', { ...meta, waitMs, runMs: finishedAt - startedAt });
     } catch (err) {
       clearTimeout(timer);
+      freeSlot();
       if (this.stopping && abort.signal.aborted && !(err instanceof TaskTimeoutError)) return;
       const message = errorText(err);
       if (err instanceof UnrecoverableTaskError) {

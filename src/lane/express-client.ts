@@ -91,6 +91,19 @@ const submitSchema = z.object({
   timeoutMs: z.number().int().positive().optional(),
 });
 
+/** Tasks per SUBMIT script call: big enough to amortise the call, small enough to keep Redis responsive. */
+const SUBMIT_CHUNK = 100;
+
+interface PreparedSubmit {
+  type: string;
+  lane: Lane;
+  taskId: string;
+  payload: string;
+  maxAttempts: number;
+  timeoutMs: number;
+  idempotencyKey?: string;
+}
+
 export interface ExpressClientEvents {
   'task:submitted': [{ type: string; lane: Lane }];
 }
@@ -127,6 +140,20 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
 
   /** Validates and enqueues a task. Throws UnknownTaskTypeError, InvalidPayloadError, PayloadTooLargeError, RedisUnavailableError. */
   async submit(request: SubmitRequest): Promise<{ taskId: string }> {
+    const [result] = await this.enqueue([this.prepare(request)]);
+    return result!;
+  }
+
+  /**
+   * Validates every request first (one invalid request rejects the call and enqueues nothing), then enqueues them
+   * with one script call per stream and chunk instead of one per task. Results are in request order.
+   */
+  async submitMany(requests: SubmitRequest[]): Promise<{ taskId: string }[]> {
+    return this.enqueue(requests.map((r) => this.prepare(r)));
+  }
+
+  /** Validation and defaults of one submission (throws the submit errors); nothing touches Redis. */
+  private prepare(request: SubmitRequest): PreparedSubmit {
     const req = submitSchema.safeParse(request);
     if (!req.success) throw new LaneOptionsError(`Invalid submit request: ${z.prettifyError(req.error)}`);
     const { type, idempotencyKey } = req.data;
@@ -148,31 +175,64 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     if (bytes > taskType.defaults.maxPayloadBytes)
       throw new PayloadTooLargeError(type, bytes, taskType.defaults.maxPayloadBytes);
     const lane = req.data.lane ?? taskType.defaults.lane;
-    const maxAttempts = req.data.maxAttempts ?? taskType.defaults.maxAttempts;
-    const timeoutMs = req.data.timeoutMs ?? taskType.defaults.timeoutMs;
-    const taskId = `${type}:${randomUUID()}`;
-    const keys = [this.keys.stream(type, lane), this.keys.task(taskId)];
-    if (idempotencyKey !== undefined) keys.push(this.keys.idempotency(type, idempotencyKey));
-    await this.ready();
-    const reply = (await this.call(() =>
-      runScript(this.redis, SUBMIT, keys, [
-        taskId,
-        type,
-        lane,
-        payload,
-        maxAttempts,
-        timeoutMs,
-        Date.now(),
-        this.retentionSec,
-      ]),
-    )) as [number, string];
-    if (reply[0] === 1) this.emit('task:submitted', { type, lane });
-    return { taskId: reply[1] };
+    return {
+      type,
+      lane,
+      taskId: `${type}:${randomUUID()}`,
+      payload,
+      maxAttempts: req.data.maxAttempts ?? taskType.defaults.maxAttempts,
+      timeoutMs: req.data.timeoutMs ?? taskType.defaults.timeoutMs,
+      idempotencyKey,
+    };
   }
 
-  /** Submits many tasks in pipelined round trips; results are in request order. */
-  submitMany(requests: SubmitRequest[]): Promise<{ taskId: string }[]> {
-    return Promise.all(requests.map((r) => this.submit(r)));
+  /** Enqueues prepared submissions: grouped by stream (request order kept within each), chunked, pipelined. */
+  private async enqueue(prepared: PreparedSubmit[]): Promise<{ taskId: string }[]> {
+    const results: { taskId: string }[] = new Array<{ taskId: string }>(prepared.length);
+    const byStream = new Map<string, number[]>();
+    prepared.forEach((p, i) => {
+      const key = this.keys.stream(p.type, p.lane);
+      const list = byStream.get(key);
+      if (list) list.push(i);
+      else byStream.set(key, [i]);
+    });
+    await this.ready();
+    const submittedAt = Date.now();
+    const calls: Promise<void>[] = [];
+    for (const [stream, indexes] of byStream) {
+      for (let from = 0; from < indexes.length; from += SUBMIT_CHUNK) {
+        const chunk = indexes.slice(from, from + SUBMIT_CHUNK);
+        const keys = [stream];
+        const args: (string | number)[] = [this.retentionSec];
+        for (const i of chunk) {
+          const p = prepared[i]!;
+          keys.push(this.keys.task(p.taskId));
+          if (p.idempotencyKey !== undefined) keys.push(this.keys.idempotency(p.type, p.idempotencyKey));
+          args.push(
+            p.taskId,
+            p.type,
+            p.lane,
+            p.payload,
+            p.maxAttempts,
+            p.timeoutMs,
+            submittedAt,
+            p.idempotencyKey !== undefined ? '1' : '0',
+          );
+        }
+        calls.push(
+          this.call(() => runScript(this.redis, SUBMIT, keys, args)).then((reply) => {
+            const flat = reply as (number | string)[];
+            chunk.forEach((i, j) => {
+              const p = prepared[i]!;
+              results[i] = { taskId: String(flat[2 * j + 1]) };
+              if (flat[2 * j] === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
+            });
+          }),
+        );
+      }
+    }
+    await Promise.all(calls);
+    return results;
   }
 
   /** The task's state, or `undefined` if unknown (never submitted, or expired after `retentionMs`). */

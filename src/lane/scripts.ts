@@ -19,23 +19,41 @@ function script(name: string, source: string): LaneScript {
 /** Fields of a stream entry: id, payload (JSON), attempt, max (attempts), timeout (ms), at (submitted, ms). */
 export const ENTRY_FIELDS = ['id', 'payload', 'attempt', 'max', 'timeout', 'at'] as const;
 
+/** Values per task in SUBMIT's ARGV, after the leading idempotency TTL. */
+export const SUBMIT_ARGS_PER_TASK = 8;
+
 /**
- * KEYS: stream, task hash[, idempotency key]. ARGV: taskId, type, lane, payload, maxAttempts, timeoutMs,
- * submittedAt, idempotencyTtlSec. Returns {1, taskId} when enqueued, {0, existingTaskId} for a repeated key.
+ * Enqueues one or more tasks of one stream (one type and lane: one Cluster slot) in a single call.
+ * KEYS: stream, then per task: task hash[, idempotency key]. ARGV: idempotencyTtlSec, then per task: taskId, type,
+ * lane, payload, maxAttempts, timeoutMs, submittedAt, hasIdempotencyKey ('1' / '0').
+ * Returns per task {1, taskId} when enqueued, {0, existingTaskId} for a repeated key (flattened).
  */
 export const SUBMIT = script(
   'submit',
   `
-if #KEYS == 3 then
-  local existing = redis.call('GET', KEYS[3])
-  if existing then return {0, existing} end
-  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[8])
+local out, k = {}, 2
+for a = 2, #ARGV, 8 do
+  local taskKey = KEYS[k]
+  k = k + 1
+  local existing = false
+  if ARGV[a + 7] == '1' then
+    existing = redis.call('GET', KEYS[k])
+    if not existing then redis.call('SET', KEYS[k], ARGV[a], 'EX', ARGV[1]) end
+    k = k + 1
+  end
+  if existing then
+    out[#out + 1] = 0
+    out[#out + 1] = existing
+  else
+    redis.call('HSET', taskKey, 'type', ARGV[a + 1], 'lane', ARGV[a + 2], 'status', 'queued', 'attempts', '0',
+      'maxAttempts', ARGV[a + 4], 'timeoutMs', ARGV[a + 5], 'submittedAt', ARGV[a + 6])
+    redis.call('XADD', KEYS[1], '*', 'id', ARGV[a], 'payload', ARGV[a + 3], 'attempt', '1', 'max', ARGV[a + 4],
+      'timeout', ARGV[a + 5], 'at', ARGV[a + 6])
+    out[#out + 1] = 1
+    out[#out + 1] = ARGV[a]
+  end
 end
-redis.call('HSET', KEYS[2], 'type', ARGV[2], 'lane', ARGV[3], 'status', 'queued', 'attempts', '0',
-  'maxAttempts', ARGV[5], 'timeoutMs', ARGV[6], 'submittedAt', ARGV[7])
-redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'payload', ARGV[4], 'attempt', '1', 'max', ARGV[5],
-  'timeout', ARGV[6], 'at', ARGV[7])
-return {1, ARGV[1]}
+return out
 `,
 );
 

@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { BullMqSubject, LaneSubject, RawStreamsSubject, type ExpressSubject } from './lib/express-subjects';
 import { closedLoop, paced, saturation, type LoadResult } from './lib/load';
+import { profileLoad, type CostPerTask } from './lib/redis-profile';
 import { describeMachine } from './lib/machine';
 import { status } from './lib/progress';
 import { benchPrefix, deleteMatching, redisUrlFromEnv } from './lib/redis-keys';
@@ -32,6 +33,7 @@ interface Measurement {
   concurrency: number;
   offeredPerSecond?: number;
   result: LoadResult;
+  cost?: CostPerTask;
 }
 
 function scaleArg(): number {
@@ -59,6 +61,7 @@ function onlyArg(): (part: string) => boolean {
 }
 
 async function measureSubject(
+  admin: Redis,
   subject: ExpressSubject,
   scale: number,
   what: { concurrencies: number[]; saturation: boolean; paced: boolean },
@@ -79,12 +82,24 @@ async function measureSubject(
   if (what.saturation) {
     await subject.start(SATURATION_CONCURRENCY);
     try {
-      const result = await saturation(
-        { label: `${subject.name} saturation c=${SATURATION_CONCURRENCY}`, durationMs: 5000 * scale },
-        (n) => subject.enqueue(n),
+      const { result, cost } = await profileLoad(
+        admin,
+        () =>
+          saturation(
+            { label: `${subject.name} saturation c=${SATURATION_CONCURRENCY}`, durationMs: 5000 * scale },
+            (n) => subject.enqueue(n),
+            () => subject.completed(),
+          ),
+        // Counted over the whole run (warm-up included), like the counters.
         () => subject.completed(),
       );
-      out.push({ subject: subject.name, mode: 'saturation', concurrency: SATURATION_CONCURRENCY, result });
+      out.push({
+        subject: subject.name,
+        mode: 'saturation',
+        concurrency: SATURATION_CONCURRENCY,
+        result,
+        cost,
+      });
     } finally {
       await subject.stop();
     }
@@ -162,12 +177,12 @@ async function main(): Promise<void> {
   const only = onlyArg();
   const measurements: Measurement[] = [];
   try {
-    if (only('raw')) measurements.push(...(await measureSubject(raw, scale, all)));
-    if (only('bullmq')) measurements.push(...(await measureSubject(bull, scale, all)));
-    if (only('lane')) measurements.push(...(await measureSubject(lane, scale, all)));
+    if (only('raw')) measurements.push(...(await measureSubject(admin, raw, scale, all)));
+    if (only('bullmq')) measurements.push(...(await measureSubject(admin, bull, scale, all)));
+    if (only('lane')) measurements.push(...(await measureSubject(admin, lane, scale, all)));
     if (only('agent'))
       measurements.push(
-        ...(await measureSubject(agentLane, scale, {
+        ...(await measureSubject(admin, agentLane, scale, {
           concurrencies: [1, 10, 50],
           saturation: true,
           paced: false,
@@ -184,6 +199,8 @@ async function main(): Promise<void> {
   }
   if (onlyArgGiven()) {
     process.stdout.write(`\n${consoleTable(measurements.map(rowOf))}\n`);
+    for (const m of measurements.filter((x) => x.cost))
+      process.stdout.write(`${m.subject}: ${JSON.stringify(m.cost)}\n`);
     status('--only given: partial run, nothing written');
     admin.disconnect();
     return;
@@ -235,6 +252,17 @@ async function main(): Promise<void> {
     },
   ];
 
+  const costRows: Row[] = measurements
+    .filter((m) => m.cost)
+    .map((m) => ({
+      system: m.subject,
+      'Redis CPU µs/task': m.cost!.redisCpuUs.toFixed(1),
+      'bench process CPU µs/task': m.cost!.nodeCpuUs.toFixed(1),
+      'Redis commands per task (µs/task)': m
+        .cost!.commands.slice(0, 6)
+        .map((c) => `${c.command} ×${c.callsPerTask.toFixed(2)} (${c.usPerTask.toFixed(1)})`)
+        .join(', '),
+    }));
   const columns = [
     'system',
     'mode',
@@ -247,7 +275,7 @@ async function main(): Promise<void> {
     'errors',
   ];
   process.stdout.write(
-    `\n${consoleTable(rows, columns)}\n\n${consoleTable(ratioRows)}\n\n${consoleTable(targetRows)}\n`,
+    `\n${consoleTable(rows, columns)}\n\n${consoleTable(ratioRows)}\n\n${consoleTable(targetRows)}\n\n${consoleTable(costRows)}\n`,
   );
 
   const markdown = [
@@ -262,6 +290,10 @@ async function main(): Promise<void> {
     '#### Targets',
     '',
     markdownTable(targetRows),
+    '',
+    '#### Cost per task during the saturation runs (Redis INFO cpu/commandstats, process.cpuUsage)',
+    '',
+    markdownTable(costRows),
   ].join('\n');
   const file = writeReport({
     name: 'express',

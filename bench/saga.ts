@@ -21,6 +21,7 @@ import {
 } from '../src/workflows/pipeline-contract';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../src/workflows/saga-sinks';
 import { createFastPipelineActivities, ROLLBACK_SYMBOL_PREFIX } from './lib/fast-pipeline-activities';
+import { historyGaps, type GapStat } from './lib/history-timing';
 import { closedLoop, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
 import { Progress, status } from './lib/progress';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
 
+  const finishedIds: string[] = [];
   const runSaga = async (symbol: string) => {
     const handle = await client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
       taskQueue,
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
   };
 
   const results: { label: string; concurrency: number; result: LoadResult }[] = [];
+  let gaps: GapStat[];
   let rollback: { fromFailure: LatencySummary; clientObserved: LatencySummary; states: string[] };
   try {
     results.push({
@@ -98,9 +101,14 @@ async function main(): Promise<void> {
       concurrency: 1,
       result: await closedLoop(
         { label: 'saga closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
-        async () => void (await (await runSaga('BENCH')).result()),
+        async () => {
+          const handle = await runSaga('BENCH');
+          await handle.result();
+          finishedIds.push(handle.workflowId);
+        },
       ),
     });
+    gaps = await historyGaps(client, finishedIds.slice(-10));
     for (const c of THROUGHPUT_CONCURRENCIES) {
       results.push({
         label: `throughput, ${c} in flight`,
@@ -190,8 +198,16 @@ async function main(): Promise<void> {
       result: check(c50.tasksPerSecond >= 50),
     },
   ];
+  const gapRows: Row[] = gaps.slice(0, 8).map((g) => ({
+    'between these history events': g.gap,
+    'ms per saga': fmtMs(g.msPerSaga),
+    'times per saga': g.occurrencesPerSaga.toFixed(1),
+    share: `${(100 * g.share).toFixed(0)}%`,
+  }));
   const columns = ['measurement', 'concurrency', 'sagas/s', 'p50 ms', 'p95 ms', 'p99 ms', 'sagas', 'errors'];
-  process.stdout.write(`\n${consoleTable(rows, columns)}\n\n${consoleTable(targets)}\n`);
+  process.stdout.write(
+    `\n${consoleTable(rows, columns)}\n\n${consoleTable(targets)}\n\n${consoleTable(gapRows)}\n`,
+  );
   const file = writeReport({
     name: 'saga',
     command: commandLine('bench:saga'),
@@ -205,8 +221,12 @@ async function main(): Promise<void> {
       '#### Targets',
       '',
       markdownTable(targets),
+      '',
+      '#### Where the time of one saga goes (concurrency 1, last 10 sagas, from their Temporal histories)',
+      '',
+      markdownTable(gapRows),
     ].join('\n'),
-    data: { scale, results, rollback },
+    data: { scale, results, rollback, gaps },
   });
   status(`wrote ${file} and docs/BENCHMARKS.md (saga section)`);
 }

@@ -53,9 +53,26 @@ interface Entry {
 
 type Fields = Record<string, string>;
 
+/** A successful run's outcome, as COMPLETE stores it. */
+interface Completion {
+  entryId: string;
+  taskId: string;
+  resultJson: string;
+  finishedAt: number;
+  startedAt: number;
+  attempt: number;
+}
+
+interface PendingStart {
+  type: string;
+  taskKey: string;
+  attempt: number;
+  startedAt: number;
+}
+
 interface RunningTask {
   entry: Entry;
-  abort: AbortController;
+  abort: LazyAbort;
   done: Promise<void>;
   /** The handler has settled: the task no longer holds a slot, only its outcome write is outstanding. */
   handlerDone: boolean;
@@ -94,20 +111,14 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
    */
   private settling = 0;
   private readonly wakeWaiters = new Set<() => void>();
-  private readonly startBatches = new Map<string, { keys: string[]; attempts: number[] }>();
+  /** `running` writes not sent yet, by task id; a task that finishes first carries its start in its completion. */
+  private readonly pendingStarts = new Map<string, PendingStart>();
   private startFlushQueued = false;
   private readonly completeBatches = new Map<
     string,
     {
       stream: StreamRef;
-      items: {
-        entryId: string;
-        taskId: string;
-        resultJson: string;
-        finishedAt: number;
-        resolve: () => void;
-        reject: (err: unknown) => void;
-      }[];
+      items: (Completion & { resolve: () => void; reject: (err: unknown) => void })[];
     }
   >();
   private completeFlushQueued = false;
@@ -318,6 +329,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
 
   /** Lets waiting read loops re-evaluate their room (a slot freed, capacity changed, or stopping). */
   private wake(): void {
+    if (this.wakeWaiters.size === 0) return;
     const waiters = [...this.wakeWaiters];
     this.wakeWaiters.clear();
     for (const w of waiters) w();
@@ -351,7 +363,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.inFlightByLane[lane]++;
     const task: RunningTask = {
       entry,
-      abort: new AbortController(),
+      abort: new LazyAbort(),
       done: Promise.resolve(),
       handlerDone: false,
     };
@@ -381,7 +393,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   }
 
   /** Runs one entry's handler and stores its outcome; calls `freeSlot` as soon as the handler has settled. */
-  private async execute(entry: Entry, abort: AbortController, freeSlot: () => void): Promise<void> {
+  private async execute(entry: Entry, abort: LazyAbort, freeSlot: () => void): Promise<void> {
     const { stream, id, fields } = entry;
     const type = stream.type;
     const meta = { type: type.name, lane: stream.lane };
@@ -407,38 +419,47 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     }
     const startedAt = Date.now();
     const waitMs = Math.max(0, startedAt - entryTime(id));
-    this.emit('task:started', { ...meta, waitMs });
-    this.markStarted(type.name, taskId, attempt);
+    if (this.listenerCount('task:started')) this.emit('task:started', { ...meta, waitMs });
+    this.markStarted(type.name, taskId, attempt, startedAt);
     let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
-        type.handler(parsed.data, {
-          signal: abort.signal,
-          taskId,
-          attempt,
-          progress: (info) => this.log.debug('task progress', { taskId, ...info }),
-        }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const err = new TaskTimeoutError(timeoutMs);
-            abort.abort(err);
-            reject(err);
-          }, timeoutMs).unref();
-        }),
-      ]);
+      const result = await new Promise<unknown>((resolve, reject) => {
+        timer = setTimeout(() => {
+          const err = new TaskTimeoutError(timeoutMs);
+          abort.abort(err);
+          reject(err);
+        }, timeoutMs);
+        timer.unref();
+        type
+          .handler(parsed.data, {
+            // A getter: the AbortController (costly to create) is only made for handlers that look at it.
+            get signal() {
+              return abort.signal;
+            },
+            taskId,
+            attempt,
+            progress: (info) => this.log.debug('task progress', { taskId, ...info }),
+          })
+          .then(resolve, reject);
+      });
       clearTimeout(timer);
       freeSlot();
-      if (this.stopping && abort.signal.aborted) return; // handed back already
+      if (this.stopping && abort.aborted) return; // handed back already
       const finishedAt = Date.now();
+      this.takePendingStart(taskId);
+      const resultJson = JSON.stringify(result ?? null);
       await this.withRetries(meta, () =>
-        this.complete(stream, id, taskId, JSON.stringify(result ?? null), finishedAt),
+        this.complete(stream, { entryId: id, taskId, resultJson, finishedAt, startedAt, attempt }),
       );
       this.latencies.add(finishedAt - entryTime(id));
-      this.emit('task:succeeded', { ...meta, waitMs, runMs: finishedAt - startedAt });
+      if (this.listenerCount('task:succeeded'))
+        this.emit('task:succeeded', { ...meta, waitMs, runMs: finishedAt - startedAt });
     } catch (err) {
       clearTimeout(timer);
       freeSlot();
-      if (this.stopping && abort.signal.aborted && !(err instanceof TaskTimeoutError)) return;
+      // The failure write sets the record's status and attempts; a `running` write sent after it would undo that.
+      this.takePendingStart(taskId);
+      if (this.stopping && abort.aborted && !(err instanceof TaskTimeoutError)) return;
       const message = errorText(err);
       if (err instanceof UnrecoverableTaskError) {
         return this.deadLetter(entry, DEAD_REASONS.unrecoverable, message, attempt);
@@ -475,20 +496,14 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
    * Stores a result and acknowledges its entry. Completions of the same stream within one tick share one script
    * call (and one round trip); each caller still learns whether its own write landed.
    */
-  private complete(
-    stream: StreamRef,
-    entryId: string,
-    taskId: string,
-    resultJson: string,
-    finishedAt: number,
-  ) {
+  private complete(stream: StreamRef, outcome: Completion) {
     return new Promise<void>((resolve, reject) => {
       let batch = this.completeBatches.get(stream.key);
       if (!batch) {
         batch = { stream, items: [] };
         this.completeBatches.set(stream.key, batch);
       }
-      batch.items.push({ entryId, taskId, resultJson, finishedAt, resolve, reject });
+      batch.items.push({ ...outcome, resolve, reject });
       if (this.completeFlushQueued) return;
       this.completeFlushQueued = true;
       setImmediate(() => {
@@ -504,7 +519,14 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
               this.options.group,
               this.retentionSec(),
               this.keys.completions(s.type.name),
-              ...items.flatMap((i) => [i.entryId, i.taskId, i.resultJson, i.finishedAt]),
+              ...items.flatMap((i) => [
+                i.entryId,
+                i.taskId,
+                i.resultJson,
+                i.finishedAt,
+                i.startedAt,
+                i.attempt,
+              ]),
             ],
           ).then(
             () => items.forEach((i) => i.resolve()),
@@ -516,29 +538,40 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   }
 
   /**
-   * Queues the `running` status write; all tasks dispatched in this tick go in one script call per type. Not
-   * awaited: it rides the command connection ahead of the task's outcome write.
+   * Queues the `running` status write. It is sent one macrotask later, in one script call per type for everything
+   * dispatched meanwhile; a task that finished before that (most fast tasks) skips it: its completion stores the
+   * start time and attempt with the result, saving two commands per task. Not awaited: it rides the command
+   * connection ahead of any later outcome write.
    */
-  private markStarted(type: string, taskId: string, attempt: number): void {
-    let batch = this.startBatches.get(type);
-    if (!batch) {
-      batch = { keys: [], attempts: [] };
-      this.startBatches.set(type, batch);
-    }
-    batch.keys.push(this.keys.task(taskId));
-    batch.attempts.push(attempt);
+  private markStarted(type: string, taskId: string, attempt: number, startedAt: number): void {
+    this.pendingStarts.set(taskId, { type, taskKey: this.keys.task(taskId), attempt, startedAt });
     if (this.startFlushQueued) return;
     this.startFlushQueued = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.startFlushQueued = false;
-      const now = Date.now();
-      for (const { keys, attempts } of this.startBatches.values()) {
-        runScript(this.cmd, START, keys, [now, ...attempts]).catch((err: unknown) =>
-          this.log.debug('could not mark tasks running', { error: err }),
-        );
+      const byType = new Map<string, PendingStart[]>();
+      for (const start of this.pendingStarts.values()) {
+        const list = byType.get(start.type);
+        if (list) list.push(start);
+        else byType.set(start.type, [start]);
       }
-      this.startBatches.clear();
+      this.pendingStarts.clear();
+      for (const starts of byType.values()) {
+        runScript(
+          this.cmd,
+          START,
+          starts.map((x) => x.taskKey),
+          [starts[0]!.startedAt, ...starts.map((x) => x.attempt)],
+        ).catch((err: unknown) => this.log.debug('could not mark tasks running', { error: err }));
+      }
     });
+  }
+
+  /** Takes back a task's unsent `running` write (its outcome write carries the start instead). */
+  private takePendingStart(taskId: string): PendingStart | undefined {
+    const start = this.pendingStarts.get(taskId);
+    if (start) this.pendingStarts.delete(taskId);
+    return start;
   }
 
   private async deadLetter(entry: Entry, reason: string, error: string, attempts: number): Promise<void> {
@@ -762,6 +795,31 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       this.dispatch();
       this.wake();
     }
+  }
+}
+
+/**
+ * An abort switch whose AbortController is created on first use of `signal`: most handlers never look at it, and
+ * creating one per task is a measurable share of the lane's per-task cost.
+ */
+class LazyAbort {
+  private controller?: AbortController;
+  private reason: unknown;
+  aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
   }
 }
 

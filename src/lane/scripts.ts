@@ -76,8 +76,9 @@ return #KEYS
 
 /**
  * KEYS: stream, then one task hash per completed task. ARGV: group, ttlSec, channel, then per task: entryId, taskId,
- * resultJson, finishedAt. Stores each result (first one wins), XACKs and XDELs the entries, and publishes the ids
- * (comma-separated) on the completion channel: one call for every task that finished in the same tick.
+ * resultJson, finishedAt, startedAt, attempt. Stores each result with its start and attempt (first result wins;
+ * the error of an earlier attempt is cleared), XACKs and XDELs the entries, and publishes the ids (comma-separated)
+ * on the completion channel: one call for every task that finished in the same tick.
  * XDEL on ack keeps the stream holding only unacknowledged entries: no MAXLEN trim can drop a pending one.
  */
 export const COMPLETE = script(
@@ -85,11 +86,12 @@ export const COMPLETE = script(
   `
 local ids, tasks = {}, {}
 for i = 2, #KEYS do
-  local base = 4 + (i - 2) * 4
+  local base = 4 + (i - 2) * 6
   local st = redis.call('HGET', KEYS[i], 'status')
   if st ~= 'succeeded' and st ~= 'dead' then
-    redis.call('HSET', KEYS[i], 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3])
-    redis.call('HDEL', KEYS[i], 'error')
+    redis.call('HSET', KEYS[i], 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3],
+      'startedAt', ARGV[base + 4], 'attempts', ARGV[base + 5])
+    if ARGV[base + 5] ~= '1' then redis.call('HDEL', KEYS[i], 'error') end
     redis.call('EXPIRE', KEYS[i], ARGV[2])
   end
   ids[#ids + 1] = ARGV[base]

@@ -76,7 +76,7 @@ async function measureSubject(
       );
       out.push({ subject: subject.name, mode: 'closed-loop', concurrency: c, result });
     } finally {
-      await subject.stop();
+      await stopWithin(subject);
     }
   }
   if (what.saturation) {
@@ -101,7 +101,7 @@ async function measureSubject(
         cost,
       });
     } finally {
-      await subject.stop();
+      await stopWithin(subject);
     }
   }
   if (what.paced) {
@@ -123,10 +123,25 @@ async function measureSubject(
         result,
       });
     } finally {
-      await subject.stop();
+      await stopWithin(subject);
     }
   }
   return out;
+}
+
+/** A stop that never returns must not hang the whole benchmark: note it and go on. */
+const stopTimeouts: string[] = [];
+async function stopWithin(subject: ExpressSubject, ms = 30_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    subject.stop().then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms))),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    stopTimeouts.push(subject.name);
+    status(`WARNING: ${subject.name}: stop() did not return within ${ms / 1000} s; going on without it`);
+  }
 }
 
 function rowOf(m: Measurement): Row {
@@ -291,6 +306,12 @@ async function main(): Promise<void> {
     '',
     markdownTable(targetRows),
     '',
+    ...(stopTimeouts.length
+      ? [
+          `**stop() did not return within 30 s for: ${stopTimeouts.join(', ')}** (see the analysis below).`,
+          '',
+        ]
+      : []),
     '#### Cost per task during the saturation runs (Redis INFO cpu/commandstats, process.cpuUsage)',
     '',
     markdownTable(costRows),
@@ -310,6 +331,8 @@ async function main(): Promise<void> {
   });
   status(`wrote ${file} and docs/BENCHMARKS.md (express section)`);
   admin.disconnect();
+  // A consumer whose stop timed out may still hold handles open.
+  process.exit(0);
 }
 
 main().catch((err: unknown) => {

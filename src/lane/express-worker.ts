@@ -78,6 +78,15 @@ interface RunningTask {
   handlerDone: boolean;
 }
 
+/**
+ * Outcome writes in flight, per slot, beyond which reading pauses: enough for a batch's writes to overlap the next
+ * batches' reads and runs, but bounded, so a Redis stall cannot pile up unwritten outcomes.
+ */
+const MAX_SETTLING_PER_SLOT = 3;
+
+/** Handlers averaging at most this long get a read-ahead batch (see `readAhead`). */
+const READ_AHEAD_MAX_RUN_MS = 5;
+
 const DEAD_REASONS = {
   malformed: 'malformed-entry',
   invalidPayload: 'invalid-payload',
@@ -110,6 +119,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
    * may be outstanding: during a Redis stall reading stops instead of piling up unwritten outcomes.
    */
   private settling = 0;
+  /** Entries asked for by reads still outstanding, per lane (each lane has two read loops). */
+  private readonly requested: Record<Lane, number> = { express: 0, standard: 0 };
+  /** Moving average of handler run time: decides whether reading ahead pays. */
+  private avgRunMs = 0;
   private readonly wakeWaiters = new Set<() => void>();
   /** `running` writes not sent yet, by task id; a task that finishes first carries its start in its completion. */
   private readonly pendingStarts = new Map<string, PendingStart>();
@@ -177,9 +190,13 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     if (this.cmd.status === 'wait') await this.cmd.connect();
     await Promise.all(this.readers.map((r) => r.connect()));
     await this.ensureGroups();
-    this.loopDone = Promise.all(LANES.map((lane, i) => this.readLoop(lane, this.readers[i]!))).then(
-      () => undefined,
-    );
+    // Two loops per lane share its connection: while one batch runs, the next read is already on its way.
+    this.loopDone = Promise.all(
+      LANES.flatMap((lane, i) => [
+        this.readLoop(lane, this.readers[i]!),
+        this.readLoop(lane, this.readers[i]!),
+      ]),
+    ).then(() => undefined);
     this.every(o.keepaliveIntervalMs, () => this.keepAlive());
     this.every(o.janitorIntervalMs, () => this.janitor());
     if (o.autoscaleIntervalMs > 0) this.every(o.autoscaleIntervalMs, () => this.autoscale());
@@ -242,15 +259,35 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     return Math.max(1, this.currentConcurrency - this.options.expressReserve);
   }
 
-  /** Slots this lane may still fill, net of what is already buffered. */
+  /**
+   * Read-ahead allowed on top of the free slots: one batch (`concurrency` entries) while handlers are fast, so the
+   * next read overlaps the current batch instead of Redis and Node taking turns; none for slow handlers, whose
+   * entries are better left in the stream for other consumers.
+   */
+  private readAhead(): number {
+    return this.avgRunMs <= READ_AHEAD_MAX_RUN_MS ? this.currentConcurrency : 0;
+  }
+
+  /** Entries this lane may still read, net of what is running, buffered, or already asked for by its other loop. */
   private room(lane: Lane): number {
-    if (this.settling >= this.currentConcurrency) return 0;
+    if (this.settling >= MAX_SETTLING_PER_SLOT * this.currentConcurrency) return 0;
+    const ahead = this.readAhead();
     const free =
-      this.currentConcurrency - this.inFlight - this.buffered.express.length - this.buffered.standard.length;
+      this.currentConcurrency +
+      ahead -
+      this.inFlight -
+      this.buffered.express.length -
+      this.buffered.standard.length -
+      this.requested[lane];
     if (lane === 'express') return free;
+    const standardAhead = ahead > 0 ? this.standardCapacity() : 0;
     return Math.min(
       free,
-      this.standardCapacity() - this.inFlightByLane.standard - this.buffered.standard.length,
+      this.standardCapacity() +
+        standardAhead -
+        this.inFlightByLane.standard -
+        this.buffered.standard.length -
+        this.requested.standard,
     );
   }
 
@@ -272,7 +309,13 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
           await this.waitForWake();
           continue;
         }
-        await this.read(reader, lane, room, this.options.blockMs);
+        this.requested[lane] += room;
+        try {
+          await this.read(reader, lane, room, this.options.blockMs);
+        } finally {
+          this.requested[lane] -= room;
+          this.wake(); // the lane's other loop may read now
+        }
         failures = 0;
       } catch (err) {
         if (this.stopping) break;
@@ -446,6 +489,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       freeSlot();
       if (this.stopping && abort.aborted) return; // handed back already
       const finishedAt = Date.now();
+      this.avgRunMs += (finishedAt - startedAt - this.avgRunMs) / 8;
       this.takePendingStart(taskId);
       const resultJson = JSON.stringify(result ?? null);
       await this.withRetries(meta, () =>
@@ -457,6 +501,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     } catch (err) {
       clearTimeout(timer);
       freeSlot();
+      this.avgRunMs += (Date.now() - startedAt - this.avgRunMs) / 8;
       // The failure write sets the record's status and attempts; a `running` write sent after it would undo that.
       this.takePendingStart(taskId);
       if (this.stopping && abort.aborted && !(err instanceof TaskTimeoutError)) return;

@@ -57,6 +57,7 @@ type Fields = Record<string, string>;
 interface Completion {
   entryId: string;
   taskId: string;
+  taskKey: string;
   resultJson: string;
   finishedAt: number;
   startedAt: number;
@@ -101,6 +102,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private readonly log: Logger;
   private readonly streams: StreamRef[];
   private readonly byKey = new Map<string, StreamRef>();
+  private readonly streamsByLane: Record<Lane, StreamRef[]>;
   private cmd!: Redis;
   private readers: Redis[] = [];
   private running = false;
@@ -150,6 +152,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.streams = this.options.types.flatMap((type) =>
       LANES.map((lane) => ({ key: this.keys.stream(type.name, lane), type, lane })),
     );
+    this.streamsByLane = {
+      express: this.streams.filter((s) => s.lane === 'express'),
+      standard: this.streams.filter((s) => s.lane === 'standard'),
+    };
     for (const s of this.streams) {
       this.byKey.set(s.key, s);
       this.held.set(s.key, new Set());
@@ -340,7 +346,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
 
   /** One XREADGROUP over the lane's streams; entries go to the lane buffer. */
   private async read(reader: Redis, lane: Lane, count: number, blockMs: number): Promise<void> {
-    const streams = this.streams.filter((s) => s.lane === lane);
+    const streams = this.streamsByLane[lane];
     const reply = (await reader.call(
       'XREADGROUP',
       'GROUP',
@@ -449,6 +455,13 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       freeSlot();
       return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} lacks id/attempt/max/timeout`, 0);
     }
+    let taskKey: string;
+    try {
+      taskKey = this.keys.task(taskId);
+    } catch {
+      freeSlot();
+      return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} has no valid task id`, attempt);
+    }
     try {
       payload = JSON.parse(fields.payload ?? '');
     } catch {
@@ -463,7 +476,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const startedAt = Date.now();
     const waitMs = Math.max(0, startedAt - entryTime(id));
     if (this.listenerCount('task:started')) this.emit('task:started', { ...meta, waitMs });
-    this.markStarted(type.name, taskId, attempt, startedAt);
+    this.markStarted(type.name, taskId, taskKey, attempt, startedAt);
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await new Promise<unknown>((resolve, reject) => {
@@ -493,7 +506,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       this.takePendingStart(taskId);
       const resultJson = JSON.stringify(result ?? null);
       await this.withRetries(meta, () =>
-        this.complete(stream, { entryId: id, taskId, resultJson, finishedAt, startedAt, attempt }),
+        this.complete(stream, { entryId: id, taskId, taskKey, resultJson, finishedAt, startedAt, attempt }),
       );
       this.latencies.add(finishedAt - entryTime(id));
       if (this.listenerCount('task:succeeded'))
@@ -548,7 +561,17 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         batch = { stream, items: [] };
         this.completeBatches.set(stream.key, batch);
       }
-      batch.items.push({ ...outcome, resolve, reject });
+      batch.items.push({
+        entryId: outcome.entryId,
+        taskId: outcome.taskId,
+        taskKey: outcome.taskKey,
+        resultJson: outcome.resultJson,
+        finishedAt: outcome.finishedAt,
+        startedAt: outcome.startedAt,
+        attempt: outcome.attempt,
+        resolve,
+        reject,
+      });
       if (this.completeFlushQueued) return;
       this.completeFlushQueued = true;
       setImmediate(() => {
@@ -559,7 +582,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
           runScript(
             this.cmd,
             COMPLETE,
-            [s.key, ...items.map((i) => this.keys.task(i.taskId))],
+            [s.key, ...items.map((i) => i.taskKey)],
             [
               this.options.group,
               this.retentionSec(),
@@ -588,8 +611,14 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
    * start time and attempt with the result, saving two commands per task. Not awaited: it rides the command
    * connection ahead of any later outcome write.
    */
-  private markStarted(type: string, taskId: string, attempt: number, startedAt: number): void {
-    this.pendingStarts.set(taskId, { type, taskKey: this.keys.task(taskId), attempt, startedAt });
+  private markStarted(
+    type: string,
+    taskId: string,
+    taskKey: string,
+    attempt: number,
+    startedAt: number,
+  ): void {
+    this.pendingStarts.set(taskId, { type, taskKey, attempt, startedAt });
     if (this.startFlushQueued) return;
     this.startFlushQueued = true;
     setImmediate(() => {

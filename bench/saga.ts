@@ -214,7 +214,8 @@ async function main(): Promise<void> {
     machine,
     startedAt,
     markdown: [
-      'Saga latency is client start → workflow result; throughput counts sagas finished per second of the window.',
+      'Saga latency is client start → workflow result; throughput counts sagas finished per second of the window. ' +
+        'Latency n/a: no saga both started and finished inside the window (latency above its length).',
       '',
       markdownTable(rows, columns),
       '',

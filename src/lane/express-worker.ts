@@ -309,6 +309,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         // Completions of one pipelined reply resolve in the same tick: yielding once lets them all free their
         // slots, so the next read fetches a batch instead of one entry per completion.
         await yieldToEventLoop();
+        if (this.stopping) break;
         this.dispatch();
         const room = this.room(lane);
         if (room <= 0) {
@@ -373,6 +374,9 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   }
 
   private waitForWake(): Promise<void> {
+    // stop() wakes the waiters once; a loop that comes here after that (it was between its yield and this wait)
+    // must not wait forever, or stop() never returns.
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => this.wakeWaiters.add(resolve));
   }
 

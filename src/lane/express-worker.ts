@@ -123,8 +123,11 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private settling = 0;
   /** Entries asked for by reads still outstanding, per lane (each lane has two read loops). */
   private readonly requested: Record<Lane, number> = { express: 0, standard: 0 };
-  /** Moving average of handler run time: decides whether reading ahead pays. */
-  private avgRunMs = 0;
+  /**
+   * Moving average of handler run time: decides whether reading ahead pays. Starts just above the threshold, so a
+   * fresh worker does not grab a second batch of what may be long tasks; two fast runs are enough to turn it on.
+   */
+  private avgRunMs = READ_AHEAD_MAX_RUN_MS + 1;
   private readonly wakeWaiters = new Set<() => void>();
   /** `running` writes not sent yet, by task id; a task that finishes first carries its start in its completion. */
   private readonly pendingStarts = new Map<string, PendingStart>();

@@ -3,10 +3,10 @@
  * drained), the transport closes, or SIGINT/SIGTERM arrives; on end of input it first lets the requests already
  * read finish and their replies go out, so `printf '…' | sagalane mcp` answers every request it was given.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 export interface ServeStdioOptions {
   /** Resolves when the server should stop (e.g. a signal). */
@@ -67,9 +67,58 @@ export async function serveMcpOverStdio(server: McpServer, options: ServeStdioOp
       finishIfDrained();
     });
   });
-  input.pipe(gate);
+  const screen = rejectMalformedLines(options.output ?? process.stdout);
+  input.pipe(screen).pipe(gate);
   await Promise.race([finished, closed, drainExpired, ...(options.until ? [options.until] : [])]);
   clearTimeout(drainTimer);
-  input.unpipe(gate);
+  input.unpipe(screen);
   await server.close().catch(() => undefined);
+}
+
+/**
+ * The SDK's stdio transport drops a line it cannot parse without a word, so a client that sent one would wait
+ * forever. This screen answers such lines the way the Streamable HTTP transport does (-32700 parse error, -32600
+ * invalid request, with the request's id when it has one) and passes only valid JSON-RPC messages on.
+ */
+function rejectMalformedLines(output: NodeJS.WritableStream): Transform {
+  let pending = '';
+  const reply = (id: unknown, code: number, message: string) => {
+    const validId = typeof id === 'string' || typeof id === 'number' ? id : null;
+    output.write(JSON.stringify({ jsonrpc: '2.0', id: validId, error: { code, message } }) + '\n');
+  };
+  const screenLine = (line: string, push: (chunk: string) => void) => {
+    if (line.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (err) {
+      return reply(
+        null,
+        -32700,
+        `Parse error: ${(err as Error).message}. Send one JSON-RPC 2.0 message per line.`,
+      );
+    }
+    if (!JSONRPCMessageSchema.safeParse(parsed).success) {
+      const id = parsed && typeof parsed === 'object' ? (parsed as { id?: unknown }).id : undefined;
+      return reply(id, -32600, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response.');
+    }
+    push(line + '\n');
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, '');
+        pending = pending.slice(nl + 1);
+        screenLine(line, (l) => this.push(l));
+      }
+      callback();
+    },
+    flush(callback: TransformCallback) {
+      screenLine(pending, (l) => this.push(l));
+      pending = '';
+      callback();
+    },
+  });
 }

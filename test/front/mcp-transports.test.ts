@@ -144,6 +144,42 @@ describe('MCP over stdio and Streamable HTTP', () => {
     expect(replies.find((r) => r.id === 2)!.result!.isError).toBeFalsy();
   });
 
+  it('stdio: a line that is not JSON-RPC gets an error reply (not silence) and the next request still works', async () => {
+    const child = spawn(tsxBin, [cliPath, 'mcp', '--read-only'], {
+      cwd: repoRoot,
+      env: stack.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.stdin!.end(
+      [
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: JSON.parse(initialize).params,
+        }),
+        JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+        '{"jsonrpc":"2.0","id":7,"method":"tools/list"', // cut short: not JSON
+        JSON.stringify({ id: 8, hello: 'not a JSON-RPC message' }),
+        JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      ].join('\n') + '\n',
+    );
+    expect(await exited).toBe(0);
+    const replies = stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { id: number | null; error?: { code: number }; result?: { tools?: unknown[] } },
+      );
+    expect(replies.find((r) => r.id === null)?.error?.code).toBe(-32700);
+    expect(replies.find((r) => r.id === 8)?.error?.code).toBe(-32600);
+    expect(replies.find((r) => r.id === 9)?.result?.tools?.length).toBe(READ_TOOLS.length);
+  });
+
   it('HTTP: 401 without the token, Host and Origin checked, works with the token, metrics served, stops on SIGTERM', async () => {
     httpProcess = spawn(tsxBin, [cliPath, 'mcp', '--http', '0'], {
       cwd: repoRoot,

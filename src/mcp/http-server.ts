@@ -93,6 +93,13 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       try {
         body = await readJsonBody(req, maxBodyBytes);
       } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+          // The rest of the body is left unread, so this connection cannot carry another request: close it rather
+          // than let the client's next request on it fail with a reset.
+          res.setHeader('connection', 'close');
+          sendJsonRpcError(res, 413, -32600, err.message);
+          return;
+        }
         sendJsonRpcError(res, 400, -32700, (err as Error).message);
         return;
       }
@@ -165,12 +172,18 @@ function sendJsonRpcError(res: http.ServerResponse, status: number, code: number
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
+class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+}
+
 async function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new Error(`Request body is over the ${maxBytes}-byte limit`);
+    if (size > maxBytes) {
+      throw new BodyTooLargeError(`Request body is over the ${maxBytes}-byte limit: send smaller messages`);
+    }
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -83,7 +83,7 @@ describe('MCP HTTP sessions', () => {
     await ctx.closeAll();
   });
 
-  const start = (extra: { host?: string; token?: string } = {}) =>
+  const start = (extra: { host?: string; token?: string; maxBodyBytes?: number } = {}) =>
     startMcpHttpServer({
       createServer: () => createMcpServer({ sagas: new SagaClient(ctx.client), express, readOnly: true }),
       port: 0,
@@ -138,6 +138,27 @@ describe('MCP HTTP sessions', () => {
       });
       expect(ended.status).toBe(200);
       expect(server.sessionCount()).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses an oversized body with 413 and closes that connection, so the next request is not reset', async () => {
+    const server = await start({ maxBodyBytes: 64 * 1024 });
+    try {
+      const big = await post(server.url, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'ping',
+        params: { x: 'y'.repeat(200_000) },
+      });
+      expect(big.status).toBe(413);
+      expect(big.headers.get('connection')).toBe('close');
+      expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(
+        /65536-byte limit/,
+      );
+      const next = await post(server.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      expect(next.status).toBe(400); // answered (no session yet), not ECONNRESET
     } finally {
       await server.close();
     }

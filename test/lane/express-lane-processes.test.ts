@@ -177,7 +177,7 @@ describe('express lane with worker processes', () => {
         ...Array.from({ length: 200 }, (_, n) => ({ type: 'probe', payload: { n } })),
         ...Array.from({ length: 8 }, () => ({ type: 'slow', payload: { ms: 400 } })),
       ]);
-      await server.kill();
+      await server.crash();
       await expect(client.submit({ type: 'probe', payload: { n: -1 } })).rejects.toThrow(
         RedisUnavailableError,
       );

@@ -1,8 +1,5 @@
 /** Shared plumbing of the lane tests: bookkeeping checks, worker processes, a private redis-server. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import type { ExpressClient, TaskInfo } from '../../src/lane';
@@ -42,20 +39,12 @@ export async function expectBookkeeping(
   return { succeeded, dead };
 }
 
+export { freePort } from '../helpers/ports';
+export { PrivateRedis } from '../helpers/private-redis';
+
 export async function runCounts(redis: Redis, prefix: string): Promise<Map<string, number>> {
   const h = await redis.hgetall(`${prefix}:test:runs`);
   return new Map(Object.entries(h).map(([k, v]) => [k, Number(v)]));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 export interface WorkerProcess {
@@ -110,65 +99,6 @@ export async function stopWorker(
 ): Promise<number | null> {
   if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill(signal);
   return w.exited;
-}
-
-/** A redis-server of this test's own (random port, temp dir, AOF fsync always) that the test may kill. */
-export class PrivateRedis {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-lane-redis-'));
-  private child?: ChildProcess;
-  constructor(readonly port: number) {}
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(this.port),
-        '--dir',
-        this.dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-      ],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (await canConnect(this.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('private redis-server did not start');
-  }
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  }
-  async destroy(): Promise<void> {
-    await this.kill();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export function percentile(values: number[], p: number): number {

@@ -2,11 +2,9 @@
  * The endpoints every long-running process serves, against a real Redis (our own redis-server on a free port, so
  * stopping it cannot disturb other test files) and the real Temporal dev server.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { temporalAddress } from '../helpers/temporal';
@@ -18,33 +16,8 @@ import {
   type ReadinessReport,
 } from '../../src/observability/http-server';
 import { redisCheck, temporalCheck } from '../../src/observability/readiness';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function startRedisServer(port: number, dir: string): ChildProcess {
-  return spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
+import { freePort } from '../helpers/ports';
+import { PrivateRedis } from '../helpers/private-redis';
 
 /** Polls `probe` until it returns a value, or fails with the last observation after `timeoutMs`. */
 async function eventually<T>(
@@ -67,20 +40,18 @@ async function readyz(server: ObservabilityServer): Promise<{ status: number; bo
 }
 
 describe('observability HTTP server', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-obs-redis-'));
-  let redisPort: number;
-  let redisProcess: ChildProcess;
+  let privateRedis: PrivateRedis;
   let redis: Redis;
   let temporal: Connection;
   let server: ObservabilityServer;
   const metrics = createMetrics();
 
   beforeAll(async () => {
-    redisPort = await freePort();
-    redisProcess = startRedisServer(redisPort, dir);
+    privateRedis = new PrivateRedis(await freePort());
+    await privateRedis.start();
     redis = new Redis({
       host: '127.0.0.1',
-      port: redisPort,
+      port: privateRedis.port,
       // Reconnect quickly so the test sees Redis come back within a second.
       retryStrategy: () => 100,
       maxRetriesPerRequest: 1,
@@ -101,8 +72,7 @@ describe('observability HTTP server', () => {
     await server?.close();
     redis?.disconnect();
     await temporal?.close();
-    if (redisProcess) await stopProcess(redisProcess);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await privateRedis?.destroy();
   });
 
   it('binds to 127.0.0.1 on a free port by default', () => {
@@ -167,7 +137,7 @@ describe('observability HTTP server', () => {
       ['temporal', true],
     ]);
 
-    await stopProcess(redisProcess);
+    await privateRedis.crash();
     const down = await eventually('/readyz to report Redis down', async () => {
       const r = await readyz(server);
       return r.status === 503 ? r : undefined;
@@ -182,7 +152,7 @@ describe('observability HTTP server', () => {
     expect(scrape).toContain('sagalane_dependency_up{dependency="redis"} 0');
     expect(scrape).toContain('sagalane_dependency_up{dependency="temporal"} 1');
 
-    redisProcess = startRedisServer(redisPort, dir);
+    await privateRedis.start();
     const back = await eventually('/readyz to be ready again', async () => {
       const r = await readyz(server);
       return r.status === 200 ? r : undefined;

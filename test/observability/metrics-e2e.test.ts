@@ -4,7 +4,6 @@
  * SDK metrics come from Core's own Prometheus exporter on a second port.
  */
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { Connection, Client, WorkflowFailedError } from '@temporalio/client';
 import Redis from 'ioredis';
@@ -28,17 +27,7 @@ import {
   temporalCheck,
   type ObservabilityServer,
 } from '../../src/observability';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/ports';
 
 /** `name{labels} value` lines of a text exposition, keyed by `name{labels}` exactly as printed. */
 function parseExposition(text: string): Map<string, number> {

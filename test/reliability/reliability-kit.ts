@@ -4,9 +4,6 @@
  * doing the work (a `tsx` wrapper would survive as a parent and leave an orphan behind).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -74,27 +71,8 @@ export async function killHard(h: ChildHandle): Promise<void> {
   await h.exited;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-export function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+export { freePort, portAnswers } from '../helpers/ports';
+export { PrivateRedis as DurableRedis } from '../helpers/private-redis';
 
 /** Polls `probe` until it returns a value (not undefined); fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(
@@ -117,65 +95,6 @@ export async function waitFor<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`,
   );
-}
-
-/**
- * A redis-server of the test's own on a free port and a temp dir, durable on every write (`appendonly yes`,
- * `appendfsync always`), which the test may crash and start again on the same port and data. The shared Redis on
- * 6379 is never touched.
- */
-export class DurableRedis {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-reliability-redis-'));
-  private child?: ChildProcess;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(this.port),
-        '--dir',
-        this.dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-      ],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null)
-        throw new Error(`redis-server on ${this.port} exited with ${child.exitCode}`);
-      if (await portAnswers(this.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`redis-server on ${this.port} did not start in 15 s`);
-  }
-
-  /** Crashes the server (SIGKILL: no shutdown save; only what the AOF fsynced survives). */
-  async crash(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  async destroy(): Promise<void> {
-    await this.crash();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** The one figure line each scenario prints (grep `[reliability]` in the CI log). */

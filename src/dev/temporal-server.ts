@@ -49,10 +49,13 @@ export async function startTemporalDevServer(opts: DevServerOptions = {}): Promi
         // (docs/BENCHMARKS.md). On by default in Temporal Cloud; set it on self-hosted clusters too.
         '--dynamic-config-value',
         'system.enableActivityEagerExecution=true',
-        // The transfer queue (history → matching) polls at most 20 times a second by default, which adds ~40 ms to
-        // every workflow and activity task dispatch; a saga has nine. Measured: p50 450 → 161 ms on its own.
-        '--dynamic-config-value',
-        'history.transferProcessorMaxPollRPS=10000',
+        // History's task queues are read at most 20 times a second per shard by default and a dev server has few
+        // shards, so every workflow and activity task dispatch waited ~40 ms (a saga has nine). Measured: p50
+        // 450 → 161 ms on their own (docs/BENCHMARKS.md); visibility (SagaState lists) catches up sooner too.
+        ...['transfer', 'timer', 'visibility'].flatMap((queue) => [
+          '--dynamic-config-value',
+          `history.${queue}ProcessorMaxPollRPS=10000`,
+        ]),
         // The UI would otherwise listen on all interfaces.
         ...(opts.uiPort !== undefined ? ['--ui-ip', '127.0.0.1'] : []),
       ],

@@ -1,28 +1,11 @@
 /**
  * The public face of a saga: its input, the `state` query's shape, and the cancel update/signal. Clients (SagaClient,
- * MCP, CLI) and workflows both import this module, so it holds deterministic code only (types, zod schemas and
- * Temporal handler definitions).
+ * MCP, CLI) import this module. Workflow code does not: it imports the zod-free `./pipeline-definitions` (re-exported
+ * here) and validates with `./pipeline-input-validation`, which mirrors the schemas below.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { BacktestMetrics, StrategyPlan } from '../activities/contracts';
 
-export const RESEARCH_PIPELINE_WORKFLOW = 'researchPipeline';
-export const DEFAULT_SAGA_TIMEOUT_MS = 60_000;
-
-export const SAGA_STATES = [
-  'pending',
-  'reasoning',
-  'codegen',
-  'ml',
-  'backtest',
-  'completed',
-  'compensating',
-  'rolled_back',
-  'failed',
-] as const;
-export type SagaStateName = (typeof SAGA_STATES)[number];
-export const TERMINAL_SAGA_STATES: readonly SagaStateName[] = ['completed', 'rolled_back', 'failed'];
+export * from './pipeline-definitions';
 
 export const pipelineInputSchema = z
   .object({
@@ -40,10 +23,6 @@ export const pipelineInputSchema = z
   })
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
-
-/** The pipeline's steps, in the order they run. */
-export const PIPELINE_STEPS = ['reasoning', 'codegen', 'ml', 'backtest'] as const;
-export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 /**
  * Workflow id of a research pipeline: `pipeline-<symbol>-<uuid>`. The uuid comes from the caller (a workflow must
@@ -73,57 +52,3 @@ export const pipelineTuningSchema = z
   })
   .strict();
 export type PipelineTuning = z.infer<typeof pipelineTuningSchema>;
-
-export type StepStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-export interface StepRecord {
-  name: string;
-  status: StepStatus;
-  attempts: number;
-  startedAt: string;
-  finishedAt?: string;
-}
-export type CompensationStatus = 'completed' | 'failed';
-export interface CompensationRecord {
-  step: string;
-  status: CompensationStatus;
-  error?: string;
-}
-export interface SagaError {
-  message: string;
-  /** The step that failed, when a step failed. */
-  step?: string;
-  /** Why the saga is rolling back: a step failure, a cancel request or the saga timeout. */
-  reason: 'step_failed' | 'cancelled' | 'timeout';
-  /** The text given to `cancel(reason)`. */
-  cancelReason?: string;
-}
-
-export interface PipelineResult {
-  sagaId: string;
-  plan: StrategyPlan;
-  artifacts: { code: string; model: string; report: string };
-  params: Record<string, number>;
-  metrics: BacktestMetrics;
-}
-
-/**
- * What the `state` query returns. The defaults describe the researchPipeline; a user's own saga (built with the
- * `Saga` helper) has its own step names as states and its own result type.
- */
-export interface SagaStateView<TResult = PipelineResult, TState extends string = SagaStateName> {
-  sagaId: string;
-  runId: string;
-  workflowType: string;
-  state: TState;
-  currentStep?: string;
-  steps: StepRecord[];
-  compensations: CompensationRecord[];
-  error?: SagaError;
-  result?: TResult;
-}
-
-export const stateQuery = defineQuery<SagaStateView>('state');
-/** Cancel and roll back; resolves once the cancel is accepted (not once the rollback finished). */
-export const cancelUpdate = defineUpdate<{ accepted: boolean; state: SagaStateName }, [string]>('cancel');
-/** The same for `temporal workflow signal --name cancel --input '"reason"'`. */
-export const cancelSignal = defineSignal<[string]>('cancel');

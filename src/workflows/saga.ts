@@ -34,7 +34,7 @@ import {
   type SagaStateName,
   type SagaStateView,
   type StepRecord,
-} from './pipeline-contract';
+} from './pipeline-definitions';
 import { SAGA_STATE, SAGA_STEP } from './search-attributes';
 import type { SagaEndOutcome, SagaSinks } from './saga-sinks';
 

@@ -54,10 +54,11 @@ describe('saga worker killed with SIGKILL while 50 sagas are in flight', () => {
   const workers: ChildHandle[] = [];
 
   const spawnWorker = (name: string) =>
-    spawnTs(name, 'test/reliability/fixtures/saga-worker.ts', {
-      TEMPORAL_ADDRESS_FOR_TEST: temporalAddress(),
-      TASK_QUEUE_FOR_TEST: taskQueue,
-      KEY_PREFIX_FOR_TEST: keyPrefix,
+    spawnTs(name, 'test/fixtures/saga-worker-process.ts', {
+      SAGALANE_TEST_TEMPORAL_ADDRESS: temporalAddress(),
+      SAGA_TEST_TASK_QUEUE: taskQueue,
+      SAGA_TEST_KEY_PREFIX: keyPrefix,
+      SAGA_TEST_SCENARIO: 'by-symbol',
       REDIS_URL: redisUrl(),
     }).then((w) => {
       workers.push(w);

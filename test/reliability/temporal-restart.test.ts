@@ -22,10 +22,14 @@ import {
   stateQuery,
   type PipelineTuning,
 } from '../../src/workflows/pipeline-contract';
-import { createTestPipelineActivities, recordedCalls, releaseStep } from '../fixtures/test-activities';
+import {
+  createTestPipelineActivities,
+  recordedCalls,
+  releaseStep,
+  scenarioBySymbol,
+} from '../fixtures/test-activities';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
-import { scenarioOf } from './fixtures/saga-worker';
 import { figure, freePort, portAnswers, waitFor, withDeadline } from './reliability-kit';
 
 const TUNING: PipelineTuning = {
@@ -64,7 +68,7 @@ describe('Temporal dev server (SQLite file) restarted with sagas in flight', () 
     server = await startTemporalDevServer({ port, dbFilename, logLevel: 'error' });
     redis = redisClient();
     native = await NativeConnection.connect({ address: server.address });
-    const { activities } = createTestPipelineActivities({ redis, keyPrefix, scenarioFor: scenarioOf });
+    const { activities } = createTestPipelineActivities({ redis, keyPrefix, scenarioFor: scenarioBySymbol });
     worker = await startSagaWorker({
       config: loadConfig({}),
       connection: native,

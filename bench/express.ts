@@ -22,6 +22,7 @@ import { benchPrefix, deleteMatching, redisUrlFromEnv } from './lib/redis-keys';
 import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, fmtRatio } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
+import { scaleArg } from './lib/args';
 
 const CONCURRENCIES = [1, 10, 50, 100];
 const SATURATION_CONCURRENCY = 50;
@@ -34,15 +35,6 @@ interface Measurement {
   offeredPerSecond?: number;
   result: LoadResult;
   cost?: CostPerTask;
-}
-
-function scaleArg(): number {
-  const i = process.argv.indexOf('--scale');
-  if (i < 0) return 1;
-  const v = Number(process.argv[i + 1]);
-  if (!(v > 0 && v <= 10))
-    throw new Error(`--scale must be a number in (0, 10] (got ${process.argv[i + 1]})`);
-  return v;
 }
 
 /** `--only raw,bullmq,lane,agent` runs a subset (for trying things out; nothing is written then). */

@@ -29,18 +29,10 @@ import { redisUrlFromEnv } from './lib/redis-keys';
 import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, summarize, type LatencySummary } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
+import { scaleArg } from './lib/args';
 
 const THROUGHPUT_CONCURRENCIES = [10, 50, 100];
 const ROLLBACKS = 30;
-
-function scaleArg(): number {
-  const i = process.argv.indexOf('--scale');
-  if (i < 0) return 1;
-  const v = Number(process.argv[i + 1]);
-  if (!(v > 0 && v <= 10))
-    throw new Error(`--scale must be a number in (0, 10] (got ${process.argv[i + 1]})`);
-  return v;
-}
 
 async function main(): Promise<void> {
   const scale = scaleArg();

@@ -9,10 +9,13 @@ export * from './client/saga-client';
 export * from './client/errors';
 export type { HistoryEventSummary, CutPayload } from './client/history-events';
 export {
-  openFrontDoorClients,
+  openLazyFrontDoor,
+  isBackendDown,
+  BackendUnavailableError,
   clientTemporalAddress,
   DEFAULT_TASK_SCHEMAS,
-  type FrontDoorClients,
+  type LazyFrontDoor,
+  type LazyFrontDoorOptions,
 } from './client/front-door';
 export { connectTemporal, connectionSettings, type ConnectionSettings } from './client/temporal-connection';
 export * from './workflows/pipeline-contract';

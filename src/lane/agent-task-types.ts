@@ -7,8 +7,15 @@
  * here: without one the task id names the artifacts the agent writes.
  */
 import { z } from 'zod';
+import {
+  agentInputSchemas,
+  datasetSchema,
+  ideaSchema,
+  paramsSchema,
+  sagaIdSchema,
+  symbolSchema,
+} from '../activities/agent-schemas';
 import { createAgents, runPipelineInline, type AgentDeps, type AgentHandlers } from '../activities/agents';
-import { strategyPlanSchema } from '../activities/strategy-plan';
 import {
   defineTaskType,
   DEFAULT_TASK_TYPE_DEFAULTS,
@@ -17,22 +24,20 @@ import {
   type TaskType,
 } from './task-types';
 
-const sagaId = z.string().min(1).max(512).optional();
-const symbol = z.string().trim().min(1).max(20);
-const dataset = z.string().trim().min(1).max(500).optional();
-const params = z.record(z.string(), z.number().finite());
+// The activities' own schemas; only the saga id is optional (the task id names the artifacts otherwise).
+const sagaId = sagaIdSchema.optional();
 
 export const agentPayloadSchemas = {
-  reasoning: z.object({ sagaId, idea: z.string().trim().min(3).max(2000), symbol }),
-  codegen: z.object({ sagaId, plan: strategyPlanSchema }),
-  ml: z.object({ sagaId, symbol, dataset, plan: strategyPlanSchema, params: params.optional() }),
-  backtest: z.object({ sagaId, symbol, dataset, params }),
+  reasoning: agentInputSchemas.reasoning.extend({ sagaId }),
+  codegen: agentInputSchemas.codegen.extend({ sagaId }),
+  ml: agentInputSchemas.ml.extend({ sagaId }),
+  backtest: agentInputSchemas.backtest.extend({ sagaId }),
   research: z.object({
     sagaId,
-    idea: z.string().trim().min(3).max(2000),
-    symbol,
-    dataset,
-    params: params.optional(),
+    idea: ideaSchema,
+    symbol: symbolSchema,
+    dataset: datasetSchema.optional(),
+    params: paramsSchema.optional(),
   }),
 };
 

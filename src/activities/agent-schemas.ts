@@ -18,6 +18,12 @@ export const datasetSchema = z.string().trim().min(1).max(500);
 /** Fixed strategy parameters (skip the search). */
 export const paramsSchema = z.record(z.string(), z.number().finite());
 export const sagaIdSchema = z.string().min(1, 'sagaId must not be empty').max(512);
+/**
+ * Where ml and backtest get the strategy code: the saga's codegen artifact (`artifact`, what a saga does) or
+ * sagalane's codegen run afresh on the `plan` in the input (`plan`, for a single lane task). Only code sagalane's own
+ * codegen writes ever runs in the sandbox. @defaultValue `artifact`
+ */
+export const codeFromSchema = z.enum(['artifact', 'plan']);
 
 /** Each agent's input. The lane's payloads are these with `sagaId` optional (./lane agent-task-types). */
 export const agentInputSchemas = {
@@ -31,12 +37,16 @@ export const agentInputSchemas = {
     dataset: datasetSchema.optional(),
     plan: strategyPlanSchema,
     params: paramsSchema.optional(),
+    codeFrom: codeFromSchema.optional(),
   }),
   backtest: z.object({
     sagaId: sagaIdSchema,
     symbol: symbolSchema,
     dataset: datasetSchema.optional(),
     params: paramsSchema,
+    /** The strategy, when the code comes from the plan (`codeFrom: 'plan'`); else checked against the code's family. */
+    plan: strategyPlanSchema.optional(),
+    codeFrom: codeFromSchema.optional(),
   }),
 };
 

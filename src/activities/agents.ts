@@ -11,7 +11,7 @@ import { createAgentContext, type AgentCallOptions, type AgentDeps } from './age
 import { ArtifactStore } from './artifact-store';
 import { createBacktestAgent } from './backtest-agent';
 import { createCodegenAgent } from './codegen-agent';
-import type { BacktestOutput, PipelineActivities, StrategyPlan } from './contracts';
+import type { PipelineActivities } from './contracts';
 import { AgentError } from './errors';
 import { createMlAgent } from './ml-agent';
 import { createReasoningAgent } from './reasoning-agent';
@@ -46,36 +46,6 @@ export function createAgents(deps: AgentDeps): AgentHandlers {
 /** The saga's stored artifacts (codegen, ml, backtest that exist), without their bodies. */
 export function listArtifacts(deps: Pick<AgentDeps, 'redis' | 'keyPrefix'>, sagaId: string) {
   return new ArtifactStore(deps.redis, deps.keyPrefix).list(sagaId);
-}
-
-/**
- * Runs the four steps in order without Temporal (for the express lane or scripts): on failure the finished steps
- * are compensated in reverse order and the original error is rethrown. No durability: a crash loses the run.
- */
-export async function runPipelineInline(
-  deps: AgentDeps,
-  input: { sagaId: string; idea: string; symbol: string; dataset?: string; params?: Record<string, number> },
-  options?: AgentCallOptions,
-): Promise<{ plan: StrategyPlan; params: Record<string, number>; metrics: BacktestOutput['metrics'] }> {
-  const agents = createAgents(deps);
-  const undo: (() => Promise<void>)[] = [];
-  try {
-    const { plan, cacheKey } = await agents.reasoning(input, options);
-    undo.push(() => agents.compensateReasoning({ sagaId: input.sagaId, cacheKey }));
-    await agents.codegen({ sagaId: input.sagaId, plan }, options);
-    undo.push(() => agents.compensateCodegen({ sagaId: input.sagaId }));
-    const ml = await agents.ml({ ...input, plan }, options);
-    undo.push(() => agents.compensateMl({ sagaId: input.sagaId }));
-    const bt = await agents.backtest({ ...input, params: ml.params }, options);
-    return { plan, params: ml.params, metrics: bt.metrics };
-  } catch (err) {
-    for (const compensate of undo.reverse()) {
-      await compensate().catch((e: unknown) =>
-        deps.logger.error('inline compensation failed', { sagaId: input.sagaId, error: e }),
-      );
-    }
-    throw err;
-  }
 }
 
 export { AgentError };

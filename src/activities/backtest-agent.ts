@@ -5,7 +5,7 @@
  */
 import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
-import { storedStrategyCode } from './codegen-agent';
+import { strategyCodeFor } from './codegen-agent';
 import type { ArtifactCompensationInput, BacktestInput, BacktestOutput } from './contracts';
 import { FAMILY_SPECS } from './strategy-families';
 import { trainSplitIndex, validateParams } from './strategy-params';
@@ -14,7 +14,7 @@ export function createBacktestAgent(ctx: AgentContext) {
   return {
     async backtest(rawInput: BacktestInput, options?: AgentCallOptions): Promise<BacktestOutput> {
       const input = parseAgentInput(agentInputSchemas.backtest, rawInput, 'backtest');
-      const { source, family } = await storedStrategyCode(ctx, input.sagaId, 'backtest');
+      const { source, family } = await strategyCodeFor(ctx, input, 'backtest');
       const params = validateParams(family, input.params);
       const data = await ctx.loadDataset(input.symbol, input.dataset);
       const at = trainSplitIndex(data, ctx.trainFraction, FAMILY_SPECS[family].warmupBars(params), family);

@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import type { AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
-import type { ArtifactCompensationInput, CodegenInput, CodegenOutput, StrategyFamily } from './contracts';
+import type {
+  ArtifactCompensationInput,
+  CodegenInput,
+  CodegenOutput,
+  StrategyCodeSource,
+  StrategyFamily,
+  StrategyPlan,
+} from './contracts';
 import { InvalidAgentInputError } from './errors';
 import { generateStrategySource } from './strategy-codegen';
 import { FAMILY_SPECS, parameterGrid, STRATEGY_FAMILIES } from './strategy-families';
@@ -52,4 +59,30 @@ export async function storedStrategyCode(
   if (!family.success)
     throw new InvalidAgentInputError(`the codegen artifact of saga ${sagaId} names no family`);
   return { source: code.body, family: family.data };
+}
+
+/**
+ * The strategy code ml or backtest runs: the saga's codegen artifact, or (`codeFrom: 'plan'`) the plan's code
+ * generated here. A plan given beside an artifact must name the artifact's family.
+ */
+export async function strategyCodeFor(
+  ctx: AgentContext,
+  input: { sagaId: string; plan?: StrategyPlan; codeFrom?: StrategyCodeSource },
+  neededBy: string,
+): Promise<{ source: string; family: StrategyFamily }> {
+  if (input.codeFrom === 'plan') {
+    if (!input.plan) {
+      throw new InvalidAgentInputError(
+        `${neededBy} with codeFrom "plan" needs the plan (the strategy to generate code for) in its input`,
+      );
+    }
+    return { source: generateStrategySource(input.plan), family: input.plan.family };
+  }
+  const code = await storedStrategyCode(ctx, input.sagaId, neededBy);
+  if (input.plan && input.plan.family !== code.family) {
+    throw new InvalidAgentInputError(
+      `the plan is ${input.plan.family} but the generated code is ${code.family}`,
+    );
+  }
+  return code;
 }

@@ -5,7 +5,7 @@
  */
 import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
-import { storedStrategyCode } from './codegen-agent';
+import { strategyCodeFor } from './codegen-agent';
 import type { ArtifactCompensationInput, MlInput, MlOutput } from './contracts';
 import { InvalidAgentInputError } from './errors';
 import { FAMILY_SPECS, parameterGrid } from './strategy-families';
@@ -15,12 +15,7 @@ export function createMlAgent(ctx: AgentContext) {
   return {
     async ml(rawInput: MlInput, options?: AgentCallOptions): Promise<MlOutput> {
       const input = parseAgentInput(agentInputSchemas.ml, rawInput, 'ml');
-      const { source, family } = await storedStrategyCode(ctx, input.sagaId, 'ml');
-      if (family !== input.plan.family) {
-        throw new InvalidAgentInputError(
-          `the plan is ${input.plan.family} but the generated code is ${family}`,
-        );
-      }
+      const { source, family } = await strategyCodeFor(ctx, input, 'ml');
       const spec = FAMILY_SPECS[family];
       const data = await ctx.loadDataset(input.symbol, input.dataset);
       const candidates = input.params

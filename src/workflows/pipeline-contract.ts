@@ -4,6 +4,7 @@
  * here) and validates with `./pipeline-input-validation`, which mirrors the schemas below.
  */
 import { z } from 'zod';
+import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
 
@@ -20,6 +21,13 @@ export const pipelineInputSchema = z
     params: z.record(z.string(), z.number().finite()).optional(),
     /** Saga timeout; on expiry the saga rolls back with reason `timeout`. */
     timeoutMs: z.number().int().min(100).max(86_400_000).optional(),
+    /**
+     * `before_backtest`: after ml the saga waits in `awaiting_approval` for `approve` / `reject`.
+     * @defaultValue 'none'
+     */
+    approval: z.enum(PIPELINE_APPROVALS).optional(),
+    /** How long the approval waits before the saga rolls back. @defaultValue 86 400 000 (24 h) */
+    approvalTimeoutMs: z.number().int().min(100).max(604_800_000).optional(),
   })
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { datasetSchema, ideaSchema, paramsSchema, symbolSchema } from '../activities/agent-schemas';
+import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
 
@@ -18,6 +19,13 @@ export const pipelineInputSchema = z
     params: paramsSchema.optional(),
     /** Saga timeout; on expiry the saga rolls back with reason `timeout`. */
     timeoutMs: z.number().int().min(100).max(86_400_000).optional(),
+    /**
+     * `before_backtest`: after ml the saga waits in `awaiting_approval` for `approve` / `reject`.
+     * @defaultValue 'none'
+     */
+    approval: z.enum(PIPELINE_APPROVALS).optional(),
+    /** How long the approval waits before the saga rolls back. @defaultValue 86 400 000 (24 h) */
+    approvalTimeoutMs: z.number().int().min(100).max(604_800_000).optional(),
   })
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;

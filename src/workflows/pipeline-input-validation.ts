@@ -5,6 +5,7 @@
  * evaluating zod and building the schemas cost ~14 ms of CPU in the first workflow task of every saga (measured with
  * near-instant activities: first task 28-33 ms with zod, 14-18 ms without). Deterministic code only.
  */
+import { SYMBOL_PATTERN, SYMBOL_RULE } from '../activities/input-rules';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
@@ -15,8 +16,6 @@ export interface InputIssue {
 }
 
 export type Validated<T> = { success: true; data: T } | { success: false; issues: InputIssue[] };
-
-const SYMBOL_PATTERN = /^[A-Za-z0-9._-]{1,20}$/;
 
 /** The same rules as `pipelineInputSchema`; strings come back trimmed. */
 export function validatePipelineInput(input: unknown): Validated<PipelineInput> {
@@ -40,8 +39,7 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
   }
   const symbol = v.string(o.symbol, 'symbol');
   if (symbol !== undefined) {
-    if (!SYMBOL_PATTERN.test(symbol))
-      v.issue(['symbol'], 'symbol must be 1-20 letters, digits, dot, dash or underscore');
+    if (!SYMBOL_PATTERN.test(symbol)) v.issue(['symbol'], SYMBOL_RULE);
     data.symbol = symbol;
   }
   if (o.dataset !== undefined) {

@@ -117,7 +117,7 @@ export function registerSubmitTask(ctx: ToolContext, types: readonly TaskSchema[
             return okResult({ ...info, next: `Call get_task with taskId "${taskId}".` });
           }
           return waitedResult(ctx, taskId, args.waitMs, extra);
-        });
+        }, ctx.failed('submit_task'));
         return { task: store.settle(task.taskId, result) };
       },
       getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
@@ -156,7 +156,7 @@ export function registerLaneReadTools(ctx: ToolContext): void {
         const info = await (await backends.express()).get(args.taskId);
         if (!info) throw new TaskNotFoundError(args.taskId);
         return okResult(info);
-      }),
+      }, ctx.failed('get_task')),
   );
 
   server.registerTool(
@@ -173,7 +173,11 @@ export function registerLaneReadTools(ctx: ToolContext): void {
       outputSchema: laneStatsOutput,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
-    (args) => runTool(async () => ({ lanes: await (await backends.express()).stats(args.types) })),
+    (args) =>
+      runTool(
+        async () => ({ lanes: await (await backends.express()).stats(args.types) }),
+        ctx.failed('lane_stats'),
+      ),
   );
 }
 

@@ -42,20 +42,27 @@ export async function followSaga(
   let workflowType: string | undefined;
   while (!options.signal.aborted) {
     let response;
+    // One controller per call: the SDK adds an abort listener per call and would pile them up on a shared signal.
+    const call = new AbortController();
+    const abort = () => call.abort();
+    options.signal.addEventListener('abort', abort, { once: true });
     try {
-      response = await client.withAbortSignal(options.signal, () =>
+      response = await client.withAbortSignal(call.signal, () =>
         client.workflowService.getWorkflowExecutionHistory({
           namespace: sagas.namespace,
           execution: { workflowId: sagaId },
           nextPageToken: token,
           waitNewEvent: true,
-          maximumPageSize: 1000,
+          // The frontend warns above 256 events per page.
+          maximumPageSize: 256,
         }),
       );
     } catch (err) {
       if (options.signal.aborted) return { closed: false };
       if (grpcCode(err) === 5) throw new SagaNotFoundError(sagaId);
       throw err;
+    } finally {
+      options.signal.removeEventListener('abort', abort);
     }
     for (const event of response.history?.events ?? []) {
       const summary = summarizeHistoryEvent(event, { includePayloads: false, maxPayloadChars: 16, decode });

@@ -107,7 +107,7 @@ export function registerStartPipeline(ctx: ToolContext): void {
           const sagas = await backends.sagas();
           await reportSagaProgress(sagas, started.sagaId, extra);
           return sagaOutcome(sagas, started.sagaId);
-        });
+        }, ctx.failed('start_pipeline'));
         return { task: store.settle(task.taskId, result) };
       },
       getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
@@ -132,7 +132,11 @@ export function registerSagaReadTools(ctx: ToolContext): void {
       outputSchema: sagaStateOutput,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
-    (args) => runTool(async () => (await backends.sagas()).getState(args.sagaId, { runId: args.runId })),
+    (args) =>
+      runTool(
+        async () => (await backends.sagas()).getState(args.sagaId, { runId: args.runId }),
+        ctx.failed('get_saga'),
+      ),
   );
 
   server.registerTool(
@@ -156,7 +160,7 @@ export function registerSagaReadTools(ctx: ToolContext): void {
       outputSchema: sagaListOutput,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
-    (args) => runTool(async () => (await backends.sagas()).list(args)),
+    (args) => runTool(async () => (await backends.sagas()).list(args), ctx.failed('list_sagas')),
   );
 
   server.registerTool(
@@ -178,13 +182,15 @@ export function registerSagaReadTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
     (args) =>
-      runTool(async () =>
-        (await backends.sagas()).history(args.sagaId, {
-          runId: args.runId,
-          pageSize: args.pageSize,
-          nextPageToken: args.nextPageToken,
-          includePayloads: args.includePayloads,
-        }),
+      runTool(
+        async () =>
+          (await backends.sagas()).history(args.sagaId, {
+            runId: args.runId,
+            pageSize: args.pageSize,
+            nextPageToken: args.nextPageToken,
+            includePayloads: args.includePayloads,
+          }),
+        ctx.failed('get_saga_history'),
       ),
   );
 }
@@ -214,6 +220,6 @@ export function registerCancelSaga(ctx: ToolContext): void {
         ).cancel(args.sagaId, args.reason ?? 'cancelled through MCP');
         ctx.log('notice', `saga ${args.sagaId} cancelled`, { sagaId: args.sagaId });
         return outcome;
-      }),
+      }, ctx.failed('cancel_saga')),
   );
 }

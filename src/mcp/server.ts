@@ -83,6 +83,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
     backends,
     store,
     log: mcpLogger(server),
+    failed: (tool) => (description) => ctx.log('warning', `${tool} failed: ${description}`, { tool }),
     maxWaitMs: options.maxWaitMs ?? 60_000,
   };
   if (!Number.isInteger(ctx.maxWaitMs) || ctx.maxWaitMs < 1)

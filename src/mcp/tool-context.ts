@@ -14,6 +14,8 @@ export interface ToolContext {
   store: SagalaneTaskStore;
   /** Sends a `notifications/message` (filtered by the client's `logging/setLevel`). */
   log(level: LoggingLevel, message: string, data?: Record<string, unknown>): void;
+  /** For `runTool`: logs a failed call of `tool` as a warning. */
+  failed(tool: string): (description: string) => void;
   /** Longest a plain call waits (`waitMs`), so one call cannot hold a session for long. */
   maxWaitMs: number;
 }

@@ -25,16 +25,24 @@ export function errorResult(text: string, value?: object): CallToolResult {
 }
 
 /** Runs a tool body: its value as an `okResult`, or an `isError` result a model can act on. */
-export async function runTool(body: () => Promise<object>): Promise<CallToolResult> {
-  return runToolResult(async () => okResult(await body()));
+export async function runTool(
+  body: () => Promise<object>,
+  onFailure?: (description: string) => void,
+): Promise<CallToolResult> {
+  return runToolResult(async () => okResult(await body()), onFailure);
 }
 
 /** The same for a body that builds its own result (e.g. an `isError` one with the saga's final state). */
-export async function runToolResult(body: () => Promise<CallToolResult>): Promise<CallToolResult> {
+export async function runToolResult(
+  body: () => Promise<CallToolResult>,
+  onFailure?: (description: string) => void,
+): Promise<CallToolResult> {
   try {
     return await body();
   } catch (err) {
-    return errorResult(describeFailure(err));
+    const description = describeFailure(err);
+    onFailure?.(description);
+    return errorResult(description);
   }
 }
 

@@ -330,7 +330,15 @@ async function withExpress(body: (express: ExpressClient) => Promise<void>): Pro
 async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
   const door = openLazyFrontDoor(config);
   try {
-    const server = createMcpServer({ sagas: await door.sagas(), express: await door.express(), readOnly });
+    // The door connects per tool call, so the server answers initialize and tools/list with a backend down.
+    const server = createMcpServer({
+      frontDoor: door,
+      readOnly,
+      addresses: {
+        temporalAddress: clientTemporalAddress(config),
+        redisUrl: config.redisUrl,
+      },
+    });
     await serveMcpOverStdio(server, { until: untilSignalled() });
   } finally {
     await door.close();

@@ -217,13 +217,23 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
       async start({ config, temporalAddress }) {
         const door = openLazyFrontDoor(config, { address: temporalAddress });
         try {
-          const sagas = await door.sagas();
-          const express = await door.express();
-          // Count submissions made through MCP; stream gauges come from the metrics component.
-          if (include.has('metrics'))
-            instrumentExpressClient(express, sharedMetrics(), { streamStats: false });
+          // Clients connect per tool call (the endpoint starts with a backend down); the express client is
+          // instrumented once, when first opened, to count submissions made through MCP.
+          let instrumented: ExpressClient | undefined;
+          const frontDoor = {
+            sagas: () => door.sagas(),
+            async express() {
+              const express = await door.express();
+              if (include.has('metrics') && instrumented !== express) {
+                instrumentExpressClient(express, sharedMetrics(), { streamStats: false });
+                instrumented = express;
+              }
+              return express;
+            },
+          };
+          const addresses = { temporalAddress, redisUrl: config.redisUrl };
           const server = await startMcpHttpServer({
-            createServer: () => createMcpServer({ sagas, express, readOnly: options.readOnly }),
+            createServer: () => createMcpServer({ frontDoor, readOnly: options.readOnly, addresses }),
             host: config.mcp.host,
             port: options.mcpPort ?? config.mcp.port,
             token: config.mcp.token,

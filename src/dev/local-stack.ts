@@ -270,16 +270,26 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
         });
         const detachStats = instrumentExpressClient(laneStats, m);
         const checks: ReadinessCheck[] = [redisCheck(redis)];
-        // Only processes that talk to Temporal are unready without it (an express worker is not).
-        const temporal =
-          include.has('saga-worker') || include.has('mcp-http')
-            ? await connectTemporal(config.temporal, temporalAddress)
-            : undefined;
+        // Only processes that talk to Temporal are unready without it (an express worker is not). A saga worker
+        // needs it to start; the MCP endpoint starts without it (unready until it answers), so it connects lazily.
+        const temporal = include.has('saga-worker')
+          ? await connectTemporal(config.temporal, temporalAddress)
+          : undefined;
         if (temporal) checks.push(temporalCheck(temporal));
+        const lazyTemporal =
+          !temporal && include.has('mcp-http')
+            ? openLazyFrontDoor(config, { address: temporalAddress })
+            : undefined;
+        if (lazyTemporal)
+          checks.push({
+            name: 'temporal',
+            check: async () => temporalCheck((await lazyTemporal.sagas()).client.connection).check(),
+          });
         const release = async () => {
           detachStats();
           await laneStats.close();
           await temporal?.close();
+          await lazyTemporal?.close();
           redis.disconnect();
         };
         try {

@@ -239,6 +239,8 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
             token: config.mcp.token,
             allowedHosts: config.mcp.allowedHosts,
             allowedOrigins: config.mcp.allowedOrigins,
+            maxSessions: config.mcp.maxSessions,
+            sessionIdleMs: config.mcp.sessionIdleMs,
             logger: createLogger(config.logLevel, { component: 'mcp-http' }),
           });
           return {

@@ -26,7 +26,7 @@ export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from '.
 export * from './lane';
 
 // The agents and the worker entry points.
-export { createActivities, createAgents, agentDepsFromConfig, runPipelineInline } from './activities';
+export { createActivities, createAgents, agentDepsFromConfig } from './activities';
 export type { AgentDeps, AgentHandlers } from './activities';
 export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';

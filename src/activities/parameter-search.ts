@@ -4,7 +4,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sharpeRatio, simulate } from './backtest-engine';
-import type { CpuTaskHooks } from './cpu-tasks';
+import type { CpuTaskHooks } from './cpu-task-hooks';
 import type { Bar } from './market-data';
 import { loadStrategy } from './strategy-sandbox';
 

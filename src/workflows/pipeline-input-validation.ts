@@ -19,7 +19,7 @@ export type Validated<T> = { success: true; data: T } | { success: false; issues
 /** The same rules as `pipelineInputSchema`; strings come back trimmed. */
 export function validatePipelineInput(input: unknown): Validated<PipelineInput> {
   const v = new Checker();
-  const o = v.object(input, ['idea', 'symbol', 'dataset', 'params', 'timeoutMs']);
+  const o = v.object(input, ['idea', 'symbol', 'dataset', 'params', 'strict', 'timeoutMs']);
   if (!o) return v.result<PipelineInput>(undefined);
   const data: Record<string, unknown> = {};
   const idea = v.string(o.idea, 'idea');
@@ -53,6 +53,10 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
       }
       data.params = params;
     }
+  }
+  if (o.strict !== undefined) {
+    if (typeof o.strict === 'boolean') data.strict = o.strict;
+    else v.issue(['strict'], `Invalid input: expected boolean, received ${kindOf(o.strict)}`);
   }
   if (o.timeoutMs !== undefined) {
     const t = v.integer(o.timeoutMs, ['timeoutMs'], 100, 86_400_000);

@@ -47,7 +47,7 @@ export async function researchPipeline(
       INVALID_PIPELINE_INPUT_FAILURE,
     );
   }
-  const { idea, symbol, dataset, params, timeoutMs } = parsedInput.data;
+  const { idea, symbol, dataset, params, strict, timeoutMs } = parsedInput.data;
   const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data });
   // The client sets the memo too; setting it here keeps it right whoever started the saga.
   upsertMemo({ idea, symbol });
@@ -57,7 +57,8 @@ export async function researchPipeline(
   return saga.run(async () => {
     const reasoning = await saga.step(
       'reasoning',
-      () => agents.reasoning({ sagaId, idea, symbol }),
+      // `strict` only when given, so the activity input of sagas started without it stays as it was.
+      () => agents.reasoning({ sagaId, idea, symbol, ...(strict === undefined ? {} : { strict }) }),
       (out) => agents.compensateReasoning({ sagaId, cacheKey: out.cacheKey }),
     );
     const codegen = await saga.step(

@@ -260,16 +260,28 @@ export function readIdea(idea: string): IdeaReading {
       phrase: phraseOf(chosen.index, chosen.index + chosen.phrase.length),
       meaning: `family ${family}`,
     });
-    const others = [
-      ...new Set(
-        families
-          .filter((f) => f.family !== family && f.tier < 3 && !(f.agreesWith ?? []).includes(family))
-          .filter((f) => !(chosen.agreesWith ?? []).includes(f.family) || f.tier === 1)
-          .map((f) => f.family),
-      ),
-    ];
-    for (const other of others) {
+    const others = families.filter(
+      (f) =>
+        f.family !== family &&
+        !(f.agreesWith ?? []).includes(family) &&
+        (f.tier === 1 || !(chosen.agreesWith ?? []).includes(f.family)),
+    );
+    for (const other of new Set(others.map((f) => f.family))) {
       assumed.push(`the idea also names ${other}; a plan has one family, so ${family} (named first) is used`);
+    }
+    // Numbers right beside the other family's words ("a 50/200 moving average filter") are its, not ours.
+    for (const other of others) {
+      for (const t of tokens) {
+        const otherEnd = other.index + other.phrase.length;
+        // Only numbers joined to the words by spaces, slashes or other numbers ("50/200 moving average").
+        const joined = (a: number, b: number) => b >= a && /^[\s/,&\d.-]{0,8}$/.test(text.slice(a, b));
+        if (!t.used && (joined(t.end, other.index) || joined(otherEnd, t.index))) {
+          t.used = true;
+          assumed.push(
+            `ignored "${t.text}": it belongs to the ${other.family} part, which the plan does not use`,
+          );
+        }
+      }
     }
   } else {
     assumed.push(
@@ -290,7 +302,8 @@ export function readIdea(idea: string): IdeaReading {
   const bars = (t: NumberToken) => t.unit === 'bars' || t.unit === 'none';
   const lookbacks = () => tokens.filter((t) => !t.used && bars(t) && t.value >= 1);
 
-  switch (family) {
+  // Without a family the numbers mean nothing we know: they are reported as ignored below.
+  switch (chosen ? family : undefined) {
     case 'rsi': {
       for (const m of matchAt(
         text,
@@ -325,6 +338,10 @@ export function readIdea(idea: string): IdeaReading {
           assumed.push(`${to} ≈ ${mirrored} (mirrors ${from} ${known.value} around 50)`);
         }
       };
+      take(
+        'period',
+        tokens.find((t) => !t.used && t.unit === 'bars'),
+      );
       derive('lower', 'upper');
       derive('upper', 'lower');
       break;
@@ -404,7 +421,7 @@ export function readIdea(idea: string): IdeaReading {
       break;
     }
     case 'breakout': {
-      for (const m of matchAt(text, /(?:exit|sell|close|out)[^.;]*?(?=\d)/))
+      for (const m of matchAt(text, /\b(?:exit|sell|close|out)\b[^.;]*?(?=\d)/))
         take('exitLookback', tokenNear(tokens, m.end, 1, bars), '');
       const rest = lookbacks();
       take('lookback', rest[0]);

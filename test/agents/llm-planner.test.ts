@@ -113,7 +113,15 @@ describe('LLM reasoning provider (local OpenAI-compatible server)', () => {
 
   it('puts the family table and the plan schema (understood, assumed) in the system prompt', () => {
     const system = (requests[0]!.body.messages as { role: string; content: string }[])[0]!.content;
-    for (const family of ['ma_crossover', 'ema_crossover', 'rsi', 'bollinger', 'macd', 'breakout', 'momentum'])
+    for (const family of [
+      'ma_crossover',
+      'ema_crossover',
+      'rsi',
+      'bollinger',
+      'macd',
+      'breakout',
+      'momentum',
+    ])
       expect(system).toContain(`- ${family} `);
     expect(system).toMatch(/"understood".*"assumed"/s);
     expect(system).toContain('exactly');

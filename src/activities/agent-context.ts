@@ -10,7 +10,7 @@ import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { ArtifactStore, type ArtifactStep } from './artifact-store';
 import type { ArtifactCompensationInput } from './contracts';
 import { runCpuTaskInProcess, type CpuTaskRunner } from './cpu-tasks';
-import { loadMarketData, resolveDataset, type MarketData } from './market-data';
+import { loadMarketData, resolveDataset, SYNTHETIC_SAMPLE_SETS, type MarketData } from './market-data';
 import { DEFAULT_WALK_FORWARD_FOLDS } from './parameter-search';
 
 /** The sample data sets shipped with sagalane (`<repo>/data`). */
@@ -108,7 +108,12 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
     runCpuTask: deps.runCpuTask ?? runCpuTaskInProcess,
     async loadDataset(symbol, dataset) {
       const file = await resolveDataset(dataset ?? symbol, { dataDir, allowedDirs: deps.allowedDataDirs });
-      return loadMarketData(file);
+      const data = await loadMarketData(file);
+      const shipped = path.dirname(file) === DEFAULT_DATA_DIR;
+      return {
+        ...data,
+        synthetic: shipped && (SYNTHETIC_SAMPLE_SETS as readonly string[]).includes(data.name),
+      };
     },
     async deleteArtifact(rawInput, step) {
       const input = parseAgentInput(agentInputSchemas.artifact, rawInput, `compensate ${step}`);

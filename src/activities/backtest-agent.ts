@@ -7,6 +7,7 @@ import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { strategyCodeFor } from './codegen-agent';
 import type { ArtifactCompensationInput, BacktestInput, BacktestOutput } from './contracts';
+import { SYNTHETIC_DATA_NOTE } from './market-data';
 import { FAMILY_SPECS } from './strategy-families';
 import { trainSplitIndex, validateParams } from './strategy-params';
 
@@ -41,6 +42,7 @@ export function createBacktestAgent(ctx: AgentContext) {
         JSON.stringify({
           family,
           dataset: data.name,
+          ...(data.synthetic ? { dataNote: SYNTHETIC_DATA_NOTE } : {}),
           params,
           costPerTradeBps,
           slippageBps,

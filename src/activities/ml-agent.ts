@@ -8,6 +8,7 @@ import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { strategyCodeFor } from './codegen-agent';
 import type { ArtifactCompensationInput, MlInput, MlOutput } from './contracts';
 import { InvalidAgentInputError } from './errors';
+import { SYNTHETIC_DATA_NOTE } from './market-data';
 import { FAMILY_SPECS, parameterGrid } from './strategy-families';
 import { trainSplitIndex, validateParams } from './strategy-params';
 
@@ -52,6 +53,7 @@ export function createMlAgent(ctx: AgentContext) {
         JSON.stringify({
           family,
           dataset: data.name,
+          ...(data.synthetic ? { dataNote: SYNTHETIC_DATA_NOTE } : {}),
           method,
           objective: folds.length
             ? `mean annualised Sharpe, net of costs, over ${folds.length} walk-forward out-of-sample folds of ` +

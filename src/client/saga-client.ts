@@ -48,7 +48,7 @@ import {
   TemporalUnavailableError,
 } from './errors';
 import { summarizeHistoryEvent, type HistoryEventSummary } from './history-events';
-import { connectTemporal } from './temporal-connection';
+import { connectTemporal } from '../runtime/temporal-connection';
 
 export interface SagaClientOptions {
   /** Task queue new sagas are started on. @defaultValue 'sagalane-sagas' */

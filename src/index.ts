@@ -17,10 +17,29 @@ export {
   type LazyFrontDoor,
   type LazyFrontDoorOptions,
 } from './client/front-door';
-export { connectTemporal, connectionSettings, type ConnectionSettings } from './client/temporal-connection';
+export { connectTemporal, connectionSettings, type ConnectionSettings } from './runtime/temporal-connection';
 export * from './workflows/pipeline-contract';
 export * from './workflows/search-attributes';
-export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from './workflows/saga';
+export {
+  Saga,
+  sagaStateQuery,
+  sagaFailureDetails,
+  SAGA_LIFECYCLE_STATES,
+  SAGA_ROLLED_BACK_FAILURE,
+  SAGA_COMPENSATION_FAILED_FAILURE,
+  type SagaOptions,
+  type StepOptions,
+  type CompensationOptions,
+  type CompensationRetryPolicy,
+  type CompensationMode,
+  type ApprovalOptions,
+  type ApprovalAnswer,
+  type FailedCompensation,
+} from './workflows/saga';
+export {
+  stepAttemptActivityInterceptor,
+  STEP_ATTEMPT_WORKFLOW_MODULE,
+} from './runtime/step-attempt-interceptor';
 
 // The express lane: client, worker, task types.
 export * from './lane';
@@ -29,12 +48,12 @@ export * from './lane';
 export { createActivities, createAgents, agentDepsFromConfig } from './activities';
 export type { AgentDeps, AgentHandlers } from './activities';
 export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
-export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './workers/saga-worker';
+export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,
   type StartExpressWorkerOptions,
   type RunningExpressWorker,
-} from './workers/express-worker';
+} from './runtime/express-worker';
 
 // The MCP bridge.
 export {

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { z } from 'zod';
 import {
+  BacklogFullError,
+  IdempotencyConflictError,
   InvalidPayloadError,
   LaneOptionsError,
   PayloadTooLargeError,
@@ -17,7 +19,7 @@ import {
 } from './errors';
 import { DEFAULT_GROUP, LaneKeys, LANES, typeOfTaskId, type Lane } from './keys';
 import { isConnectionError, openLaneConnection } from './redis-connections';
-import { runScript, SUBMIT } from './scripts';
+import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 import { readGroupInfo } from './stream-info';
 
@@ -65,6 +67,21 @@ export interface LaneStats {
   delayed: number;
 }
 
+/** One entry of a dead-letter stream. */
+export interface DeadLetter {
+  /** The dead letter's own id (what `retryDead` / `purgeDead` take). */
+  id: string;
+  /** '' when the entry carried no valid task id. */
+  taskId: string;
+  reason: string;
+  error: string;
+  attempts: number;
+  /** The payload as submitted (JSON-decoded when it decodes). */
+  payload: unknown;
+  /** When the task was dead-lettered (ms). */
+  at: number;
+}
+
 export interface ExpressClientOptions {
   /** Task types (or their schema-only parts) this client may submit. */
   types: Iterable<TaskSchema> | TaskTypeRegistry<TaskSchema>;
@@ -76,7 +93,10 @@ export interface ExpressClientOptions {
   keyPrefix?: string;
   /** Consumer group name, read by `stats()`. @defaultValue 'sagalane-workers' */
   group?: string;
-  /** How long a finished task's record (and an idempotency key) is kept. @defaultValue 86400000 (24 h) */
+  /**
+   * Validated for compatibility only: how long finished records and idempotency keys are kept is the worker's
+   * `retentionMs`, counted from the task's end. @defaultValue 86400000 (24 h)
+   */
   retentionMs?: number;
   /** How long a submit waits for a connection that is still being established. @defaultValue 2000 */
   connectWaitMs?: number;
@@ -115,7 +135,6 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   private readonly ownsConnection: boolean;
   private readonly url: string;
   private readonly group: string;
-  private readonly retentionSec: number;
   private readonly connectWaitMs: number;
   private subscriber?: Redis;
   private readonly subscribed = new Map<string, Promise<unknown>>();
@@ -130,7 +149,6 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const retentionMs = opts.retentionMs ?? 86_400_000;
     if (!Number.isInteger(retentionMs) || retentionMs < 1000)
       throw new LaneOptionsError('retentionMs must be an integer >= 1000');
-    this.retentionSec = Math.ceil(retentionMs / 1000);
     this.connectWaitMs = opts.connectWaitMs ?? 2000;
     this.url = opts.redisUrl ?? 'redis://127.0.0.1:6379';
     this.ownsConnection = !opts.connection;
@@ -138,7 +156,11 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     this.redis.on('error', () => undefined); // surfaced per call as RedisUnavailableError
   }
 
-  /** Validates and enqueues a task. Throws UnknownTaskTypeError, InvalidPayloadError, PayloadTooLargeError, RedisUnavailableError. */
+  /**
+   * Validates and enqueues a task. Throws UnknownTaskTypeError, InvalidPayloadError, PayloadTooLargeError,
+   * BacklogFullError (the lane holds `defaults.maxBacklog` tasks), IdempotencyConflictError (the key was used for
+   * another payload), RedisUnavailableError.
+   */
   async submit(request: SubmitRequest): Promise<{ taskId: string }> {
     const [result] = await this.enqueue([this.prepare(request)]);
     return result!;
@@ -146,7 +168,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
 
   /**
    * Validates every request first (one invalid request rejects the call and enqueues nothing), then enqueues them
-   * with one script call per stream and chunk instead of one per task. Results are in request order.
+   * with one script call per stream and chunk of 100 instead of one per task. Results are in request order. A
+   * chunk refused for its backlog (BacklogFullError) enqueues nothing, but chunks before it may have been accepted.
    */
   async submitMany(requests: SubmitRequest[]): Promise<{ taskId: string }[]> {
     return this.enqueue(requests.map((r) => this.prepare(r)));
@@ -203,7 +226,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       for (let from = 0; from < indexes.length; from += SUBMIT_CHUNK) {
         const chunk = indexes.slice(from, from + SUBMIT_CHUNK);
         const keys = [stream];
-        const args: (string | number)[] = [this.retentionSec];
+        const first = prepared[chunk[0]!]!;
+        const maxBacklog = this.registry.get(first.type)!.defaults.maxBacklog;
+        const args: (string | number)[] = [maxBacklog];
         for (const i of chunk) {
           const p = prepared[i]!;
           keys.push(this.keys.task(p.taskId));
@@ -222,10 +247,16 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         calls.push(
           this.call(() => runScript(this.redis, SUBMIT, keys, args)).then((reply) => {
             const flat = reply as (number | string)[];
+            if (flat[0] === SUBMIT_BACKLOG_FULL)
+              throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));
             chunk.forEach((i, j) => {
               const p = prepared[i]!;
-              results[i] = { taskId: String(flat[2 * j + 1]) };
-              if (flat[2 * j] === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
+              const code = flat[2 * j];
+              const taskId = String(flat[2 * j + 1]);
+              if (code === SUBMIT_KEY_CONFLICT)
+                throw new IdempotencyConflictError(p.type, p.idempotencyKey!, taskId);
+              results[i] = { taskId };
+              if (code === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
             });
           }),
         );
@@ -280,6 +311,87 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   async stats(types: string[] = this.registry.names()): Promise<LaneStats[]> {
     await this.ready();
     return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types));
+  }
+
+  /** Dead letters of a type's lane, oldest first. */
+  async deadLetters(
+    type: string,
+    lane: Lane,
+    { count = 100, after }: { count?: number; after?: string } = {},
+  ): Promise<DeadLetter[]> {
+    this.knownType(type);
+    await this.ready();
+    const rows = (await this.call(() =>
+      this.redis.xrange(this.keys.deadLetters(type, lane), after ? `(${after}` : '-', '+', 'COUNT', count),
+    )) as [string, string[]][];
+    return rows.map(([id, flat]) => toDeadLetter(id, flat));
+  }
+
+  /**
+   * Runs dead letters again as the same tasks (same task ids, attempt 1): `ids` of dead letters, or every dead
+   * letter of the lane (up to 1,000 per call) when omitted. Each is deleted from the dead-letter stream once its
+   * task is re-enqueued. Letters without a task id (malformed entries) are reported as `missing`.
+   */
+  async retryDead(
+    type: string,
+    lane: Lane,
+    ids?: string[],
+  ): Promise<{ retried: string[]; missing: string[] }> {
+    const taskType = this.knownType(type);
+    await this.ready();
+    const letters = ids
+      ? await Promise.all(
+          ids.map(async (id) => {
+            const rows = (await this.call(() =>
+              this.redis.xrange(this.keys.deadLetters(type, lane), id, id),
+            )) as [string, string[]][];
+            return rows[0] ? toDeadLetter(rows[0][0], rows[0][1]) : { id, taskId: '' };
+          }),
+        )
+      : await this.deadLetters(type, lane, { count: 1000 });
+    const retried: string[] = [];
+    const missing: string[] = [];
+    for (const l of letters) {
+      if (!l.taskId) {
+        missing.push(l.id);
+        continue;
+      }
+      const ok = await this.call(() =>
+        runScript(
+          this.redis,
+          REPLAY_DEAD,
+          [this.keys.deadLetters(type, lane), this.keys.stream(type, lane), this.keys.task(l.taskId)],
+          [
+            l.id,
+            l.taskId,
+            type,
+            lane,
+            taskType.defaults.maxAttempts,
+            taskType.defaults.timeoutMs,
+            Date.now(),
+          ],
+        ),
+      );
+      (ok === 1 ? retried : missing).push(ok === 1 ? l.taskId : l.id);
+    }
+    return { retried, missing };
+  }
+
+  /** Deletes dead letters (`ids`, or the whole dead-letter stream of the lane); returns how many went. */
+  async purgeDead(type: string, lane: Lane, ids?: string[]): Promise<number> {
+    this.knownType(type);
+    await this.ready();
+    const key = this.keys.deadLetters(type, lane);
+    if (ids) return ids.length ? this.call(() => this.redis.xdel(key, ...ids)) : 0;
+    const length = await this.call(() => this.redis.xlen(key));
+    await this.call(() => this.redis.del(key));
+    return length;
+  }
+
+  private knownType(type: string): TaskSchema {
+    const t = this.registry.get(type);
+    if (!t) throw new UnknownTaskTypeError(type, this.registry.names());
+    return t;
   }
 
   async close(): Promise<void> {
@@ -379,6 +491,26 @@ export async function collectLaneStats(
   );
   const order = (r: LaneStats) => `${r.type}\u0000${LANES.indexOf(r.lane)}`;
   return rows.sort((a, b) => order(a).localeCompare(order(b)));
+}
+
+function toDeadLetter(id: string, flat: string[]): DeadLetter {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  let payload: unknown = f.payload;
+  try {
+    payload = JSON.parse(f.payload ?? '');
+  } catch {
+    // kept as the raw string: a malformed entry's payload is exactly what could not be decoded
+  }
+  return {
+    id,
+    taskId: f.id ?? '',
+    reason: f.reason ?? '',
+    error: f.error ?? '',
+    attempts: Number(f.attempts ?? 0),
+    payload,
+    at: Number(f.at ?? 0),
+  };
 }
 
 function toTaskInfo(taskId: string, h: Record<string, string>): TaskInfo {

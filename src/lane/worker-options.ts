@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { LaneOptionsError } from './errors';
 import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
+import { minimumConcurrency } from './slot-policy';
+import { defaultPoolThreads, type HandlerPools } from './handler-pool';
 import type { TaskType } from './task-types';
 import type { Logger } from '../logger';
 
@@ -18,16 +20,25 @@ export interface ExpressWorkerOptions {
   group?: string;
   /** This process's consumer name; unique per process. @defaultValue `<hostname>-<pid>-<random>` */
   consumerName?: string;
-  /** Concurrent handler runs, adjusted between min and max by the autoscaler. @defaultValue { min: 1, max: 16 } */
+  /**
+   * Concurrent handler runs, adjusted between min and max by the autoscaler. `min` must be at least
+   * `expressReserve + 1`. @defaultValue { min: expressReserve + 1, max: 16 }
+   */
   concurrency?: { min: number; max: number };
-  /** Slots only express tasks may use, so long standard tasks never block an express one. @defaultValue 1 */
+  /** Slots standard tasks never take, so long standard tasks never block an express one. @defaultValue 1 */
   expressReserve?: number;
-  /** An entry idle this long is an orphan a janitor may reclaim; in-flight entries are kept alive well below it. @defaultValue 5000 */
+  /** An entry idle this long is an orphan a janitor may reclaim; in-flight entries are kept alive well below it. @defaultValue 1200 */
   minIdleMs?: number;
-  /** How often the janitor reclaims orphans and promotes due retries. @defaultValue 1000 */
+  /** How often the janitor reclaims orphans and promotes due retries. @defaultValue 200 */
   janitorIntervalMs?: number;
-  /** How often in-flight entries are re-claimed by their owner. @defaultValue minIdleMs / 3 */
+  /** How often in-flight entries are re-claimed by their owner. @defaultValue minIdleMs / 4 */
   keepaliveIntervalMs?: number;
+  /** Threads of the pools that run pooled (CPU-bound) handlers, per lane. @defaultValue { express: 1, standard: max(1, cores − 1) } */
+  poolThreads?: { express: number; standard: number };
+  /** Dead-letter streams are trimmed to about this many entries (`MAXLEN ~`). @defaultValue 10000 */
+  deadLetterMaxLen?: number;
+  /** A consumer of the group idle this long with nothing pending is removed from it. @defaultValue 3600000 (1 h) */
+  staleConsumerMs?: number;
   /** Deliveries (counted by Redis) after which a reclaimed entry is dead-lettered instead of run again. @defaultValue 3 */
   maxDeliveries?: number;
   /** First retry delay; doubles per attempt. @defaultValue 200 */
@@ -44,28 +55,37 @@ export interface ExpressWorkerOptions {
   blockMs?: number;
   /** How long a finished task's record is kept. @defaultValue 86400000 (24 h) */
   retentionMs?: number;
+  /**
+   * Thread pools to run pooled handlers on, shared with other users (the agents' CPU parts); not closed by
+   * `stop()`. @defaultValue pools of the worker's own, sized by `poolThreads`
+   */
+  pools?: HandlerPools;
   /** @defaultValue a JSON logger at SAGALANE_LOG_LEVEL */
   logger?: Logger;
   /** Use this connection for commands instead of opening one (the blocking reader is always its own). */
   connection?: Redis;
 }
 
-export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger' | 'connection'>> &
-  Pick<ExpressWorkerOptions, 'logger' | 'connection'>;
+export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger' | 'connection' | 'pools'>> &
+  Pick<ExpressWorkerOptions, 'logger' | 'connection' | 'pools'>;
 
 export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOptions {
-  const minIdleMs = o.minIdleMs ?? 5000;
+  const minIdleMs = o.minIdleMs ?? 1200;
+  const expressReserve = o.expressReserve ?? 1;
   const r: ResolvedWorkerOptions = {
     types: o.types,
     keyPrefix: o.keyPrefix ?? 'sagalane',
     redisUrl: o.redisUrl ?? 'redis://127.0.0.1:6379',
     group: o.group ?? DEFAULT_GROUP,
     consumerName: o.consumerName ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
-    concurrency: o.concurrency ?? { min: 1, max: 16 },
-    expressReserve: o.expressReserve ?? 1,
+    concurrency: o.concurrency ?? { min: minimumConcurrency(expressReserve), max: 16 },
+    expressReserve,
     minIdleMs,
-    janitorIntervalMs: o.janitorIntervalMs ?? 1000,
-    keepaliveIntervalMs: o.keepaliveIntervalMs ?? Math.max(10, Math.floor(minIdleMs / 3)),
+    janitorIntervalMs: o.janitorIntervalMs ?? 200,
+    keepaliveIntervalMs: o.keepaliveIntervalMs ?? Math.max(10, Math.floor(minIdleMs / 4)),
+    poolThreads: o.poolThreads ?? defaultPoolThreads(),
+    deadLetterMaxLen: o.deadLetterMaxLen ?? 10_000,
+    staleConsumerMs: o.staleConsumerMs ?? 3_600_000,
     maxDeliveries: o.maxDeliveries ?? 3,
     retryBaseDelayMs: o.retryBaseDelayMs ?? 200,
     retryMaxDelayMs: o.retryMaxDelayMs ?? 30_000,
@@ -76,6 +96,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     retentionMs: o.retentionMs ?? 86_400_000,
     logger: o.logger,
     connection: o.connection,
+    pools: o.pools,
   };
   const fail = (m: string) => {
     throw new LaneOptionsError(`ExpressWorker: ${m}`);
@@ -100,8 +121,21 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min)
     fail(`concurrency must be integers with 1 <= min <= max (got ${JSON.stringify(r.concurrency)})`);
   int('expressReserve', 0);
-  if (r.expressReserve >= max && max > 1)
-    fail(`expressReserve (${r.expressReserve}) must be below concurrency.max (${max})`);
+  if (min < minimumConcurrency(r.expressReserve))
+    fail(
+      `concurrency.min (${min}) must be at least expressReserve + 1 (${minimumConcurrency(r.expressReserve)}): ` +
+        'the reserve needs its slots and standard tasks at least one',
+    );
+  const threads = r.poolThreads;
+  if (
+    !Number.isInteger(threads?.express) ||
+    !Number.isInteger(threads?.standard) ||
+    threads.express < 1 ||
+    threads.standard < 1
+  )
+    fail(`poolThreads must be integers >= 1 per lane (got ${JSON.stringify(threads)})`);
+  int('deadLetterMaxLen', 1);
+  int('staleConsumerMs', 1000);
   int('minIdleMs', 100);
   int('janitorIntervalMs', 10);
   int('keepaliveIntervalMs', 10);

@@ -54,9 +54,7 @@ export function sagaRollbackFailure(
  * Finds the saga's rollback failure in an error chain (a client's `WorkflowFailedError`, or the failure a child
  * saga threw in a parent workflow) and returns its parts; undefined for any other error.
  */
-export function sagaFailureDetails(
-  err: unknown,
-):
+export function sagaFailureDetails(err: unknown):
   | {
       type: string;
       error: SagaError;

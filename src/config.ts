@@ -87,6 +87,15 @@ export const envSchema = z.object({
   SAGALANE_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
   /** How long a reasoning plan stays cached in Redis. */
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
+
+  /**
+   * How long a worker process lets running work finish after SIGTERM/SIGINT: the saga worker's `shutdownGraceTime`
+   * (running activities may complete; then they are cancelled and Temporal retries them elsewhere) and the express
+   * worker's drain (unfinished tasks are then handed back to the stream).
+   */
+  SAGALANE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** A prebuilt workflow bundle (`npm run bundle:workflows -- <path>`) the saga worker loads instead of bundling. */
+  SAGALANE_WORKFLOW_BUNDLE: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -117,6 +126,8 @@ export interface Config {
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
+  shutdownGraceMs: number;
+  workflowBundlePath?: string;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.SAGALANE_LLM_TIMEOUT_MS,
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
+    shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
+    workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
   };
 }
 

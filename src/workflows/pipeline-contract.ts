@@ -11,6 +11,7 @@ import {
   strictSchema,
   symbolSchema,
 } from '../activities/agent-schemas';
+import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
 
@@ -26,6 +27,13 @@ export const pipelineInputSchema = z
     strict: strictSchema.optional(),
     /** Saga timeout; on expiry the saga rolls back with reason `timeout`. */
     timeoutMs: z.number().int().min(100).max(86_400_000).optional(),
+    /**
+     * `before_backtest`: after ml the saga waits in `awaiting_approval` for `approve` / `reject`.
+     * @defaultValue 'none'
+     */
+    approval: z.enum(PIPELINE_APPROVALS).optional(),
+    /** How long the approval waits before the saga rolls back. @defaultValue 86 400 000 (24 h) */
+    approvalTimeoutMs: z.number().int().min(100).max(604_800_000).optional(),
   })
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
@@ -58,3 +66,9 @@ export const pipelineTuningSchema = z
   })
   .strict();
 export type PipelineTuning = z.infer<typeof pipelineTuningSchema>;
+
+const answerText = z.string().trim().max(2000, 'at most 2000 characters').optional();
+/** `approve` as clients send it (SagaClient, CLI, MCP); the workflow's update validator checks the same shape. */
+export const approveInputSchema = z.object({ approver: answerText, comment: answerText }).strict();
+/** `reject` as clients send it. */
+export const rejectInputSchema = z.object({ reason: answerText, approver: answerText }).strict();

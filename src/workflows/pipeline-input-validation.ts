@@ -7,6 +7,7 @@
  */
 import { SYMBOL_PATTERN, SYMBOL_RULE } from '../activities/input-rules';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
+import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export interface InputIssue {
   /** Path of the offending field, e.g. `['params', 'fast']`; empty for the input as a whole. */
@@ -19,7 +20,16 @@ export type Validated<T> = { success: true; data: T } | { success: false; issues
 /** The same rules as `pipelineInputSchema`; strings come back trimmed. */
 export function validatePipelineInput(input: unknown): Validated<PipelineInput> {
   const v = new Checker();
-  const o = v.object(input, ['idea', 'symbol', 'dataset', 'params', 'strict', 'timeoutMs']);
+  const o = v.object(input, [
+    'idea',
+    'symbol',
+    'dataset',
+    'params',
+    'strict',
+    'timeoutMs',
+    'approval',
+    'approvalTimeoutMs',
+  ]);
   if (!o) return v.result<PipelineInput>(undefined);
   const data: Record<string, unknown> = {};
   const idea = v.string(o.idea, 'idea');
@@ -61,6 +71,19 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
   if (o.timeoutMs !== undefined) {
     const t = v.integer(o.timeoutMs, ['timeoutMs'], 100, 86_400_000);
     if (t !== undefined) data.timeoutMs = t;
+  }
+  if (o.approval !== undefined) {
+    if (typeof o.approval === 'string' && (PIPELINE_APPROVALS as readonly string[]).includes(o.approval))
+      data.approval = o.approval;
+    else
+      v.issue(
+        ['approval'],
+        `Invalid option: expected one of ${PIPELINE_APPROVALS.map((a) => JSON.stringify(a)).join('|')}`,
+      );
+  }
+  if (o.approvalTimeoutMs !== undefined) {
+    const t = v.integer(o.approvalTimeoutMs, ['approvalTimeoutMs'], 100, 604_800_000);
+    if (t !== undefined) data.approvalTimeoutMs = t;
   }
   v.unrecognized();
   return v.result(data as PipelineInput);

@@ -6,7 +6,7 @@
 import type Redis from 'ioredis';
 import { z } from 'zod';
 import { ArtifactStore } from './artifact-store';
-import { ArtifactMissingError, InvalidAgentInputError } from './errors';
+import { InvalidAgentInputError } from './errors';
 
 const point = z.object({ date: z.string(), equity: z.number(), buyAndHold: z.number() });
 

@@ -51,32 +51,6 @@ module.exports = {
       to: { path: `${RUNTIME}|${FRONT}` },
     },
     {
-      name: 'workflows-stay-deterministic',
-      comment:
-        'Workflow code is bundled for the Temporal sandbox: it imports other workflow code, activity types, and the ' +
-        'zod-free input rules (src/activities/input-rules.ts) its validator shares with the zod schemas.',
-      severity: 'error',
-      from: { path: '^src/workflows/', pathNot: '^src/workflows/pipeline-contract[.]ts$' },
-      to: {
-        path: '^src/',
-        pathNot: '^src/workflows/|^src/activities/input-rules[.]ts$',
-        dependencyTypesNot: ['type-only'],
-      },
-    },
-    {
-      name: 'the-client-contract-uses-the-agent-schemas',
-      comment:
-        "pipeline-contract.ts is the clients' side of the saga contract (never bundled): besides workflow code it " +
-        "may import only the agents' input schemas (one rule, one place).",
-      severity: 'error',
-      from: { path: '^src/workflows/pipeline-contract[.]ts$' },
-      to: {
-        path: '^src/',
-        pathNot: '^src/workflows/|^src/activities/(input-rules|agent-schemas)[.]ts$',
-        dependencyTypesNot: ['type-only'],
-      },
-    },
-    {
       name: 'config-and-logger-are-the-bottom',
       comment: 'config.ts and logger.ts import nothing else from src/.',
       severity: 'error',

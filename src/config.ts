@@ -87,6 +87,8 @@ export const envSchema = z.object({
   SAGALANE_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
   /** How long a reasoning plan stays cached in Redis. */
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
+  /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
+  SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -117,6 +119,7 @@ export interface Config {
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
+  artifactTtlS: number;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.SAGALANE_LLM_TIMEOUT_MS,
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
+    artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
   };
 }
 

@@ -28,6 +28,8 @@ export interface AgentDeps {
   llm: Config['llm'];
   /** Lifetime of a cached plan. */
   planCacheTtlS: number;
+  /** Seconds an artifact is kept after it is written. @defaultValue none (kept until compensated) */
+  artifactTtlS?: number;
   logger: Logger;
   /** Time limit of each sandboxed run of generated code. @defaultValue 1000 */
   sandboxTimeoutMs?: number;
@@ -93,7 +95,7 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
   if (!Number.isInteger(walkForwardFolds) || walkForwardFolds < 1 || walkForwardFolds > 20)
     throw new Error('walkForwardFolds must be an integer in 1..20');
   if (!(deps.planCacheTtlS > 0)) throw new Error('planCacheTtlS must be positive');
-  const store = new ArtifactStore(deps.redis, deps.keyPrefix);
+  const store = new ArtifactStore(deps.redis, deps.keyPrefix, deps.artifactTtlS);
   const log = deps.logger.child({ component: 'agents' });
   return {
     deps,
@@ -134,6 +136,7 @@ export function agentDepsFromConfig(config: Config, redis: Redis, logger?: Logge
     dataDir: DEFAULT_DATA_DIR,
     llm: config.llm,
     planCacheTtlS: config.planCacheTtlS,
+    artifactTtlS: config.artifactTtlS,
     logger: logger ?? createLogger(config.logLevel),
   };
 }

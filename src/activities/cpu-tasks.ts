@@ -5,11 +5,11 @@
  * thread (`runCpuTaskInProcess`). Progress and abort hooks only reach an in-thread run; a pool aborts by its own
  * `AbortSignal` and reports no progress.
  */
+import type { CpuTaskHooks } from './cpu-task-hooks';
 import { runBacktest, type BacktestRunResult, type BacktestRunTask } from './backtest-run';
 import { smokeRunStrategy, type SmokeRunResult, type SmokeRunTask } from './codegen-smoke';
 import {
   searchParameters,
-  type CpuTaskHooks,
   type ParameterSearchResult,
   type ParameterSearchTask,
 } from './parameter-search';

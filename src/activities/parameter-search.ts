@@ -14,14 +14,9 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sharpeRatio, simulate } from './backtest-engine';
+import type { CpuTaskHooks } from './cpu-task-hooks';
 import type { Bar } from './market-data';
 import { loadStrategy } from './strategy-sandbox';
-
-/** Hooks an in-thread run honours between candidates (a pool thread gets none). */
-export interface CpuTaskHooks {
-  signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
-}
 
 /** Default number of walk-forward folds. */
 export const DEFAULT_WALK_FORWARD_FOLDS = 4;

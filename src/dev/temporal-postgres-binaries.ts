@@ -123,3 +123,19 @@ export async function ensureGoBinary(bin: GoBinary, opts: EnsureBinaryOptions = 
   log(`[sagalane] Built ${bin.name} ${bin.version} in ${seconds()}s: ${target}`);
   return target;
 }
+
+/** `npm run setup:temporal-postgres`: builds (or finds) the server and the sql tool; `--ui` adds the UI server. */
+if (require.main === module) {
+  const wanted = [
+    TEMPORAL_SERVER,
+    TEMPORAL_SQL_TOOL,
+    ...(process.argv.includes('--ui') ? [TEMPORAL_UI_SERVER] : []),
+  ];
+  (async () => {
+    for (const bin of wanted)
+      process.stdout.write(`${bin.name} ${bin.version}: ${await ensureGoBinary(bin)}\n`);
+  })().catch((err: Error) => {
+    process.stderr.write(err.message + '\n');
+    process.exit(1);
+  });
+}

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { loadConfigOrExit } from '../config';
-import { untilSignalled } from './local-stack';
+import { untilSignalled } from '../runtime/signals';
 import { startTemporalOnPostgres, type TemporalPostgresServer } from './temporal-postgres';
 
 /** The options `sagalane dev --persistence postgres` and this script share. */

@@ -9,7 +9,7 @@ import { createFeatureActivities } from '../fixtures/test-activities';
 import type { FeatureSagaInput } from '../fixtures/test-workflows';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
-import { stepAttemptActivityInterceptor } from '../../src/workers/step-attempt-interceptor';
+import { stepAttemptActivityInterceptor } from '../../src/runtime/step-attempt-interceptor';
 import { sagaFailureDetails, sagaStateQuery } from '../../src/workflows/saga';
 import { recordingSinks, type SinkEvent } from './saga-test-kit';
 

@@ -85,8 +85,6 @@ describe('express recovery (default options)', () => {
       expect((await client.result(taskId, { waitMs: 60_000 })).status).toBe('succeeded');
       victim = rescuer; // the next round's victim
     }
-    {
-    }
     const done = await Promise.all(all.map((id) => client.result(id, { waitMs: 60_000 })));
     expect(done.map((d) => d.status)).toEqual(all.map(() => 'succeeded'));
     const p95 = percentile(recoveries, 95);

@@ -20,7 +20,26 @@ export {
 export { connectTemporal, connectionSettings, type ConnectionSettings } from './runtime/temporal-connection';
 export * from './workflows/pipeline-contract';
 export * from './workflows/search-attributes';
-export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from './workflows/saga';
+export {
+  Saga,
+  sagaStateQuery,
+  sagaFailureDetails,
+  SAGA_LIFECYCLE_STATES,
+  SAGA_ROLLED_BACK_FAILURE,
+  SAGA_COMPENSATION_FAILED_FAILURE,
+  type SagaOptions,
+  type StepOptions,
+  type CompensationOptions,
+  type CompensationRetryPolicy,
+  type CompensationMode,
+  type ApprovalOptions,
+  type ApprovalAnswer,
+  type FailedCompensation,
+} from './workflows/saga';
+export {
+  stepAttemptActivityInterceptor,
+  STEP_ATTEMPT_WORKFLOW_MODULE,
+} from './runtime/step-attempt-interceptor';
 
 // The express lane: client, worker, task types.
 export * from './lane';

@@ -147,7 +147,7 @@ describe('sagalane commands with one backend down', () => {
     );
     expect(local.code).toBe(69);
     expect(local.stderr).toContain(
-      `Temporal is not reachable at 127.0.0.1:${port} (Failed to connect before the deadline): start it with \`npm start\` (or set TEMPORAL_ADDRESS).`,
+      `Temporal is not reachable at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}): start it with \`npm start\` (or set TEMPORAL_ADDRESS).`,
     );
   });
 });

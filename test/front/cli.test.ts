@@ -167,7 +167,7 @@ describe('sagalane CLI', () => {
       await pollUntil(
         async () => stderr,
         (s) => /running; Ctrl-C/.test(s) || child.exitCode !== null,
-        30_000,
+        120_000,
         100,
       );
       const metrics = /Metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];

@@ -39,7 +39,7 @@ export {
 export {
   stepAttemptActivityInterceptor,
   STEP_ATTEMPT_WORKFLOW_MODULE,
-} from './workers/step-attempt-interceptor';
+} from './runtime/step-attempt-interceptor';
 
 // The express lane: client, worker, task types.
 export * from './lane';

@@ -1,7 +1,7 @@
 /** Pure parts of the saga engine: the rollback failure, reading it back, and the step-attempt envelope. */
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { stepAttemptActivityInterceptor } from '../../src/workers/step-attempt-interceptor';
+import { stepAttemptActivityInterceptor } from '../../src/runtime/step-attempt-interceptor';
 import type { CompensationRecord, SagaError } from '../../src/workflows/pipeline-definitions';
 import { sagaFailureDetails, sagaRollbackFailure } from '../../src/workflows/saga-failure';
 import { STEP_ATTEMPT_HEADER, unwrapStepAttempt } from '../../src/workflows/step-attempts';

@@ -9,6 +9,8 @@ import { createLogger, type Logger } from '../logger';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
 import { createAgentTaskTypes } from '../lane/agent-task-types';
 import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
+import { defaultPoolThreads, HandlerPools } from '../lane/handler-pool';
+import { createPooledCpuTaskRunner } from '../lane/pooled-cpu-tasks';
 import { openLaneConnection } from '../lane/redis-connections';
 import type { TaskType } from '../lane/task-types';
 import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
@@ -35,12 +37,18 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
   const logger: Logger = rest.logger ?? createLogger(config.logLevel);
   const ownConnection = !rest.connection;
   const connection: Redis = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
+  // One set of thread pools for pooled handlers (hash) and the agents' CPU parts (sandbox, search, backtest).
+  const pools = rest.pools ?? new HandlerPools({ threads: rest.poolThreads ?? defaultPoolThreads() });
   const served = types ?? [
     ...builtinTaskTypes,
-    ...createAgentTaskTypes(agentDepsFromConfig(config, connection, logger)),
+    ...createAgentTaskTypes({
+      ...agentDepsFromConfig(config, connection, logger),
+      runCpuTask: createPooledCpuTaskRunner(pools),
+    }),
   ];
   const worker = new ExpressWorker({
     ...rest,
+    pools,
     types: served as TaskType[],
     redisUrl: config.redisUrl,
     keyPrefix: config.keyPrefix,
@@ -53,6 +61,7 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
     worker,
     async stop() {
       await worker.stop();
+      if (!rest.pools) await pools.close();
       detach?.();
       if (ownConnection) await connection.quit().catch(() => connection.disconnect());
     },

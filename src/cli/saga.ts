@@ -1,4 +1,7 @@
-/** `sagalane saga get|list|cancel|history`: read and cancel sagas. Needs Temporal only. */
+/**
+ * `sagalane saga get|list|cancel|approve|reject|history`: read, cancel and answer sagas. Needs Temporal only
+ * (`get --plot` also reads the backtest report from Redis).
+ */
 import fs from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import Redis from 'ioredis';
@@ -14,7 +17,7 @@ interface PageOptions {
 }
 
 export function sagaCommand(): Command {
-  const saga = new Command('saga').description('Inspect and cancel sagas');
+  const saga = new Command('saga').description('Inspect, cancel and approve sagas');
   withJson(
     saga
       .command('get <sagaId>')
@@ -55,6 +58,30 @@ export function sagaCommand(): Command {
         { sagaId, ...outcome },
         () => `Cancel accepted for ${sagaId} (was ${outcome.state}); rolling back.`,
       );
+    }),
+  );
+  withJson(
+    saga
+      .command('approve <sagaId>')
+      .description('Approve the approval the saga is waiting for (state awaiting_approval); it goes on')
+      .option('--approver <name>', 'who approves (recorded in the saga)')
+      .option('--comment <text>', 'a comment (recorded in the saga)'),
+  ).action((sagaId: string, opts: OutputOptions & { approver?: string; comment?: string }) =>
+    withSagas(async (sagas) => {
+      const state = await sagas.approve(sagaId, { approver: opts.approver, comment: opts.comment });
+      print(opts, state, () => `Approved ${sagaId}; now ${state.state}.`);
+    }),
+  );
+  withJson(
+    saga
+      .command('reject <sagaId>')
+      .description('Reject the approval the saga is waiting for; it rolls back')
+      .option('--reason <text>', 'why (recorded as the saga error)')
+      .option('--approver <name>', 'who rejects (recorded in the saga)'),
+  ).action((sagaId: string, opts: OutputOptions & { reason?: string; approver?: string }) =>
+    withSagas(async (sagas) => {
+      const state = await sagas.reject(sagaId, { reason: opts.reason, approver: opts.approver });
+      print(opts, state, () => `Rejected ${sagaId}; rolling back (now ${state.state}).`);
     }),
   );
   withJson(

@@ -19,7 +19,14 @@ export interface ProgressUpdate {
   message: string;
 }
 
-const NON_STEP_STATES = new Set(['pending', 'compensating', 'completed', 'rolled_back', 'failed']);
+const NON_STEP_STATES = new Set([
+  'pending',
+  'awaiting_approval',
+  'compensating',
+  'completed',
+  'rolled_back',
+  'failed',
+]);
 
 /** The step names of a saga type, when sagalane knows them. */
 export function stepsOf(workflowType: string | undefined): readonly string[] | undefined {
@@ -50,6 +57,12 @@ export function progressOf(
     return { progress: next(0), message: 'rolled_back: every finished step was undone' };
   if (state === 'failed')
     return { progress: next(0), message: 'failed: a compensation failed, see get_saga' };
+  if (state === 'awaiting_approval')
+    return {
+      progress: next(0),
+      total,
+      message: `awaiting_approval${step ? ` (${step})` : ''}: waiting for approve_saga or reject_saga`,
+    };
   if (!NON_STEP_STATES.has(state) && state === (step ?? state)) {
     const index = steps ? steps.indexOf(state) : -1;
     if (steps && index >= 0)

@@ -70,7 +70,7 @@ describe('progress per saga transition', () => {
     expect(updates.map((u) => u.message)).toEqual([
       'step 1: reserve',
       'step 2: charge',
-      'awaiting_approval (step charge)',
+      'awaiting_approval (charge): waiting for approve_saga or reject_saga',
     ]);
     expect(updates.map((u) => u.progress)).toEqual([2, 3, 4]);
   });

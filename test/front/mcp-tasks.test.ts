@@ -378,4 +378,57 @@ describe('MCP tasks, progress, subscriptions', () => {
       })) as CallToolResult,
     );
   });
+
+  it('approves and rejects a saga waiting for approval (approve_saga / reject_saga); answering another is refused', async () => {
+    const startGated = (symbol: string) =>
+      callJson<{ sagaId: string }>(client, 'start_pipeline', {
+        idea: 'trend following, with a human in the loop',
+        symbol,
+        approval: 'before_backtest',
+      });
+    const waiting = async (sagaId: string) =>
+      pollUntil(
+        () => callJson<SagaStateView>(client, 'get_saga', { sagaId }),
+        (s) => s.state === 'awaiting_approval' || FINAL.includes(s.state),
+      );
+    const approved = (await startGated('DEMO')).sagaId;
+    const rejected = (await startGated('TREND')).sagaId;
+    expect((await waiting(approved)).state).toBe('awaiting_approval');
+    expect((await waiting(rejected)).state).toBe('awaiting_approval');
+    // As a task it is still working, and says what it waits for.
+    expect((await client.experimental.tasks.getTask(approved)).statusMessage).toContain(
+      'waiting for approve_saga or reject_saga',
+    );
+
+    const approve = (await client.callTool({
+      name: 'approve_saga',
+      arguments: { sagaId: approved, approver: 'jest', comment: 'looks fine' },
+    })) as CallToolResult;
+    checker.check('approve_saga', approve);
+    const done = await pollUntil(
+      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: approved }),
+      (s) => FINAL.includes(s.state),
+    );
+    expect(done.state).toBe('completed');
+
+    const reject = (await client.callTool({
+      name: 'reject_saga',
+      arguments: { sagaId: rejected, reason: 'too risky', approver: 'jest' },
+    })) as CallToolResult;
+    checker.check('reject_saga', reject);
+    const rolledBack = await pollUntil(
+      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: rejected }),
+      (s) => FINAL.includes(s.state),
+    );
+    expect(rolledBack.state).toBe('rolled_back');
+    expect(rolledBack.error).toMatchObject({ reason: 'rejected', cancelReason: 'too risky' });
+    expect((await client.experimental.tasks.getTask(rejected)).status).toBe('failed');
+
+    const again = (await client.callTool({
+      name: 'approve_saga',
+      arguments: { sagaId: approved },
+    })) as CallToolResult;
+    expect(again.isError).toBe(true);
+    expect(textOf(again)).toMatch(/not awaiting approval/i);
+  });
 });

@@ -41,6 +41,17 @@ export function progressOf(
   transition: SagaTransition,
   options: { workflowType?: string; previous: number; stepsSeen: readonly string[] },
 ): ProgressUpdate {
+  const update = naturalProgress(transition, options);
+  // Extra transitions (an approval gate) can carry progress past the total: then the total is not known after all.
+  return update.total !== undefined && update.progress > update.total
+    ? { ...update, total: undefined }
+    : update;
+}
+
+function naturalProgress(
+  transition: SagaTransition,
+  options: { workflowType?: string; previous: number; stepsSeen: readonly string[] },
+): ProgressUpdate {
   const steps = stepsOf(options.workflowType);
   const total = steps ? steps.length + 2 : undefined;
   const next = (natural: number) => Math.max(options.previous + 1, natural);
@@ -67,6 +78,8 @@ export function progressOf(
     const index = steps ? steps.indexOf(state) : -1;
     if (steps && index >= 0)
       return { progress: next(index + 2), total, message: `step ${index + 1} of ${steps.length}: ${state}` };
+    // A known saga type in a state that is not one of its steps (e.g. its approval gate being answered).
+    if (steps) return { progress: next(0), total, message: state };
     const n = options.stepsSeen.includes(state)
       ? options.stepsSeen.indexOf(state) + 1
       : options.stepsSeen.length + 1;

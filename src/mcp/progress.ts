@@ -83,11 +83,7 @@ function naturalProgress(
     const n = options.stepsSeen.includes(state)
       ? options.stepsSeen.indexOf(state) + 1
       : options.stepsSeen.length + 1;
-    return {
-      progress: next(n + 1),
-      total,
-      message: `step ${n}${steps ? ` of ${steps.length}` : ''}: ${state}`,
-    };
+    return { progress: next(n + 1), total, message: `step ${n}: ${state}` };
   }
   // A state that is not a step (e.g. a saga waiting for an approval).
   return { progress: next(0), total, message: step ? `${state} (step ${step})` : state };

@@ -17,7 +17,10 @@ import {
   type LoggingMessageNotification,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { SagaClient } from '../../src/client/saga-client';
+import { ExpressClient } from '../../src/lane/express-client';
+import { DEFAULT_TASK_TYPE_DEFAULTS, type TaskSchema } from '../../src/lane/task-types';
 import { createLogger } from '../../src/logger';
 import { createMcpServer } from '../../src/mcp/server';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';
@@ -430,5 +433,59 @@ describe('MCP tasks, progress, subscriptions', () => {
     })) as CallToolResult;
     expect(again.isError).toBe(true);
     expect(textOf(again)).toMatch(/not awaiting approval/i);
+  });
+
+  it("reports lane progress to get_task with waitMs, and a full backlog as an isError result with the lane's message", async () => {
+    const { taskId } = await callJson<{ taskId: string }>(client, 'submit_task', {
+      type: 'hash',
+      payload: { data: 'progress please', rounds: 3 },
+    });
+    const progress: Progress[] = [];
+    const waited = (await client.callTool(
+      { name: 'get_task', arguments: { taskId, waitMs: 20_000 } },
+      CallToolResultSchema,
+      { onprogress: (p) => progress.push(p) },
+    )) as CallToolResult;
+    checker.check('get_task', waited);
+    expect(waited.structuredContent).toMatchObject({ status: 'succeeded' });
+    expect(progress.at(-1)!.message).toBe('succeeded');
+    expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
+
+    // A type of its own with a backlog limit of 2 and no worker: the third submit is refused by the lane.
+    const tight: TaskSchema = {
+      name: `mcpbacklog${Date.now()}`,
+      schema: z.object({ n: z.number() }),
+      defaults: { ...DEFAULT_TASK_TYPE_DEFAULTS, maxBacklog: 2 },
+    };
+    const express = new ExpressClient({
+      types: [tight],
+      redisUrl: stack.config.redisUrl,
+      keyPrefix: stack.config.keyPrefix,
+    });
+    const tightClient = await connectInProcess(
+      createMcpServer({ sagas: stack.sagas, express, taskSchemas: [tight] }),
+    );
+    try {
+      for (const n of [1, 2])
+        expect(
+          (
+            await tightClient.callTool({
+              name: 'submit_task',
+              arguments: { type: tight.name, payload: { n } },
+            })
+          ).isError,
+        ).toBeUndefined();
+      const refused = (await tightClient.callTool({
+        name: 'submit_task',
+        arguments: { type: tight.name, payload: { n: 3 } },
+      })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toContain(
+        `holds 2 tasks, at its limit of 2 (defaults.maxBacklog): the submit was refused`,
+      );
+    } finally {
+      await tightClient.close();
+      await express.close();
+    }
   });
 });

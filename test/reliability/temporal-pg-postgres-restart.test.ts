@@ -1,7 +1,7 @@
 /**
  * Temporal on PostgreSQL: PostgreSQL itself goes down while 20 sagas are inside a step (`pg_ctlcluster … stop`,
  * which ends every connection, held down a few seconds, then `start`). The Temporal server stays up and reconnects
- * to the database; every saga ends correctly and no finished step runs again (temporal-pg-kit.ts).
+ * to the database; every saga ends correctly and no finished step runs again (sagas-in-flight.ts).
  *
  * Stops the machine's PostgreSQL cluster (only its users notice; nothing else in the test suites uses it).
  */
@@ -10,13 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePostgresUrl } from '../../src/dev/temporal-postgres-config';
-import {
-  expectEverySagaCorrect,
-  outcomeFigures,
-  postgresSagaRig,
-  RELIABILITY_POSTGRES_URL,
-  type PostgresSagaRig,
-} from './temporal-pg-kit';
+import { expectEverySagaCorrect, outcomeFigures } from './sagas-in-flight';
+import { postgresSagaRig, RELIABILITY_POSTGRES_URL, type PostgresSagaRig } from './temporal-pg-kit';
 import { figure, waitFor } from './reliability-kit';
 
 const pg = parsePostgresUrl(RELIABILITY_POSTGRES_URL);

@@ -1,15 +1,11 @@
 /**
  * Temporal on PostgreSQL: the Temporal server process is stopped while 20 sagas are inside a step, stays down a few
  * seconds, and starts again on the same ports and databases. The worker and client reconnect by themselves; every
- * saga ends correctly and no finished step runs again (temporal-pg-kit.ts).
+ * saga ends correctly and no finished step runs again (sagas-in-flight.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  expectEverySagaCorrect,
-  outcomeFigures,
-  postgresSagaRig,
-  type PostgresSagaRig,
-} from './temporal-pg-kit';
+import { expectEverySagaCorrect, outcomeFigures } from './sagas-in-flight';
+import { postgresSagaRig, type PostgresSagaRig } from './temporal-pg-kit';
 import { figure, portAnswers } from './reliability-kit';
 
 describe('Temporal server on PostgreSQL restarted with sagas in flight', () => {

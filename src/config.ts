@@ -65,6 +65,10 @@ export const envSchema = z.object({
   SAGALANE_MCP_ALLOWED_HOSTS: csv,
   /** Extra Origin header values accepted by the MCP HTTP endpoint (comma-separated). */
   SAGALANE_MCP_ALLOWED_ORIGINS: csv,
+  /** Most MCP HTTP sessions open at once; an initialize over it gets a JSON-RPC error (HTTP 503). */
+  SAGALANE_MCP_MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** An MCP HTTP session with no request (and no open stream) for this long is closed. */
+  SAGALANE_MCP_SESSION_IDLE_MS: z.coerce.number().int().min(1000).default(1_800_000),
 
   SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
@@ -89,6 +93,15 @@ export const envSchema = z.object({
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
   SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
+
+  /**
+   * How long a worker process lets running work finish after SIGTERM/SIGINT: the saga worker's `shutdownGraceTime`
+   * (running activities may complete; then they are cancelled and Temporal retries them elsewhere) and the express
+   * worker's drain (unfinished tasks are then handed back to the stream).
+   */
+  SAGALANE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** A prebuilt workflow bundle (`npm run bundle:workflows -- <path>`) the saga worker loads instead of bundling. */
+  SAGALANE_WORKFLOW_BUNDLE: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -114,12 +127,22 @@ export interface Config {
   redisUrl: string;
   keyPrefix: string;
   dataDir: string;
-  mcp: { host: string; port: number; token?: string; allowedHosts: string[]; allowedOrigins: string[] };
+  mcp: {
+    host: string;
+    port: number;
+    token?: string;
+    allowedHosts: string[];
+    allowedOrigins: string[];
+    maxSessions: number;
+    sessionIdleMs: number;
+  };
   metrics: { host: string; port: number; temporalSdkPort: number | 'off' };
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
   artifactTtlS: number;
+  shutdownGraceMs: number;
+  workflowBundlePath?: string;
 }
 
 export class ConfigError extends Error {
@@ -176,6 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.SAGALANE_MCP_TOKEN,
       allowedHosts: e.SAGALANE_MCP_ALLOWED_HOSTS,
       allowedOrigins: e.SAGALANE_MCP_ALLOWED_ORIGINS,
+      maxSessions: e.SAGALANE_MCP_MAX_SESSIONS,
+      sessionIdleMs: e.SAGALANE_MCP_SESSION_IDLE_MS,
     },
     metrics: {
       host: e.SAGALANE_METRICS_HOST,
@@ -191,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
     artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
+    shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
+    workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
   };
 }
 

@@ -3,7 +3,7 @@
  * backend at start: the tools open their client through the lazy front door when first called.
  */
 import { Command } from 'commander';
-import { clientsOnDemand, clientTemporalAddress, openLazyFrontDoor } from '../client/front-door';
+import { clientTemporalAddress, openLazyFrontDoor } from '../client/front-door';
 import { loadConfigOrExit, type Config } from '../config';
 import { mcpHttpComponent } from '../mcp/http-component';
 import { createMcpServer } from '../mcp/server';
@@ -42,7 +42,11 @@ export function mcpCommand(): Command {
 async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
   const door = openLazyFrontDoor(config);
   try {
-    const server = createMcpServer({ ...clientsOnDemand(door), readOnly });
+    const server = createMcpServer({
+      frontDoor: door,
+      readOnly,
+      addresses: { temporalAddress: clientTemporalAddress(config), redisUrl: config.redisUrl },
+    });
     await serveMcpOverStdio(server, { until: untilSignalled() });
   } finally {
     await door.close();

@@ -19,7 +19,8 @@ import {
 } from '../helpers/temporal';
 import { runSagalane } from './front-kit';
 
-jest.setTimeout(120_000);
+// Each case spawns up to three CLI processes; on the shared 2-core machine one can take tens of seconds to start.
+jest.setTimeout(400_000);
 
 describe('sagalane commands with one backend down', () => {
   const keyPrefix = uniquePrefix('front-cli-backends');

@@ -21,6 +21,8 @@ import {
 } from './front-kit';
 
 const sagalane = runSagalane;
+// Spawned CLI processes on the shared 2-core machine: starting one can take tens of seconds under load.
+jest.setTimeout(240_000);
 
 describe('sagalane CLI', () => {
   let stack: FrontStack;

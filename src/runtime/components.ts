@@ -49,7 +49,13 @@ export function expressWorkerComponent(): StackComponent {
     name: 'express worker',
     async start({ config, metrics }) {
       const logger = createLogger(config.logLevel, { component: 'express-worker' });
-      const running = await startExpressWorker({ config, logger, metrics });
+      // The process's shutdown grace (SAGALANE_SHUTDOWN_GRACE_MS) is how long SIGTERM lets running tasks finish.
+      const running = await startExpressWorker({
+        config,
+        logger,
+        metrics,
+        drainTimeoutMs: config.shutdownGraceMs,
+      });
       return {
         endpoints: { 'Express worker': `Redis key prefix ${config.keyPrefix}` },
         stop: () => running.stop(),

@@ -5,6 +5,7 @@
  * `npx sagalane worker saga` (src/cli/worker.ts); SIGTERM/SIGINT stop polling, let running activities finish within
  * the shutdown grace time and exit 0.
  */
+import fs from 'node:fs';
 import Redis from 'ioredis';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineActivities } from '../activities/contracts';
@@ -28,13 +29,18 @@ export interface SagaWorkerOptions {
   /** Saga lifecycle sinks, e.g. `createSagaMetricsSinks(metrics)`. @defaultValue debug log lines */
   sinks?: InjectedSinks<SagaSinks>;
   /**
-   * A prebuilt workflow bundle (`bundleWorkflowCode`) to load instead of bundling src/workflows at start-up (which
-   * takes seconds). @defaultValue bundle src/workflows
+   * A prebuilt workflow bundle (`npm run bundle:workflows`, src/runtime/workflow-bundle.ts) to load instead of
+   * bundling src/workflows at start-up (which takes seconds). It must include the step-attempt workflow interceptor.
+   * @defaultValue `config.workflowBundlePath` (SAGALANE_WORKFLOW_BUNDLE), else bundle src/workflows
    */
   workflowBundlePath?: string;
   /** @defaultValue a logger at `config.logLevel` */
   logger?: Logger;
-  /** Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). */
+  /**
+   * Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). `shutdownGraceTime`
+   * defaults to `config.shutdownGraceMs` (SAGALANE_SHUTDOWN_GRACE_MS, 30 s): how long running activities may finish
+   * after `stop()` before they are cancelled (the SDK's own default, 0, cancels them at once).
+   */
   workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'sinks'>>;
 }
 
@@ -69,6 +75,14 @@ export function createLogSagaSinks(logger: Logger): InjectedSinks<SagaSinks> {
 
 export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWorkerHandle> {
   const { config } = opts;
+  const workflowBundlePath = opts.workflowBundlePath ?? config.workflowBundlePath;
+  if (workflowBundlePath && !fs.existsSync(workflowBundlePath)) {
+    throw new SagaWorkerSetupError(
+      `the workflow bundle ${workflowBundlePath} does not exist` +
+        (opts.workflowBundlePath ? '' : ' (SAGALANE_WORKFLOW_BUNDLE)') +
+        ': build it with `npm run bundle:workflows -- <path>`, or unset SAGALANE_WORKFLOW_BUNDLE to bundle at start-up',
+    );
+  }
   const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const agents = opts.activities
@@ -94,6 +108,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   let worker: Worker;
   try {
     worker = await Worker.create({
+      shutdownGraceTime: config.shutdownGraceMs,
       // Bounded workflow cache (docs/SAGAS.md "Memory"): above the 100 sagas in flight of bench:saga, far below the
       // SDK's heap-derived default (~900 here); `workerOptions.maxCachedWorkflows` overrides it.
       maxCachedWorkflows: 250,
@@ -108,7 +123,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
       interceptors: {
         ...opts.workerOptions?.interceptors,
         activity: [stepAttemptActivityInterceptor, ...(opts.workerOptions?.interceptors?.activity ?? [])],
-        ...(opts.workflowBundlePath
+        ...(workflowBundlePath
           ? {}
           : {
               workflowModules: [
@@ -117,8 +132,8 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
               ],
             }),
       },
-      ...(opts.workflowBundlePath
-        ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      ...(workflowBundlePath
+        ? { workflowBundle: { codePath: workflowBundlePath } }
         : { workflowsPath: require.resolve('../workflows') }),
     });
   } catch (err) {
@@ -138,7 +153,17 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
     running,
     stop() {
       stopping ??= (async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        const state = worker.getState();
+        // The SDK's Runtime may have begun the shutdown itself (it handles SIGTERM/SIGINT too): STOPPING, DRAINING.
+        if (state !== 'STOPPED' && state !== 'FAILED') {
+          logger.info(
+            'saga worker stopping: no new tasks; running activities may finish within the grace time',
+            {
+              shutdownGraceTime: opts.workerOptions?.shutdownGraceTime ?? `${config.shutdownGraceMs}ms`,
+            },
+          );
+        }
+        if (state === 'RUNNING') worker.shutdown();
         await running;
       })();
       return stopping;

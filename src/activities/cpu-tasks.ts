@@ -8,11 +8,7 @@
 import type { CpuTaskHooks } from './cpu-task-hooks';
 import { runBacktest, type BacktestRunResult, type BacktestRunTask } from './backtest-run';
 import { smokeRunStrategy, type SmokeRunResult, type SmokeRunTask } from './codegen-smoke';
-import {
-  searchParameters,
-  type ParameterSearchResult,
-  type ParameterSearchTask,
-} from './parameter-search';
+import { searchParameters, type ParameterSearchResult, type ParameterSearchTask } from './parameter-search';
 
 export interface CpuTaskInputs {
   codegenSmoke: SmokeRunTask;

@@ -1,5 +1,9 @@
 /** `sagalane saga get|list|cancel|history`: read and cancel sagas. Needs Temporal only. */
+import fs from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import Redis from 'ioredis';
+import { readBacktestReport, renderEquityCurveSvg } from '../activities/equity-plot';
+import { loadConfigOrExit } from '../config';
 import { SAGA_STATES, type SagaStateName } from '../workflows/pipeline-contract';
 import { parsePositiveInt, withJson, withSagas } from './context';
 import { formatHistory, formatSaga, formatSagaList, print, type OutputOptions } from './output';
@@ -15,11 +19,13 @@ export function sagaCommand(): Command {
     saga
       .command('get <sagaId>')
       .description("A saga's state: current step, finished steps, compensations, error, result")
-      .option('--run-id <runId>', 'a specific run (default: the latest)'),
-  ).action((sagaId: string, opts: OutputOptions & { runId?: string }) =>
+      .option('--run-id <runId>', 'a specific run (default: the latest)')
+      .option('--plot <file>', "also write the backtest's equity curve vs buy and hold as an SVG picture"),
+  ).action((sagaId: string, opts: OutputOptions & { runId?: string; plot?: string }) =>
     withSagas(async (sagas) => {
       const state = await sagas.getState(sagaId, { runId: opts.runId });
       print(opts, state, () => formatSaga(state));
+      if (opts.plot) await writePlot(sagaId, opts.plot, opts.json === true);
     }),
   );
   withJson(
@@ -66,4 +72,17 @@ export function sagaCommand(): Command {
     }),
   );
   return saga;
+}
+
+/** The report artifact lives in Redis: the plot opens a connection of its own, only when asked for. */
+async function writePlot(sagaId: string, file: string, json: boolean): Promise<void> {
+  const config = loadConfigOrExit();
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    const report = await readBacktestReport({ redis, keyPrefix: config.keyPrefix }, sagaId);
+    await fs.writeFile(file, renderEquityCurveSvg(report));
+    if (!json) process.stdout.write(`Wrote the equity curve of ${sagaId} to ${file}\n`);
+  } finally {
+    redis.disconnect();
+  }
 }

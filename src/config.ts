@@ -91,6 +91,8 @@ export const envSchema = z.object({
   SAGALANE_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
   /** How long a reasoning plan stays cached in Redis. */
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
+  /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
+  SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
 
   /**
    * How long a worker process lets running work finish after SIGTERM/SIGINT: the saga worker's `shutdownGraceTime`
@@ -100,8 +102,6 @@ export const envSchema = z.object({
   SAGALANE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** A prebuilt workflow bundle (`npm run bundle:workflows -- <path>`) the saga worker loads instead of bundling. */
   SAGALANE_WORKFLOW_BUNDLE: optionalString,
-  /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
-  SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -140,9 +140,9 @@ export interface Config {
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
+  artifactTtlS: number;
   shutdownGraceMs: number;
   workflowBundlePath?: string;
-  artifactTtlS: number;
 }
 
 export class ConfigError extends Error {
@@ -215,9 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.SAGALANE_LLM_TIMEOUT_MS,
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
+    artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
     shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
     workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
-    artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
   };
 }
 

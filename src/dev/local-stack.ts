@@ -197,10 +197,11 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
   if (include.has('express-worker')) {
     components.push({
       name: 'express worker',
-      async start({ config }) {
+      async start({ config, temporalAddress }) {
         const logger = createLogger(config.logLevel, { component: 'express-worker' });
         const running = await startExpressWorker({
           config,
+          temporalAddress: temporalAddress || undefined,
           logger,
           metrics: include.has('metrics') ? sharedMetrics() : undefined,
         });

@@ -4,7 +4,10 @@
  * types, exposes /metrics, /healthz and /readyz, and drains on SIGTERM/SIGINT.
  */
 import type Redis from 'ioredis';
-import { agentDepsFromConfig } from '../activities/agents';
+import { Client } from '@temporalio/client';
+import { agentDepsFromConfig, createAgents } from '../activities/agents';
+import { connectTemporal } from '../client/temporal-connection';
+import { createPipelineStepTypes } from '../lane/pipeline-step-types';
 import { loadConfigOrExit, type Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
@@ -23,6 +26,12 @@ export interface StartExpressWorkerOptions extends Omit<
   types?: TaskType[];
   /** Metrics to record the worker's events in. @defaultValue none */
   metrics?: SagalaneMetrics;
+  /**
+   * Temporal frontend for lane-dispatched saga steps: with an address (and `config.stepDispatch` `lane`) the worker
+   * also serves the pipeline's step types (`step.reasoning`, …) and completes their activities there.
+   * @defaultValue `config.temporal.address`; none: no step types
+   */
+  temporalAddress?: string;
 }
 
 export interface RunningExpressWorker {
@@ -32,13 +41,26 @@ export interface RunningExpressWorker {
 }
 
 export async function startExpressWorker(options: StartExpressWorkerOptions): Promise<RunningExpressWorker> {
-  const { config, types, metrics, ...rest } = options;
+  const { config, types, metrics, temporalAddress, ...rest } = options;
   const logger: Logger = rest.logger ?? createLogger(config.logLevel);
   const ownConnection = !rest.connection;
   const connection: Redis = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
+  const stepAddress = temporalAddress ?? config.temporal.address;
+  // Saga steps on the lane need Temporal to complete their activities; a lane-only worker does without.
+  const temporal =
+    !types && config.stepDispatch === 'lane' && stepAddress
+      ? await connectTemporal(config.temporal, stepAddress)
+      : undefined;
+  const deps = agentDepsFromConfig(config, connection, logger);
   const served = types ?? [
     ...builtinTaskTypes,
-    ...createAgentTaskTypes(agentDepsFromConfig(config, connection, logger)),
+    ...createAgentTaskTypes(deps),
+    ...(temporal
+      ? createPipelineStepTypes(createAgents(deps), {
+          completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
+          logger,
+        })
+      : []),
   ];
   const worker = new ExpressWorker({
     ...rest,
@@ -55,6 +77,7 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
     async stop() {
       await worker.stop();
       detach?.();
+      await temporal?.close();
       if (ownConnection) await connection.quit().catch(() => connection.disconnect());
     },
   };
@@ -75,8 +98,8 @@ async function main(): Promise<void> {
     config,
     sagalaneComponents({ include: ['express-worker', 'metrics'], service: 'express-worker' }),
     {
-      // No Temporal here: the express lane needs only Redis.
-      temporalAddress: '',
+      // Temporal only for lane-dispatched saga steps (TEMPORAL_ADDRESS); the express lane itself needs only Redis.
+      temporalAddress: config.temporal.address ?? '',
       log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
     },
   );

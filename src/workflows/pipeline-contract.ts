@@ -4,8 +4,10 @@
  * here) and validates with `./pipeline-input-validation`, which mirrors the schemas below.
  */
 import { z } from 'zod';
+import { SAGA_PRIORITIES } from './lane-step';
 
 export * from './pipeline-definitions';
+export { SAGA_PRIORITIES, type SagaPriority } from './lane-step';
 
 export const pipelineInputSchema = z
   .object({
@@ -20,6 +22,11 @@ export const pipelineInputSchema = z
     params: z.record(z.string(), z.number().finite()).optional(),
     /** Saga timeout; on expiry the saga rolls back with reason `timeout`. */
     timeoutMs: z.number().int().min(100).max(86_400_000).optional(),
+    /**
+     * Which lane the saga's steps are dispatched on (lane-dispatching saga workers); compensations always go on the
+     * express lane. @defaultValue 'standard'
+     */
+    priority: z.enum(SAGA_PRIORITIES).optional(),
   })
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;

@@ -6,6 +6,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BacktestMetrics, StrategyPlan } from '../activities/contracts';
+import type { StepLane } from './lane-step';
 
 export const RESEARCH_PIPELINE_WORKFLOW = 'researchPipeline';
 export const DEFAULT_SAGA_TIMEOUT_MS = 60_000;
@@ -35,12 +36,18 @@ export interface StepRecord {
   attempts: number;
   startedAt: string;
   finishedAt?: string;
+  /** Lane-dispatched steps: the lane and the lane task that ran the step (`sagalane task get <taskId>`). */
+  lane?: StepLane;
+  taskId?: string;
 }
 export type CompensationStatus = 'completed' | 'failed';
 export interface CompensationRecord {
   step: string;
   status: CompensationStatus;
   error?: string;
+  /** Lane-dispatched compensations: where the compensation ran. */
+  lane?: StepLane;
+  taskId?: string;
 }
 export interface SagaError {
   message: string;

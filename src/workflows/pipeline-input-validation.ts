@@ -5,6 +5,7 @@
  * evaluating zod and building the schemas cost ~14 ms of CPU in the first workflow task of every saga (measured with
  * near-instant activities: first task 28-33 ms with zod, 14-18 ms without). Deterministic code only.
  */
+import { SAGA_PRIORITIES } from './lane-step';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
 
 export interface InputIssue {
@@ -20,7 +21,7 @@ const SYMBOL_PATTERN = /^[A-Za-z0-9._-]{1,20}$/;
 /** The same rules as `pipelineInputSchema`; strings come back trimmed. */
 export function validatePipelineInput(input: unknown): Validated<PipelineInput> {
   const v = new Checker();
-  const o = v.object(input, ['idea', 'symbol', 'dataset', 'params', 'timeoutMs']);
+  const o = v.object(input, ['idea', 'symbol', 'dataset', 'params', 'timeoutMs', 'priority']);
   if (!o) return v.result<PipelineInput>(undefined);
   const data: Record<string, unknown> = {};
   const idea = v.string(o.idea, 'idea');
@@ -59,6 +60,14 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
   if (o.timeoutMs !== undefined) {
     const t = v.integer(o.timeoutMs, ['timeoutMs'], 100, 86_400_000);
     if (t !== undefined) data.timeoutMs = t;
+  }
+  if (o.priority !== undefined) {
+    if ((SAGA_PRIORITIES as readonly unknown[]).includes(o.priority)) data.priority = o.priority;
+    else
+      v.issue(
+        ['priority'],
+        `Invalid option: expected one of ${SAGA_PRIORITIES.map((p) => JSON.stringify(p)).join('|')}`,
+      );
   }
   v.unrecognized();
   return v.result(data as PipelineInput);

@@ -35,6 +35,7 @@ import {
   type SagaStateView,
   type StepRecord,
 } from './pipeline-definitions';
+import { unwrapLaneStepResult } from './lane-step';
 import { SAGA_STATE, SAGA_STEP } from './search-attributes';
 import type { SagaEndOutcome, SagaSinks } from './saga-sinks';
 
@@ -72,7 +73,8 @@ export interface SagaOptions {
 
 interface RegisteredCompensation {
   step: string;
-  run: () => Promise<void>;
+  /** Resolves with the compensation's result: a `LaneStepResult` when it ran on the lane. */
+  run: () => Promise<unknown>;
 }
 
 type RollbackRequest = { reason: 'cancelled'; cancelReason: string } | { reason: 'timeout' };
@@ -181,7 +183,12 @@ export class Saga<TResult = unknown> {
     this.transition(name);
     const started = Date.now();
     try {
-      const result = await action();
+      // A lane-dispatched step's activity returns its value in an envelope naming the lane task that ran it.
+      const { value: result, ran } = unwrapLaneStepResult<T>(await action());
+      if (ran) {
+        record.lane = ran.lane;
+        record.taskId = ran.taskId;
+      }
       this.finishStep(record, 'completed', started);
       if (compensation) this.compensations.push({ step: name, run: () => compensation(result) });
       return result;
@@ -203,6 +210,7 @@ export class Saga<TResult = unknown> {
       step: record.name,
       outcome: status,
       durationMs: Date.now() - started,
+      dispatch: record.taskId ? 'lane' : 'inline',
     });
   }
 
@@ -254,8 +262,8 @@ export class Saga<TResult = unknown> {
     for (const compensation of [...this.compensations].reverse()) {
       this.view.currentStep = compensation.step;
       try {
-        await compensation.run();
-        this.view.compensations.push({ step: compensation.step, status: 'completed' });
+        const { ran } = unwrapLaneStepResult(await compensation.run());
+        this.view.compensations.push({ step: compensation.step, status: 'completed', ...ran });
         this.compensationFinished(compensation.step, 'completed');
       } catch (err) {
         allCompensated = false;

@@ -9,7 +9,9 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigOrExit, type Config } from './config';
 import { parsePipelineInput } from './client/saga-client';
-import { clientTemporalAddress, openFrontDoorClients, type FrontDoorClients } from './client/front-door';
+import { clientTemporalAddress, openLazyFrontDoor } from './client/front-door';
+import type { SagaClient } from './client/saga-client';
+import type { ExpressClient } from './lane/express-client';
 import {
   runComponents,
   runDevStack,
@@ -125,7 +127,7 @@ export function buildCli(): Command {
           timeoutMs: opts.timeoutMs,
         }),
       );
-      return withClients(async ({ sagas }) => {
+      return withSagas(async (sagas) => {
         const started = await sagas.startPipeline(input, { workflowId: opts.id });
         if (!opts.wait) {
           const state = await sagas.getState(started.sagaId).catch(() => undefined);
@@ -147,7 +149,7 @@ export function buildCli(): Command {
       .description("A saga's state: current step, finished steps, compensations, error, result")
       .option('--run-id <runId>', 'a specific run (default: the latest)'),
   ).action(async (sagaId: string, opts: OutputOptions & { runId?: string }) =>
-    withClients(async ({ sagas }) => {
+    withSagas(async (sagas) => {
       const state = await sagas.getState(sagaId, { runId: opts.runId });
       print(opts, state, () => formatSaga(state));
     }),
@@ -169,7 +171,7 @@ export function buildCli(): Command {
         nextPageToken?: string;
       },
     ) =>
-      withClients(async ({ sagas }) => {
+      withSagas(async (sagas) => {
         const page = await sagas.list(opts);
         print(opts, page, () => {
           if (page.items.length === 0) return 'No sagas found.';
@@ -188,7 +190,7 @@ export function buildCli(): Command {
       .description('Cancel a running saga: it stops the current step and rolls back')
       .option('--reason <text>', 'why (recorded in the saga)', 'cancelled from the CLI'),
   ).action(async (sagaId: string, opts: OutputOptions & { reason: string }) =>
-    withClients(async ({ sagas }) => {
+    withSagas(async (sagas) => {
       const outcome = await sagas.cancel(sagaId, opts.reason);
       print(
         opts,
@@ -210,7 +212,7 @@ export function buildCli(): Command {
       sagaId: string,
       opts: OutputOptions & { runId?: string; pageSize?: number; nextPageToken?: string; payloads?: boolean },
     ) =>
-      withClients(async ({ sagas }) => {
+      withSagas(async (sagas) => {
         const page = await sagas.history(sagaId, { ...opts, includePayloads: opts.payloads });
         print(opts, page, () => {
           const lines = page.items.map(
@@ -250,7 +252,7 @@ export function buildCli(): Command {
         waitMs?: number;
       },
     ) =>
-      withClients(async ({ express }) => {
+      withExpress(async (express) => {
         const { taskId } = await express.submit({
           type: opts.type,
           lane: opts.lane,
@@ -271,7 +273,7 @@ export function buildCli(): Command {
   );
   withJson(task.command('get <taskId>').description("A task's status, attempts, result or error")).action(
     async (taskId: string, opts: OutputOptions) =>
-      withClients(async ({ express }) => {
+      withExpress(async (express) => {
         const info = await express.get(taskId);
         if (!info) throw new TaskNotFoundError(taskId);
         print(opts, info, () => formatTask(info));
@@ -284,7 +286,7 @@ export function buildCli(): Command {
       .command('stats')
       .description('Backlog, in flight, consumers, retries and dead letters per type and lane'),
   ).action(async (opts: OutputOptions) =>
-    withClients(async ({ express }) => {
+    withExpress(async (express) => {
       const stats = await express.stats();
       print(opts, stats, () => {
         const header = 'type          lane      length  pending  lag  consumers  delayed  dead';
@@ -305,24 +307,33 @@ function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print one JSON document instead of text');
 }
 
-/** Opens the clients from the config, runs the command, and closes them whatever happens. */
-async function withClients(body: (clients: FrontDoorClients) => Promise<void>): Promise<void> {
-  const config = loadConfigOrExit();
-  const clients = await openFrontDoorClients(config);
+/** Opens only the saga client (Temporal), runs the command, and closes it whatever happens. */
+async function withSagas(body: (sagas: SagaClient) => Promise<void>): Promise<void> {
+  const door = openLazyFrontDoor(loadConfigOrExit());
   try {
-    await body(clients);
+    await body(await door.sagas());
   } finally {
-    await clients.close();
+    await door.close();
+  }
+}
+
+/** Opens only the express client (Redis), runs the command, and closes it whatever happens. */
+async function withExpress(body: (express: ExpressClient) => Promise<void>): Promise<void> {
+  const door = openLazyFrontDoor(loadConfigOrExit());
+  try {
+    await body(await door.express());
+  } finally {
+    await door.close();
   }
 }
 
 async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
-  const clients = await openFrontDoorClients(config);
+  const door = openLazyFrontDoor(config);
   try {
-    const server = createMcpServer({ sagas: clients.sagas, express: clients.express, readOnly });
+    const server = createMcpServer({ sagas: await door.sagas(), express: await door.express(), readOnly });
     await serveMcpOverStdio(server, { until: untilSignalled() });
   } finally {
-    await clients.close();
+    await door.close();
   }
 }
 

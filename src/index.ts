@@ -9,10 +9,13 @@ export * from './client/saga-client';
 export * from './client/errors';
 export type { HistoryEventSummary, CutPayload } from './client/history-events';
 export {
-  openFrontDoorClients,
+  openLazyFrontDoor,
+  isBackendDown,
+  BackendUnavailableError,
   clientTemporalAddress,
   DEFAULT_TASK_SCHEMAS,
-  type FrontDoorClients,
+  type LazyFrontDoor,
+  type LazyFrontDoorOptions,
 } from './client/front-door';
 export { connectTemporal, connectionSettings, type ConnectionSettings } from './client/temporal-connection';
 export * from './workflows/pipeline-contract';
@@ -23,7 +26,7 @@ export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from '.
 export * from './lane';
 
 // The agents and the worker entry points.
-export { createActivities, createAgents, agentDepsFromConfig, runPipelineInline } from './activities';
+export { createActivities, createAgents, agentDepsFromConfig } from './activities';
 export type { AgentDeps, AgentHandlers } from './activities';
 export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './workers/saga-worker';

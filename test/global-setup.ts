@@ -24,6 +24,8 @@ export default async function globalSetup(): Promise<void> {
   // Bundling takes seconds; doing it once here keeps each test's worker start fast.
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./fixtures/workflows'),
+    // The saga's step-attempt interceptor, as the shipped saga worker bundles it (src/workflows/step-attempts.ts).
+    workflowInterceptorModules: [require.resolve('../src/workflows/step-attempts')],
     logger: {
       log: () => undefined,
       trace: () => undefined,

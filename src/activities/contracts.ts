@@ -63,6 +63,8 @@ export interface MlInput {
   plan: StrategyPlan;
   /** Fixed parameters: when given, they are validated and used instead of searching. */
   params?: Record<string, number>;
+  /** The saga's codegen artifact (default) or code generated from `plan` here (a single lane task). */
+  codeFrom?: StrategyCodeSource;
 }
 export interface MlOutput {
   artifact: ArtifactRef;
@@ -77,7 +79,13 @@ export interface BacktestInput {
   symbol: string;
   dataset?: string;
   params: Record<string, number>;
+  /** Needed with `codeFrom: 'plan'`; otherwise, when given, it must name the generated code's family. */
+  plan?: StrategyPlan;
+  codeFrom?: StrategyCodeSource;
 }
+
+/** Where ml and backtest get the strategy code from. */
+export type StrategyCodeSource = 'artifact' | 'plan';
 export interface BacktestMetrics {
   totalReturn: number;
   sharpe: number;

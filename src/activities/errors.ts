@@ -4,10 +4,17 @@
  * them in one place each; agents never import Temporal.
  */
 
-/** Base class: `retryable` says whether the same input can succeed on a later attempt. */
+/**
+ * Base class: `retryable` says whether the same input can succeed on a later attempt; `nonRetryable` is its
+ * negation under the name Temporal's `ApplicationFailure` uses, which the express lane's worker honours (a task
+ * failing with `nonRetryable === true` is dead-lettered at once with the message as its reason).
+ */
 export abstract class AgentError extends Error {
   abstract readonly type: string;
   abstract readonly retryable: boolean;
+  get nonRetryable(): boolean {
+    return !this.retryable;
+  }
   constructor(
     message: string,
     /** Structured details a caller may show (file, row, data set name…). */

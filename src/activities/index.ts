@@ -19,13 +19,7 @@ import {
 import type { PipelineActivities } from './contracts';
 import { AgentError } from './errors';
 
-export {
-  createAgents,
-  agentDepsFromConfig,
-  listArtifacts,
-  runPipelineInline,
-  DEFAULT_DATA_DIR,
-} from './agents';
+export { createAgents, agentDepsFromConfig, listArtifacts, DEFAULT_DATA_DIR } from './agents';
 export type { AgentDeps, AgentHandlers, AgentCallOptions, AgentProgress } from './agents';
 export * from './errors';
 

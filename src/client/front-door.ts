@@ -1,13 +1,30 @@
 /**
- * Opens the clients a front door (CLI, MCP server, an embedding service) needs from the config: a SagaClient on
- * Temporal and an ExpressClient on Redis that can validate every built-in and agent task type.
+ * The clients a front door (CLI, MCP server, an embedding service) needs, opened lazily from the config: a SagaClient
+ * on Temporal and an ExpressClient on Redis that can validate every built-in and agent task type.
+ *
+ * Nothing connects until a command asks for a client, so a command that needs only Redis works with Temporal down
+ * and the other way round. A backend that does not answer is reported as a BackendUnavailableError naming it, its
+ * address and how to start it; the next call tries again, so a long-running front door (the MCP server) recovers as
+ * soon as the backend is back, without a restart.
  */
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  isGrpcServiceError,
+  makeGrpcRetryInterceptor,
+} from '@temporalio/client';
+import type Redis from 'ioredis';
 import type { Config } from '../config';
 import { agentTaskSchemas } from '../lane/agent-task-types';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
+import { RedisUnavailableError } from '../lane/errors';
 import { ExpressClient } from '../lane/express-client';
+import { isConnectionError, openLaneConnection } from '../lane/redis-connections';
 import type { TaskSchema } from '../lane/task-types';
+import { TemporalUnavailableError } from './errors';
 import { SagaClient } from './saga-client';
+import { connectionSettings } from './temporal-connection';
 
 /** The task types sagalane's own workers serve, schema part only: what a producer validates submissions against. */
 export const DEFAULT_TASK_SCHEMAS: TaskSchema[] = [
@@ -15,10 +32,49 @@ export const DEFAULT_TASK_SCHEMAS: TaskSchema[] = [
   ...agentTaskSchemas,
 ];
 
-export interface FrontDoorClients {
-  sagas: SagaClient;
-  express: ExpressClient;
+export type Backend = 'temporal' | 'redis';
+
+/** A backend a command needs did not answer. Nothing was started, submitted or read. */
+export class BackendUnavailableError extends Error {
+  override readonly name = 'BackendUnavailableError';
+  constructor(
+    readonly backend: Backend,
+    readonly address: string,
+    /** How to start it, e.g. "start it with `npm start` (or set TEMPORAL_ADDRESS)". */
+    readonly hint: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${backend === 'temporal' ? 'Temporal' : 'Redis'} is not reachable at ${address} (${reason}): ${hint}.`,
+      {
+        cause: options?.cause,
+      },
+    );
+  }
+}
+
+export interface LazyFrontDoor {
+  /** Connects on first use; throws BackendUnavailableError when Temporal does not answer; the next call tries again. */
+  sagas(): Promise<SagaClient>;
+  /** Connects on first use; throws BackendUnavailableError at once when Redis is down; the next call tries again. */
+  express(): Promise<ExpressClient>;
+  /** Closes whatever was opened. The door cannot be used afterwards. */
   close(): Promise<void>;
+}
+
+export interface LazyFrontDoorOptions {
+  /** Temporal frontend `host:port`. @defaultValue `clientTemporalAddress(config)` */
+  address?: string;
+  /** Task types the ExpressClient validates submissions against. @defaultValue DEFAULT_TASK_SCHEMAS */
+  taskSchemas?: TaskSchema[];
+  /** How long the first Temporal connection may take before it counts as down. @defaultValue 3000 */
+  connectTimeoutMs?: number;
+  /**
+   * Attempts per Temporal call while the server does not answer (the SDK's default is 10, about 20 s of backoff,
+   * too long for a command or a tool call to sit silent). @defaultValue 4 (about 0.6 s)
+   */
+  callAttempts?: number;
 }
 
 /**
@@ -29,23 +85,205 @@ export function clientTemporalAddress(config: Config): string {
   return config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`;
 }
 
-export async function openFrontDoorClients(
-  config: Config,
-  options: { address?: string; taskSchemas?: TaskSchema[] } = {},
-): Promise<FrontDoorClients> {
-  const sagas = await SagaClient.connect(config, {
-    address: options.address ?? clientTemporalAddress(config),
-  });
-  const express = new ExpressClient({
-    types: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
-    redisUrl: config.redisUrl,
-    keyPrefix: config.keyPrefix,
-  });
+/** The "how to start it" part of a BackendUnavailableError. */
+export function startHint(backend: Backend, external: boolean): string {
+  if (backend === 'temporal') {
+    return external
+      ? 'check that the Temporal server at TEMPORAL_ADDRESS is running, or point TEMPORAL_ADDRESS at one that is'
+      : 'start it with `npm start` (or set TEMPORAL_ADDRESS)';
+  }
+  return external
+    ? 'check that the Redis server at REDIS_URL is running, or point REDIS_URL at one that is'
+    : 'start it with `npm start` or `redis-server` (or set REDIS_URL)';
+}
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions = {}): LazyFrontDoor {
+  const address = options.address ?? clientTemporalAddress(config);
+  const temporalDown = (reason: string, cause?: unknown) =>
+    new BackendUnavailableError(
+      'temporal',
+      address,
+      startHint('temporal', config.temporal.address !== undefined),
+      reason,
+      { cause },
+    );
+  const redisDown = (reason: string, cause?: unknown) =>
+    new BackendUnavailableError(
+      'redis',
+      config.redisUrl,
+      startHint('redis', config.redisUrl !== DEFAULT_REDIS_URL),
+      reason,
+      { cause },
+    );
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+  let closed = false;
+  let sagas: SagaClient | undefined;
+  let connectingSagas: Promise<SagaClient> | undefined;
+  let redis: Redis | undefined;
+  let express: ExpressClient | undefined;
+
+  const connectSagas = async (): Promise<SagaClient> => {
+    // A fresh lazy connection per attempt: a failed Connection memoizes its failure, and it is closed so no channel
+    // keeps retrying in the background.
+    const connection = Connection.lazy({
+      ...connectionSettings(config.temporal, address),
+      connectTimeout: connectTimeoutMs,
+      interceptors: [
+        makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: options.callAttempts ?? 4 })),
+      ],
+    });
+    try {
+      await connection.ensureConnected();
+    } catch (err) {
+      await connection.close().catch(() => undefined);
+      throw temporalDown(reasonOf(err), err);
+    }
+    if (closed) {
+      await connection.close();
+      throw new Error('the front door was closed while Temporal was connecting');
+    }
+    return new SagaClient(new Client({ connection, namespace: config.temporal.namespace }), {
+      taskQueue: config.temporal.taskQueue,
+      ownsConnection: true,
+    });
+  };
+
   return {
-    sagas,
-    express,
+    async sagas() {
+      if (closed) throw new Error('the front door is closed');
+      if (sagas) return sagas;
+      // Calls made while connecting share one attempt; a failed attempt is forgotten so the next call tries again.
+      connectingSagas ??= connectSagas().finally(() => (connectingSagas = undefined));
+      sagas = await connectingSagas;
+      return sagas;
+    },
+
+    async express() {
+      if (closed) throw new Error('the front door is closed');
+      if (!redis) {
+        // The producer role: no offline queue, one retry per command, so a down Redis fails a call at once; ioredis
+        // keeps reconnecting in the background.
+        redis = openLaneConnection(config.redisUrl, 'client', {
+          connectTimeout: connectTimeoutMs,
+          retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 4), 1000),
+        });
+        redis.on('error', () => undefined);
+      }
+      await untilRedisReady(redis, connectTimeoutMs, redisDown);
+      express ??= new ExpressClient({
+        types: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
+        connection: redis,
+        // The URL is still needed: result waits open a subscriber connection of their own.
+        redisUrl: config.redisUrl,
+        keyPrefix: config.keyPrefix,
+      });
+      return express;
+    },
+
     async close() {
-      await Promise.allSettled([sagas.close(), express.close()]);
+      closed = true;
+      const pending = connectingSagas?.catch(() => undefined);
+      await Promise.allSettled([sagas?.close(), pending?.then((s) => s?.close()), express?.close()]);
+      redis?.disconnect();
     },
   };
+}
+
+/**
+ * Resolves when the connection is ready. A connection waiting for its next reconnect attempt (its last one failed)
+ * fails at once; one never connected or connecting now gets `timeoutMs` to become ready.
+ */
+async function untilRedisReady(
+  redis: Redis,
+  timeoutMs: number,
+  down: (reason: string, cause?: unknown) => BackendUnavailableError,
+): Promise<void> {
+  const status = redis.status;
+  if (status === 'ready') {
+    // ioredis still says `ready` for a moment after the server went away; a command would fail on the dead socket.
+    if (redis.stream?.writable !== false) return;
+    throw down('the connection was just lost; reconnecting');
+  }
+  if (status === 'reconnecting') throw down('the last connection attempt failed; reconnecting');
+  if (status === 'end' || status === 'close') throw down(`connection ${status}`);
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: BackendUnavailableError) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      redis.off('end', onEnd);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (err: Error) => done(down(reasonOf(err), err));
+    const onEnd = () => done(down('connection closed'));
+    const timer = setTimeout(() => done(down(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+    redis.once('end', onEnd);
+    if (status === 'wait') redis.connect().catch(() => undefined);
+  });
+}
+
+/**
+ * Maps a connection error raised by an open client to the named error: Temporal's UNAVAILABLE (gRPC 14) and the
+ * saga client's TemporalUnavailableError to backend `temporal`, the lane's RedisUnavailableError and ioredis
+ * connection errors to `redis`. `undefined` for anything else (a real failure the caller reports as it is).
+ *
+ * `known` supplies the addresses when the error itself does not carry one (a raw gRPC status does not).
+ */
+export function isBackendDown(
+  err: unknown,
+  known: { temporalAddress?: string; redisUrl?: string } = {},
+): BackendUnavailableError | undefined {
+  if (err instanceof BackendUnavailableError) return err;
+  const temporal = (address: string | undefined) =>
+    new BackendUnavailableError(
+      'temporal',
+      address ?? addressIn(err) ?? 'the configured address',
+      startHint('temporal', false),
+      reasonOf(err),
+      { cause: err },
+    );
+  if (err instanceof TemporalUnavailableError) return temporal(err.address);
+  if (err instanceof RedisUnavailableError)
+    return new BackendUnavailableError('redis', err.url, startHint('redis', false), reasonOf(err), {
+      cause: err,
+    });
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e) && (e.code === 14 || e.code === 4)) return temporal(known.temporalAddress);
+    if (e instanceof Error && /Failed to connect (to Temporal server|before the deadline)/.test(e.message))
+      return temporal(known.temporalAddress);
+  }
+  if (isConnectionError(err))
+    return new BackendUnavailableError(
+      'redis',
+      known.redisUrl ?? addressIn(err) ?? 'the configured address',
+      startHint('redis', false),
+      reasonOf(err),
+      { cause: err },
+    );
+  return undefined;
+}
+
+function reasonOf(err: unknown): string {
+  let e: unknown = err;
+  // The innermost message says most (the SDK wraps "connect ECONNREFUSED …" in "Failed to connect …").
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return String((e as Error)?.message ?? e)
+    .split('\n')[0]!
+    .slice(0, 300);
+}
+
+function addressIn(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const m = /(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ECONNRESET)\s+(\S+:\d+)/.exec(
+      String((e as Error).message),
+    );
+    if (m) return m[1];
+  }
+  return undefined;
 }

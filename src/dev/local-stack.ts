@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import type { Config } from '../config';
-import { DEFAULT_TASK_SCHEMAS, openFrontDoorClients } from '../client/front-door';
+import { DEFAULT_TASK_SCHEMAS, openLazyFrontDoor } from '../client/front-door';
 import { ExpressClient } from '../lane/express-client';
 import { connectTemporal } from '../client/temporal-connection';
 import { openLaneConnection } from '../lane/redis-connections';
@@ -216,14 +216,15 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
     components.push({
       name: 'MCP HTTP endpoint',
       async start({ config, temporalAddress }) {
-        const clients = await openFrontDoorClients(config, { address: temporalAddress });
-        // Count submissions made through MCP; stream gauges come from the metrics component.
-        if (include.has('metrics'))
-          instrumentExpressClient(clients.express, sharedMetrics(), { streamStats: false });
+        const door = openLazyFrontDoor(config, { address: temporalAddress });
         try {
+          const sagas = await door.sagas();
+          const express = await door.express();
+          // Count submissions made through MCP; stream gauges come from the metrics component.
+          if (include.has('metrics'))
+            instrumentExpressClient(express, sharedMetrics(), { streamStats: false });
           const server = await startMcpHttpServer({
-            createServer: () =>
-              createMcpServer({ sagas: clients.sagas, express: clients.express, readOnly: options.readOnly }),
+            createServer: () => createMcpServer({ sagas, express, readOnly: options.readOnly }),
             host: config.mcp.host,
             port: options.mcpPort ?? config.mcp.port,
             token: config.mcp.token,
@@ -235,11 +236,11 @@ export function sagalaneComponents(options: SagalaneComponentsOptions = {}): Sta
             endpoints: { 'MCP (HTTP)': server.url + (options.readOnly ? ' (read-only)' : '') },
             async stop() {
               await server.close();
-              await clients.close();
+              await door.close();
             },
           };
         } catch (err) {
-          await clients.close();
+          await door.close();
           throw err;
         }
       },

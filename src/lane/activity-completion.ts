@@ -150,7 +150,11 @@ export function defineActivityStepType<I, O>(
       const stop = await run.finish();
       if (stop?.kind === 'gone') return dropped(log, meta, stop.error);
       // A step that finished although a cancel was requested did its work: completing it gets it compensated.
-      const result = laneStepResult(value, { lane: payload.lane, taskId: ctx.taskId });
+      const result = laneStepResult(value, {
+        lane: payload.lane,
+        taskId: ctx.taskId,
+        attempt: payload.activity.attempt,
+      });
       return write(log, meta, writeRetryMs, 'completed', () => completion.complete(token, result));
     },
   });

@@ -1,14 +1,20 @@
 /**
- * The research agents as express-lane task types: `reasoning`, `codegen`, `ml`, `backtest` (one agent each) and
- * `research` (the four in a row, compensating on failure, no durability: use the saga for that).
+ * The research agents as express-lane task types: `reasoning`, `codegen`, `ml`, `backtest`, one agent each. Their
+ * payload schemas are the activities' own (src/activities/agent-schemas) with `sagaId` optional: without one the
+ * task id names the artifacts the agent writes, and ml and backtest generate their strategy code from the `plan` in
+ * the payload (`codeFrom: 'plan'`) instead of needing a saga's codegen artifact.
  *
- * `agentTaskSchemas` has only names, schemas and defaults, so a producer can validate submissions without
- * loading the agents; `createAgentTaskTypes(deps)` adds the handlers for a worker. A payload's `sagaId` is optional
- * here: without one the task id names the artifacts the agent writes.
+ * `research` (the four steps in a row) is no longer a lane type: a run of several steps with compensations is a
+ * saga. Submitting it is refused with a message pointing at `start_pipeline` / `sagalane pipeline start`.
+ *
+ * Agent errors that retrying cannot fix carry `nonRetryable: true`, which the lane worker honours (dead-lettered at
+ * once with the reason). `agentTaskSchemas` has only names, schemas and defaults, so a producer can validate
+ * submissions without loading the agents; `createAgentTaskTypes(deps)` adds the handlers for a worker.
  */
 import { z } from 'zod';
-import { createAgents, runPipelineInline, type AgentDeps, type AgentHandlers } from '../activities/agents';
-import { strategyPlanSchema } from '../activities/strategy-plan';
+import { agentInputSchemas, sagaIdSchema } from '../activities/agent-schemas';
+import { createAgents, type AgentDeps, type AgentHandlers } from '../activities/agents';
+import { InvalidAgentInputError } from '../activities/errors';
 import {
   defineTaskType,
   DEFAULT_TASK_TYPE_DEFAULTS,
@@ -17,23 +23,34 @@ import {
   type TaskType,
 } from './task-types';
 
-const sagaId = z.string().min(1).max(512).optional();
-const symbol = z.string().trim().min(1).max(20);
-const dataset = z.string().trim().min(1).max(500).optional();
-const params = z.record(z.string(), z.number().finite());
+const sagaId = sagaIdSchema.optional();
+
+/** Why `research` is refused, for the submit error and for a stray task a worker still finds. */
+export const RESEARCH_TYPE_GONE =
+  'the "research" lane type is gone: a research run is a durable saga now. Start one with the MCP tool ' +
+  'start_pipeline or `sagalane pipeline start --idea <idea> --symbol <symbol>`';
+
+const needsPlanWithoutSaga = (
+  p: { sagaId?: string; plan?: unknown; codeFrom?: string },
+  ctx: z.RefinementCtx,
+) => {
+  if (p.sagaId === undefined && p.codeFrom !== 'artifact' && p.plan === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['plan'],
+      message: 'without a sagaId the task needs the plan to generate its strategy code from',
+    });
+  }
+};
 
 export const agentPayloadSchemas = {
-  reasoning: z.object({ sagaId, idea: z.string().trim().min(3).max(2000), symbol }),
-  codegen: z.object({ sagaId, plan: strategyPlanSchema }),
-  ml: z.object({ sagaId, symbol, dataset, plan: strategyPlanSchema, params: params.optional() }),
-  backtest: z.object({ sagaId, symbol, dataset, params }),
-  research: z.object({
-    sagaId,
-    idea: z.string().trim().min(3).max(2000),
-    symbol,
-    dataset,
-    params: params.optional(),
-  }),
+  reasoning: agentInputSchemas.reasoning.extend({ sagaId }),
+  codegen: agentInputSchemas.codegen.extend({ sagaId }),
+  ml: agentInputSchemas.ml.extend({ sagaId }),
+  backtest: agentInputSchemas.backtest.extend({ sagaId }).superRefine(needsPlanWithoutSaga),
+  research: z
+    .unknown()
+    .superRefine((_, ctx) => ctx.addIssue({ code: 'custom', message: RESEARCH_TYPE_GONE })),
 };
 
 type AgentTaskName = keyof typeof agentPayloadSchemas;
@@ -43,7 +60,7 @@ const agentDefaults: Record<AgentTaskName, Partial<typeof DEFAULT_TASK_TYPE_DEFA
   codegen: { lane: 'express', timeoutMs: 30_000 },
   ml: { lane: 'standard', timeoutMs: 300_000 },
   backtest: { lane: 'standard', timeoutMs: 120_000 },
-  research: { lane: 'standard', timeoutMs: 600_000 },
+  research: { lane: 'standard', maxAttempts: 1 },
 };
 
 /** Schema-only entries for producers (ExpressClient `types`). */
@@ -63,6 +80,9 @@ export function createAgentTaskTypes(deps: AgentDeps): TaskType[] {
     onProgress: (p: object) => ctx.progress?.({ ...p }),
   });
   const idOf = (p: { sagaId?: string }, ctx: TaskContext) => p.sagaId ?? `lane-${ctx.taskId}`;
+  // A single task has no codegen step before it unless it names a saga that ran one.
+  const codeFrom = (p: { sagaId?: string; codeFrom?: 'artifact' | 'plan' }) =>
+    p.codeFrom ?? (p.sagaId === undefined ? 'plan' : 'artifact');
   return [
     defineTaskType({
       name: 'reasoning',
@@ -79,19 +99,20 @@ export function createAgentTaskTypes(deps: AgentDeps): TaskType[] {
     defineTaskType({
       name: 'ml',
       schema: agentPayloadSchemas.ml,
-      handler: (p, ctx) => agents.ml({ ...p, sagaId: idOf(p, ctx) }, call(ctx)),
+      handler: (p, ctx) => agents.ml({ ...p, sagaId: idOf(p, ctx), codeFrom: codeFrom(p) }, call(ctx)),
       defaults: agentDefaults.ml,
     }),
     defineTaskType({
       name: 'backtest',
       schema: agentPayloadSchemas.backtest,
-      handler: (p, ctx) => agents.backtest({ ...p, sagaId: idOf(p, ctx) }, call(ctx)),
+      handler: (p, ctx) => agents.backtest({ ...p, sagaId: idOf(p, ctx), codeFrom: codeFrom(p) }, call(ctx)),
       defaults: agentDefaults.backtest,
     }),
     defineTaskType({
       name: 'research',
       schema: agentPayloadSchemas.research,
-      handler: (p, ctx) => runPipelineInline(deps, { ...p, sagaId: idOf(p, ctx) }, call(ctx)),
+      // Only a task enqueued before the type went (or by a producer without the schemas) reaches this.
+      handler: () => Promise.reject(new InvalidAgentInputError(RESEARCH_TYPE_GONE)),
       defaults: agentDefaults.research,
     }),
   ];

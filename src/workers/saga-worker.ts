@@ -15,6 +15,7 @@ import { connectionSettings } from '../client/temporal-connection';
 import { loadConfigOrExit, type Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
+import { STEP_ATTEMPT_WORKFLOW_MODULE, stepAttemptActivityInterceptor } from './step-attempt-interceptor';
 
 export interface SagaWorkerOptions {
   config: Config;
@@ -115,6 +116,20 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
       taskQueue,
       activities,
       sinks: opts.sinks ?? createLogSagaSinks(logger),
+      // `steps[].attempts` of the saga state (src/workflows/step-attempts.ts); a prebuilt bundle lists the workflow
+      // module in `workflowInterceptorModules` itself.
+      interceptors: {
+        ...opts.workerOptions?.interceptors,
+        activity: [stepAttemptActivityInterceptor, ...(opts.workerOptions?.interceptors?.activity ?? [])],
+        ...(opts.workflowBundlePath
+          ? {}
+          : {
+              workflowModules: [
+                STEP_ATTEMPT_WORKFLOW_MODULE,
+                ...(opts.workerOptions?.interceptors?.workflowModules ?? []),
+              ],
+            }),
+      },
       ...(opts.workflowBundlePath
         ? { workflowBundle: { codePath: opts.workflowBundlePath } }
         : { workflowsPath: require.resolve('../workflows') }),

@@ -46,6 +46,8 @@ export const LANE_STEP_MARKER = 'sagalaneLaneStep';
 export interface LaneStepRef {
   lane: StepLane;
   taskId: string;
+  /** The Temporal activity attempt the lane task completed. */
+  attempt?: number;
 }
 
 /** What a lane-dispatched activity completes with. */
@@ -55,7 +57,7 @@ export interface LaneStepResult<T = unknown> {
 }
 
 export function laneStepResult<T>(value: T, ref: LaneStepRef): LaneStepResult<T> {
-  return { [LANE_STEP_MARKER]: { lane: ref.lane, taskId: ref.taskId }, value };
+  return { [LANE_STEP_MARKER]: { ...ref }, value };
 }
 
 /** Splits an activity result into the agent's value and, for a lane-dispatched step, where it ran. */
@@ -64,8 +66,28 @@ export function unwrapLaneStepResult<T>(result: unknown): { value: T; ran?: Lane
     const envelope = result as LaneStepResult<T>;
     const ref = envelope[LANE_STEP_MARKER];
     if (ref && typeof ref.taskId === 'string' && (ref.lane === 'express' || ref.lane === 'standard')) {
-      return { value: envelope.value, ran: { lane: ref.lane, taskId: ref.taskId } };
+      const ran: LaneStepRef = { lane: ref.lane, taskId: ref.taskId };
+      if (typeof ref.attempt === 'number') ran.attempt = ref.attempt;
+      return { value: envelope.value, ran };
     }
   }
   return { value: result as T };
+}
+
+/**
+ * Unwraps a step activity's result and, when a lane task ran it, records `lane`, `taskId` and the attempt on the
+ * step's record (what the `state` query shows). Called where the result arrives: the step-attempt interceptor, and
+ * `Saga.step` for workers without it.
+ */
+export function takeLaneStepResult<T>(
+  record: { lane?: StepLane; taskId?: string; attempts: number } | undefined,
+  result: unknown,
+): T {
+  const { value, ran } = unwrapLaneStepResult<T>(result);
+  if (ran && record) {
+    record.lane = ran.lane;
+    record.taskId = ran.taskId;
+    if (ran.attempt !== undefined) record.attempts = ran.attempt;
+  }
+  return value;
 }

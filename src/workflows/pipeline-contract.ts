@@ -5,23 +5,29 @@
  */
 import { z } from 'zod';
 import { SAGA_PRIORITIES } from './lane-step';
+import { datasetSchema, ideaSchema, paramsSchema, symbolSchema } from '../activities/agent-schemas';
+import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
 export { SAGA_PRIORITIES, type SagaPriority } from './lane-step';
 
 export const pipelineInputSchema = z
   .object({
-    idea: z.string().trim().min(3, 'idea must say something (at least 3 characters)').max(2000),
-    symbol: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9._-]{1,20}$/, 'symbol must be 1-20 letters, digits, dot, dash or underscore'),
+    idea: ideaSchema,
+    symbol: symbolSchema,
     /** Data set name in `data/` or a path to an OHLCV CSV; default: the symbol's sample set. */
-    dataset: z.string().trim().min(1).max(500).optional(),
+    dataset: datasetSchema.optional(),
     /** Fixed strategy parameters (skip the search). */
-    params: z.record(z.string(), z.number().finite()).optional(),
+    params: paramsSchema.optional(),
     /** Saga timeout; on expiry the saga rolls back with reason `timeout`. */
     timeoutMs: z.number().int().min(100).max(86_400_000).optional(),
+    /**
+     * `before_backtest`: after ml the saga waits in `awaiting_approval` for `approve` / `reject`.
+     * @defaultValue 'none'
+     */
+    approval: z.enum(PIPELINE_APPROVALS).optional(),
+    /** How long the approval waits before the saga rolls back. @defaultValue 86 400 000 (24 h) */
+    approvalTimeoutMs: z.number().int().min(100).max(604_800_000).optional(),
     /**
      * Which lane the saga's steps are dispatched on (lane-dispatching saga workers); compensations always go on the
      * express lane. @defaultValue 'standard'

@@ -6,7 +6,9 @@
  * near-instant activities: first task 28-33 ms with zod, 14-18 ms without). Deterministic code only.
  */
 import { SAGA_PRIORITIES } from './lane-step';
+import { SYMBOL_PATTERN, SYMBOL_RULE } from '../activities/input-rules';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
+import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export interface InputIssue {
   /** Path of the offending field, e.g. `['params', 'fast']`; empty for the input as a whole. */
@@ -16,12 +18,19 @@ export interface InputIssue {
 
 export type Validated<T> = { success: true; data: T } | { success: false; issues: InputIssue[] };
 
-const SYMBOL_PATTERN = /^[A-Za-z0-9._-]{1,20}$/;
-
 /** The same rules as `pipelineInputSchema`; strings come back trimmed. */
 export function validatePipelineInput(input: unknown): Validated<PipelineInput> {
   const v = new Checker();
-  const o = v.object(input, ['idea', 'symbol', 'dataset', 'params', 'timeoutMs', 'priority']);
+  const o = v.object(input, [
+    'idea',
+    'symbol',
+    'dataset',
+    'params',
+    'timeoutMs',
+    'approval',
+    'approvalTimeoutMs',
+    'priority',
+  ]);
   if (!o) return v.result<PipelineInput>(undefined);
   const data: Record<string, unknown> = {};
   const idea = v.string(o.idea, 'idea');
@@ -32,8 +41,7 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
   }
   const symbol = v.string(o.symbol, 'symbol');
   if (symbol !== undefined) {
-    if (!SYMBOL_PATTERN.test(symbol))
-      v.issue(['symbol'], 'symbol must be 1-20 letters, digits, dot, dash or underscore');
+    if (!SYMBOL_PATTERN.test(symbol)) v.issue(['symbol'], SYMBOL_RULE);
     data.symbol = symbol;
   }
   if (o.dataset !== undefined) {
@@ -68,6 +76,19 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
         ['priority'],
         `Invalid option: expected one of ${SAGA_PRIORITIES.map((p) => JSON.stringify(p)).join('|')}`,
       );
+  }
+  if (o.approval !== undefined) {
+    if (typeof o.approval === 'string' && (PIPELINE_APPROVALS as readonly string[]).includes(o.approval))
+      data.approval = o.approval;
+    else
+      v.issue(
+        ['approval'],
+        `Invalid option: expected one of ${PIPELINE_APPROVALS.map((a) => JSON.stringify(a)).join('|')}`,
+      );
+  }
+  if (o.approvalTimeoutMs !== undefined) {
+    const t = v.integer(o.approvalTimeoutMs, ['approvalTimeoutMs'], 100, 604_800_000);
+    if (t !== undefined) data.approvalTimeoutMs = t;
   }
   v.unrecognized();
   return v.result(data as PipelineInput);

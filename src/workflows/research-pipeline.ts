@@ -1,11 +1,13 @@
 /**
  * The flagship saga: an idea about a market becomes a tested trading strategy.
- * `pending → reasoning → codegen → ml → backtest → completed`; on failure, cancel or timeout
+ * `pending → reasoning → codegen → ml → [awaiting_approval →] backtest → completed`; on failure, cancel, rejection or
+ * timeout
  * `compensating → rolled_back | failed`. The agents are activities (src/activities); this file only orchestrates.
  */
 import {
   ActivityCancellationType,
   ApplicationFailure,
+  patched,
   proxyActivities,
   upsertMemo,
   workflowInfo,
@@ -13,11 +15,16 @@ import {
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/contracts';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
-import { DEFAULT_SAGA_TIMEOUT_MS, type PipelineResult } from './pipeline-definitions';
+import {
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  DEFAULT_SAGA_TIMEOUT_MS,
+  PIPELINE_APPROVAL_STEP,
+  type PipelineResult,
+} from './pipeline-definitions';
 // Not zod (`pipelineInputSchema`): evaluating zod in every workflow run cost ~14 ms of its first workflow task.
 import { validatePipelineInput, validatePipelineTuning } from './pipeline-input-validation';
 import { laneHint, type SagaPriority } from './lane-step';
-import { Saga } from './saga';
+import { FEWER_COMMANDS_PATCH, Saga } from './saga';
 
 /** Production defaults of the per-step activity options; `PipelineTuning` overrides a few for tests. */
 export const PIPELINE_DEFAULTS = {
@@ -48,10 +55,14 @@ export async function researchPipeline(
       INVALID_PIPELINE_INPUT_FAILURE,
     );
   }
-  const { idea, symbol, dataset, params, timeoutMs, priority } = parsedInput.data;
+  const { idea, symbol, dataset, params, timeoutMs, approval, approvalTimeoutMs, priority } =
+    parsedInput.data;
   const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data }, priority);
-  // The client sets the memo too; setting it here keeps it right whoever started the saga.
-  upsertMemo({ idea, symbol });
+  // The memo must be right whoever started the saga; SagaClient sets it at start, so newer sagas skip the command
+  // when it is already there.
+  const memo = workflowInfo().memo ?? {};
+  if (!patched(FEWER_COMMANDS_PATCH) || memo.idea !== idea || memo.symbol !== symbol)
+    upsertMemo({ idea, symbol });
 
   const saga = new Saga<PipelineResult>({ timeoutMs: timeoutMs ?? DEFAULT_SAGA_TIMEOUT_MS });
   const sagaId = workflowInfo().workflowId;
@@ -71,6 +82,11 @@ export async function researchPipeline(
       () => agents.ml({ sagaId, symbol, dataset, plan: reasoning.plan, params }),
       () => agents.compensateMl({ sagaId }),
     );
+    if (approval === 'before_backtest') {
+      await saga.approval(PIPELINE_APPROVAL_STEP, {
+        timeoutMs: approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      });
+    }
     const backtest = await saga.step(
       'backtest',
       () => agents.backtest({ sagaId, symbol, dataset, params: ml.params }),

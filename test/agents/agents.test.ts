@@ -11,7 +11,6 @@ import {
   DEFAULT_DATA_DIR,
   listArtifacts,
   planCacheKey,
-  runPipelineInline,
   type AgentDeps,
 } from '../../src/activities/agents';
 import { ArtifactStore } from '../../src/activities/artifact-store';
@@ -303,17 +302,5 @@ describe('agents on real Redis', () => {
     await expect(run).rejects.toThrow('cancelled by test');
     expect(seen).toBe(2);
     expect((await listArtifacts(deps, 'saga-abort')).map((a) => a.step)).toEqual(['codegen']);
-  });
-
-  it('runPipelineInline completes, or compensates what it did and rethrows', async () => {
-    const done = await runPipelineInline(deps, { sagaId: 'inline-ok', idea: 'momentum', symbol: 'TREND' });
-    expect(done.plan.family).toBe('momentum');
-    expect(done.metrics.bars).toBe(300);
-    const idea = `breakout inline ${Date.now()}`;
-    await expect(
-      runPipelineInline(deps, { sagaId: 'inline-bad', idea, symbol: 'DEMO', dataset: 'NOPE' }),
-    ).rejects.toThrow(DatasetNotFoundError);
-    expect(await keysOf('inline-bad')).toEqual([]);
-    expect(await redis.exists(planCacheKey(keyPrefix, idea, 'DEMO', 'builtin'))).toBe(0);
   });
 });

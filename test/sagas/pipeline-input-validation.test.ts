@@ -48,6 +48,13 @@ const inputs: unknown[] = [
   { idea: 'x', symbol: 'no no', x: 1, y: 2 },
   { idea: 'abc', symbol: 'A', x: 1 },
   { idea: 'abc', symbol: 'A', dataset: 7, params: 'p' },
+  { ...ok, approval: 'none' },
+  { ...ok, approval: 'before_backtest', approvalTimeoutMs: 1000 },
+  { ...ok, approval: 'after_lunch' },
+  { ...ok, approval: 3 },
+  { ...ok, approvalTimeoutMs: 50 },
+  { ...ok, approvalTimeoutMs: 1e12 },
+  { ...ok, approvalTimeoutMs: '5' },
 ];
 const tunings: unknown[] = [
   {},

@@ -1,0 +1,116 @@
+/**
+ * What every agent shares: its dependencies (`AgentDeps`), the options a caller passes per call, and the checked
+ * settings, artifact store, logger and data-set loader built from them once (`createAgentContext`).
+ */
+import path from 'node:path';
+import type Redis from 'ioredis';
+import type { Config } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { agentInputSchemas, parseAgentInput } from './agent-schemas';
+import { ArtifactStore, type ArtifactStep } from './artifact-store';
+import type { ArtifactCompensationInput } from './contracts';
+import { runCpuTaskInProcess, type CpuTaskRunner } from './cpu-tasks';
+import { loadMarketData, resolveDataset, type MarketData } from './market-data';
+
+/** The sample data sets shipped with sagalane (`<repo>/data`). */
+export const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
+
+export interface AgentDeps {
+  redis: Redis;
+  /** Prefix of every key the agents write (artifacts, plan cache). */
+  keyPrefix: string;
+  /** Directory of named data sets (`<NAME>.csv`). @defaultValue `DEFAULT_DATA_DIR` */
+  dataDir?: string;
+  /** More directories a data set given as a path may come from. @defaultValue `[]` */
+  allowedDataDirs?: string[];
+  /** LLM provider for reasoning; without `baseUrl` the built-in planner is used. */
+  llm: Config['llm'];
+  /** Lifetime of a cached plan. */
+  planCacheTtlS: number;
+  logger: Logger;
+  /** Time limit of each sandboxed run of generated code. @defaultValue 1000 */
+  sandboxTimeoutMs?: number;
+  /** Cost of each unit of position change, in basis points of equity. @defaultValue 5 */
+  costPerTradeBps?: number;
+  /** Share of a data set's bars used to fit parameters; the rest is the backtest's held-out split. @defaultValue 0.7 */
+  trainFraction?: number;
+  /**
+   * Runs the CPU-heavy parts (codegen's smoke run, ml's search, the backtest) given their task name and
+   * serialisable input; a worker-thread pool plugs in here. @defaultValue in this thread (`runCpuTaskInProcess`)
+   */
+  runCpuTask?: CpuTaskRunner;
+}
+
+export interface AgentProgress {
+  step: 'ml' | 'backtest';
+  done: number;
+  total: number;
+  message?: string;
+}
+
+/** What a caller (Temporal wrapper, express lane) may pass besides the input. */
+export interface AgentCallOptions {
+  /** Aborts long work between units (parameter candidates); the handler throws `signal.reason`. */
+  signal?: AbortSignal;
+  /** Called as work advances; the Temporal wrapper heartbeats with it. */
+  onProgress?: (progress: AgentProgress) => void;
+}
+
+/** The checked settings and shared helpers every agent module is built on. */
+export interface AgentContext {
+  deps: AgentDeps;
+  store: ArtifactStore;
+  log: Logger;
+  sandboxTimeoutMs: number;
+  costPerUnit: number;
+  trainFraction: number;
+  runCpuTask: CpuTaskRunner;
+  loadDataset(symbol: string, dataset: string | undefined): Promise<MarketData>;
+  /** The compensation of codegen, ml and backtest: delete that saga's artifact of that step (idempotent). */
+  deleteArtifact(input: ArtifactCompensationInput, step: ArtifactStep): Promise<void>;
+}
+
+export function createAgentContext(deps: AgentDeps): AgentContext {
+  const dataDir = deps.dataDir ?? DEFAULT_DATA_DIR;
+  const sandboxTimeoutMs = deps.sandboxTimeoutMs ?? 1000;
+  const costPerUnit = (deps.costPerTradeBps ?? 5) / 10_000;
+  const trainFraction = deps.trainFraction ?? 0.7;
+  if (!(trainFraction > 0 && trainFraction < 1)) throw new Error('trainFraction must be between 0 and 1');
+  if (!(costPerUnit >= 0)) throw new Error('costPerTradeBps must be ≥ 0');
+  if (!(deps.planCacheTtlS > 0)) throw new Error('planCacheTtlS must be positive');
+  const store = new ArtifactStore(deps.redis, deps.keyPrefix);
+  const log = deps.logger.child({ component: 'agents' });
+  return {
+    deps,
+    store,
+    log,
+    sandboxTimeoutMs,
+    costPerUnit,
+    trainFraction,
+    runCpuTask: deps.runCpuTask ?? runCpuTaskInProcess,
+    async loadDataset(symbol, dataset) {
+      const file = await resolveDataset(dataset ?? symbol, { dataDir, allowedDirs: deps.allowedDataDirs });
+      return loadMarketData(file);
+    },
+    async deleteArtifact(rawInput, step) {
+      const input = parseAgentInput(agentInputSchemas.artifact, rawInput, `compensate ${step}`);
+      const existed = await store.delete(input.sagaId, step);
+      log.info(`${step} compensated`, {
+        sagaId: input.sagaId,
+        outcome: existed ? 'deleted' : 'already gone',
+      });
+    },
+  };
+}
+
+/** The agents' dependencies from the process configuration. */
+export function agentDepsFromConfig(config: Config, redis: Redis, logger?: Logger): AgentDeps {
+  return {
+    redis,
+    keyPrefix: config.keyPrefix,
+    dataDir: DEFAULT_DATA_DIR,
+    llm: config.llm,
+    planCacheTtlS: config.planCacheTtlS,
+    logger: logger ?? createLogger(config.logLevel),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The reasoning agent: idea + symbol → strategy plan (built-in planner, or the LLM provider when configured), cached
+ * per idea, symbol and provider. The plan cache is shared between sagas: an entry records which saga created it,
+ * and `compensateReasoning` deletes it only when that saga created it (atomically, in Lua), so rolling back one saga
+ * never drops a plan another saga cached.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { AgentCallOptions, AgentContext } from './agent-context';
+import { agentInputSchemas, parseAgentInput } from './agent-schemas';
+import type { ReasoningCompensationInput, ReasoningInput, ReasoningOutput, StrategyPlan } from './contracts';
+import { InvalidAgentInputError } from './errors';
+import { llmProviderId, planWithLlm } from './llm-planner';
+import { planFromIdea, strategyPlanSchema } from './strategy-plan';
+
+/** `<prefix>:plan-cache:<sha256(idea|symbol|provider)>`. */
+export function planCacheKey(keyPrefix: string, idea: string, symbol: string, provider: string): string {
+  const digest = createHash('sha256')
+    .update(`${idea.trim()}|${symbol.toUpperCase()}|${provider}`)
+    .digest('hex');
+  return `${keyPrefix}:plan-cache:${digest}`;
+}
+
+const cacheEntrySchema = z.object({ plan: strategyPlanSchema, createdBy: z.string(), createdAt: z.string() });
+
+// Delete the cache entry only if this saga created it: the check and the delete must be one step.
+const DELETE_IF_CREATED_BY = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, entry = pcall(cjson.decode, v)
+if ok and type(entry) == 'table' and entry.createdBy == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return -1`;
+
+export function createReasoningAgent(ctx: AgentContext) {
+  const { deps, log } = ctx;
+  const provider = deps.llm.baseUrl ? llmProviderId(deps.llm) : 'builtin';
+
+  return {
+    async reasoning(rawInput: ReasoningInput, options?: AgentCallOptions): Promise<ReasoningOutput> {
+      const input = parseAgentInput(agentInputSchemas.reasoning, rawInput, 'reasoning');
+      const symbol = input.symbol.toUpperCase();
+      const cacheKey = planCacheKey(deps.keyPrefix, input.idea, symbol, provider);
+      const fromCache = async (): Promise<ReasoningOutput | undefined> => {
+        const raw = await deps.redis.get(cacheKey);
+        if (raw === null) return undefined;
+        let entry: unknown;
+        try {
+          entry = JSON.parse(raw);
+        } catch {
+          entry = undefined;
+        }
+        const parsed = cacheEntrySchema.safeParse(entry);
+        if (!parsed.success) {
+          log.warn('dropping an unreadable plan-cache entry', { cacheKey });
+          await deps.redis.del(cacheKey);
+          return undefined;
+        }
+        return { plan: parsed.data.plan, cacheKey, cached: parsed.data.createdBy !== input.sagaId };
+      };
+      const hit = await fromCache();
+      if (hit) return hit;
+      const plan: StrategyPlan = deps.llm.baseUrl
+        ? await planWithLlm({ ...deps.llm, baseUrl: deps.llm.baseUrl }, input.idea, symbol, options?.signal)
+        : planFromIdea(input.idea, symbol);
+      const entry = JSON.stringify({ plan, createdBy: input.sagaId, createdAt: new Date().toISOString() });
+      const stored = await deps.redis.set(cacheKey, entry, 'EX', deps.planCacheTtlS, 'NX');
+      if (stored === null) {
+        // Another saga cached the same idea meanwhile: use theirs, and leave its removal to them.
+        const theirs = await fromCache();
+        if (theirs) return theirs;
+      }
+      log.info('planned', { sagaId: input.sagaId, family: plan.family, provider: plan.provider });
+      return { plan, cacheKey, cached: false };
+    },
+
+    async compensateReasoning(rawInput: ReasoningCompensationInput): Promise<void> {
+      const input = parseAgentInput(agentInputSchemas.compensateReasoning, rawInput, 'compensateReasoning');
+      if (!input.cacheKey.startsWith(`${deps.keyPrefix}:plan-cache:`)) {
+        throw new InvalidAgentInputError(
+          `cacheKey ${input.cacheKey} is not a plan-cache key of ${deps.keyPrefix}`,
+        );
+      }
+      const outcome = Number(await deps.redis.eval(DELETE_IF_CREATED_BY, 1, input.cacheKey, input.sagaId));
+      log.info('reasoning compensated', {
+        sagaId: input.sagaId,
+        cacheKey: input.cacheKey,
+        outcome:
+          outcome === 1 ? 'deleted' : outcome === 0 ? 'already gone' : 'kept (created by another saga)',
+      });
+    },
+  };
+}

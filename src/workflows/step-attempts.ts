@@ -1,0 +1,82 @@
+/**
+ * `steps[].attempts`: the Temporal activity attempt that finished a saga step. A workflow never learns an activity's
+ * attempt from its result, so two interceptors carry it:
+ * - this workflow outbound interceptor (bundled: the worker lists this module in `interceptors.workflowModules`, a
+ *   prebuilt bundle in `workflowInterceptorModules`) marks activities scheduled inside a saga step with the header
+ *   `sagalane-step-attempt` and unwraps the answer;
+ * - the activity interceptor (`stepAttemptActivityInterceptor`, src/workers/step-attempt-interceptor.ts) answers a
+ *   marked activity with `{ [STEP_ATTEMPT_ENVELOPE]: attempt, value }`.
+ * Either one missing degrades to `attempts: 1`, never to a wrong result. Local activities need no envelope: their
+ * attempts are counted in the workflow. Deterministic workflow code only.
+ */
+import {
+  CancellationScope,
+  defaultPayloadConverter,
+  type ActivityInput,
+  type LocalActivityInput,
+  type Next,
+  type WorkflowInterceptors,
+  type WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
+import { takeLaneStepResult } from './lane-step';
+import type { StepRecord } from './pipeline-definitions';
+
+export const STEP_ATTEMPT_HEADER = 'sagalane-step-attempt';
+export const STEP_ATTEMPT_ENVELOPE = '__sagalaneStepAttempt';
+
+/** Each step's action runs in a scope of its own; activities scheduled in it (or below it) belong to the step. */
+const stepOfScope = new WeakMap<CancellationScope, StepRecord>();
+
+/** Runs a step's action in its own cancellation scope, so the interceptor can tell which step an activity serves. */
+export function runAsStep<T>(record: StepRecord, action: () => Promise<T>): Promise<T> {
+  const scope = new CancellationScope();
+  stepOfScope.set(scope, record);
+  return scope.run(action);
+}
+
+function currentStep(): StepRecord | undefined {
+  for (let scope: CancellationScope | undefined = CancellationScope.current(); scope; scope = scope.parent) {
+    const record = stepOfScope.get(scope);
+    if (record) return record;
+  }
+  return undefined;
+}
+
+export function unwrapStepAttempt(value: unknown): { attempt?: number; value: unknown } {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)[STEP_ATTEMPT_ENVELOPE] === 'number'
+  ) {
+    const envelope = value as { [STEP_ATTEMPT_ENVELOPE]: number; value?: unknown };
+    return { attempt: envelope[STEP_ATTEMPT_ENVELOPE], value: envelope.value };
+  }
+  return { value };
+}
+
+class StepAttemptOutbound implements WorkflowOutboundCallsInterceptor {
+  async scheduleActivity(
+    input: ActivityInput,
+    next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
+  ): Promise<unknown> {
+    const record = currentStep();
+    // A lane-dispatched activity (a compensation too) answers with a lane envelope: unwrap it here as well.
+    if (!record) return takeLaneStepResult(undefined, await next(input));
+    const headers = { ...input.headers, [STEP_ATTEMPT_HEADER]: defaultPayloadConverter.toPayload(1) };
+    const { attempt, value } = unwrapStepAttempt(await next({ ...input, headers }));
+    if (attempt !== undefined) record.attempts = attempt;
+    return takeLaneStepResult(record, value);
+  }
+
+  async scheduleLocalActivity(
+    input: LocalActivityInput,
+    next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>,
+  ): Promise<unknown> {
+    const record = currentStep();
+    const value = await next(input);
+    if (record) record.attempts = input.attempt;
+    return value;
+  }
+}
+
+export const interceptors = (): WorkflowInterceptors => ({ outbound: [new StepAttemptOutbound()] });

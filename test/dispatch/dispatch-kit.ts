@@ -120,12 +120,18 @@ export function spawnStepWorker(opts: {
   consumer: string;
   temporalAddress: string;
   concurrency?: number;
+  /** Each forward step takes this long. @defaultValue 0 */
+  stepMs?: number;
+  /** Also serve the `bulk` type (standard lane), each task taking this long. @defaultValue not served */
+  bulkMs?: number;
 }): Promise<SpawnedProcess> {
   return spawnReady('test/dispatch/fixtures/step-worker-process.ts', {
     DISPATCH_TEST_PREFIX: opts.prefix,
     DISPATCH_TEST_CONSUMER: opts.consumer,
     DISPATCH_TEST_TEMPORAL: opts.temporalAddress,
     DISPATCH_TEST_CONCURRENCY: String(opts.concurrency ?? 8),
+    DISPATCH_TEST_STEP_MS: String(opts.stepMs ?? 0),
+    DISPATCH_TEST_BULK_MS: String(opts.bulkMs ?? 0),
   });
 }
 

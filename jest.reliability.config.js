@@ -4,7 +4,8 @@ const base = require('./jest.config.js');
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
-  testPathIgnorePatterns: ['/node_modules/'],
+  // The Temporal-on-PostgreSQL ones run under jest.postgres-reliability.config.js.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/reliability/temporal-pg-'],
   testMatch: ['<rootDir>/test/reliability/**/*.test.ts'],
   maxWorkers: 1,
   testTimeout: 300_000,

@@ -12,13 +12,11 @@ import { parsePipelineInput } from './client/saga-client';
 import { clientTemporalAddress, openLazyFrontDoor } from './client/front-door';
 import type { SagaClient } from './client/saga-client';
 import type { ExpressClient } from './lane/express-client';
-import {
-  runComponents,
-  runDevStack,
-  sagalaneComponents,
-  untilSignalled,
-  type ComponentName,
-} from './dev/local-stack';
+import { devStackComponents, runDevStack } from './dev/local-stack';
+import { mcpHttpComponent } from './mcp/http-component';
+import { metricsComponent, workerComponents } from './runtime/components';
+import { runComponents } from './runtime/run-components';
+import { untilSignalled } from './runtime/signals';
 import { createMcpServer } from './mcp/server';
 import { serveMcpOverStdio } from './mcp/stdio';
 import { LANES } from './lane/keys';
@@ -47,7 +45,7 @@ export function buildCli(): Command {
     )
     .action(async () => {
       const config = loadConfigOrExit();
-      await runDevStack(config, { components: sagalaneComponents({ service: 'sagalane-dev' }) });
+      await runDevStack(config, { components: devStackComponents() });
     });
 
   program
@@ -58,14 +56,10 @@ export function buildCli(): Command {
     .addArgument(new Argument('[kind]', 'which workers').choices(['saga', 'express', 'all']).default('all'))
     .action(async (kind: 'saga' | 'express' | 'all') => {
       const config = loadConfigOrExit();
-      const include: ComponentName[] = [
-        ...(kind !== 'express' ? (['saga-worker'] as const) : []),
-        ...(kind !== 'saga' ? (['express-worker'] as const) : []),
-        'metrics',
-      ];
-      await runComponents(config, sagalaneComponents({ include, service: `${kind}-worker` }), {
+      await runComponents(config, workerComponents(kind), {
         // An express-only worker does not need Temporal at all.
         temporalAddress: kind === 'express' ? '' : clientTemporalAddress(config),
+        service: `${kind}-worker`,
       });
     });
 
@@ -83,13 +77,11 @@ export function buildCli(): Command {
       if (opts.http !== undefined) {
         await runComponents(
           config,
-          sagalaneComponents({
-            include: ['mcp-http', 'metrics'],
-            readOnly: opts.readOnly,
-            mcpPort: opts.http === true ? undefined : opts.http,
-            service: 'mcp',
-          }),
-          { temporalAddress: clientTemporalAddress(config) },
+          [
+            mcpHttpComponent({ readOnly: opts.readOnly, port: opts.http === true ? undefined : opts.http }),
+            metricsComponent(),
+          ],
+          { temporalAddress: clientTemporalAddress(config), service: 'mcp' },
         );
         return;
       }

@@ -17,7 +17,7 @@ export {
   type LazyFrontDoor,
   type LazyFrontDoorOptions,
 } from './client/front-door';
-export { connectTemporal, connectionSettings, type ConnectionSettings } from './client/temporal-connection';
+export { connectTemporal, connectionSettings, type ConnectionSettings } from './runtime/temporal-connection';
 export * from './workflows/pipeline-contract';
 export * from './workflows/search-attributes';
 export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from './workflows/saga';
@@ -29,12 +29,12 @@ export * from './lane';
 export { createActivities, createAgents, agentDepsFromConfig } from './activities';
 export type { AgentDeps, AgentHandlers } from './activities';
 export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
-export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './workers/saga-worker';
+export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,
   type StartExpressWorkerOptions,
   type RunningExpressWorker,
-} from './workers/express-worker';
+} from './runtime/express-worker';
 
 // The MCP bridge.
 export {

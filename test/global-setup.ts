@@ -1,16 +1,19 @@
 /**
  * One Temporal dev server and one prebuilt workflow bundle for the whole run, plus a Redis that answers.
- * Test files read the address from the environment (`SAGALANE_TEST_TEMPORAL_ADDRESS`), use their own task queues
- * and Redis key prefixes, and close what they open.
+ * With SAGALANE_TEST_TEMPORAL=postgres (jest.postgres.config.js) the server is a real Temporal server on PostgreSQL
+ * (test/helpers/temporal-postgres.ts) instead. Test files read the address from the environment
+ * (`SAGALANE_TEST_TEMPORAL_ADDRESS`), use their own task queues and Redis key prefixes, and close what they open.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startTemporalDevServer, type DevServer } from '../src/dev/temporal-server';
+import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { ensureRedis, type RedisHandle } from '../src/dev/redis-server';
+import { startTestTemporalOnPostgres } from './helpers/temporal-postgres';
 
 declare global {
-  var __SAGALANE_TEST_STACK__: { temporal: DevServer; redis: RedisHandle } | undefined;
+  var __SAGALANE_TEST_STACK__:
+    { temporal: { address: string; stop(): Promise<void> }; redis: RedisHandle } | undefined;
 }
 
 export const ARTIFACTS_DIR = path.resolve(__dirname, '..', '.test-artifacts');
@@ -19,8 +22,11 @@ export default async function globalSetup(): Promise<void> {
   const log = (l: string) => process.stderr.write(l + '\n');
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = await ensureRedis(redisUrl, path.join(ARTIFACTS_DIR, 'data'), log);
-  const temporal = await startTemporalDevServer({ log });
   fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const temporal =
+    process.env.SAGALANE_TEST_TEMPORAL === 'postgres'
+      ? await startTestTemporalOnPostgres({ stateDir: path.join(ARTIFACTS_DIR, 'temporal-postgres'), log })
+      : await startTemporalDevServer({ log });
   // Bundling takes seconds; doing it once here keeps each test's worker start fast.
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./fixtures/workflows'),

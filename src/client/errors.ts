@@ -14,7 +14,8 @@ export class InvalidPipelineInputError extends SagaClientError {
       'Invalid pipeline input: ' +
         issues.map((i) => `${i.field}: ${i.message}`).join('; ') +
         '. Expected { idea: string (3-2000 chars), symbol: string (1-20 of A-Z a-z 0-9 . _ -), ' +
-        'dataset?: string, params?: { name: number }, timeoutMs?: integer 100..86400000 }.',
+        'dataset?: string, params?: { name: number }, timeoutMs?: integer 100..86400000, ' +
+        "approval?: 'none' | 'before_backtest', approvalTimeoutMs?: integer 100..604800000 }.",
     );
   }
 }
@@ -39,6 +40,21 @@ export class SagaAlreadyFinishedError extends SagaClientError {
     readonly state: string,
   ) {
     super(`Saga "${sagaId}" has already finished (state: ${state}); there is nothing left to cancel.`);
+  }
+}
+
+/** `approve` / `reject` reached a saga that is not waiting for an answer (or whose approval was already answered). */
+export class SagaNotAwaitingApprovalError extends SagaClientError {
+  constructor(
+    readonly sagaId: string,
+    readonly state: string,
+    detail?: string,
+  ) {
+    super(
+      `Saga "${sagaId}" is not awaiting approval (state: ${state})${detail ? `: ${detail}` : ''}. ` +
+        'Only a saga in state awaiting_approval takes one answer; check it with `sagalane saga get ' +
+        `${sagaId}\`.`,
+    );
   }
 }
 

@@ -16,21 +16,16 @@ import {
 } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Config } from '../config';
-import { agentTaskSchemas } from '../lane/agent-task-types';
-import { builtinTaskTypes } from '../lane/builtin-task-types';
 import { RedisUnavailableError } from '../lane/errors';
 import { ExpressClient } from '../lane/express-client';
 import { isConnectionError, openLaneConnection } from '../lane/redis-connections';
 import type { TaskSchema } from '../lane/task-types';
 import { TemporalUnavailableError } from './errors';
 import { SagaClient } from './saga-client';
-import { connectionSettings } from './temporal-connection';
+import { DEFAULT_TASK_SCHEMAS } from '../runtime/task-schemas';
+import { connectionSettings } from '../runtime/temporal-connection';
 
-/** The task types sagalane's own workers serve, schema part only: what a producer validates submissions against. */
-export const DEFAULT_TASK_SCHEMAS: TaskSchema[] = [
-  ...(builtinTaskTypes as TaskSchema[]),
-  ...agentTaskSchemas,
-];
+export { DEFAULT_TASK_SCHEMAS };
 
 export type Backend = 'temporal' | 'redis';
 
@@ -75,6 +70,8 @@ export interface LazyFrontDoorOptions {
    * too long for a command or a tool call to sit silent). @defaultValue 4 (about 0.6 s)
    */
   callAttempts?: number;
+  /** Called once with the ExpressClient when it is created (e.g. to count its submissions in metrics). */
+  onExpressClient?: (client: ExpressClient) => void;
 }
 
 /**
@@ -172,13 +169,16 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
         redis.on('error', () => undefined);
       }
       await untilRedisReady(redis, connectTimeoutMs, redisDown);
-      express ??= new ExpressClient({
-        types: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
-        connection: redis,
-        // The URL is still needed: result waits open a subscriber connection of their own.
-        redisUrl: config.redisUrl,
-        keyPrefix: config.keyPrefix,
-      });
+      if (!express) {
+        express = new ExpressClient({
+          types: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
+          connection: redis,
+          // The URL is still needed: result waits open a subscriber connection of their own.
+          redisUrl: config.redisUrl,
+          keyPrefix: config.keyPrefix,
+        });
+        options.onExpressClient?.(express);
+      }
       return express;
     },
 
@@ -189,6 +189,28 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
       redis?.disconnect();
     },
   };
+}
+
+/**
+ * The door's clients for code written against `{ sagas, express }` (the MCP server): each method call first asks the
+ * door for its client, so nothing connects until a call needs it and a down backend fails that call with a
+ * BackendUnavailableError. Only method calls are supported (every client method used through it is async).
+ */
+export function clientsOnDemand(door: LazyFrontDoor): { sagas: SagaClient; express: ExpressClient } {
+  const onDemand = <T extends object>(open: () => Promise<T>): T =>
+    new Proxy({} as T, {
+      get(_target, prop) {
+        // Not a thenable: `await clients.sagas` must not call into the client.
+        if (typeof prop === 'symbol' || prop === 'then') return undefined;
+        return async (...args: unknown[]) => {
+          const client = await open();
+          const method = (client as Record<string, unknown>)[prop];
+          if (typeof method !== 'function') throw new TypeError(`${prop} is not a method of the client`);
+          return (method as (...a: unknown[]) => unknown).apply(client, args);
+        };
+      },
+    });
+  return { sagas: onDemand(() => door.sagas()), express: onDemand(() => door.express()) };
 }
 
 /**

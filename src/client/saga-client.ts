@@ -23,8 +23,13 @@ import {
   RESEARCH_PIPELINE_WORKFLOW,
   SAGA_STATES,
   TERMINAL_SAGA_STATES,
+  SAGA_NOT_AWAITING_APPROVAL_FAILURE,
+  approveInputSchema,
+  approveUpdate,
   cancelUpdate,
   pipelineInputSchema,
+  rejectInputSchema,
+  rejectUpdate,
   pipelineWorkflowId,
   stateQuery,
   type PipelineInput,
@@ -38,11 +43,12 @@ import {
   SagaAlreadyFinishedError,
   SagaClientOptionsError,
   SagaFailedError,
+  SagaNotAwaitingApprovalError,
   SagaNotFoundError,
   TemporalUnavailableError,
 } from './errors';
 import { summarizeHistoryEvent, type HistoryEventSummary } from './history-events';
-import { connectTemporal } from './temporal-connection';
+import { connectTemporal } from '../runtime/temporal-connection';
 
 export interface SagaClientOptions {
   /** Task queue new sagas are started on. @defaultValue 'sagalane-sagas' */
@@ -272,6 +278,47 @@ export class SagaClient {
     }
   }
 
+  /**
+   * Approves the saga's pending approval (`saga.approval`, the pipeline's `approval: 'before_backtest'`). Resolves
+   * with the saga's state once it moved on; SagaNotAwaitingApprovalError when it is not in `awaiting_approval`
+   * (or the approval was already answered).
+   */
+  async approve(sagaId: string, opts: { approver?: string; comment?: string } = {}): Promise<SagaStateView> {
+    const input = parseAnswer(approveInputSchema, opts);
+    return this.answerApproval(sagaId, () =>
+      this.client.workflow.getHandle(sagaId).executeUpdate(approveUpdate, { args: [input] }),
+    );
+  }
+
+  /**
+   * Rejects the saga's pending approval: the saga rolls back (state `compensating`, then `rolled_back`), its error
+   * says `reason: "rejected"` with `cancelReason` = `reason`. Resolves with the state once the rollback began.
+   */
+  async reject(sagaId: string, opts: { reason?: string; approver?: string } = {}): Promise<SagaStateView> {
+    const input = parseAnswer(rejectInputSchema, opts);
+    return this.answerApproval(sagaId, () =>
+      this.client.workflow.getHandle(sagaId).executeUpdate(rejectUpdate, { args: [input] }),
+    );
+  }
+
+  private async answerApproval(sagaId: string, send: () => Promise<SagaStateView>): Promise<SagaStateView> {
+    try {
+      return await send();
+    } catch (err) {
+      if (isNotFound(err)) {
+        // A closed saga answers an update with "not found" too.
+        const described = await this.describeAsState(this.client.workflow.getHandle(sagaId));
+        throw new SagaNotAwaitingApprovalError(sagaId, described?.state ?? 'unknown', 'the saga is over');
+      }
+      const cause = (err as { cause?: { type?: string; message?: string } }).cause;
+      if (err instanceof WorkflowUpdateFailedError && cause?.type === SAGA_NOT_AWAITING_APPROVAL_FAILURE) {
+        const state = await this.getState(sagaId).catch(() => undefined);
+        throw new SagaNotAwaitingApprovalError(sagaId, state?.state ?? 'unknown', cause.message);
+      }
+      throw err;
+    }
+  }
+
   /** A page of the saga's event history as summaries; payloads are decoded and size-bounded only when asked. */
   async history(sagaId: string, options: HistoryOptions = {}): Promise<SagaPage<HistoryEventSummary>> {
     const pageSize = options.pageSize ?? 50;
@@ -353,7 +400,7 @@ export class SagaClient {
 
   private async describeAsState(
     handle: WorkflowHandle,
-    sagaId: string,
+    sagaId: string = handle.workflowId,
     runId?: string,
   ): Promise<SagaStateView | undefined> {
     let description;
@@ -389,6 +436,26 @@ export function parsePipelineInput(input: unknown): PipelineInput {
           : issue.path.map(String).join('.') || '(input)',
       message: issue.message,
     })),
+  );
+}
+
+function parseAnswer<T>(
+  schema: {
+    safeParse(
+      v: unknown,
+    ):
+      | { success: true; data: T }
+      | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  input: unknown,
+): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  throw new SagaClientOptionsError(
+    'Invalid approval answer: ' +
+      parsed.error.issues
+        .map((i) => `${i.path.map(String).join('.') || '(answer)'}: ${i.message}`)
+        .join('; '),
   );
 }
 

@@ -82,5 +82,39 @@ export class TaskTimeoutError extends LaneError {
   }
 }
 
-/** Throw from a handler to skip the remaining attempts: the task goes straight to the dead-letter stream. */
-export class UnrecoverableTaskError extends LaneError {}
+/**
+ * Throw from a handler to skip the remaining attempts: the task goes straight to the dead-letter stream. Any error
+ * with `nonRetryable === true` (Temporal's `ApplicationFailure` style) is treated the same way.
+ */
+export class UnrecoverableTaskError extends LaneError {
+  readonly nonRetryable = true;
+}
+
+/** A submit would push a type's lane past its backlog limit: nothing was enqueued. */
+export class BacklogFullError extends LaneError {
+  constructor(
+    readonly type: string,
+    readonly lane: string,
+    readonly limit: number,
+    readonly backlog: number,
+  ) {
+    super(
+      `The ${lane} lane of task type "${type}" holds ${backlog} tasks, at its limit of ${limit} ` +
+        '(defaults.maxBacklog): the submit was refused. Retry later, add workers, or raise the limit.',
+    );
+  }
+}
+
+/** An idempotency key was reused with a different payload. */
+export class IdempotencyConflictError extends LaneError {
+  constructor(
+    readonly type: string,
+    readonly idempotencyKey: string,
+    readonly firstTaskId: string,
+  ) {
+    super(
+      `Idempotency key "${idempotencyKey}" of task type "${type}" was first used for task ${firstTaskId} with a ` +
+        'different payload; nothing was enqueued. Use a new key for a different request.',
+    );
+  }
+}

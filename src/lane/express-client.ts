@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { z } from 'zod';
 import {
+  BacklogFullError,
+  IdempotencyConflictError,
   InvalidPayloadError,
   LaneOptionsError,
   PayloadTooLargeError,
@@ -17,7 +19,7 @@ import {
 } from './errors';
 import { DEFAULT_GROUP, LaneKeys, LANES, typeOfTaskId, type Lane } from './keys';
 import { isConnectionError, openLaneConnection } from './redis-connections';
-import { runScript, SUBMIT } from './scripts';
+import { runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 import { readGroupInfo } from './stream-info';
 
@@ -76,7 +78,10 @@ export interface ExpressClientOptions {
   keyPrefix?: string;
   /** Consumer group name, read by `stats()`. @defaultValue 'sagalane-workers' */
   group?: string;
-  /** How long a finished task's record (and an idempotency key) is kept. @defaultValue 86400000 (24 h) */
+  /**
+   * Validated for compatibility only: how long finished records and idempotency keys are kept is the worker's
+   * `retentionMs`, counted from the task's end. @defaultValue 86400000 (24 h)
+   */
   retentionMs?: number;
   /** How long a submit waits for a connection that is still being established. @defaultValue 2000 */
   connectWaitMs?: number;
@@ -115,7 +120,6 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   private readonly ownsConnection: boolean;
   private readonly url: string;
   private readonly group: string;
-  private readonly retentionSec: number;
   private readonly connectWaitMs: number;
   private subscriber?: Redis;
   private readonly subscribed = new Map<string, Promise<unknown>>();
@@ -130,7 +134,6 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const retentionMs = opts.retentionMs ?? 86_400_000;
     if (!Number.isInteger(retentionMs) || retentionMs < 1000)
       throw new LaneOptionsError('retentionMs must be an integer >= 1000');
-    this.retentionSec = Math.ceil(retentionMs / 1000);
     this.connectWaitMs = opts.connectWaitMs ?? 2000;
     this.url = opts.redisUrl ?? 'redis://127.0.0.1:6379';
     this.ownsConnection = !opts.connection;
@@ -138,7 +141,11 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     this.redis.on('error', () => undefined); // surfaced per call as RedisUnavailableError
   }
 
-  /** Validates and enqueues a task. Throws UnknownTaskTypeError, InvalidPayloadError, PayloadTooLargeError, RedisUnavailableError. */
+  /**
+   * Validates and enqueues a task. Throws UnknownTaskTypeError, InvalidPayloadError, PayloadTooLargeError,
+   * BacklogFullError (the lane holds `defaults.maxBacklog` tasks), IdempotencyConflictError (the key was used for
+   * another payload), RedisUnavailableError.
+   */
   async submit(request: SubmitRequest): Promise<{ taskId: string }> {
     const [result] = await this.enqueue([this.prepare(request)]);
     return result!;
@@ -146,7 +153,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
 
   /**
    * Validates every request first (one invalid request rejects the call and enqueues nothing), then enqueues them
-   * with one script call per stream and chunk instead of one per task. Results are in request order.
+   * with one script call per stream and chunk of 100 instead of one per task. Results are in request order. A
+   * chunk refused for its backlog (BacklogFullError) enqueues nothing, but chunks before it may have been accepted.
    */
   async submitMany(requests: SubmitRequest[]): Promise<{ taskId: string }[]> {
     return this.enqueue(requests.map((r) => this.prepare(r)));
@@ -203,7 +211,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       for (let from = 0; from < indexes.length; from += SUBMIT_CHUNK) {
         const chunk = indexes.slice(from, from + SUBMIT_CHUNK);
         const keys = [stream];
-        const args: (string | number)[] = [this.retentionSec];
+        const first = prepared[chunk[0]!]!;
+        const maxBacklog = this.registry.get(first.type)!.defaults.maxBacklog;
+        const args: (string | number)[] = [maxBacklog];
         for (const i of chunk) {
           const p = prepared[i]!;
           keys.push(this.keys.task(p.taskId));
@@ -222,10 +232,16 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         calls.push(
           this.call(() => runScript(this.redis, SUBMIT, keys, args)).then((reply) => {
             const flat = reply as (number | string)[];
+            if (flat[0] === SUBMIT_BACKLOG_FULL)
+              throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));
             chunk.forEach((i, j) => {
               const p = prepared[i]!;
-              results[i] = { taskId: String(flat[2 * j + 1]) };
-              if (flat[2 * j] === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
+              const code = flat[2 * j];
+              const taskId = String(flat[2 * j + 1]);
+              if (code === SUBMIT_KEY_CONFLICT)
+                throw new IdempotencyConflictError(p.type, p.idempotencyKey!, taskId);
+              results[i] = { taskId };
+              if (code === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
             });
           }),
         );

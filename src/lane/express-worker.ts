@@ -1,26 +1,27 @@
 /**
  * The consumer side of the express lane. One process = one consumer in the shared group of each served type.
+ * This class wires the parts and runs each task from dispatch to stored outcome:
  *
- * - Reads each lane with batched, blocking XREADGROUP on its own connection; buffered express entries always start
- *   before standard ones (strict priority).
- * - Keeps `expressReserve` slots that standard tasks may not use.
- * - Stores each outcome and acknowledges in one Lua script; failures retry with exponential backoff through a
- *   delayed set, and end in a dead-letter stream after `maxAttempts`.
- * - Keeps its in-flight entries alive (XCLAIM … JUSTID by the owner) so a short `minIdleMs` only flags dead
- *   consumers; a janitor XAUTOCLAIMs orphans and dead-letters entries delivered more than `maxDeliveries` times.
- * - An autoscaler moves concurrency between min and max from the observed p95 latency and the backlog.
+ * - stream-reader.ts: read loops, buffers and slot counts; slot-policy.ts: the (pure) rules for them;
+ * - task-execution.ts + handler-pool.ts: handlers inline or in the worker-thread pool, with timeouts;
+ * - outcome-writer.ts: results, retries, dead letters, hand-backs (atomic and fenced, see scripts.ts);
+ * - janitor.ts: keepalive, retry promotion, orphan reclaim, stale consumers;
+ * - autoscaler.ts (pure policy) + lane-load.ts (what it samples).
  */
 import { EventEmitter } from 'node:events';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import { createLogger, type Logger } from '../logger';
-import { TaskTimeoutError, UnrecoverableTaskError } from './errors';
+import { decideConcurrency, jitteredInterval, LatencyWindow, type LaneLoad } from './autoscaler';
+import { DEAD_REASONS, type Entry, entryTime, priorDeliveries, type StreamRef } from './entries';
+import { HandlerPools } from './handler-pool';
+import { Janitor } from './janitor';
 import { LaneKeys, LANES, type Lane } from './keys';
-import { isConnectionError, openLaneConnection } from './redis-connections';
-import { COMPLETE, DEAD_LETTER, HAND_BACK, KEEPALIVE, PROMOTE, RETRY, runScript, START } from './scripts';
-import { readGroupInfo } from './stream-info';
-import type { TaskType } from './task-types';
-import { decideConcurrency, LatencyWindow } from './autoscaler';
+import { sampleWaitingWork } from './lane-load';
+import { OutcomeWriter } from './outcome-writer';
+import { openLaneConnection } from './redis-connections';
+import { standardCapacity } from './slot-policy';
+import { StreamReader } from './stream-reader';
+import { LazyAbort, TaskExecutor, type TaskFailure } from './task-execution';
 import {
   resolveWorkerOptions,
   type ExpressWorkerOptions,
@@ -34,146 +35,76 @@ export interface ExpressWorkerEvents {
   'task:succeeded': [{ type: string; lane: Lane; waitMs: number; runMs: number }];
   'task:retried': [{ type: string; lane: Lane; attempt: number; error: string }];
   'task:dead': [{ type: string; lane: Lane; reason: string }];
+  /** An outcome was not written because another consumer owns the entry now (this one was cut off). */
+  'task:fenced': [{ type: string; lane: Lane }];
   'orphans:reclaimed': [{ type: string; lane: Lane; count: number }];
   'ack:failed': [{ type: string; lane: Lane; error: string }];
   autoscale: [{ from: number; to: number; reason: string; p95Ms: number; backlog: number }];
 }
 
-interface StreamRef {
-  key: string;
-  type: TaskType;
-  lane: Lane;
-}
-
-interface Entry {
-  stream: StreamRef;
-  id: string;
-  fields: Record<string, string>;
-}
-
-type Fields = Record<string, string>;
-
-/** A successful run's outcome, as COMPLETE stores it. */
-interface Completion {
-  entryId: string;
-  taskId: string;
-  taskKey: string;
-  resultJson: string;
-  finishedAt: number;
-  startedAt: number;
-  attempt: number;
-}
-
-interface PendingStart {
-  type: string;
-  taskKey: string;
-  attempt: number;
-  startedAt: number;
-}
-
-interface RunningTask {
+/** A task from dispatch until its outcome is stored (or it is handed back). */
+interface ActiveTask {
   entry: Entry;
   abort: LazyAbort;
   done: Promise<void>;
+  startedAt: number;
   /** The handler has settled: the task no longer holds a slot, only its outcome write is outstanding. */
   handlerDone: boolean;
+  /** Its stream entry was deleted while it ran: it was dead-lettered, its outcome is dropped. */
+  vanished: boolean;
 }
-
-/**
- * Outcome writes in flight, per slot, beyond which reading pauses: enough for a batch's writes to overlap the next
- * batches' reads and runs, but bounded, so a Redis stall cannot pile up unwritten outcomes.
- */
-const MAX_SETTLING_PER_SLOT = 3;
-
-/** Handlers averaging at most this long get a read-ahead batch (see `readAhead`). */
-const READ_AHEAD_MAX_RUN_MS = 5;
-
-const DEAD_REASONS = {
-  malformed: 'malformed-entry',
-  invalidPayload: 'invalid-payload',
-  attempts: 'max-attempts',
-  unrecoverable: 'unrecoverable',
-  deliveries: 'max-deliveries',
-} as const;
 
 export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   readonly options: ResolvedWorkerOptions;
   readonly keys: LaneKeys;
   private readonly log: Logger;
   private readonly streams: StreamRef[];
-  private readonly byKey = new Map<string, StreamRef>();
-  private readonly streamsByLane: Record<Lane, StreamRef[]>;
+  private readonly reader: StreamReader;
+  private readonly pools: HandlerPools;
+  private readonly executor: TaskExecutor;
   private cmd!: Redis;
+  private writer!: OutcomeWriter;
+  private janitor!: Janitor;
   private readers: Redis[] = [];
-  private running = false;
+  private started = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private currentConcurrency: number;
-  private readonly buffered: Record<Lane, Entry[]> = { express: [], standard: [] };
-  private readonly inFlightByLane: Record<Lane, number> = { express: 0, standard: 0 };
-  /** Entries this consumer holds (buffered or running), per stream key: what keepalive re-claims. */
-  private readonly held = new Map<string, Set<string>>();
-  /** Every task from dispatch until its outcome is stored (or it is handed back). */
-  private readonly running_ = new Map<string, RunningTask>();
-  /**
-   * Tasks whose handler has finished but whose outcome write has not landed yet. They no longer hold a slot (so
-   * the next read overlaps the write, instead of waiting a round trip for it), but at most `concurrency` of them
-   * may be outstanding: during a Redis stall reading stops instead of piling up unwritten outcomes.
-   */
-  private settling = 0;
-  /** Entries asked for by reads still outstanding, per lane (each lane has two read loops). */
-  private readonly requested: Record<Lane, number> = { express: 0, standard: 0 };
-  /**
-   * Moving average of handler run time: decides whether reading ahead pays. Starts just above the threshold, so a
-   * fresh worker does not grab a second batch of what may be long tasks; two fast runs are enough to turn it on.
-   */
-  private avgRunMs = READ_AHEAD_MAX_RUN_MS + 1;
-  private readonly wakeWaiters = new Set<() => void>();
-  /** `running` writes not sent yet, by task id; a task that finishes first carries its start in its completion. */
-  private readonly pendingStarts = new Map<string, PendingStart>();
-  private startFlushQueued = false;
-  private readonly completeBatches = new Map<
-    string,
-    {
-      stream: StreamRef;
-      items: (Completion & { resolve: () => void; reject: (err: unknown) => void })[];
-    }
-  >();
-  private completeFlushQueued = false;
+  private readonly activeTasks = new Map<string, ActiveTask>();
   private readonly timers: NodeJS.Timeout[] = [];
+  private autoscaleTimer?: NodeJS.Timeout;
   private readonly latencies = new LatencyWindow();
-  private janitorBusy = false;
 
   constructor(options: ExpressWorkerOptions) {
     super();
     this.options = resolveWorkerOptions(options);
-    this.keys = new LaneKeys(this.options.keyPrefix);
-    this.log = (this.options.logger ?? createLogger()).child({
-      component: 'express-worker',
-      consumer: this.options.consumerName,
-    });
-    this.streams = this.options.types.flatMap((type) =>
+    const o = this.options;
+    this.keys = new LaneKeys(o.keyPrefix);
+    this.log = (o.logger ?? createLogger()).child({ component: 'express-worker', consumer: o.consumerName });
+    this.streams = o.types.flatMap((type) =>
       LANES.map((lane) => ({ key: this.keys.stream(type.name, lane), type, lane })),
     );
-    this.streamsByLane = {
-      express: this.streams.filter((s) => s.lane === 'express'),
-      standard: this.streams.filter((s) => s.lane === 'standard'),
-    };
-    for (const s of this.streams) {
-      this.byKey.set(s.key, s);
-      this.held.set(s.key, new Set());
-    }
-    this.currentConcurrency =
-      this.options.autoscaleIntervalMs > 0 ? this.options.concurrency.min : this.options.concurrency.max;
+    this.reader = new StreamReader({
+      group: o.group,
+      consumerName: o.consumerName,
+      blockMs: o.blockMs,
+      expressReserve: o.expressReserve,
+      concurrency: o.autoscaleIntervalMs > 0 ? o.concurrency.min : o.concurrency.max,
+      streams: this.streams,
+      log: this.log,
+      onEntries: () => this.dispatch(),
+      onNoGroup: () => this.ensureGroups(),
+    });
+    this.pools = new HandlerPools({ threads: o.poolThreads });
+    this.executor = new TaskExecutor(this.pools, this.log);
   }
 
   /** Current concurrency limit (moved by the autoscaler). */
   get concurrency(): number {
-    return this.currentConcurrency;
+    return this.reader.concurrency;
   }
   /** Handlers running right now. */
   get inFlight(): number {
-    return this.inFlightByLane.express + this.inFlightByLane.standard;
+    return this.reader.inFlight;
   }
   get consumerName(): string {
     return this.options.consumerName;
@@ -181,8 +112,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
 
   /** Connects, creates the consumer groups, and starts reading. Resolves once the worker is consuming. */
   async start(): Promise<void> {
-    if (this.running) throw new Error('ExpressWorker already started');
-    this.running = true;
+    if (this.started) throw new Error('ExpressWorker already started');
+    this.started = true;
     const o = this.options;
     this.cmd = o.connection ?? openLaneConnection(o.redisUrl, 'worker-commands');
     this.readers = LANES.map((lane) =>
@@ -196,42 +127,65 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         this.log.warn(`redis ${name} connection error`, { error: err.message }),
       );
     }
+    this.writer = new OutcomeWriter(this.cmd, this.keys, {
+      group: o.group,
+      consumerName: o.consumerName,
+      retentionMs: o.retentionMs,
+      deadLetterMaxLen: o.deadLetterMaxLen,
+      minIdleMs: o.minIdleMs,
+      log: this.log,
+      onWriteFailed: (meta) => this.emit('ack:failed', meta),
+    });
+    this.janitor = new Janitor(this.cmd, this.keys, this.streams, this.reader, this.writer, {
+      group: o.group,
+      consumerName: o.consumerName,
+      minIdleMs: o.minIdleMs,
+      maxDeliveries: o.maxDeliveries,
+      staleConsumerMs: o.staleConsumerMs,
+      deadLetterMaxLen: o.deadLetterMaxLen,
+      log: this.log,
+      onHeldEntryDeleted: (e) => void this.endDeletedEntry(e.stream, e.id),
+      onReclaimed: (s, count) => {
+        this.emit('orphans:reclaimed', { type: s.type.name, lane: s.lane, count });
+        this.dispatch();
+        this.reader.wake();
+      },
+    });
     if (this.cmd.status === 'wait') await this.cmd.connect();
     await Promise.all(this.readers.map((r) => r.connect()));
     await this.ensureGroups();
-    // Two loops per lane share its connection: while one batch runs, the next read is already on its way.
-    this.loopDone = Promise.all(
-      LANES.flatMap((lane, i) => [
-        this.readLoop(lane, this.readers[i]!),
-        this.readLoop(lane, this.readers[i]!),
-      ]),
-    ).then(() => undefined);
-    this.every(o.keepaliveIntervalMs, () => this.keepAlive());
-    this.every(o.janitorIntervalMs, () => this.janitor());
-    if (o.autoscaleIntervalMs > 0) this.every(o.autoscaleIntervalMs, () => this.autoscale());
+    this.loopDone = this.reader.run(this.readers);
+    this.every(o.keepaliveIntervalMs, () => this.janitor.keepAlive());
+    this.every(o.janitorIntervalMs, () => (this.stopping ? Promise.resolve() : this.janitor.sweep()));
+    if (o.autoscaleIntervalMs > 0) this.scheduleAutoscale();
     this.log.info('express worker started', {
       types: o.types.map((t) => t.name),
       concurrency: o.concurrency,
+      expressReserve: o.expressReserve,
       minIdleMs: o.minIdleMs,
     });
   }
 
   /**
    * Graceful stop: stops reading, hands buffered entries back, waits up to `drainTimeoutMs` for running handlers,
-   * then aborts and hands back the rest, and closes the connections.
+   * then aborts and hands back the rest, and closes the connections and the thread pool.
    */
   async stop(): Promise<void> {
-    if (!this.running || this.stopping) return this.loopDone;
+    if (!this.started || this.stopping) return this.loopDone;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    this.wake();
+    clearTimeout(this.autoscaleTimer);
+    this.reader.stop();
     // Blocked reads end with their connections; what they might have fetched stays pending and is reclaimed.
     for (const r of this.readers) r.disconnect();
     await this.loopDone;
     for (const lane of LANES) {
-      for (const entry of this.buffered[lane].splice(0)) await this.handBack(entry);
+      for (const entry of this.reader.buffered[lane].splice(0)) {
+        await this.writer.handBack(entry);
+        this.reader.release(entry);
+      }
     }
-    const running = [...this.running_.values()];
+    const running = [...this.activeTasks.values()];
     let drainTimer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.all(running.map((r) => r.done)).then(() => true),
@@ -240,18 +194,18 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     clearTimeout(drainTimer);
     if (!drained) {
       // A task whose handler finished is only waiting for its outcome write: handing it back would run it again.
-      const left = [...this.running_.values()].filter((r) => !r.handlerDone);
+      const left = [...this.activeTasks.values()].filter((r) => !r.handlerDone);
       this.log.warn('drain limit reached; handing back unfinished tasks', { count: left.length });
       for (const r of left) {
         r.abort.abort(new Error('worker shutting down'));
-        await this.handBack(r.entry);
+        await this.writer.handBack(r.entry);
+        this.reader.release(r.entry);
       }
     }
+    await this.pools.close();
     if (!this.options.connection) await this.cmd.quit().catch(() => this.cmd.disconnect());
     this.log.info('express worker stopped', { drained });
   }
-
-  // ---------------------------------------------------------------- reading
 
   private async ensureGroups(): Promise<void> {
     for (const s of this.streams) {
@@ -264,192 +218,51 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     }
   }
 
-  private standardCapacity(): number {
-    return Math.max(1, this.currentConcurrency - this.options.expressReserve);
-  }
-
-  /**
-   * Read-ahead allowed on top of the free slots: one batch (`concurrency` entries) while handlers are fast, so the
-   * next read overlaps the current batch instead of Redis and Node taking turns; none for slow handlers, whose
-   * entries are better left in the stream for other consumers.
-   */
-  private readAhead(): number {
-    return this.avgRunMs <= READ_AHEAD_MAX_RUN_MS ? this.currentConcurrency : 0;
-  }
-
-  /** Entries this lane may still read, net of what is running, buffered, or already asked for by its other loop. */
-  private room(lane: Lane): number {
-    if (this.settling >= MAX_SETTLING_PER_SLOT * this.currentConcurrency) return 0;
-    const ahead = this.readAhead();
-    const free =
-      this.currentConcurrency +
-      ahead -
-      this.inFlight -
-      this.buffered.express.length -
-      this.buffered.standard.length -
-      this.requested[lane];
-    if (lane === 'express') return free;
-    const standardAhead = ahead > 0 ? this.standardCapacity() : 0;
-    return Math.min(
-      free,
-      this.standardCapacity() +
-        standardAhead -
-        this.inFlightByLane.standard -
-        this.buffered.standard.length -
-        this.requested.standard,
-    );
-  }
-
-  /**
-   * One loop per lane, each with its own blocking connection. The express loop may use every free slot; the
-   * standard loop only slots outside the express reserve, and dispatch always starts buffered express entries
-   * first. So an express task never waits behind standard ones, without interrupting blocked reads.
-   */
-  private async readLoop(lane: Lane, reader: Redis): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        // Completions of one pipelined reply resolve in the same tick: yielding once lets them all free their
-        // slots, so the next read fetches a batch instead of one entry per completion.
-        await yieldToEventLoop();
-        if (this.stopping) break;
-        this.dispatch();
-        const room = this.room(lane);
-        if (room <= 0) {
-          await this.waitForWake();
-          continue;
-        }
-        this.requested[lane] += room;
-        try {
-          await this.read(reader, lane, room, this.options.blockMs);
-        } finally {
-          this.requested[lane] -= room;
-          this.wake(); // the lane's other loop may read now
-        }
-        failures = 0;
-      } catch (err) {
-        if (this.stopping) break;
-        const msg = (err as Error).message;
-        if (/NOGROUP/.test(msg)) {
-          this.log.warn('consumer group missing (Redis lost its data?); recreating', { error: msg });
-          await this.ensureGroups().catch(() => undefined);
-          continue;
-        }
-        failures++;
-        if (failures === 1 || failures % 20 === 0)
-          this.log.warn('read failed; retrying', {
-            lane,
-            error: msg,
-            failures,
-            connection: isConnectionError(err),
-          });
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(failures, 5), 1000)));
-      }
-    }
-  }
-
-  /** One XREADGROUP over the lane's streams; entries go to the lane buffer. */
-  private async read(reader: Redis, lane: Lane, count: number, blockMs: number): Promise<void> {
-    const streams = this.streamsByLane[lane];
-    const reply = (await reader.call(
-      'XREADGROUP',
-      'GROUP',
-      this.options.group,
-      this.options.consumerName,
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      ...streams.map((s) => s.key),
-      ...streams.map(() => '>'),
-    )) as [string, [string, string[] | null][]][] | null;
-    if (!reply) return;
-    for (const [key, items] of reply) {
-      const stream = this.byKey.get(key);
-      if (!stream) continue;
-      for (const [id, flat] of items) {
-        this.hold(stream, id);
-        this.buffered[stream.lane].push({ stream, id, fields: toFields(flat) });
-      }
-    }
-    this.dispatch();
-  }
-
-  private waitForWake(): Promise<void> {
-    // stop() wakes the waiters once; a loop that comes here after that (it was between its yield and this wait)
-    // must not wait forever, or stop() never returns.
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => this.wakeWaiters.add(resolve));
-  }
-
-  /** Lets waiting read loops re-evaluate their room (a slot freed, capacity changed, or stopping). */
-  private wake(): void {
-    if (this.wakeWaiters.size === 0) return;
-    const waiters = [...this.wakeWaiters];
-    this.wakeWaiters.clear();
-    for (const w of waiters) w();
-  }
-
-  private hold(stream: StreamRef, id: string): void {
-    this.held.get(stream.key)?.add(id);
-  }
-  private release(entry: Entry): void {
-    this.held.get(entry.stream.key)?.delete(entry.id);
-  }
-
-  /** Starts buffered entries while slots are free: express first, standard within its capacity. */
+  /** Starts buffered entries while the slot policy allows: express first, standard within its capacity. */
   private dispatch(): void {
-    while (this.inFlight < this.currentConcurrency && this.buffered.express.length) {
-      this.run(this.buffered.express.shift()!);
-    }
-    while (
-      this.inFlight < this.currentConcurrency &&
-      this.inFlightByLane.standard < this.standardCapacity() &&
-      this.buffered.standard.length
-    ) {
-      this.run(this.buffered.standard.shift()!);
-    }
+    if (this.stopping) return;
+    for (let entry = this.reader.takeStartable(); entry; entry = this.reader.takeStartable()) this.run(entry);
   }
-
-  // ---------------------------------------------------------------- running
 
   private run(entry: Entry): void {
     const lane = entry.stream.lane;
-    this.inFlightByLane[lane]++;
-    const task: RunningTask = {
+    this.reader.running[lane]++;
+    const task: ActiveTask = {
       entry,
       abort: new LazyAbort(),
       done: Promise.resolve(),
+      startedAt: Date.now(),
       handlerDone: false,
+      vanished: false,
     };
     const freeSlot = () => {
       if (task.handlerDone) return;
       task.handlerDone = true;
-      this.inFlightByLane[lane]--;
-      this.settling++;
+      this.reader.running[lane]--;
+      this.reader.settling++;
       if (!this.stopping) {
         this.dispatch();
-        this.wake();
+        this.reader.wake();
       }
     };
-    this.running_.set(entry.id, task);
-    task.done = this.execute(entry, task.abort, freeSlot)
+    this.activeTasks.set(entry.id, task);
+    task.done = this.execute(task, freeSlot)
       .catch((err) => this.log.error('task bookkeeping failed', { error: err, entry: entry.id }))
       .finally(() => {
         freeSlot();
-        this.settling--;
-        this.running_.delete(entry.id);
-        this.release(entry);
+        this.reader.settling--;
+        this.activeTasks.delete(entry.id);
+        this.reader.release(entry);
         if (!this.stopping) {
           this.dispatch();
-          this.wake();
+          this.reader.wake();
         }
       });
   }
 
   /** Runs one entry's handler and stores its outcome; calls `freeSlot` as soon as the handler has settled. */
-  private async execute(entry: Entry, abort: LazyAbort, freeSlot: () => void): Promise<void> {
+  private async execute(task: ActiveTask, freeSlot: () => void): Promise<void> {
+    const { entry, abort } = task;
     const { stream, id, fields } = entry;
     const type = stream.type;
     const meta = { type: type.name, lane: stream.lane };
@@ -457,283 +270,123 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const attempt = Number(fields.attempt);
     const maxAttempts = Number(fields.max);
     const timeoutMs = Number(fields.timeout);
-    let payload: unknown;
-    if (!taskId || !Number.isInteger(attempt) || !Number.isInteger(maxAttempts) || !(timeoutMs > 0)) {
+    const dead = (reason: string, error: string, attempts: number) => {
       freeSlot();
-      return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} lacks id/attempt/max/timeout`, 0);
-    }
+      return this.deadLetter(entry, reason, error, attempts);
+    };
+    if (!taskId || !Number.isInteger(attempt) || !Number.isInteger(maxAttempts) || !(timeoutMs > 0))
+      return dead(DEAD_REASONS.malformed, `entry ${id} lacks id/attempt/max/timeout`, 0);
     let taskKey: string;
     try {
       taskKey = this.keys.task(taskId);
     } catch {
-      freeSlot();
-      return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} has no valid task id`, attempt);
+      return dead(DEAD_REASONS.malformed, `entry ${id} has no valid task id`, attempt);
     }
+    // A handed-back entry carries its earlier deliveries: one that kept killing workers stops here.
+    const before = priorDeliveries(fields);
+    if (before >= this.options.maxDeliveries)
+      return dead(DEAD_REASONS.deliveries, `delivered ${before} times without finishing`, attempt);
+    let payload: unknown;
     try {
       payload = JSON.parse(fields.payload ?? '');
     } catch {
-      freeSlot();
-      return this.deadLetter(entry, DEAD_REASONS.malformed, `entry ${id} payload is not JSON`, attempt);
+      return dead(DEAD_REASONS.malformed, `entry ${id} payload is not JSON`, attempt);
     }
     const parsed = type.schema.safeParse(payload);
-    if (!parsed.success) {
-      freeSlot();
-      return this.deadLetter(entry, DEAD_REASONS.invalidPayload, parsed.error.message, attempt);
-    }
+    if (!parsed.success) return dead(DEAD_REASONS.invalidPayload, parsed.error.message, attempt);
+
     const startedAt = Date.now();
+    task.startedAt = startedAt;
     const waitMs = Math.max(0, startedAt - entryTime(id));
     if (this.listenerCount('task:started')) this.emit('task:started', { ...meta, waitMs });
-    this.markStarted(type.name, taskId, taskKey, attempt, startedAt);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await new Promise<unknown>((resolve, reject) => {
-        timer = setTimeout(() => {
-          const err = new TaskTimeoutError(timeoutMs);
-          abort.abort(err);
-          reject(err);
-        }, timeoutMs);
-        timer.unref();
-        type
-          .handler(parsed.data, {
-            // A getter: the AbortController (costly to create) is only made for handlers that look at it.
-            get signal() {
-              return abort.signal;
-            },
-            taskId,
-            attempt,
-            progress: (info) => this.log.debug('task progress', { taskId, ...info }),
-          })
-          .then(resolve, reject);
+    this.writer.markStarted(type.name, taskId, taskKey, attempt, startedAt);
+    const outcome = await this.executor.run({
+      type,
+      lane: stream.lane,
+      payload: parsed.data,
+      taskId,
+      attempt,
+      timeoutMs,
+      abort,
+      progress: (info) => this.log.debug('task progress', { taskId, ...info }),
+    });
+    freeSlot();
+    const finishedAt = Date.now();
+    this.reader.recordRun(stream.lane, finishedAt - startedAt);
+    // The failure write sets the record's status and attempts; a `running` write sent after it would undo that.
+    this.writer.takePendingStart(taskId);
+    if (task.vanished) return;
+    if (this.stopping && abort.aborted && !(outcome.ok === false && outcome.failure.timedOut)) return; // handed back
+
+    if (outcome.ok) {
+      const stored = await this.writer.complete(stream, {
+        entryId: id,
+        taskId,
+        taskKey,
+        resultJson: JSON.stringify(outcome.result ?? null),
+        finishedAt,
+        startedAt,
+        attempt,
       });
-      clearTimeout(timer);
-      freeSlot();
-      if (this.stopping && abort.aborted) return; // handed back already
-      const finishedAt = Date.now();
-      this.avgRunMs += (finishedAt - startedAt - this.avgRunMs) / 8;
-      this.takePendingStart(taskId);
-      const resultJson = JSON.stringify(result ?? null);
-      await this.withRetries(meta, () =>
-        this.complete(stream, { entryId: id, taskId, taskKey, resultJson, finishedAt, startedAt, attempt }),
-      );
+      if (!stored) return this.fenced(meta, taskId);
       this.latencies.add(finishedAt - entryTime(id));
       if (this.listenerCount('task:succeeded'))
         this.emit('task:succeeded', { ...meta, waitMs, runMs: finishedAt - startedAt });
-    } catch (err) {
-      clearTimeout(timer);
-      freeSlot();
-      this.avgRunMs += (Date.now() - startedAt - this.avgRunMs) / 8;
-      // The failure write sets the record's status and attempts; a `running` write sent after it would undo that.
-      this.takePendingStart(taskId);
-      if (this.stopping && abort.aborted && !(err instanceof TaskTimeoutError)) return;
-      const message = errorText(err);
-      if (err instanceof UnrecoverableTaskError) {
-        return this.deadLetter(entry, DEAD_REASONS.unrecoverable, message, attempt);
-      }
-      if (attempt >= maxAttempts) return this.deadLetter(entry, DEAD_REASONS.attempts, message, attempt);
-      const delay = Math.min(
-        this.options.retryMaxDelayMs,
-        this.options.retryBaseDelayMs * 2 ** (attempt - 1),
-      );
-      const retryAt = Date.now() + delay;
-      const member = JSON.stringify({
-        id: taskId,
-        payload: fields.payload,
-        attempt: String(attempt + 1),
-        max: String(maxAttempts),
-        timeout: String(timeoutMs),
-        at: fields.at ?? String(Date.now()),
-      });
-      await this.withRetries(meta, () =>
-        runScript(
-          this.cmd,
-          RETRY,
-          [stream.key, this.keys.task(taskId), this.keys.delayed(type.name, stream.lane)],
-          [this.options.group, id, message, attempt, retryAt, member],
-        ),
-      );
-      this.emit('task:retried', { ...meta, attempt, error: message });
-      const t = setTimeout(() => void this.promote(stream).catch(() => undefined), delay + 5);
-      t.unref();
+      return;
     }
-  }
-
-  /**
-   * Stores a result and acknowledges its entry. Completions of the same stream within one tick share one script
-   * call (and one round trip); each caller still learns whether its own write landed.
-   */
-  private complete(stream: StreamRef, outcome: Completion) {
-    return new Promise<void>((resolve, reject) => {
-      let batch = this.completeBatches.get(stream.key);
-      if (!batch) {
-        batch = { stream, items: [] };
-        this.completeBatches.set(stream.key, batch);
-      }
-      batch.items.push({
-        entryId: outcome.entryId,
-        taskId: outcome.taskId,
-        taskKey: outcome.taskKey,
-        resultJson: outcome.resultJson,
-        finishedAt: outcome.finishedAt,
-        startedAt: outcome.startedAt,
-        attempt: outcome.attempt,
-        resolve,
-        reject,
-      });
-      if (this.completeFlushQueued) return;
-      this.completeFlushQueued = true;
-      setImmediate(() => {
-        this.completeFlushQueued = false;
-        const batches = [...this.completeBatches.values()];
-        this.completeBatches.clear();
-        for (const { stream: s, items } of batches) {
-          runScript(
-            this.cmd,
-            COMPLETE,
-            [s.key, ...items.map((i) => i.taskKey)],
-            [
-              this.options.group,
-              this.retentionSec(),
-              this.keys.completions(s.type.name),
-              ...items.flatMap((i) => [
-                i.entryId,
-                i.taskId,
-                i.resultJson,
-                i.finishedAt,
-                i.startedAt,
-                i.attempt,
-              ]),
-            ],
-          ).then(
-            () => items.forEach((i) => i.resolve()),
-            (err: unknown) => items.forEach((i) => i.reject(err)),
-          );
-        }
-      });
+    const failure = outcome.failure;
+    const reason = deadReasonOf(failure, attempt, maxAttempts);
+    if (reason) return this.deadLetter(entry, reason, failure.text, attempt);
+    const delayMs = Math.min(
+      this.options.retryMaxDelayMs,
+      this.options.retryBaseDelayMs * 2 ** (attempt - 1),
+    );
+    const scheduled = await this.writer.retry(entry, {
+      taskId,
+      attempt,
+      maxAttempts,
+      timeoutMs,
+      error: failure.text,
+      delayMs,
     });
-  }
-
-  /**
-   * Queues the `running` status write. It is sent one macrotask later, in one script call per type for everything
-   * dispatched meanwhile; a task that finished before that (most fast tasks) skips it: its completion stores the
-   * start time and attempt with the result, saving two commands per task. Not awaited: it rides the command
-   * connection ahead of any later outcome write.
-   */
-  private markStarted(
-    type: string,
-    taskId: string,
-    taskKey: string,
-    attempt: number,
-    startedAt: number,
-  ): void {
-    this.pendingStarts.set(taskId, { type, taskKey, attempt, startedAt });
-    if (this.startFlushQueued) return;
-    this.startFlushQueued = true;
-    setImmediate(() => {
-      this.startFlushQueued = false;
-      const byType = new Map<string, PendingStart[]>();
-      for (const start of this.pendingStarts.values()) {
-        const list = byType.get(start.type);
-        if (list) list.push(start);
-        else byType.set(start.type, [start]);
-      }
-      this.pendingStarts.clear();
-      for (const starts of byType.values()) {
-        runScript(
-          this.cmd,
-          START,
-          starts.map((x) => x.taskKey),
-          [starts[0]!.startedAt, ...starts.map((x) => x.attempt)],
-        ).catch((err: unknown) => this.log.debug('could not mark tasks running', { error: err }));
-      }
-    });
-  }
-
-  /** Takes back a task's unsent `running` write (its outcome write carries the start instead). */
-  private takePendingStart(taskId: string): PendingStart | undefined {
-    const start = this.pendingStarts.get(taskId);
-    if (start) this.pendingStarts.delete(taskId);
-    return start;
+    if (!scheduled) return this.fenced(meta, taskId);
+    this.emit('task:retried', { ...meta, attempt, error: failure.text });
+    const t = setTimeout(() => void this.janitor.promote(stream).catch(() => undefined), delayMs + 5);
+    t.unref();
   }
 
   private async deadLetter(entry: Entry, reason: string, error: string, attempts: number): Promise<void> {
-    const { stream, id, fields } = entry;
-    const taskId = fields.id ?? '';
-    const keys = [stream.key, this.keys.deadLetters(stream.type.name, stream.lane)];
-    let validTaskId = false;
-    if (taskId) {
-      try {
-        keys.push(this.keys.task(taskId));
-        validTaskId = true;
-      } catch {
-        // An id that is not ours: dead-letter the entry without touching any task record.
-      }
+    const written = await this.writer.deadLetter(entry, reason, error, attempts);
+    if (written) this.emit('task:dead', { type: entry.stream.type.name, lane: entry.stream.lane, reason });
+    else this.fenced({ type: entry.stream.type.name, lane: entry.stream.lane }, entry.fields.id ?? '');
+  }
+
+  private fenced(meta: { type: string; lane: Lane }, taskId: string): void {
+    this.log.warn('outcome not written: another consumer owns the entry now (this one was cut off)', {
+      taskId,
+    });
+    this.emit('task:fenced', meta);
+  }
+
+  /** Keepalive found that a held entry's stream entry was deleted: its task ends dead, its run (if any) stops. */
+  private async endDeletedEntry(stream: StreamRef, id: string): Promise<void> {
+    const buffered = this.reader.buffered[stream.lane];
+    const i = buffered.findIndex((e) => e.id === id && e.stream.key === stream.key);
+    const active = this.activeTasks.get(id);
+    const entry = i >= 0 ? buffered.splice(i, 1)[0] : active?.entry;
+    if (!entry) return;
+    if (active) {
+      active.vanished = true;
+      active.abort.abort(new Error('stream entry deleted'));
     }
-    const meta = { type: stream.type.name, lane: stream.lane };
-    await this.withRetries(meta, () =>
-      runScript(this.cmd, DEAD_LETTER, keys, [
-        this.options.group,
-        id,
-        validTaskId ? taskId : '',
-        reason,
-        error,
-        attempts,
-        fields.payload ?? JSON.stringify(fields),
-        Date.now(),
-        this.retentionSec(),
-        this.keys.completions(stream.type.name),
-      ]),
+    await this.deadLetter(
+      entry,
+      DEAD_REASONS.entryDeleted,
+      `stream entry ${id} was deleted while this consumer held it`,
+      Number(entry.fields.attempt) || 0,
     );
-    this.log.warn('task dead-lettered', { taskId, entry: id, reason, error, attempts });
-    this.emit('task:dead', { ...meta, reason });
+    if (!active) this.reader.release(entry);
   }
-
-  private async handBack(entry: Entry): Promise<void> {
-    const flat = Object.entries(entry.fields).flat();
-    try {
-      await runScript(
-        this.cmd,
-        HAND_BACK,
-        [entry.stream.key, this.keys.task(entry.fields.id || `${entry.stream.type.name}:unknown`)],
-        [this.options.group, entry.id, ...flat],
-      );
-    } catch (err) {
-      // Still pending under our name: a janitor reclaims it after minIdleMs.
-      this.log.warn('hand back failed; entry will be reclaimed as an orphan', {
-        entry: entry.id,
-        error: err,
-      });
-    }
-    this.release(entry);
-  }
-
-  /** Outcome writes must land: retry through short outages, then leave the entry to orphan recovery. */
-  private async withRetries(
-    meta: { type: string; lane: Lane },
-    write: () => Promise<unknown>,
-  ): Promise<void> {
-    const deadline = Date.now() + Math.max(this.options.minIdleMs * 6, 30_000);
-    for (let i = 0; ; i++) {
-      try {
-        await write();
-        return;
-      } catch (err) {
-        if (!isConnectionError(err) || Date.now() > deadline) {
-          this.emit('ack:failed', { ...meta, error: errorText(err) });
-          this.log.error('could not store outcome; the entry stays pending and will be redelivered', {
-            error: err,
-          });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 2000)));
-      }
-    }
-  }
-
-  private retentionSec(): number {
-    return Math.ceil(this.options.retentionMs / 1000);
-  }
-
-  // ---------------------------------------------------------------- orphans, retries, autoscaling
 
   private every(ms: number, fn: () => Promise<void>): void {
     const t = setInterval(() => {
@@ -743,180 +396,65 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.timers.push(t);
   }
 
-  /** Re-claims this consumer's held entries so their idle time stays far below minIdleMs. */
-  private async keepAlive(): Promise<void> {
-    await Promise.all(
-      this.streams.map(async (s) => {
-        const ids = [...(this.held.get(s.key) ?? [])];
-        if (!ids.length) return;
-        const lost = (await runScript(
-          this.cmd,
-          KEEPALIVE,
-          [s.key],
-          [this.options.group, this.options.consumerName, ...ids],
-        )) as string[];
-        if (lost.length) this.log.warn('in-flight entries were reclaimed by another consumer', { lost });
-      }),
-    );
-  }
-
-  private async promote(s: StreamRef): Promise<number> {
-    return (await runScript(
-      this.cmd,
-      PROMOTE,
-      [this.keys.delayed(s.type.name, s.lane), s.key],
-      [Date.now(), 500],
-    )) as number;
-  }
-
-  /** Promotes due retries and reclaims orphans (entries idle past minIdleMs: their consumer died). */
-  private async janitor(): Promise<void> {
-    if (this.janitorBusy || this.stopping) return;
-    this.janitorBusy = true;
-    try {
-      for (const s of this.streams) {
-        await this.promote(s);
-        await this.reclaimOrphans(s);
-      }
-    } finally {
-      this.janitorBusy = false;
-    }
-  }
-
-  private async reclaimOrphans(s: StreamRef): Promise<void> {
-    const o = this.options;
-    const reply = (await this.cmd.call(
-      'XAUTOCLAIM',
-      s.key,
-      o.group,
-      o.consumerName,
-      o.minIdleMs,
-      '0-0',
-      'COUNT',
-      100,
-    )) as [string, [string, string[] | null][], string[]?];
-    const claimed = reply[1].filter(([, flat]) => flat !== null);
-    const missing = reply[2] ?? [];
-    if (missing.length)
-      this.log.warn('pending entries no longer exist in the stream; dropped from the group', {
-        ids: missing,
-      });
-    if (!claimed.length) return;
-    // XAUTOCLAIM does not report delivery counts: read them for just these entries.
-    const counts = await Promise.all(
-      claimed.map(async ([id]) => {
-        const p = (await this.cmd.call('XPENDING', s.key, o.group, id, id, 1)) as [
-          string,
-          string,
-          number,
-          number,
-        ][];
-        return p[0]?.[3] ?? 1;
-      }),
-    );
-    let reclaimed = 0;
-    for (let i = 0; i < claimed.length; i++) {
-      const [id, flat] = claimed[i]!;
-      const entry: Entry = { stream: s, id, fields: toFields(flat) };
-      this.hold(s, id);
-      // The reclaim itself counts as a delivery, so the runs so far are count - 1.
-      if (counts[i]! - 1 >= o.maxDeliveries) {
-        await this.deadLetter(
-          entry,
-          DEAD_REASONS.deliveries,
-          `delivered ${counts[i]! - 1} times without finishing (its consumer died each time)`,
-          Number(entry.fields.attempt) || 0,
-        );
-        this.release(entry);
-        continue;
-      }
-      reclaimed++;
-      this.buffered[s.lane].push(entry);
-    }
-    if (reclaimed) {
-      this.log.info('reclaimed orphaned entries', { type: s.type.name, lane: s.lane, count: reclaimed });
-      this.emit('orphans:reclaimed', { type: s.type.name, lane: s.lane, count: reclaimed });
-      this.dispatch();
-      this.wake();
-    }
+  private scheduleAutoscale(): void {
+    this.autoscaleTimer = setTimeout(() => {
+      this.autoscale()
+        .catch((err) => this.log.warn('autoscale failed', { error: (err as Error).message }))
+        .finally(() => {
+          if (!this.stopping) this.scheduleAutoscale();
+        });
+    }, jitteredInterval(this.options.autoscaleIntervalMs));
+    this.autoscaleTimer.unref();
   }
 
   private async autoscale(): Promise<void> {
     if (this.stopping) return;
-    const infos = await Promise.all(
-      this.streams.map((s) => readGroupInfo(this.cmd, s.key, this.options.group)),
-    );
-    const lengths = await Promise.all(this.streams.map((s) => this.cmd.xlen(s.key)));
-    let waiting = 0;
-    let pending = 0;
-    infos.forEach((info, i) => {
-      const p = info?.pending ?? 0;
-      pending += p;
-      waiting += info?.lag ?? Math.max(0, (lengths[i] ?? 0) - p);
+    const o = this.options;
+    const now = Date.now();
+    const work = await sampleWaitingWork(this.cmd, this.streams, o.group, now);
+    const youngest: Record<Lane, number> = { express: Infinity, standard: Infinity };
+    for (const t of this.activeTasks.values()) {
+      if (t.handlerDone) continue;
+      const lane = t.entry.stream.lane;
+      youngest[lane] = Math.min(youngest[lane], now - t.startedAt);
+    }
+    const from = this.reader.concurrency;
+    const load = (lane: Lane): LaneLoad => ({
+      waiting: work[lane].waiting + this.reader.buffered[lane].length,
+      oldestWaitingMs: work[lane].oldestWaitingMs,
+      running: this.reader.running[lane],
+      capacity: lane === 'express' ? from : standardCapacity(from, o.expressReserve),
+      youngestRunningMs: Number.isFinite(youngest[lane]) ? youngest[lane] : 0,
     });
-    waiting += this.buffered.express.length + this.buffered.standard.length;
     const p95Ms = this.latencies.takeP95();
-    const from = this.currentConcurrency;
+    const lanes = { express: load('express'), standard: load('standard') };
     const { to, reason } = decideConcurrency({
       current: from,
-      min: this.options.concurrency.min,
-      max: this.options.concurrency.max,
+      min: o.concurrency.min,
+      max: o.concurrency.max,
+      targetP95Ms: o.targetP95Ms,
       p95Ms,
-      targetP95Ms: this.options.targetP95Ms,
-      waiting,
-      pending,
-      inFlight: this.inFlight,
+      lanes,
     });
     if (to === from) return;
-    this.currentConcurrency = to;
-    const backlog = waiting + pending;
+    this.reader.concurrency = to;
+    const backlog = lanes.express.waiting + lanes.standard.waiting;
     this.log.info('autoscale', { from, to, reason, p95Ms, backlog });
     this.emit('autoscale', { from, to, reason, p95Ms, backlog });
     if (to > from) {
       this.dispatch();
-      this.wake();
+      this.reader.wake();
     }
   }
 }
 
-/**
- * An abort switch whose AbortController is created on first use of `signal`: most handlers never look at it, and
- * creating one per task is a measurable share of the lane's per-task cost.
- */
-class LazyAbort {
-  private controller?: AbortController;
-  private reason: unknown;
-  aborted = false;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
-function toFields(flat: string[] | null): Fields {
-  const f: Fields = {};
-  if (!flat) return f;
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
-  return f;
-}
-
-/** Milliseconds part of a stream entry id: when Redis appended it. */
-function entryTime(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+/** Why a failed run ends the task now (dead-letter reason), or undefined when it is retried. */
+function deadReasonOf(f: TaskFailure, attempt: number, maxAttempts: number): string | undefined {
+  if (f.outOfMemory) return DEAD_REASONS.memory;
+  if (f.nonRetryable)
+    return f.text.startsWith('UnrecoverableTaskError')
+      ? DEAD_REASONS.unrecoverable
+      : DEAD_REASONS.nonRetryable;
+  if (attempt >= maxAttempts) return DEAD_REASONS.attempts;
+  return undefined;
 }

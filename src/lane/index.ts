@@ -5,5 +5,5 @@ export * from './task-types';
 export * from './builtin-task-types';
 export * from './express-client';
 export * from './express-worker';
-export { decideConcurrency, type AutoscaleInput, type AutoscaleDecision } from './autoscaler';
+export { decideConcurrency, type AutoscaleInput, type AutoscaleDecision, type LaneLoad } from './autoscaler';
 export { agentTaskSchemas, agentPayloadSchemas, createAgentTaskTypes } from './agent-task-types';

@@ -44,7 +44,11 @@ export class LaneKeys {
     return `${this.base(type)}:${lane}:delayed`;
   }
   task(taskId: string): string {
-    return `${this.base(typeOfTaskId(taskId))}:task:${taskId}`;
+    return `${this.taskPrefix(typeOfTaskId(taskId))}${taskId}`;
+  }
+  /** What every task record key of a type starts with (scripts build task keys from it; SCAN matches on it). */
+  taskPrefix(type: string): string {
+    return `${this.base(type)}:task:`;
   }
   idempotency(type: string, key: string): string {
     return `${this.base(type)}:idem:${key}`;

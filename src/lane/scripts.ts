@@ -1,6 +1,11 @@
 /**
  * The lane's Lua scripts. Each one makes a multi-key change atomic (all keys of a task type share a Cluster slot):
  * a task is never acknowledged without its outcome stored, and never stored twice as final.
+ *
+ * Fencing: every script that writes a worker's outcome first checks, in the same atomic step, that the calling
+ * consumer still owns the entry (XPENDING names the owner). A consumer cut off from Redis long enough for its
+ * entries to be reclaimed can therefore not overwrite, acknowledge or reschedule what another consumer now runs.
+ *
  * Scripts run with EVALSHA and fall back to EVAL on NOSCRIPT (e.g. after a Redis restart).
  */
 import { createHash } from 'node:crypto';
@@ -12,43 +17,79 @@ export interface LaneScript {
   sha: string;
 }
 
-function script(name: string, source: string): LaneScript {
+/** `owns(stream, group, id, consumer)`: the entry is pending and this consumer holds it. Shared by the scripts. */
+const OWNS = `
+local function pendingOf(stream, group, id)
+  local p = redis.call('XPENDING', stream, group, id, id, 1)
+  return p[1]
+end
+local function owns(stream, group, id, consumer)
+  local p = pendingOf(stream, group, id)
+  return p ~= nil and p[2] == consumer
+end
+`;
+
+function script(name: string, body: string): LaneScript {
+  const source = OWNS + body;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-/** Fields of a stream entry: id, payload (JSON), attempt, max (attempts), timeout (ms), at (submitted, ms). */
+/**
+ * Fields of a stream entry: id, payload (JSON), attempt, max (attempts), timeout (ms), at (submitted, ms), and
+ * `dlv` (deliveries before a hand-back; absent for a fresh entry).
+ */
 export const ENTRY_FIELDS = ['id', 'payload', 'attempt', 'max', 'timeout', 'at'] as const;
 
-/** Values per task in SUBMIT's ARGV, after the leading idempotency TTL. */
+/** Values per task in SUBMIT's ARGV, after the leading backlog limit. */
 export const SUBMIT_ARGS_PER_TASK = 8;
+
+/** SUBMIT's first reply value when the stream's backlog is full (the second is the backlog). */
+export const SUBMIT_BACKLOG_FULL = -2;
+/** SUBMIT's per-task code for a repeated idempotency key with a different payload. */
+export const SUBMIT_KEY_CONFLICT = -1;
 
 /**
  * Enqueues one or more tasks of one stream (one type and lane: one Cluster slot) in a single call.
- * KEYS: stream, then per task: task hash[, idempotency key]. ARGV: idempotencyTtlSec, then per task: taskId, type,
- * lane, payload, maxAttempts, timeoutMs, submittedAt, hasIdempotencyKey ('1' / '0').
- * Returns per task {1, taskId} when enqueued, {0, existingTaskId} for a repeated key (flattened).
+ * KEYS: stream, then per task: task hash[, idempotency key]. ARGV: maxBacklog, then per task: taskId, type, lane,
+ * payload, maxAttempts, timeoutMs, submittedAt, hasIdempotencyKey ('1' / '0').
+ * Returns {-2, backlog} when the stream holds maxBacklog entries already (nothing enqueued); otherwise per task
+ * {1, taskId} when enqueued, {0, firstTaskId} for a repeated key with the same payload, {-1, firstTaskId} for a
+ * repeated key with another payload (flattened). The idempotency key has no expiry until the task ends (COMPLETE
+ * and DEAD_LETTER give it the retention), so a task queued for long cannot be submitted twice.
  */
 export const SUBMIT = script(
   'submit',
   `
+local tasks = 0
+for a = 2, #ARGV, 8 do tasks = tasks + 1 end
+local backlog = redis.call('XLEN', KEYS[1])
+if backlog + tasks > tonumber(ARGV[1]) then return {-2, backlog} end
 local out, k = {}, 2
 for a = 2, #ARGV, 8 do
   local taskKey = KEYS[k]
   k = k + 1
+  local idemKey = false
   local existing = false
+  local digest = ''
   if ARGV[a + 7] == '1' then
-    existing = redis.call('GET', KEYS[k])
-    if not existing then redis.call('SET', KEYS[k], ARGV[a], 'EX', ARGV[1]) end
+    idemKey = KEYS[k]
     k = k + 1
+    digest = redis.sha1hex(ARGV[a + 3])
+    existing = redis.call('GET', idemKey)
+    if not existing then redis.call('SET', idemKey, ARGV[a] .. ' ' .. digest) end
   end
   if existing then
-    out[#out + 1] = 0
-    out[#out + 1] = existing
+    local sep = string.find(existing, ' ', 1, true)
+    local firstId = sep and string.sub(existing, 1, sep - 1) or existing
+    local firstDigest = sep and string.sub(existing, sep + 1) or digest
+    out[#out + 1] = (firstDigest == digest) and 0 or -1
+    out[#out + 1] = firstId
   else
+    local entryId = redis.call('XADD', KEYS[1], '*', 'id', ARGV[a], 'payload', ARGV[a + 3], 'attempt', '1',
+      'max', ARGV[a + 4], 'timeout', ARGV[a + 5], 'at', ARGV[a + 6])
     redis.call('HSET', taskKey, 'type', ARGV[a + 1], 'lane', ARGV[a + 2], 'status', 'queued', 'attempts', '0',
-      'maxAttempts', ARGV[a + 4], 'timeoutMs', ARGV[a + 5], 'submittedAt', ARGV[a + 6])
-    redis.call('XADD', KEYS[1], '*', 'id', ARGV[a], 'payload', ARGV[a + 3], 'attempt', '1', 'max', ARGV[a + 4],
-      'timeout', ARGV[a + 5], 'at', ARGV[a + 6])
+      'maxAttempts', ARGV[a + 4], 'timeoutMs', ARGV[a + 5], 'submittedAt', ARGV[a + 6], 'entry', entryId)
+    if idemKey then redis.call('HSET', taskKey, 'idem', idemKey) end
     out[#out + 1] = 1
     out[#out + 1] = ARGV[a]
   end
@@ -75,109 +116,156 @@ return #KEYS
 );
 
 /**
- * KEYS: stream, then one task hash per completed task. ARGV: group, ttlSec, channel, then per task: entryId, taskId,
- * resultJson, finishedAt, startedAt, attempt. Stores each result with its start and attempt (first result wins;
- * the error of an earlier attempt is cleared), XACKs and XDELs the entries, and publishes the ids (comma-separated)
- * on the completion channel: one call for every task that finished in the same tick.
+ * KEYS: stream, then one task hash per completed task. ARGV: group, ttlSec, channel, consumer, then per task:
+ * entryId, taskId, resultJson, finishedAt, startedAt, attempt. For each entry the consumer still owns: stores the
+ * result with its start and attempt (first result wins; the error of an earlier attempt is cleared), starts the
+ * retention of the record and of its idempotency key, XACKs and XDELs the entry; publishes the ids
+ * (comma-separated) on the completion channel. Entries owned by another consumer (reclaimed while this one was
+ * cut off) are left untouched. Returns the entry ids that were stored and acknowledged.
  * XDEL on ack keeps the stream holding only unacknowledged entries: no MAXLEN trim can drop a pending one.
  */
 export const COMPLETE = script(
   'complete',
   `
+local group, ttl, consumer = ARGV[1], ARGV[2], ARGV[4]
 local ids, tasks = {}, {}
 for i = 2, #KEYS do
-  local base = 4 + (i - 2) * 6
-  local st = redis.call('HGET', KEYS[i], 'status')
-  if st ~= 'succeeded' and st ~= 'dead' then
-    redis.call('HSET', KEYS[i], 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3],
-      'startedAt', ARGV[base + 4], 'attempts', ARGV[base + 5])
-    if ARGV[base + 5] ~= '1' then redis.call('HDEL', KEYS[i], 'error') end
-    redis.call('EXPIRE', KEYS[i], ARGV[2])
+  local base = 5 + (i - 2) * 6
+  local id = ARGV[base]
+  if owns(KEYS[1], group, id, consumer) then
+    local h = redis.call('HMGET', KEYS[i], 'status', 'idem')
+    if h[1] ~= 'succeeded' and h[1] ~= 'dead' then
+      redis.call('HSET', KEYS[i], 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3],
+        'startedAt', ARGV[base + 4], 'attempts', ARGV[base + 5])
+      if ARGV[base + 5] ~= '1' then redis.call('HDEL', KEYS[i], 'error') end
+      redis.call('EXPIRE', KEYS[i], ttl)
+      if h[2] then redis.call('EXPIRE', h[2], ttl) end
+    end
+    ids[#ids + 1] = id
+    tasks[#tasks + 1] = ARGV[base + 1]
   end
-  ids[#ids + 1] = ARGV[base]
-  tasks[#tasks + 1] = ARGV[base + 1]
 end
-local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-redis.call('XDEL', KEYS[1], unpack(ids))
-redis.call('PUBLISH', ARGV[3], table.concat(tasks, ','))
-return acked
+if #ids > 0 then
+  redis.call('XACK', KEYS[1], group, unpack(ids))
+  redis.call('XDEL', KEYS[1], unpack(ids))
+  redis.call('PUBLISH', ARGV[3], table.concat(tasks, ','))
+end
+return ids
 `,
 );
 
 /**
- * KEYS: stream, task hash, delayed zset. ARGV: group, entryId, error, attempts, retryAt, retryMemberJson.
- * Records the failed attempt and schedules the retry, then acknowledges the old entry.
+ * KEYS: stream, task hash, delayed zset. ARGV: group, entryId, error, attempts, retryAt, retryMemberJson, consumer.
+ * If the consumer still owns the entry: records the failed attempt, schedules the retry and acknowledges the old
+ * entry (returns 1). Otherwise nothing changes (returns 0): the entry's new owner decides its fate.
  */
 export const RETRY = script(
   'retry',
   `
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[7]) then return 0 end
 local st = redis.call('HGET', KEYS[2], 'status')
 if st ~= 'succeeded' and st ~= 'dead' then
   redis.call('HSET', KEYS[2], 'status', 'queued', 'error', ARGV[3], 'attempts', ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 end
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
-return acked
+return 1
 `,
 );
 
 /**
  * KEYS: stream, dead-letter stream[, task hash]. ARGV: group, entryId, taskId ('' if unknown), reason, error,
- * attempts, payload, finishedAt, ttlSec, channel. Moves an entry to the dead-letter stream (with why) and
- * marks the task dead, unless it already succeeded.
+ * attempts, payload, finishedAt, ttlSec, channel, consumer, deadLetterMaxLen. Moves an entry to the (capped)
+ * dead-letter stream with why and marks the task dead, unless it already succeeded. With a consumer, only if it
+ * still owns the entry (returns 0 otherwise); with consumer '' (the entry vanished from the stream and the janitor
+ * speaks for it) without that check.
  */
 export const DEAD_LETTER = script(
   'deadLetter',
   `
+if ARGV[11] ~= '' and not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[11]) then return 0 end
 local final = false
 if #KEYS == 3 then
-  local st = redis.call('HGET', KEYS[3], 'status')
-  final = (st == 'succeeded' or st == 'dead')
+  local h = redis.call('HMGET', KEYS[3], 'status', 'idem')
+  final = (h[1] == 'succeeded' or h[1] == 'dead')
   if not final then
     redis.call('HSET', KEYS[3], 'status', 'dead', 'error', ARGV[5], 'attempts', ARGV[6], 'finishedAt', ARGV[8])
     redis.call('EXPIRE', KEYS[3], ARGV[9])
+    if h[2] then redis.call('EXPIRE', h[2], ARGV[9]) end
   end
 end
 if not final then
-  redis.call('XADD', KEYS[2], '*', 'id', ARGV[3], 'entry', ARGV[2], 'reason', ARGV[4], 'error', ARGV[5],
-    'attempts', ARGV[6], 'payload', ARGV[7], 'at', ARGV[8])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[12], '*', 'id', ARGV[3], 'entry', ARGV[2], 'reason', ARGV[4],
+    'error', ARGV[5], 'attempts', ARGV[6], 'payload', ARGV[7], 'at', ARGV[8])
 end
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[10], ARGV[3]) end
-return acked
-`,
-);
-
-/** KEYS: delayed zset, stream. ARGV: now, limit. Moves due retries back into the stream. */
-export const PROMOTE = script(
-  'promote',
-  `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, m in ipairs(due) do
-  local t = cjson.decode(m)
-  redis.call('XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'attempt', t.attempt, 'max', t.max,
-    'timeout', t.timeout, 'at', t.at)
-  redis.call('ZREM', KEYS[1], m)
-end
-return #due
+return 1
 `,
 );
 
 /**
- * KEYS: stream, task hash. ARGV: group, entryId, then the entry's field/value pairs. Hands an entry back
- * (graceful shutdown): acknowledges it and appends an identical one that any consumer can read at once.
+ * KEYS: delayed zset, stream, dead-letter stream. ARGV: now, limit, deadLetterMaxLen, taskKeyPrefix (the type's
+ * `…:task:` key prefix, same slot). Moves due retries back into the stream and points their task record at the
+ * new entry. A member that does not decode (written by hand, or by an incompatible version) is moved to the
+ * dead-letter stream with reason `malformed-retry` instead of aborting the call and blocking every retry behind it.
+ */
+export const PROMOTE = script(
+  'promote',
+  `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local promoted = 0
+for _, m in ipairs(due) do
+  local ok, t = pcall(cjson.decode, m)
+  if ok and type(t) == 'table' and type(t.id) == 'string' and t.payload ~= nil then
+    local entryId = redis.call('XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'attempt', t.attempt,
+      'max', t.max, 'timeout', t.timeout, 'at', t.at)
+    local taskKey = ARGV[4] .. t.id
+    if redis.call('EXISTS', taskKey) == 1 then redis.call('HSET', taskKey, 'entry', entryId) end
+    promoted = promoted + 1
+  else
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'id', '', 'entry', '', 'reason', 'malformed-retry',
+      'error', 'delayed retry member is not valid JSON with an id and a payload', 'attempts', '0', 'payload', m,
+      'at', ARGV[1])
+  end
+  redis.call('ZREM', KEYS[1], m)
+end
+return promoted
+`,
+);
+
+/**
+ * KEYS: stream, task hash. ARGV: group, consumer, entryId, then the entry's field/value pairs. Hands an entry back
+ * (graceful shutdown) if this consumer still owns it: acknowledges it and appends an identical one that any
+ * consumer can read at once, carrying the deliveries so far in `dlv` (so a task that kills workers during their
+ * stop still reaches the delivery limit). Returns 1, or 0 when the entry is not this consumer's any more.
  */
 export const HAND_BACK = script(
   'handBack',
   `
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if acked == 0 then return 0 end
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+local p = pendingOf(KEYS[1], ARGV[1], ARGV[3])
+if p == nil or p[2] ~= ARGV[2] then return 0 end
+local fields, prior = {}, 0
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == 'dlv' then
+    prior = tonumber(ARGV[i + 1]) or 0
+  else
+    fields[#fields + 1] = ARGV[i]
+    fields[#fields + 1] = ARGV[i + 1]
+  end
+end
+fields[#fields + 1] = 'dlv'
+fields[#fields + 1] = tostring(prior + p[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+local entryId = redis.call('XADD', KEYS[1], '*', unpack(fields))
 local st = redis.call('HGET', KEYS[2], 'status')
-if st == 'running' then redis.call('HSET', KEYS[2], 'status', 'queued') end
+if st then
+  if st == 'running' then redis.call('HSET', KEYS[2], 'status', 'queued') end
+  redis.call('HSET', KEYS[2], 'entry', entryId)
+end
 return 1
 `,
 );
@@ -185,21 +273,87 @@ return 1
 /**
  * KEYS: stream. ARGV: group, consumer, ids… Resets the idle time of the entries this consumer still owns
  * (XCLAIM … JUSTID does not count a delivery), so a short min-idle time only catches dead consumers.
- * Returns the ids another consumer has reclaimed (ids no longer pending were simply acknowledged meanwhile).
+ * Returns {lost, missing}: ids another consumer has reclaimed, and ids still owned whose stream entry was deleted
+ * (ids no longer pending at all were simply acknowledged meanwhile).
  */
 export const KEEPALIVE = script(
   'keepalive',
   `
-local mine, lost = {}, {}
+local mine, lost, missing = {}, {}, {}
 for i = 3, #ARGV do
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if p[1] then
-    if p[1][2] == ARGV[2] then table.insert(mine, ARGV[i]) else table.insert(lost, ARGV[i]) end
+  local p = pendingOf(KEYS[1], ARGV[1], ARGV[i])
+  if p then
+    if p[2] ~= ARGV[2] then
+      lost[#lost + 1] = ARGV[i]
+    elseif redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])[1] == nil then
+      missing[#missing + 1] = ARGV[i]
+    else
+      mine[#mine + 1] = ARGV[i]
+    end
   end
 end
 if #mine > 0 then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine)) end
-return lost
+return {lost, missing}
 `.replace('unpack(mine))', "unpack(mine), 'JUSTID')"),
+);
+
+/**
+ * The janitor's orphan sweep of one stream. KEYS: stream. ARGV: group, consumer, minIdleMs, cursor ('0-0' =
+ * from the start), maxClaims, scanCount. Looks at up to scanCount pending entries idle at least minIdleMs after
+ * the cursor and claims at most maxClaims of them (the caller's free slots). An idle pending entry whose stream
+ * entry is gone is acknowledged (dropped from the group) and reported. Returns {nextCursor, claimed, missing}:
+ * claimed = {id, deliveries (this claim included), fields}…; nextCursor '0-0' when the sweep reached the end.
+ */
+export const RECLAIM = script(
+  'reclaim',
+  `
+local start = (ARGV[4] == '0-0') and '-' or ('(' .. ARGV[4])
+local idle = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], start, '+', ARGV[6])
+local maxClaims = tonumber(ARGV[5])
+local claimed, missing = {}, {}
+local cursor = '0-0'
+for i, p in ipairs(idle) do
+  if #claimed >= maxClaims then break end
+  local id = p[1]
+  if redis.call('XRANGE', KEYS[1], id, id)[1] == nil then
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    missing[#missing + 1] = id
+  else
+    local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
+    if c[1] then claimed[#claimed + 1] = {id, p[4] + 1, c[1][2]} end
+  end
+  if i == #idle and #idle < tonumber(ARGV[6]) then cursor = '0-0' else cursor = id end
+end
+return {cursor, claimed, missing}
+`,
+);
+
+/**
+ * KEYS: dead-letter stream, stream, task hash. ARGV: deadEntryId, taskId, type, lane, maxAttempts, timeoutMs, now.
+ * Replays one dead letter as a fresh run of the same task (attempt 1, same task id, so `result()` waiters see it):
+ * re-enqueues its payload, resets the record to `queued` (removing its expiry) and deletes the dead letter.
+ * Returns 1, or 0 when the dead letter no longer exists.
+ */
+export const REPLAY_DEAD = script(
+  'replayDead',
+  `
+local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])[1]
+if e == nil then return 0 end
+local payload = nil
+for i = 1, #e[2], 2 do if e[2][i] == 'payload' then payload = e[2][i + 1] end end
+if payload == nil then return 0 end
+local h = redis.call('HMGET', KEYS[3], 'maxAttempts', 'timeoutMs')
+local max = h[1] or ARGV[5]
+local timeout = h[2] or ARGV[6]
+local entryId = redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'payload', payload, 'attempt', '1', 'max', max,
+  'timeout', timeout, 'at', ARGV[7])
+redis.call('HDEL', KEYS[3], 'result', 'finishedAt', 'startedAt')
+redis.call('HSET', KEYS[3], 'type', ARGV[3], 'lane', ARGV[4], 'status', 'queued', 'attempts', '0',
+  'maxAttempts', max, 'timeoutMs', timeout, 'submittedAt', ARGV[7], 'entry', entryId)
+redis.call('PERSIST', KEYS[3])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
+`,
 );
 
 export async function runScript(

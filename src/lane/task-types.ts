@@ -2,6 +2,7 @@
  * Task types: a name, a zod schema for the payload, a handler and defaults. Producers need only the schema part
  * (`TaskSchema`), so a client can validate submissions in a process that has none of the handlers.
  */
+import path from 'node:path';
 import type { z } from 'zod';
 import { LaneOptionsError } from './errors';
 import { assertTaskTypeName, LANES, type Lane } from './keys';
@@ -25,6 +26,11 @@ export interface TaskTypeDefaults {
   timeoutMs: number;
   /** Largest accepted JSON payload. @defaultValue 262144 (256 KiB) */
   maxPayloadBytes: number;
+  /**
+   * Most tasks a lane of this type may hold (waiting + running); a submit past it is refused with
+   * `BacklogFullError`, so a stalled consumer side cannot fill Redis. @defaultValue 100000
+   */
+  maxBacklog: number;
 }
 
 export const DEFAULT_TASK_TYPE_DEFAULTS: TaskTypeDefaults = {
@@ -32,6 +38,7 @@ export const DEFAULT_TASK_TYPE_DEFAULTS: TaskTypeDefaults = {
   maxAttempts: 3,
   timeoutMs: 60_000,
   maxPayloadBytes: 256 * 1024,
+  maxBacklog: 100_000,
 };
 
 /** What a producer needs to validate a submission. */
@@ -41,16 +48,42 @@ export interface TaskSchema<P = unknown> {
   defaults: TaskTypeDefaults;
 }
 
-export interface TaskType<P = unknown, R = unknown> extends TaskSchema<P> {
-  handler(payload: P, ctx: TaskContext): Promise<R>;
+/**
+ * A handler that runs in the worker's thread pool instead of on its event loop (for CPU-bound work): the module
+ * is loaded in a pool thread and its export called with `(payload, { taskId, attempt })`. A thread past the
+ * task's timeout is terminated; one past `maxHeapMb` dies with an out-of-memory error (the task is then
+ * dead-lettered with reason `memory-limit`, as a rerun would hit the same limit).
+ */
+export interface PooledHandler {
+  /** Absolute path of the module (`require.resolve(...)` or `path.join(__dirname, ...)`). */
+  module: string;
+  /** Export to call. @defaultValue 'default' */
+  export?: string;
+  /** Heap limit of the threads that run it, MiB. @defaultValue 256 */
+  maxHeapMb?: number;
 }
 
-export interface TaskTypeDefinition<S extends z.ZodType, R> {
+/** What a pooled handler receives besides its payload (no AbortSignal: its thread is terminated instead). */
+export interface PooledTaskContext {
+  taskId: string;
+  attempt: number;
+}
+
+export interface TaskType<P = unknown, R = unknown> extends TaskSchema<P> {
+  /** Runs on the worker's event loop (I/O-bound work). Exactly one of `handler` and `pooled`. */
+  handler?(payload: P, ctx: TaskContext): Promise<R>;
+  /** Runs in the worker's thread pool (CPU-bound work). */
+  pooled?: PooledHandler;
+}
+
+export type TaskTypeDefinition<S extends z.ZodType, R> = {
   name: string;
   schema: S;
-  handler(payload: z.output<S>, ctx: TaskContext): Promise<R>;
   defaults?: Partial<TaskTypeDefaults>;
-}
+} & (
+  | { handler(payload: z.output<S>, ctx: TaskContext): Promise<R>; pooled?: undefined }
+  | { pooled: PooledHandler; handler?: undefined }
+);
 
 export function defineTaskType<S extends z.ZodType, R>(
   def: TaskTypeDefinition<S, R>,
@@ -58,10 +91,11 @@ export function defineTaskType<S extends z.ZodType, R>(
   assertTaskTypeName(def.name);
   const defaults = { ...DEFAULT_TASK_TYPE_DEFAULTS, ...def.defaults };
   validateDefaults(def.name, defaults);
+  if (def.pooled) validatePooled(def.name, def.pooled);
   return {
     name: def.name,
     schema: def.schema as unknown as z.ZodType<z.output<S>>,
-    handler: def.handler,
+    ...(def.pooled ? { pooled: def.pooled } : { handler: def.handler }),
     defaults,
   };
 }
@@ -74,6 +108,17 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
     throw new LaneOptionsError(`${name}: defaults.timeoutMs must be a positive integer`);
   if (!Number.isInteger(d.maxPayloadBytes) || d.maxPayloadBytes < 2)
     throw new LaneOptionsError(`${name}: defaults.maxPayloadBytes must be an integer >= 2`);
+  if (!Number.isInteger(d.maxBacklog) || d.maxBacklog < 1)
+    throw new LaneOptionsError(`${name}: defaults.maxBacklog must be a positive integer`);
+}
+
+function validatePooled(name: string, p: PooledHandler): void {
+  if (typeof p.module !== 'string' || !path.isAbsolute(p.module))
+    throw new LaneOptionsError(`${name}: pooled.module must be an absolute path (got ${String(p.module)})`);
+  if (p.export !== undefined && (typeof p.export !== 'string' || !p.export))
+    throw new LaneOptionsError(`${name}: pooled.export must be a non-empty string`);
+  if (p.maxHeapMb !== undefined && (!Number.isInteger(p.maxHeapMb) || p.maxHeapMb < 16))
+    throw new LaneOptionsError(`${name}: pooled.maxHeapMb must be an integer >= 16`);
 }
 
 /** Name → task type, refusing duplicates. Works for full task types and for schema-only entries. */

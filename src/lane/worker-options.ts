@@ -1,9 +1,10 @@
 /** ExpressWorker's options, their defaults (one place) and fail-fast validation. */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { LaneOptionsError } from './errors';
 import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
+import { minimumConcurrency } from './slot-policy';
 import type { TaskType } from './task-types';
 import type { Logger } from '../logger';
 
@@ -18,16 +19,25 @@ export interface ExpressWorkerOptions {
   group?: string;
   /** This process's consumer name; unique per process. @defaultValue `<hostname>-<pid>-<random>` */
   consumerName?: string;
-  /** Concurrent handler runs, adjusted between min and max by the autoscaler. @defaultValue { min: 1, max: 16 } */
+  /**
+   * Concurrent handler runs, adjusted between min and max by the autoscaler. `min` must be at least
+   * `expressReserve + 1`. @defaultValue { min: expressReserve + 1, max: 16 }
+   */
   concurrency?: { min: number; max: number };
-  /** Slots only express tasks may use, so long standard tasks never block an express one. @defaultValue 1 */
+  /** Slots standard tasks never take, so long standard tasks never block an express one. @defaultValue 1 */
   expressReserve?: number;
-  /** An entry idle this long is an orphan a janitor may reclaim; in-flight entries are kept alive well below it. @defaultValue 5000 */
+  /** An entry idle this long is an orphan a janitor may reclaim; in-flight entries are kept alive well below it. @defaultValue 1200 */
   minIdleMs?: number;
-  /** How often the janitor reclaims orphans and promotes due retries. @defaultValue 1000 */
+  /** How often the janitor reclaims orphans and promotes due retries. @defaultValue 200 */
   janitorIntervalMs?: number;
-  /** How often in-flight entries are re-claimed by their owner. @defaultValue minIdleMs / 3 */
+  /** How often in-flight entries are re-claimed by their owner. @defaultValue minIdleMs / 4 */
   keepaliveIntervalMs?: number;
+  /** Threads of the pools that run pooled (CPU-bound) handlers, per lane. @defaultValue { express: 1, standard: max(1, cores − 1) } */
+  poolThreads?: { express: number; standard: number };
+  /** Dead-letter streams are trimmed to about this many entries (`MAXLEN ~`). @defaultValue 10000 */
+  deadLetterMaxLen?: number;
+  /** A consumer of the group idle this long with nothing pending is removed from it. @defaultValue 3600000 (1 h) */
+  staleConsumerMs?: number;
   /** Deliveries (counted by Redis) after which a reclaimed entry is dead-lettered instead of run again. @defaultValue 3 */
   maxDeliveries?: number;
   /** First retry delay; doubles per attempt. @defaultValue 200 */
@@ -54,18 +64,22 @@ export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger'
   Pick<ExpressWorkerOptions, 'logger' | 'connection'>;
 
 export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOptions {
-  const minIdleMs = o.minIdleMs ?? 5000;
+  const minIdleMs = o.minIdleMs ?? 1200;
+  const expressReserve = o.expressReserve ?? 1;
   const r: ResolvedWorkerOptions = {
     types: o.types,
     keyPrefix: o.keyPrefix ?? 'sagalane',
     redisUrl: o.redisUrl ?? 'redis://127.0.0.1:6379',
     group: o.group ?? DEFAULT_GROUP,
     consumerName: o.consumerName ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
-    concurrency: o.concurrency ?? { min: 1, max: 16 },
-    expressReserve: o.expressReserve ?? 1,
+    concurrency: o.concurrency ?? { min: minimumConcurrency(expressReserve), max: 16 },
+    expressReserve,
     minIdleMs,
-    janitorIntervalMs: o.janitorIntervalMs ?? 1000,
-    keepaliveIntervalMs: o.keepaliveIntervalMs ?? Math.max(10, Math.floor(minIdleMs / 3)),
+    janitorIntervalMs: o.janitorIntervalMs ?? 200,
+    keepaliveIntervalMs: o.keepaliveIntervalMs ?? Math.max(10, Math.floor(minIdleMs / 4)),
+    poolThreads: o.poolThreads ?? { express: 1, standard: Math.max(1, availableParallelism() - 1) },
+    deadLetterMaxLen: o.deadLetterMaxLen ?? 10_000,
+    staleConsumerMs: o.staleConsumerMs ?? 3_600_000,
     maxDeliveries: o.maxDeliveries ?? 3,
     retryBaseDelayMs: o.retryBaseDelayMs ?? 200,
     retryMaxDelayMs: o.retryMaxDelayMs ?? 30_000,
@@ -87,7 +101,8 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   if (!Array.isArray(r.types) || r.types.length === 0) fail('types must list at least one task type');
   const names = new Set<string>();
   for (const t of r.types) {
-    if (typeof t?.handler !== 'function') fail(`task type "${t?.name}" has no handler`);
+    if ((typeof t?.handler === 'function') === Boolean(t?.pooled))
+      fail(`task type "${t?.name}" needs exactly one of handler and pooled`);
     if (names.has(t.name)) fail(`task type "${t.name}" is listed twice`);
     names.add(t.name);
   }
@@ -100,8 +115,21 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min)
     fail(`concurrency must be integers with 1 <= min <= max (got ${JSON.stringify(r.concurrency)})`);
   int('expressReserve', 0);
-  if (r.expressReserve >= max && max > 1)
-    fail(`expressReserve (${r.expressReserve}) must be below concurrency.max (${max})`);
+  if (min < minimumConcurrency(r.expressReserve))
+    fail(
+      `concurrency.min (${min}) must be at least expressReserve + 1 (${minimumConcurrency(r.expressReserve)}): ` +
+        'the reserve needs its slots and standard tasks at least one',
+    );
+  const threads = r.poolThreads;
+  if (
+    !Number.isInteger(threads?.express) ||
+    !Number.isInteger(threads?.standard) ||
+    threads.express < 1 ||
+    threads.standard < 1
+  )
+    fail(`poolThreads must be integers >= 1 per lane (got ${JSON.stringify(threads)})`);
+  int('deadLetterMaxLen', 1);
+  int('staleConsumerMs', 1000);
   int('minIdleMs', 100);
   int('janitorIntervalMs', 10);
   int('keepaliveIntervalMs', 10);

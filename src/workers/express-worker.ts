@@ -1,108 +1,27 @@
 /**
- * The express-lane worker process. `startExpressWorker` runs one in-process (used by `sagalane dev`); run this file
- * directly (`tsx src/workers/express-worker.ts`) for a standalone worker that serves the built-in and agent task
- * types, exposes /metrics, /healthz and /readyz, and drains on SIGTERM/SIGINT.
+ * Process entry point: an express worker serving the built-in and agent task types plus `/metrics` (with per-stream
+ * backlog gauges), `/healthz` and `/readyz` (Redis), the same process as `npx sagalane worker express`.
+ * `tsx src/workers/express-worker.ts`; SIGTERM/SIGINT drain in-flight tasks and exit 0. No Temporal needed.
+ *
+ * The in-process API (`startExpressWorker`) lives in src/runtime/express-worker.ts; it is re-exported here so code
+ * that imported it from this path keeps working.
  */
-import type Redis from 'ioredis';
-import { Client } from '@temporalio/client';
-import { agentDepsFromConfig, createAgents } from '../activities/agents';
-import { connectTemporal } from '../client/temporal-connection';
-import { createPipelineStepTypes } from '../lane/pipeline-step-types';
-import { loadConfigOrExit, type Config } from '../config';
-import { createLogger, type Logger } from '../logger';
-import { builtinTaskTypes } from '../lane/builtin-task-types';
-import { createAgentTaskTypes } from '../lane/agent-task-types';
-import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
-import { openLaneConnection } from '../lane/redis-connections';
-import type { TaskType } from '../lane/task-types';
-import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
+import { loadConfigOrExit } from '../config';
+import { createLogger } from '../logger';
+import { workerComponents } from '../runtime/components';
+import { runComponents } from '../runtime/run-components';
 
-export interface StartExpressWorkerOptions extends Omit<
-  ExpressWorkerOptions,
-  'types' | 'redisUrl' | 'keyPrefix'
-> {
-  config: Config;
-  /** Task types to serve. @defaultValue the built-in types (`echo`, `hash`) and the agent types */
-  types?: TaskType[];
-  /** Metrics to record the worker's events in. @defaultValue none */
-  metrics?: SagalaneMetrics;
-  /**
-   * Temporal frontend for lane-dispatched saga steps: with an address (and `config.stepDispatch` `lane`) the worker
-   * also serves the pipeline's step types (`step.reasoning`, …) and completes their activities there.
-   * @defaultValue `config.temporal.address`; none: no step types
-   */
-  temporalAddress?: string;
-}
+export * from '../runtime/express-worker';
 
-export interface RunningExpressWorker {
-  worker: ExpressWorker;
-  /** Graceful: stops reading, drains in-flight tasks (up to `drainTimeoutMs`), closes connections. */
-  stop(): Promise<void>;
-}
-
-export async function startExpressWorker(options: StartExpressWorkerOptions): Promise<RunningExpressWorker> {
-  const { config, types, metrics, temporalAddress, ...rest } = options;
-  const logger: Logger = rest.logger ?? createLogger(config.logLevel);
-  const ownConnection = !rest.connection;
-  const connection: Redis = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
-  const stepAddress = temporalAddress ?? config.temporal.address;
-  // Saga steps on the lane need Temporal to complete their activities; a lane-only worker does without.
-  const temporal =
-    !types && config.stepDispatch === 'lane' && stepAddress
-      ? await connectTemporal(config.temporal, stepAddress)
-      : undefined;
-  const deps = agentDepsFromConfig(config, connection, logger);
-  const served = types ?? [
-    ...builtinTaskTypes,
-    ...createAgentTaskTypes(deps),
-    ...(temporal
-      ? createPipelineStepTypes(createAgents(deps), {
-          completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
-          logger,
-        })
-      : []),
-  ];
-  const worker = new ExpressWorker({
-    ...rest,
-    types: served as TaskType[],
-    redisUrl: config.redisUrl,
-    keyPrefix: config.keyPrefix,
-    logger,
-    connection,
-  });
-  const detach = metrics ? instrumentExpressWorker(worker, metrics) : undefined;
-  await worker.start();
-  return {
-    worker,
-    async stop() {
-      await worker.stop();
-      detach?.();
-      await temporal?.close();
-      if (ownConnection) await connection.quit().catch(() => connection.disconnect());
-    },
-  };
-}
-
-/**
- * `tsx src/workers/express-worker.ts`: the same process as `sagalane worker express`: the worker plus `/metrics`
- * (with per-stream backlog gauges), `/healthz` and `/readyz` (Redis); SIGTERM/SIGINT drain in-flight tasks, exit 0.
- */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'express-worker' });
-  const { runComponents, sagalaneComponents } =
-    // Required lazily because local-stack imports this module (a static import would be circular).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('../dev/local-stack') as typeof import('../dev/local-stack');
-  await runComponents(
-    config,
-    sagalaneComponents({ include: ['express-worker', 'metrics'], service: 'express-worker' }),
-    {
-      // Temporal only for lane-dispatched saga steps (TEMPORAL_ADDRESS); the express lane itself needs only Redis.
-      temporalAddress: config.temporal.address ?? '',
-      log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
-    },
-  );
+  await runComponents(config, workerComponents('express'), {
+    // Temporal only for lane-dispatched saga steps (TEMPORAL_ADDRESS); the express lane itself needs only Redis.
+    temporalAddress: config.temporal.address ?? '',
+    service: 'express-worker',
+    log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
+  });
 }
 
 if (require.main === module) {

@@ -65,3 +65,9 @@ export const pipelineTuningSchema = z
   })
   .strict();
 export type PipelineTuning = z.infer<typeof pipelineTuningSchema>;
+
+const answerText = z.string().trim().max(2000, 'at most 2000 characters').optional();
+/** `approve` as clients send it (SagaClient, CLI, MCP); the workflow's update validator checks the same shape. */
+export const approveInputSchema = z.object({ approver: answerText, comment: answerText }).strict();
+/** `reject` as clients send it. */
+export const rejectInputSchema = z.object({ reason: answerText, approver: answerText }).strict();

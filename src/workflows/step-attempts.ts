@@ -4,7 +4,7 @@
  * - this workflow outbound interceptor (bundled: the worker lists this module in `interceptors.workflowModules`, a
  *   prebuilt bundle in `workflowInterceptorModules`) marks activities scheduled inside a saga step with the header
  *   `sagalane-step-attempt` and unwraps the answer;
- * - the activity interceptor (`stepAttemptActivityInterceptor`, src/workers/step-attempt-interceptor.ts) answers a
+ * - the activity interceptor (`stepAttemptActivityInterceptor`, src/runtime/step-attempt-interceptor.ts) answers a
  *   marked activity with `{ [STEP_ATTEMPT_ENVELOPE]: attempt, value }`.
  * Either one missing degrades to `attempts: 1`, never to a wrong result. Local activities need no envelope: their
  * attempts are counted in the workflow. Deterministic workflow code only.

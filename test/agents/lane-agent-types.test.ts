@@ -85,14 +85,15 @@ describe('agent lane task types', () => {
   it('agent errors that retrying cannot fix carry nonRetryable: true; transient ones do not', async () => {
     const ml = types.find((t) => t.name === 'ml')!;
     const ctx: TaskContext = { signal: new AbortController().signal, taskId: 'nr-1', attempt: 1 };
-    const failure = (await ml
-      .handler({ symbol: 'TREND', dataset: 'NO_SUCH_DATA', plan: breakout }, ctx)
-      .catch((e: unknown) => e)) as AgentError;
+    const failure = (await ml.handler!(
+      { symbol: 'TREND', dataset: 'NO_SUCH_DATA', plan: breakout },
+      ctx,
+    ).catch((e: unknown) => e)) as AgentError;
     expect(failure.constructor.name).toBe('DatasetNotFoundError');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toMatch(/unknown data set 'NO_SUCH_DATA'/);
     const research = types.find((t) => t.name === 'research')!;
-    await expect(research.handler({}, ctx)).rejects.toMatchObject({ nonRetryable: true });
+    await expect(research.handler!({}, ctx)).rejects.toMatchObject({ nonRetryable: true });
     expect(new MarketDataError('row 3: bad').nonRetryable).toBe(true);
     expect(new LlmProviderError('late').nonRetryable).toBe(false);
     expect(new LlmProviderError('401', {}, false).nonRetryable).toBe(true);

@@ -7,6 +7,7 @@ import type Redis from 'ioredis';
 import {
   ExpressClient,
   ExpressWorker,
+  IdempotencyConflictError,
   InvalidPayloadError,
   LaneOptionsError,
   PayloadTooLargeError,
@@ -114,8 +115,16 @@ describe('express lane (in process)', () => {
       payload: { data: 'abc', rounds: 2 },
       idempotencyKey: 'k1',
     });
-    const again = await client.submit({ type: 'hash', payload: { data: 'zzz' }, idempotencyKey: 'k1' });
+    const again = await client.submit({
+      type: 'hash',
+      payload: { data: 'abc', rounds: 2 },
+      idempotencyKey: 'k1',
+    });
     expect(again.taskId).toBe(first.taskId);
+    // The same key with another payload is a different request: refused, not silently merged.
+    await expect(
+      client.submit({ type: 'hash', payload: { data: 'zzz' }, idempotencyKey: 'k1' }),
+    ).rejects.toThrow(IdempotencyConflictError);
     expect(submitted).toEqual([{ type: 'hash', lane: 'standard' }]);
     const done = await client.result(first.taskId, { waitMs: 10_000 });
     const once = createHash('sha256').update('abc').digest('hex');

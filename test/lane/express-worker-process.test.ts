@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type Redis from 'ioredis';
-import { builtinTaskTypes, decideConcurrency, ExpressClient } from '../../src/lane';
+import { builtinTaskTypes, ExpressClient } from '../../src/lane';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -60,23 +60,4 @@ describe('express worker process', () => {
     expect(await exited).toBe(0);
     expect(log).toMatch(/express worker stopped/);
   }, 60_000);
-});
-
-describe('autoscaler decision', () => {
-  const base = { current: 4, min: 1, max: 16, targetP95Ms: 100, pending: 4, inFlight: 4 };
-  it('scales up while work waits and p95 misses the target, never past max', () => {
-    expect(decideConcurrency({ ...base, p95Ms: 250, waiting: 50 }).to).toBe(6);
-    expect(decideConcurrency({ ...base, current: 15, p95Ms: 250, waiting: 50 }).to).toBe(16);
-    expect(decideConcurrency({ ...base, current: 16, p95Ms: 250, waiting: 50 }).to).toBe(16);
-  });
-  it('holds while the SLA is met, and scales down toward min when idle', () => {
-    expect(decideConcurrency({ ...base, p95Ms: 20, waiting: 50 }).to).toBe(4);
-    expect(decideConcurrency({ ...base, p95Ms: 20, waiting: 0, inFlight: 0, pending: 0 }).to).toBe(2);
-    expect(decideConcurrency({ ...base, current: 2, p95Ms: 0, waiting: 0, inFlight: 0, pending: 0 }).to).toBe(
-      1,
-    );
-    expect(decideConcurrency({ ...base, current: 1, p95Ms: 0, waiting: 0, inFlight: 0, pending: 0 }).to).toBe(
-      1,
-    );
-  });
 });

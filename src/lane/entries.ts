@@ -1,0 +1,54 @@
+/** What the worker's modules pass around: the streams it reads, the entries it holds, and reading them. */
+import type { Lane } from './keys';
+import type { TaskType } from './task-types';
+
+/** One stream this worker reads: a task type's lane. */
+export interface StreamRef {
+  key: string;
+  type: TaskType;
+  lane: Lane;
+}
+
+export type Fields = Record<string, string>;
+
+/** A stream entry this consumer holds (buffered or running). */
+export interface Entry {
+  stream: StreamRef;
+  id: string;
+  fields: Fields;
+}
+
+/** The `reason` of a dead letter, per cause. */
+export const DEAD_REASONS = {
+  malformed: 'malformed-entry',
+  invalidPayload: 'invalid-payload',
+  attempts: 'max-attempts',
+  unrecoverable: 'unrecoverable',
+  nonRetryable: 'non-retryable',
+  memory: 'memory-limit',
+  deliveries: 'max-deliveries',
+  entryDeleted: 'entry-deleted',
+} as const;
+
+export function toFields(flat: string[] | null): Fields {
+  const f: Fields = {};
+  if (!flat) return f;
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  return f;
+}
+
+/** Milliseconds part of a stream entry id: when Redis appended it. */
+export function entryTime(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** Deliveries an entry had before it was handed back and re-added (its `dlv` field). */
+export function priorDeliveries(fields: Fields): number {
+  const n = Number(fields.dlv ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

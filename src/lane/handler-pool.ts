@@ -1,0 +1,82 @@
+/**
+ * Worker-thread pools for pooled (CPU-bound) handlers, on piscina: one pool per lane and heap limit, so standard
+ * CPU work never queues in front of an express task's thread, and a thread's heap is capped by V8
+ * (`resourceLimits`). Aborting a task's signal terminates its thread (piscina's behaviour for a running task):
+ * the hard stop behind `timeoutMs`, which an AbortSignal alone cannot give a synchronous loop.
+ */
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import type { Lane } from './keys';
+import type { PoolReply, PoolTask } from './pool-thread';
+import type { PooledHandler, PooledTaskContext } from './task-types';
+
+export const DEFAULT_POOLED_HEAP_MB = 256;
+
+export interface HandlerPoolOptions {
+  /** Threads per lane. */
+  threads: Record<Lane, number>;
+  /** Idle threads exit after this long. @defaultValue 30000 */
+  idleTimeoutMs?: number;
+}
+
+/** The pool thread file next to this one (.ts when run from source through tsx or ts-jest, .js when built). */
+const THREAD_FILE = path.join(__dirname, `pool-thread${path.extname(__filename)}`);
+
+function threadExecArgv(): string[] {
+  // A .ts thread file needs the tsx loader in the thread too (ts-jest's in-process transform does not reach it).
+  const argv = [...process.execArgv];
+  if (THREAD_FILE.endsWith('.ts') && !argv.some((a) => a.includes('tsx'))) argv.push('--import', 'tsx');
+  return argv;
+}
+
+export class HandlerPools {
+  private readonly pools = new Map<string, Piscina>();
+
+  constructor(private readonly o: HandlerPoolOptions) {}
+
+  run(
+    lane: Lane,
+    handler: PooledHandler,
+    payload: unknown,
+    ctx: PooledTaskContext,
+    signal: AbortSignal,
+  ): Promise<PoolReply> {
+    const task: PoolTask = { module: handler.module, exportName: handler.export ?? 'default', payload, ctx };
+    return this.pool(lane, handler.maxHeapMb ?? DEFAULT_POOLED_HEAP_MB).run(task, {
+      signal,
+    }) as Promise<PoolReply>;
+  }
+
+  /** Threads currently alive, over all pools. */
+  get threads(): number {
+    let n = 0;
+    for (const p of this.pools.values()) n += p.threads.length;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.destroy()));
+  }
+
+  private pool(lane: Lane, heapMb: number): Piscina {
+    const key = `${lane}:${heapMb}`;
+    let p = this.pools.get(key);
+    if (!p) {
+      p = new Piscina({
+        filename: THREAD_FILE,
+        minThreads: 0,
+        maxThreads: this.o.threads[lane],
+        idleTimeout: this.o.idleTimeoutMs ?? 30_000,
+        execArgv: threadExecArgv(),
+        resourceLimits: {
+          maxOldGenerationSizeMb: heapMb,
+          maxYoungGenerationSizeMb: Math.min(64, heapMb / 4),
+        },
+      });
+      this.pools.set(key, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Janitor and keepalive: what keeps entries moving when consumers die.
+ *
+ * - Keepalive: this consumer re-claims the entries it holds (XCLAIM … JUSTID, no delivery counted) every
+ *   `keepaliveIntervalMs`, so a short `minIdleMs` flags only entries of dead consumers.
+ * - Sweep, every `janitorIntervalMs`: promotes due retries, then claims orphans (entries idle past `minIdleMs`)
+ *   into this consumer's free slots only, walking each stream's pending list with a cursor kept across sweeps
+ *   (one RECLAIM script call per stream: no XPENDING per entry). An orphan delivered `maxDeliveries` times is
+ *   dead-lettered instead of run again; one whose stream entry was deleted ends its task `dead`.
+ * - Consumers idle past `staleConsumerMs` with nothing pending are removed from the group.
+ */
+import type Redis from 'ioredis';
+import type { Logger } from '../logger';
+import { DEAD_REASONS, type Entry, priorDeliveries, type StreamRef, toFields } from './entries';
+import type { LaneKeys } from './keys';
+import type { OutcomeWriter } from './outcome-writer';
+import { KEEPALIVE, PROMOTE, RECLAIM, runScript } from './scripts';
+import type { StreamReader } from './stream-reader';
+
+/** Pending entries one sweep looks at per stream. */
+const SCAN_PER_SWEEP = 200;
+/** How often (in sweeps) stale consumers are looked for. */
+const STALE_CHECK_EVERY = 60;
+
+export interface JanitorOptions {
+  group: string;
+  consumerName: string;
+  minIdleMs: number;
+  maxDeliveries: number;
+  staleConsumerMs: number;
+  deadLetterMaxLen: number;
+  log: Logger;
+  /** A held entry's stream entry was deleted (keepalive found it): the worker ends its task. */
+  onHeldEntryDeleted: (entry: { stream: StreamRef; id: string }) => void;
+  onReclaimed: (stream: StreamRef, count: number) => void;
+}
+
+export class Janitor {
+  private readonly cursors = new Map<string, string>();
+  private busy = false;
+  private sweeps = 0;
+
+  constructor(
+    private readonly cmd: Redis,
+    private readonly keys: LaneKeys,
+    private readonly streams: StreamRef[],
+    private readonly reader: StreamReader,
+    private readonly writer: OutcomeWriter,
+    private readonly o: JanitorOptions,
+  ) {}
+
+  /** Re-claims this consumer's held entries so their idle time stays far below minIdleMs. */
+  async keepAlive(): Promise<void> {
+    await Promise.all(
+      this.streams.map(async (s) => {
+        const ids = [...(this.reader.held.get(s.key) ?? [])];
+        if (!ids.length) return;
+        const [lost, missing] = (await runScript(
+          this.cmd,
+          KEEPALIVE,
+          [s.key],
+          [this.o.group, this.o.consumerName, ...ids],
+        )) as [string[], string[]];
+        if (lost.length) this.o.log.warn('in-flight entries were reclaimed by another consumer', { lost });
+        for (const id of missing) this.o.onHeldEntryDeleted({ stream: s, id });
+      }),
+    );
+  }
+
+  /** Promotes due retries and reclaims orphans; skipped while the previous sweep still runs. */
+  async sweep(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const s of this.streams) {
+        await this.promote(s);
+        await this.reclaimOrphans(s);
+      }
+      if (++this.sweeps % STALE_CHECK_EVERY === 1) await this.removeStaleConsumers();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async promote(s: StreamRef): Promise<number> {
+    return (await runScript(
+      this.cmd,
+      PROMOTE,
+      [this.keys.delayed(s.type.name, s.lane), s.key, this.keys.deadLetters(s.type.name, s.lane)],
+      [Date.now(), 500, this.o.deadLetterMaxLen, this.keys.taskPrefix(s.type.name)],
+    )) as number;
+  }
+
+  /** One step of the stream's orphan walk: claims at most this consumer's free slots. */
+  async reclaimOrphans(s: StreamRef): Promise<number> {
+    const free = this.reader.freeSlots();
+    const cursor = this.cursors.get(s.key) ?? '0-0';
+    const [next, claimed, missing] = (await runScript(
+      this.cmd,
+      RECLAIM,
+      [s.key],
+      [this.o.group, this.o.consumerName, this.o.minIdleMs, cursor, free, SCAN_PER_SWEEP],
+    )) as [string, [string, number, string[]][], string[]];
+    this.cursors.set(s.key, next);
+    if (missing.length) await this.endVanishedTasks(s, missing);
+    let reclaimed = 0;
+    for (const [id, deliveries, flat] of claimed) {
+      const entry: Entry = { stream: s, id, fields: toFields(flat) };
+      this.reader.hold(s, id);
+      // This claim counted as a delivery, so the runs so far are deliveries - 1 (plus any before a hand-back).
+      const runs = deliveries - 1 + priorDeliveries(entry.fields);
+      if (runs >= this.o.maxDeliveries) {
+        await this.writer.deadLetter(
+          entry,
+          DEAD_REASONS.deliveries,
+          `delivered ${runs} times without finishing (its consumer died each time)`,
+          Number(entry.fields.attempt) || 0,
+        );
+        this.reader.release(entry);
+        continue;
+      }
+      reclaimed++;
+      this.reader.buffer(entry);
+    }
+    if (reclaimed) {
+      this.o.log.info('reclaimed orphaned entries', { type: s.type.name, lane: s.lane, count: reclaimed });
+      this.o.onReclaimed(s, reclaimed);
+    }
+    return reclaimed;
+  }
+
+  /**
+   * Pending entries whose stream entry was deleted (by hand, or trimmed): no consumer can run them, so their tasks
+   * end `dead` with the reason. The entry is gone with its task id, so the type's queued/running records are
+   * searched for the one pointing at it (`entry` field; SCAN, rare).
+   */
+  private async endVanishedTasks(s: StreamRef, entryIds: string[]): Promise<void> {
+    const wanted = new Set(entryIds);
+    const found = await findTasksByEntry(this.cmd, this.keys.taskPrefix(s.type.name), wanted);
+    for (const id of entryIds) {
+      const taskId = found.get(id);
+      this.o.log.warn('pending entry no longer exists in the stream; its task is dead', {
+        entry: id,
+        taskId,
+      });
+      if (!taskId) continue;
+      await this.writer.deadLetter(
+        { stream: s, id, fields: { id: taskId, payload: 'null' } },
+        DEAD_REASONS.entryDeleted,
+        `stream entry ${id} was deleted while pending; the payload is lost`,
+        0,
+        { fenced: false },
+      );
+    }
+  }
+
+  /** Removes consumers idle past staleConsumerMs that hold nothing (each restart adds one otherwise). */
+  async removeStaleConsumers(): Promise<number> {
+    let removed = 0;
+    for (const s of this.streams) {
+      let consumers: unknown[];
+      try {
+        consumers = (await this.cmd.call('XINFO', 'CONSUMERS', s.key, this.o.group)) as unknown[];
+      } catch {
+        continue;
+      }
+      for (const c of consumers) {
+        const f = c as (string | number)[];
+        const info: Record<string, string | number> = {};
+        for (let i = 0; i + 1 < f.length; i += 2) info[String(f[i])] = f[i + 1]!;
+        const name = String(info.name);
+        if (name === this.o.consumerName || Number(info.pending) > 0) continue;
+        if (Number(info.idle) < this.o.staleConsumerMs) continue;
+        await this.cmd.call('XGROUP', 'DELCONSUMER', s.key, this.o.group, name);
+        removed++;
+        this.o.log.info('removed a stale consumer from the group', { stream: s.key, consumer: name });
+      }
+    }
+    return removed;
+  }
+}
+
+/** Entry id → task id, for not-yet-final task records whose `entry` field is one of `entryIds`. */
+export async function findTasksByEntry(
+  redis: Redis,
+  taskPrefix: string,
+  entryIds: Set<string>,
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${taskPrefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) {
+      const rows = await Promise.all(keys.map((k) => redis.hmget(k, 'entry', 'status')));
+      rows.forEach(([entry, status], i) => {
+        if (entry && entryIds.has(entry) && status !== 'succeeded' && status !== 'dead')
+          found.set(entry, keys[i]!.slice(taskPrefix.length));
+      });
+    }
+  } while (cursor !== '0' && found.size < entryIds.size);
+  return found;
+}

@@ -1,0 +1,65 @@
+/**
+ * The slot policy, as pure functions of the worker's counts: how many entries each lane may read and which lane
+ * may start a task. The rule that keeps express tasks from ever waiting behind standard ones lives here:
+ *
+ * - `expressReserve` slots are never taken by standard tasks (standard capacity = concurrency − reserve), and the
+ *   minimum concurrency is at least reserve + 1 (option validation), so there is always a standard slot too;
+ * - standard entries are read only into free standard slots (no read-ahead): a buffered standard entry can never
+ *   occupy room an express entry needs, and entries left in the stream are there for other consumers;
+ * - express entries may be read one batch ahead while handlers are fast, and start first.
+ */
+import type { Lane } from './keys';
+
+export interface SlotCounts {
+  concurrency: number;
+  expressReserve: number;
+  /** Handlers running, per lane. */
+  running: Record<Lane, number>;
+  /** Entries read and waiting to start, per lane. */
+  buffered: Record<Lane, number>;
+  /** Entries asked for by reads still outstanding, per lane. */
+  requested: Record<Lane, number>;
+  /** Tasks whose handler settled but whose outcome write has not landed. */
+  settling: number;
+  /** Extra express entries that may be read ahead of free slots (0 for slow handlers). */
+  expressReadAhead: number;
+}
+
+/**
+ * Outcome writes in flight, per slot, beyond which reading pauses: enough for a batch's writes to overlap the next
+ * batches' reads and runs, but bounded, so a Redis stall cannot pile up unwritten outcomes.
+ */
+export const MAX_SETTLING_PER_SLOT = 3;
+
+/** Slots standard tasks may use. */
+export function standardCapacity(concurrency: number, expressReserve: number): number {
+  return Math.max(0, concurrency - expressReserve);
+}
+
+/** The smallest concurrency that keeps both the reserve and one standard slot. */
+export function minimumConcurrency(expressReserve: number): number {
+  return expressReserve + 1;
+}
+
+/** Entries the lane may read now, net of what it runs, buffers and has asked for. */
+export function readRoom(s: SlotCounts, lane: Lane): number {
+  if (s.settling >= MAX_SETTLING_PER_SLOT * s.concurrency) return 0;
+  const standardHeld = s.running.standard + s.buffered.standard + s.requested.standard;
+  if (lane === 'standard') return standardCapacity(s.concurrency, s.expressReserve) - standardHeld;
+  // Standard work never holds more than its capacity, so this is always >= the reserve minus express's own use.
+  return (
+    s.concurrency +
+    s.expressReadAhead -
+    standardHeld -
+    s.running.express -
+    s.buffered.express -
+    s.requested.express
+  );
+}
+
+/** Whether a buffered entry of the lane may start now. */
+export function canStart(s: SlotCounts, lane: Lane): boolean {
+  const running = s.running.express + s.running.standard;
+  if (running >= s.concurrency) return false;
+  return lane === 'express' || s.running.standard < standardCapacity(s.concurrency, s.expressReserve);
+}

@@ -1,0 +1,207 @@
+/**
+ * Reading and capacity: the worker's slot counts, the entries it buffers and holds, and the blocking read loops
+ * that fill the buffers within the room the slot policy allows.
+ *
+ * Each lane has its own connection with two read loops on it: while one batch runs, the next read is already on
+ * its way. A loop with no room waits to be woken (a slot freed, capacity changed, or stopping) instead of polling.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type Redis from 'ioredis';
+import type { Logger } from '../logger';
+import { type Entry, type StreamRef, toFields } from './entries';
+import { LANES, type Lane } from './keys';
+import { isConnectionError } from './redis-connections';
+import { canStart, readRoom, type SlotCounts } from './slot-policy';
+
+/** Handlers averaging at most this long get an express read-ahead batch. */
+const READ_AHEAD_MAX_RUN_MS = 5;
+
+export interface StreamReaderOptions {
+  group: string;
+  consumerName: string;
+  blockMs: number;
+  expressReserve: number;
+  concurrency: number;
+  streams: StreamRef[];
+  log: Logger;
+  /** Called after entries were buffered (the worker dispatches them). */
+  onEntries: () => void;
+  /** Called when a read finds a consumer group missing (Redis lost its data): recreate the groups. */
+  onNoGroup: () => Promise<void>;
+}
+
+export class StreamReader {
+  concurrency: number;
+  readonly expressReserve: number;
+  readonly buffered: Record<Lane, Entry[]> = { express: [], standard: [] };
+  readonly running: Record<Lane, number> = { express: 0, standard: 0 };
+  /** Tasks whose handler settled but whose outcome write is outstanding (they hold no slot). */
+  settling = 0;
+  /** Entries this consumer holds (buffered or running), per stream key: what keepalive re-claims. */
+  readonly held = new Map<string, Set<string>>();
+  private readonly requested: Record<Lane, number> = { express: 0, standard: 0 };
+  private readonly streamsByLane: Record<Lane, StreamRef[]>;
+  private readonly byKey = new Map<string, StreamRef>();
+  private readonly wakeWaiters = new Set<() => void>();
+  /**
+   * Moving average of express handler run time: decides whether reading ahead pays. Starts just above the
+   * threshold, so a fresh worker does not grab a second batch of what may be long tasks.
+   */
+  private avgExpressRunMs = READ_AHEAD_MAX_RUN_MS + 1;
+  private stopping = false;
+
+  constructor(private readonly o: StreamReaderOptions) {
+    this.concurrency = o.concurrency;
+    this.expressReserve = o.expressReserve;
+    this.streamsByLane = {
+      express: o.streams.filter((s) => s.lane === 'express'),
+      standard: o.streams.filter((s) => s.lane === 'standard'),
+    };
+    for (const s of o.streams) {
+      this.byKey.set(s.key, s);
+      this.held.set(s.key, new Set());
+    }
+  }
+
+  get inFlight(): number {
+    return this.running.express + this.running.standard;
+  }
+
+  counts(): SlotCounts {
+    return {
+      concurrency: this.concurrency,
+      expressReserve: this.expressReserve,
+      running: this.running,
+      buffered: { express: this.buffered.express.length, standard: this.buffered.standard.length },
+      requested: this.requested,
+      settling: this.settling,
+      expressReadAhead: this.avgExpressRunMs <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
+    };
+  }
+
+  /** Slots free right now (what the janitor may claim orphans into). */
+  freeSlots(): number {
+    return Math.max(
+      0,
+      this.concurrency - this.inFlight - this.buffered.express.length - this.buffered.standard.length,
+    );
+  }
+
+  recordRun(lane: Lane, ms: number): void {
+    if (lane === 'express') this.avgExpressRunMs += (ms - this.avgExpressRunMs) / 8;
+  }
+
+  /** The next buffered entry allowed to start (express first), or undefined. */
+  takeStartable(): Entry | undefined {
+    const c = this.counts();
+    if (this.buffered.express.length && canStart(c, 'express')) return this.buffered.express.shift();
+    if (this.buffered.standard.length && canStart(c, 'standard')) return this.buffered.standard.shift();
+    return undefined;
+  }
+
+  buffer(entry: Entry): void {
+    this.hold(entry.stream, entry.id);
+    this.buffered[entry.stream.lane].push(entry);
+  }
+
+  hold(stream: StreamRef, id: string): void {
+    this.held.get(stream.key)?.add(id);
+  }
+  release(entry: Entry): void {
+    this.held.get(entry.stream.key)?.delete(entry.id);
+  }
+
+  /** Runs the read loops until `stop()`: two per lane, each lane on its own connection (`readers[i]` = LANES[i]). */
+  run(readers: Redis[]): Promise<void> {
+    return Promise.all(
+      LANES.flatMap((lane, i) => [this.readLoop(lane, readers[i]!), this.readLoop(lane, readers[i]!)]),
+    ).then(() => undefined);
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.wake();
+  }
+
+  /** Lets waiting read loops re-evaluate their room. */
+  wake(): void {
+    if (this.wakeWaiters.size === 0) return;
+    const waiters = [...this.wakeWaiters];
+    this.wakeWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  private waitForWake(): Promise<void> {
+    // stop() wakes the waiters once; a loop arriving after that must not wait forever.
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => this.wakeWaiters.add(resolve));
+  }
+
+  private async readLoop(lane: Lane, reader: Redis): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        // Completions of one pipelined reply resolve in the same tick: yielding once lets them all free their
+        // slots, so the next read fetches a batch instead of one entry per completion.
+        await yieldToEventLoop();
+        if (this.stopping) break;
+        this.o.onEntries();
+        const room = readRoom(this.counts(), lane);
+        if (room <= 0) {
+          await this.waitForWake();
+          continue;
+        }
+        this.requested[lane] += room;
+        try {
+          await this.read(reader, lane, room);
+        } finally {
+          this.requested[lane] -= room;
+          this.wake(); // the lane's other loop may read now
+        }
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        const msg = (err as Error).message;
+        if (/NOGROUP/.test(msg)) {
+          this.o.log.warn('consumer group missing (Redis lost its data?); recreating', { error: msg });
+          await this.o.onNoGroup().catch(() => undefined);
+          continue;
+        }
+        failures++;
+        if (failures === 1 || failures % 20 === 0)
+          this.o.log.warn('read failed; retrying', {
+            lane,
+            error: msg,
+            failures,
+            connection: isConnectionError(err),
+          });
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** Math.min(failures, 5), 1000)));
+      }
+    }
+  }
+
+  /** One XREADGROUP over the lane's streams; entries go to the lane buffer. */
+  private async read(reader: Redis, lane: Lane, count: number): Promise<void> {
+    const streams = this.streamsByLane[lane];
+    const reply = (await reader.call(
+      'XREADGROUP',
+      'GROUP',
+      this.o.group,
+      this.o.consumerName,
+      'COUNT',
+      count,
+      'BLOCK',
+      this.o.blockMs,
+      'STREAMS',
+      ...streams.map((s) => s.key),
+      ...streams.map(() => '>'),
+    )) as [string, [string, string[] | null][]][] | null;
+    if (!reply) return;
+    for (const [key, items] of reply) {
+      const stream = this.byKey.get(key);
+      if (!stream) continue;
+      for (const [id, flat] of items) this.buffer({ stream, id, fields: toFields(flat) });
+    }
+    this.o.onEntries();
+  }
+}

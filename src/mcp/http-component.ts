@@ -1,0 +1,53 @@
+/**
+ * The MCP Streamable HTTP endpoint as a stack component (`sagalane dev`, `sagalane mcp --http`). Its clients come
+ * from a lazy front door, so the endpoint starts and lists its tools with Temporal or Redis down; a tool whose
+ * backend is down fails with the backend's name, address and how to start it, and works once it is back.
+ */
+import { clientsOnDemand, openLazyFrontDoor } from '../client/front-door';
+import { createLogger } from '../logger';
+import { instrumentExpressClient } from '../observability';
+import type { StackComponent } from '../runtime/stack';
+import { startMcpHttpServer } from './http-server';
+import { createMcpServer } from './server';
+
+export interface McpHttpComponentOptions {
+  /** Register only the read tools. @defaultValue false */
+  readOnly?: boolean;
+  /** Port (0 = a free one). @defaultValue `config.mcp.port` */
+  port?: number;
+}
+
+export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackComponent {
+  return {
+    name: 'MCP HTTP endpoint',
+    async start({ config, temporalAddress, metrics }) {
+      const door = openLazyFrontDoor(config, {
+        address: temporalAddress,
+        // Count submissions made through MCP; stream gauges come from the metrics component.
+        onExpressClient: (express) => instrumentExpressClient(express, metrics, { streamStats: false }),
+      });
+      const clients = clientsOnDemand(door);
+      try {
+        const server = await startMcpHttpServer({
+          createServer: () => createMcpServer({ ...clients, readOnly: options.readOnly }),
+          host: config.mcp.host,
+          port: options.port ?? config.mcp.port,
+          token: config.mcp.token,
+          allowedHosts: config.mcp.allowedHosts,
+          allowedOrigins: config.mcp.allowedOrigins,
+          logger: createLogger(config.logLevel, { component: 'mcp-http' }),
+        });
+        return {
+          endpoints: { 'MCP (HTTP)': server.url + (options.readOnly ? ' (read-only)' : '') },
+          async stop() {
+            await server.close();
+            await door.close();
+          },
+        };
+      } catch (err) {
+        await door.close();
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Sagas as MCP resources that move: `saga://{sagaId}` reads a saga's state, `resources/list` lists the newest sagas
+ * (with `notifications/resources/list_changed` when one starts through this process), and `resources/subscribe`
+ * sends `notifications/resources/updated` at each transition of the saga until `resources/unsubscribe` (the
+ * transitions come from the saga's history, see saga-follower.ts, so none is missed). Saga ids complete by prefix.
+ */
+import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { SagaNotFoundError } from '../client/errors';
+import type { SagaClient } from '../client/saga-client';
+import { followSaga } from './saga-follower';
+import { sagaStarts, type ToolContext } from './tool-context';
+import { describeFailure } from './tool-results';
+
+/** The spec's "Resource not found" error code. */
+export const RESOURCE_NOT_FOUND = -32002;
+const SAGA_URI = /^saga:\/\/(.+)$/;
+const LISTED_SAGAS = 50;
+const COMPLETIONS = 20;
+
+export function sagaUri(sagaId: string): string {
+  return `saga://${encodeURIComponent(sagaId)}`;
+}
+
+/** The saga id of a `saga://` URI, or undefined for any other URI. */
+export function sagaIdOfUri(uri: string): string | undefined {
+  const match = SAGA_URI.exec(uri);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerSagaResources(ctx: ToolContext): void {
+  const { server, backends } = ctx;
+  server.registerResource(
+    'saga',
+    new ResourceTemplate('saga://{sagaId}', {
+      list: async () => {
+        const page = await (await backends.sagas()).list({ pageSize: LISTED_SAGAS });
+        return {
+          resources: page.items.map((s) => ({
+            uri: sagaUri(s.sagaId),
+            name: s.sagaId,
+            description: `${s.state ?? s.status}${s.symbol ? ` · ${s.symbol}` : ''}${s.idea ? ` · ${s.idea}` : ''}`,
+            mimeType: 'application/json',
+          })),
+        };
+      },
+      complete: { sagaId: async (prefix) => completeSagaIds(await backends.sagas(), prefix) },
+    }),
+    {
+      title: 'Saga state',
+      description:
+        'The state query of a saga (same shape as get_saga), as JSON. Subscribe to hear of each transition.',
+      mimeType: 'application/json',
+    },
+    async (uri, variables) => {
+      const id = decodeURIComponent(String(variables.sagaId));
+      const state = await (await backends.sagas()).getState(id);
+      return {
+        contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(state, null, 2) }],
+      };
+    },
+  );
+
+  const subscriptions = new Map<string, AbortController>();
+
+  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    const { uri } = request.params;
+    const sagaId = sagaIdOfUri(uri);
+    if (sagaId === undefined)
+      throw new McpError(
+        RESOURCE_NOT_FOUND,
+        `Resource not found: ${uri}. Only saga://<sagaId> resources can be subscribed to.`,
+        { uri },
+      );
+    let sagas: SagaClient;
+    let historyLength: number;
+    try {
+      sagas = await backends.sagas();
+      ({ historyLength } = await sagas.client.workflow.getHandle(sagaId).describe());
+    } catch (err) {
+      if ((err as { name?: string }).name === 'WorkflowNotFoundError')
+        throw new McpError(RESOURCE_NOT_FOUND, new SagaNotFoundError(sagaId).message, { uri });
+      throw new McpError(ErrorCode.InternalError, describeFailure(err), { uri });
+    }
+    if (subscriptions.has(uri)) return {};
+    const controller = new AbortController();
+    subscriptions.set(uri, controller);
+    void watch(ctx, sagas, sagaId, uri, historyLength, controller.signal).finally(() => {
+      if (subscriptions.get(uri) === controller) subscriptions.delete(uri);
+    });
+    return {};
+  });
+
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscriptions.get(request.params.uri)?.abort();
+    subscriptions.delete(request.params.uri);
+    return {};
+  });
+
+  const announce = () => {
+    if (server.isConnected()) void server.server.sendResourceListChanged().catch(() => undefined);
+  };
+  sagaStarts.on('started', announce);
+  const previousOnClose = server.server.onclose;
+  server.server.onclose = () => {
+    previousOnClose?.();
+    sagaStarts.off('started', announce);
+    for (const c of subscriptions.values()) c.abort();
+    subscriptions.clear();
+  };
+}
+
+/** Sends resources/updated per transition until unsubscribed or the saga's run closed; retries if Temporal drops. */
+async function watch(
+  ctx: ToolContext,
+  sagas: SagaClient,
+  sagaId: string,
+  uri: string,
+  afterEventId: number,
+  signal: AbortSignal,
+): Promise<void> {
+  let delayMs = 500;
+  let after = afterEventId;
+  while (!signal.aborted) {
+    try {
+      const { closed } = await followSaga(sagas, sagaId, {
+        afterEventId: after,
+        signal,
+        onTransition: async (t) => {
+          after = t.eventId;
+          ctx.log('debug', `saga ${sagaId}: ${t.state}`, { sagaId, state: t.state, step: t.step });
+          if (ctx.server.isConnected())
+            await ctx.server.server.sendResourceUpdated({ uri }).catch(() => undefined);
+        },
+      });
+      if (closed || signal.aborted) return;
+    } catch (err) {
+      if (err instanceof SagaNotFoundError) return;
+      ctx.log('warning', `following saga ${sagaId} failed, retrying: ${describeFailure(err)}`);
+      await new Promise((r) => setTimeout(r, delayMs).unref());
+      delayMs = Math.min(delayMs * 2, 10_000);
+    }
+  }
+}
+
+/** Saga ids starting with `prefix`, newest first. */
+export async function completeSagaIds(sagas: SagaClient, prefix: string): Promise<string[]> {
+  const escaped = prefix.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  try {
+    const page = await sagas.list({
+      pageSize: COMPLETIONS,
+      ...(prefix ? { query: `WorkflowId STARTS_WITH "${escaped}"` } : {}),
+    });
+    return page.items.map((s) => s.sagaId);
+  } catch {
+    // A visibility store without STARTS_WITH: filter the newest ones here.
+    const page = await sagas.list({ pageSize: 200 });
+    return page.items
+      .map((s) => s.sagaId)
+      .filter((id) => id.startsWith(prefix))
+      .slice(0, COMPLETIONS);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The saga tools: start_pipeline (task-capable), get_saga, list_sagas, cancel_saga, get_saga_history.
+ */
+import { z } from 'zod';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { parsePipelineInput } from '../client/saga-client';
+import { SAGA_STATES, pipelineInputSchema, pipelineWorkflowId } from '../workflows/pipeline-contract';
+import { sagaOutcome } from './outcomes';
+import {
+  cancelOutput,
+  historyOutput,
+  sagaListOutput,
+  sagaStateOutput,
+  startPipelineOutput,
+} from './output-schemas';
+import { sagaStarts, type ToolContext } from './tool-context';
+import { describeFailure, errorResult, okResult, runTool, runToolResult } from './tool-results';
+import { reportSagaProgress } from './waiting';
+
+export const sagaIdInput = z
+  .string()
+  .min(1)
+  .max(1000)
+  .describe('The saga id (its Temporal workflow id), e.g. pipeline-DEMO-…');
+const runId = z.string().min(1).max(100).optional().describe('A specific run; default: the latest run');
+export const pageTokenInput = z
+  .string()
+  .max(10_000)
+  .optional()
+  .describe('nextPageToken from the previous page');
+
+const STATES_TEXT =
+  'pending, reasoning, codegen, ml, backtest (the steps, in order), completed, compensating (rolling back), ' +
+  'rolled_back (every finished step undone), failed (a compensation failed too)';
+
+export function registerStartPipeline(ctx: ToolContext): void {
+  const { server, backends, store } = ctx;
+  server.experimental.tasks.registerToolTask(
+    'start_pipeline',
+    {
+      title: 'Start a research pipeline',
+      description:
+        'Use when the user wants a trading idea researched end to end: it starts a durable saga that plans a ' +
+        "strategy for the idea, generates its code, fits its parameters on the symbol's data set and backtests it. " +
+        'A plain call returns sagaId at once (then call get_saga until state is completed, rolled_back or failed); ' +
+        'with wait: true it returns the final state (progress notifications per step if you pass a ' +
+        'progressToken). As an MCP task (params.task) it returns a task whose id is the sagaId: poll tasks/get, ' +
+        'fetch tasks/result, cancel with tasks/cancel. Starting again with the same workflowId while it runs ' +
+        'returns the running saga. Sample symbols/data sets: DEMO, TREND, MEANREV.',
+      inputSchema: {
+        ...pipelineInputSchema.shape,
+        workflowId: z
+          .string()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe('Your own saga id, to make the start idempotent; default pipeline-<symbol>-<uuid>'),
+        wait: z
+          .boolean()
+          .optional()
+          .describe(
+            'Plain calls only: wait for the saga to finish and return its final state (default false)',
+          ),
+      },
+      outputSchema: startPipelineOutput,
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
+      execution: { taskSupport: 'optional' },
+    },
+    {
+      createTask: async (args, extra) => {
+        const { workflowId, wait, ...input } = args;
+        let started;
+        try {
+          const parsed = parsePipelineInput(input);
+          const sagas = await backends.sagas();
+          started = await sagas.startPipeline(parsed, {
+            workflowId: workflowId ?? pipelineWorkflowId(parsed.symbol),
+          });
+        } catch (err) {
+          ctx.log('warning', `start_pipeline failed: ${describeFailure(err)}`);
+          const task = await extra.taskStore.createTask({
+            context: { kind: 'answered', result: errorResult(describeFailure(err)) },
+          });
+          return { task };
+        }
+        ctx.log('info', `saga ${started.sagaId} started`, { sagaId: started.sagaId, symbol: input.symbol });
+        sagaStarts.emit('started', started.sagaId);
+        const task = await extra.taskStore.createTask({
+          ttl: extra.taskRequestedTtl,
+          context: { kind: 'saga', id: started.sagaId },
+        });
+        // A task-augmented call: the saga is the task.
+        if (task.taskId === started.sagaId) return { task };
+        // A plain call (SDK v1 routes it through a task too): answer it here, waiting if asked.
+        const result = await runToolResult(async () => {
+          if (!wait)
+            return okResult({
+              ...started,
+              state: 'pending',
+              next: `Call get_saga with sagaId "${started.sagaId}" to follow it.`,
+            });
+          const sagas = await backends.sagas();
+          await reportSagaProgress(sagas, started.sagaId, extra);
+          return sagaOutcome(sagas, started.sagaId);
+        }, ctx.failed('start_pipeline'));
+        return { task: store.settle(task.taskId, result) };
+      },
+      getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
+      getTaskResult: async (_args, extra) =>
+        (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+    },
+  );
+}
+
+export function registerSagaReadTools(ctx: ToolContext): void {
+  const { server, backends } = ctx;
+  server.registerTool(
+    'get_saga',
+    {
+      title: "Get a saga's state",
+      description:
+        `Use to check on a saga (e.g. one start_pipeline returned): its state (${STATES_TEXT}), the current step, ` +
+        'finished steps with timings and attempts, the compensations that ran, the error if it rolled back, and ' +
+        'the result (backtest metrics) once completed. Poll every second or two while the state is not final ' +
+        '(completed, rolled_back, failed), or subscribe to the resource saga://<sagaId>.',
+      inputSchema: { sagaId: sagaIdInput, runId },
+      outputSchema: sagaStateOutput,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) =>
+      runTool(
+        async () => (await backends.sagas()).getState(args.sagaId, { runId: args.runId }),
+        ctx.failed('get_saga'),
+      ),
+  );
+
+  server.registerTool(
+    'list_sagas',
+    {
+      title: 'List sagas',
+      description:
+        'Use to find sagas, newest first: all research pipelines, or only those in one state (e.g. rolled_back to ' +
+        'see what failed). Each entry has sagaId, state, current step, idea, symbol and start/close times. ' +
+        'Paginated: pass nextPageToken from the previous answer to get more.',
+      inputSchema: {
+        state: z.enum(SAGA_STATES).optional().describe('Only sagas in this state'),
+        query: z
+          .string()
+          .max(2000)
+          .optional()
+          .describe('Extra Temporal visibility filter, e.g. StartTime > "2026-01-01T00:00:00Z"'),
+        pageSize: z.number().int().min(1).max(100).optional().describe('Default 20'),
+        nextPageToken: pageTokenInput,
+      },
+      outputSchema: sagaListOutput,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) => runTool(async () => (await backends.sagas()).list(args), ctx.failed('list_sagas')),
+  );
+
+  server.registerTool(
+    'get_saga_history',
+    {
+      title: "Get a saga's event history",
+      description:
+        'Use to debug a saga in detail (why a step failed, how many attempts, what ran when): its Temporal ' +
+        'event history as short summaries, oldest first, paginated. Payloads (inputs/results) are left out unless ' +
+        'includePayloads is true, and then cut to a size bound. Prefer get_saga for the current state.',
+      inputSchema: {
+        sagaId: sagaIdInput,
+        runId,
+        pageSize: z.number().int().min(1).max(200).optional().describe('Events per page, default 50'),
+        nextPageToken: pageTokenInput,
+        includePayloads: z.boolean().optional().describe('Include decoded inputs/results (default false)'),
+      },
+      outputSchema: historyOutput,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) =>
+      runTool(
+        async () =>
+          (await backends.sagas()).history(args.sagaId, {
+            runId: args.runId,
+            pageSize: args.pageSize,
+            nextPageToken: args.nextPageToken,
+            includePayloads: args.includePayloads,
+          }),
+        ctx.failed('get_saga_history'),
+      ),
+  );
+}
+
+export function registerCancelSaga(ctx: ToolContext): void {
+  const { server, backends } = ctx;
+  server.registerTool(
+    'cancel_saga',
+    {
+      title: 'Cancel a saga',
+      description:
+        'Use only when the user asks to stop a running saga: it stops the current step and rolls back what the ' +
+        'finished steps created (state goes compensating then rolled_back). Returns once the cancel is accepted; ' +
+        'call get_saga to see the rollback finish. A saga that already finished cannot be cancelled. For a saga ' +
+        'started as an MCP task, tasks/cancel does the same.',
+      inputSchema: {
+        sagaId: sagaIdInput,
+        reason: z.string().min(1).max(500).optional().describe("Why, recorded in the saga's error"),
+      },
+      outputSchema: cancelOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) =>
+      runTool(async () => {
+        const outcome = await (
+          await backends.sagas()
+        ).cancel(args.sagaId, args.reason ?? 'cancelled through MCP');
+        ctx.log('notice', `saga ${args.sagaId} cancelled`, { sagaId: args.sagaId });
+        return outcome;
+      }, ctx.failed('cancel_saga')),
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * What the tool modules share: the backends, the task store, a logger that sends MCP log notifications, and the
+ * process-wide "a saga started" signal that drives `notifications/resources/list_changed`.
+ */
+import { EventEmitter } from 'node:events';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { McpBackends } from './backends';
+import type { SagalaneTaskStore } from './task-store';
+
+export interface ToolContext {
+  server: McpServer;
+  backends: McpBackends;
+  store: SagalaneTaskStore;
+  /** Sends a `notifications/message` (filtered by the client's `logging/setLevel`). */
+  log(level: LoggingLevel, message: string, data?: Record<string, unknown>): void;
+  /** For `runTool`: logs a failed call of `tool` as a warning. */
+  failed(tool: string): (description: string) => void;
+  /** Longest a plain call waits (`waitMs`), so one call cannot hold a session for long. */
+  maxWaitMs: number;
+}
+
+/** Sagas started through any MCP server of this process: every connected session hears of it. */
+export const sagaStarts = new EventEmitter<{ started: [sagaId: string] }>();
+sagaStarts.setMaxListeners(0);
+
+export function mcpLogger(server: McpServer): ToolContext['log'] {
+  return (level, message, data) => {
+    if (!server.isConnected()) return;
+    void server.server
+      .sendLoggingMessage(
+        { level, logger: 'sagalane', data: data ? { message, ...data } : message },
+        server.server.transport?.sessionId,
+      )
+      .catch(() => undefined);
+  };
+}

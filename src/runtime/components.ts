@@ -1,0 +1,126 @@
+/**
+ * sagalane's own long-running parts as stack components: the saga worker (lifecycle metrics through its sinks), the
+ * express worker, and `/metrics` `/healthz` `/readyz`. Each records into the process's one registry (`ctx.metrics`).
+ * `sagalane dev` runs all of them (plus the MCP endpoint, src/mcp/http-component.ts); `sagalane worker` a subset.
+ */
+import { Connection } from '@temporalio/client';
+import { ExpressClient } from '../lane/express-client';
+import { openLaneConnection } from '../lane/redis-connections';
+import { createLogger } from '../logger';
+import {
+  createSagaMetricsSinks,
+  instrumentExpressClient,
+  redisCheck,
+  startObservabilityServer,
+  temporalCheck,
+  type ReadinessCheck,
+} from '../observability';
+import { startExpressWorker } from './express-worker';
+import { startSagaWorker } from './saga-worker';
+import type { StackComponent } from './stack';
+import { DEFAULT_TASK_SCHEMAS } from './task-schemas';
+import { connectionSettings } from './temporal-connection';
+
+export type WorkerKind = 'saga' | 'express' | 'all';
+
+/** The saga worker on `config.temporal.taskQueue`, its lifecycle events counted in the process's metrics. */
+export function sagaWorkerComponent(): StackComponent {
+  return {
+    name: 'saga worker',
+    async start({ config, temporalAddress, metrics }) {
+      const logger = createLogger(config.logLevel, { component: 'saga-worker' });
+      const handle = await startSagaWorker({
+        config,
+        address: temporalAddress,
+        logger,
+        sinks: createSagaMetricsSinks(metrics, { logger }),
+      });
+      return {
+        endpoints: { 'Saga worker': `task queue ${config.temporal.taskQueue}` },
+        stop: () => handle.stop(),
+      };
+    },
+  };
+}
+
+/** An express worker serving the built-in and agent task types, its events counted in the process's metrics. */
+export function expressWorkerComponent(): StackComponent {
+  return {
+    name: 'express worker',
+    async start({ config, temporalAddress, metrics }) {
+      const logger = createLogger(config.logLevel, { component: 'express-worker' });
+      // With a Temporal address the worker also runs lane-dispatched saga steps and completes their activities.
+      const running = await startExpressWorker({
+        config,
+        logger,
+        metrics,
+        temporalAddress: temporalAddress || undefined,
+      });
+      return {
+        endpoints: { 'Express worker': `Redis key prefix ${config.keyPrefix}` },
+        stop: () => running.stop(),
+      };
+    },
+  };
+}
+
+/**
+ * `/metrics` (with per-stream backlog gauges read from Redis at scrape time), `/healthz`, and `/readyz` checking
+ * Redis and, in a process that uses Temporal (`ctx.temporalAddress` set), Temporal. Neither is connected eagerly: a
+ * process whose backend is down still starts and reports itself unready until the backend answers.
+ */
+export function metricsComponent(): StackComponent {
+  return {
+    name: 'metrics endpoint',
+    async start({ config, temporalAddress, metrics }) {
+      const redis = openLaneConnection(config.redisUrl, 'client', { lazyConnect: false });
+      redis.on('error', () => undefined);
+      const laneStats = new ExpressClient({
+        types: DEFAULT_TASK_SCHEMAS,
+        redisUrl: config.redisUrl,
+        keyPrefix: config.keyPrefix,
+      });
+      const detachStats = instrumentExpressClient(laneStats, metrics);
+      const checks: ReadinessCheck[] = [redisCheck(redis)];
+      // Only processes that talk to Temporal are unready without it (an express worker is not).
+      const temporal = temporalAddress
+        ? Connection.lazy(connectionSettings(config.temporal, temporalAddress))
+        : undefined;
+      if (temporal) checks.push(temporalCheck(temporal));
+      const release = async () => {
+        detachStats();
+        await laneStats.close();
+        await temporal?.close();
+        redis.disconnect();
+      };
+      try {
+        const server = await startObservabilityServer({
+          host: config.metrics.host,
+          port: config.metrics.port,
+          registry: metrics.registry,
+          readiness: checks,
+          dependencyUp: metrics.dependencyUp,
+        });
+        return {
+          endpoints: { Metrics: `${server.url}/metrics (health: /healthz, /readyz)` },
+          async stop() {
+            await server.close();
+            await release();
+          },
+        };
+      } catch (err) {
+        await release();
+        throw err;
+      }
+    },
+  };
+}
+
+/** A `sagalane worker <kind>` process: the workers of that kind, then the metrics endpoint. */
+export function workerComponents(kind: WorkerKind): StackComponent[] {
+  return [
+    ...(kind !== 'express' ? [sagaWorkerComponent()] : []),
+    ...(kind !== 'saga' ? [expressWorkerComponent()] : []),
+    metricsComponent(),
+  ];
+}

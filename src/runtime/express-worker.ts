@@ -1,0 +1,83 @@
+/**
+ * An express-lane worker serving the built-in and agent task types, in process (`sagalane dev`, tests). As a process
+ * with /metrics, /healthz and /readyz that drains on SIGTERM/SIGINT: `npx sagalane worker express`.
+ */
+import type Redis from 'ioredis';
+import { Client } from '@temporalio/client';
+import { agentDepsFromConfig, createAgents } from '../activities/agents';
+import { createPipelineStepTypes } from '../lane/pipeline-step-types';
+import { connectTemporal } from './temporal-connection';
+import type { Config } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { builtinTaskTypes } from '../lane/builtin-task-types';
+import { createAgentTaskTypes } from '../lane/agent-task-types';
+import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
+import { openLaneConnection } from '../lane/redis-connections';
+import type { TaskType } from '../lane/task-types';
+import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
+
+export interface StartExpressWorkerOptions extends Omit<
+  ExpressWorkerOptions,
+  'types' | 'redisUrl' | 'keyPrefix'
+> {
+  config: Config;
+  /** Task types to serve. @defaultValue the built-in types (`echo`, `hash`) and the agent types */
+  types?: TaskType[];
+  /** Metrics to record the worker's events in. @defaultValue none */
+  metrics?: SagalaneMetrics;
+  /**
+   * Temporal frontend for lane-dispatched saga steps: with an address (and `config.stepDispatch` `lane`) the worker
+   * also serves the pipeline's step types (`step.reasoning`, …) and completes their activities there.
+   * @defaultValue `config.temporal.address`; none: no step types
+   */
+  temporalAddress?: string;
+}
+
+export interface RunningExpressWorker {
+  worker: ExpressWorker;
+  /** Graceful: stops reading, drains in-flight tasks (up to `drainTimeoutMs`), closes connections. */
+  stop(): Promise<void>;
+}
+
+export async function startExpressWorker(options: StartExpressWorkerOptions): Promise<RunningExpressWorker> {
+  const { config, types, metrics, temporalAddress, ...rest } = options;
+  const logger: Logger = rest.logger ?? createLogger(config.logLevel);
+  const ownConnection = !rest.connection;
+  const connection: Redis = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
+  const stepAddress = temporalAddress ?? config.temporal.address;
+  // Saga steps on the lane need Temporal to complete their activities; a lane-only worker does without.
+  const temporal =
+    !types && config.stepDispatch === 'lane' && stepAddress
+      ? await connectTemporal(config.temporal, stepAddress)
+      : undefined;
+  const deps = agentDepsFromConfig(config, connection, logger);
+  const served = types ?? [
+    ...builtinTaskTypes,
+    ...createAgentTaskTypes(deps),
+    ...(temporal
+      ? createPipelineStepTypes(createAgents(deps), {
+          completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
+          logger,
+        })
+      : []),
+  ];
+  const worker = new ExpressWorker({
+    ...rest,
+    types: served as TaskType[],
+    redisUrl: config.redisUrl,
+    keyPrefix: config.keyPrefix,
+    logger,
+    connection,
+  });
+  const detach = metrics ? instrumentExpressWorker(worker, metrics) : undefined;
+  await worker.start();
+  return {
+    worker,
+    async stop() {
+      await worker.stop();
+      detach?.();
+      await temporal?.close();
+      if (ownConnection) await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The saga worker: runs the sagalane workflows and the pipeline agents on the saga task queue.
+ *
+ * In process (`sagalane dev`, tests): `const { stop } = await startSagaWorker({ config })`. As a process:
+ * `npx sagalane worker saga` (src/cli/worker.ts); SIGTERM/SIGINT stop polling, let running activities finish within
+ * the shutdown grace time and exit 0.
+ */
+import Redis from 'ioredis';
+import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
+import type { PipelineActivities } from '../activities/contracts';
+import { createActivities } from '../activities';
+import { openLaneDispatch } from '../activities/lane-dispatch-wiring';
+import type { ExpressClient } from '../lane/express-client';
+import type { Config } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
+import { STEP_ATTEMPT_WORKFLOW_MODULE, stepAttemptActivityInterceptor } from './step-attempt-interceptor';
+import { connectionSettings } from './temporal-connection';
+
+export interface SagaWorkerOptions {
+  config: Config;
+  /** Temporal frontend `host:port`. @defaultValue `config.temporal.address` */
+  address?: string;
+  /** An existing connection to reuse (its owner closes it). @defaultValue a new connection to `address` */
+  connection?: NativeConnection;
+  /** @defaultValue `config.temporal.taskQueue` */
+  taskQueue?: string;
+  /**
+   * The activities, as given (a user's saga may mix in-worker activities with `createLaneDispatchActivities`).
+   * @defaultValue the pipeline's steps per `stepDispatch`
+   */
+  activities?: PipelineActivities | Record<string, (...args: never[]) => Promise<unknown>>;
+  /**
+   * Without `activities`: `lane` registers thin dispatch activities that hand each step to a lane worker
+   * (`step.<activity>` lane tasks, completed there through async completion); `inline` runs the real agents here.
+   * @defaultValue `config.stepDispatch` (`SAGALANE_STEP_DISPATCH`, default `lane`)
+   */
+  stepDispatch?: 'lane' | 'inline';
+  /** Lane dispatch: the client that submits step tasks. @defaultValue a client on `config.redisUrl` */
+  express?: ExpressClient;
+  /** Saga lifecycle sinks, e.g. `createSagaMetricsSinks(metrics)`. @defaultValue debug log lines */
+  sinks?: InjectedSinks<SagaSinks>;
+  /**
+   * A prebuilt workflow bundle (`bundleWorkflowCode`) to load instead of bundling src/workflows at start-up (which
+   * takes seconds). @defaultValue bundle src/workflows
+   */
+  workflowBundlePath?: string;
+  /** @defaultValue a logger at `config.logLevel` */
+  logger?: Logger;
+  /** Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). */
+  workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'sinks'>>;
+}
+
+export interface SagaWorkerHandle {
+  worker: Worker;
+  /** Settles when the worker stopped (after `stop()`, or with the error that ended it). */
+  running: Promise<void>;
+  /** Stops polling, waits for running tasks, closes the connection it opened. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export class SagaWorkerSetupError extends Error {
+  override readonly name = 'SagaWorkerSetupError';
+}
+
+/** Logs each saga lifecycle event (transitions at debug, ends at info); never during replay. */
+export function createLogSagaSinks(logger: Logger): InjectedSinks<SagaSinks> {
+  const at =
+    (level: 'debug' | 'info' | 'warn', msg: string) =>
+    (info: { workflowId: string; runId: string }, event: object) =>
+      logger[level](msg, { sagaId: info.workflowId, runId: info.runId, ...event });
+  return {
+    [SAGA_METRICS_SINK]: {
+      sagaStarted: { fn: at('debug', 'saga started'), callDuringReplay: false },
+      stateTransition: { fn: at('debug', 'saga state transition'), callDuringReplay: false },
+      stepFinished: { fn: at('debug', 'saga step finished'), callDuringReplay: false },
+      compensationFinished: { fn: at('debug', 'saga compensation finished'), callDuringReplay: false },
+      sagaEnded: { fn: at('info', 'saga ended'), callDuringReplay: false },
+    },
+  };
+}
+
+export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWorkerHandle> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
+  const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
+  const stepDispatch = opts.stepDispatch ?? config.stepDispatch;
+  const agents = opts.activities
+    ? { activities: opts.activities, close: async () => undefined }
+    : stepDispatch === 'lane'
+      ? openLaneDispatch(config, opts.express)
+      : realActivities(config, logger);
+  const { activities } = agents;
+  const ownConnection = opts.connection === undefined;
+  let connection = opts.connection;
+  if (!connection) {
+    const address = opts.address ?? config.temporal.address;
+    if (!address) {
+      throw new SagaWorkerSetupError(
+        'no Temporal address: set TEMPORAL_ADDRESS (or pass --address / the address option)',
+      );
+    }
+    try {
+      connection = await NativeConnection.connect(connectionSettings(config.temporal, address));
+    } catch (err) {
+      await agents.close();
+      throw err;
+    }
+  }
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      ...opts.workerOptions,
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      activities,
+      sinks: opts.sinks ?? createLogSagaSinks(logger),
+      // `steps[].attempts` of the saga state (src/workflows/step-attempts.ts); a prebuilt bundle lists the workflow
+      // module in `workflowInterceptorModules` itself.
+      interceptors: {
+        ...opts.workerOptions?.interceptors,
+        activity: [stepAttemptActivityInterceptor, ...(opts.workerOptions?.interceptors?.activity ?? [])],
+        ...(opts.workflowBundlePath
+          ? {}
+          : {
+              workflowModules: [
+                STEP_ATTEMPT_WORKFLOW_MODULE,
+                ...(opts.workerOptions?.interceptors?.workflowModules ?? []),
+              ],
+            }),
+      },
+      ...(opts.workflowBundlePath
+        ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+        : { workflowsPath: require.resolve('../workflows') }),
+    });
+  } catch (err) {
+    if (ownConnection) await connection.close();
+    await agents.close();
+    throw err;
+  }
+  logger.info('saga worker started', {
+    taskQueue,
+    namespace: config.temporal.namespace,
+    stepDispatch: opts.activities ? 'custom' : stepDispatch,
+  });
+  const running = worker.run().finally(async () => {
+    if (ownConnection) await connection.close();
+    await agents.close();
+    logger.info('saga worker stopped', { taskQueue });
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    running,
+    stop() {
+      stopping ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The real agents on a Redis connection of their own, closed when the worker stops (nothing left open in process). */
+function realActivities(
+  config: Config,
+  logger: Logger,
+): { activities: PipelineActivities; close(): Promise<void> } {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  return {
+    activities: createActivities({ config, logger, redis }),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/**
+ * Runs the worker until SIGTERM or SIGINT, then stops it gracefully: no new tasks are polled and running ones get
+ * the worker's shutdown grace time to finish. A second signal does not interrupt the drain.
+ */
+export async function runUntilSignalled(handle: SagaWorkerHandle, logger: Logger): Promise<void> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info('shutting down', { signal });
+    void handle.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await handle.running;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,85 @@
+/** The autoscaler's policy (pure): it reacts to waiting work and running ages, per process, with jitter. */
+import { decideConcurrency, jitteredInterval, type LaneLoad } from '../../src/lane/autoscaler';
+
+const idle: LaneLoad = { waiting: 0, oldestWaitingMs: 0, running: 0, capacity: 3, youngestRunningMs: 0 };
+const input = (over: {
+  current?: number;
+  p95Ms?: number;
+  express?: Partial<LaneLoad>;
+  standard?: Partial<LaneLoad>;
+}) => {
+  const current = over.current ?? 4;
+  return {
+    current,
+    min: 2,
+    max: 16,
+    targetP95Ms: 100,
+    p95Ms: over.p95Ms ?? 0,
+    lanes: {
+      express: { ...idle, capacity: current, ...over.express },
+      standard: { ...idle, capacity: current - 1, ...over.standard },
+    },
+  };
+};
+
+describe('autoscaler decision', () => {
+  it('scales up while long tasks hold every standard slot and work waits, with nothing finished yet', () => {
+    // The case the old policy missed: p95 of finished tasks is 0 while 2.5 s tasks run.
+    const d = decideConcurrency(
+      input({ p95Ms: 0, standard: { waiting: 10, running: 3, youngestRunningMs: 800, oldestWaitingMs: 50 } }),
+    );
+    expect(d.to).toBe(6);
+    expect(d.reason).toMatch(/standard slot busy/);
+  });
+
+  it('scales up on the age of the oldest waiting entry', () => {
+    const d = decideConcurrency(
+      input({ standard: { waiting: 40, running: 3, youngestRunningMs: 20, oldestWaitingMs: 400 } }),
+    );
+    expect(d.to).toBe(6);
+    expect(d.reason).toMatch(/oldest waiting standard entry 400 ms/);
+  });
+
+  it('does not scale up when this process still has free slots, however large the group backlog', () => {
+    const d = decideConcurrency(
+      input({ standard: { waiting: 5000, running: 1, youngestRunningMs: 900, oldestWaitingMs: 5000 } }),
+    );
+    expect(d.to).toBe(4);
+  });
+
+  it('never adds more slots than there is waiting work, nor goes past max', () => {
+    const late = { running: 3, youngestRunningMs: 500, oldestWaitingMs: 500 };
+    expect(decideConcurrency(input({ standard: { ...late, waiting: 1 } })).to).toBe(5);
+    expect(
+      decideConcurrency(input({ current: 15, standard: { ...late, running: 14, capacity: 14, waiting: 99 } }))
+        .to,
+    ).toBe(16);
+    expect(
+      decideConcurrency(input({ current: 16, standard: { ...late, running: 15, capacity: 15, waiting: 99 } }))
+        .to,
+    ).toBe(16);
+  });
+
+  it('holds while waiting work is young and the SLA is met', () => {
+    const d = decideConcurrency(
+      input({ p95Ms: 20, standard: { waiting: 5, running: 3, youngestRunningMs: 10, oldestWaitingMs: 10 } }),
+    );
+    expect(d).toEqual({ to: 4, reason: 'steady' });
+  });
+
+  it('scales down toward min when nothing waits and half the slots are idle', () => {
+    expect(decideConcurrency(input({ current: 8 })).to).toBe(4);
+    expect(decideConcurrency(input({ current: 4 })).to).toBe(2);
+    expect(decideConcurrency(input({ current: 2 })).to).toBe(2);
+    expect(decideConcurrency(input({ current: 8, standard: { running: 4, capacity: 7 } })).to).toBe(4);
+    expect(decideConcurrency(input({ current: 8, standard: { running: 5, capacity: 7 } })).to).toBe(8);
+  });
+
+  it('spreads the sampling period of processes over ±25 %', () => {
+    expect(jitteredInterval(1000, () => 0)).toBe(750);
+    expect(jitteredInterval(1000, () => 0.5)).toBe(1000);
+    expect(jitteredInterval(1000, () => 0.999)).toBe(1250);
+    const draws = new Set(Array.from({ length: 50 }, () => jitteredInterval(1000)));
+    expect(draws.size).toBeGreaterThan(10);
+  });
+});

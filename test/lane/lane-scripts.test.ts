@@ -1,0 +1,196 @@
+/**
+ * The lane's Lua scripts against the real Redis, one scenario each: fencing (a consumer that no longer owns an
+ * entry cannot store an outcome or acknowledge it), hand-back keeping the delivery count, and retry promotion
+ * surviving an undecodable member.
+ */
+import type Redis from 'ioredis';
+import { LaneKeys } from '../../src/lane/keys';
+import { COMPLETE, HAND_BACK, KEEPALIVE, PROMOTE, RETRY, runScript } from '../../src/lane/scripts';
+import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
+
+const GROUP = 'g';
+
+describe('lane scripts', () => {
+  let redis: Redis;
+  const prefix = uniquePrefix('lane-scripts');
+  const keys = new LaneKeys(prefix);
+  let n = 0;
+
+  beforeAll(() => {
+    redis = redisClient();
+  });
+  afterAll(async () => {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  /** A fresh stream with one entry read by consumer `a`. */
+  async function oneEntryReadBy(consumer: string) {
+    const type = `t${n++}`;
+    const stream = keys.stream(type, 'standard');
+    const taskId = `${type}:00000000-0000-0000-0000-000000000001`;
+    await redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM');
+    const fields = { id: taskId, payload: '{}', attempt: '1', max: '3', timeout: '1000', at: '1' };
+    const entryId = (await redis.xadd(stream, '*', ...Object.entries(fields).flat()))!;
+    await redis.hset(keys.task(taskId), 'status', 'running', 'attempts', '1');
+    await redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', 1, 'STREAMS', stream, '>');
+    return { type, stream, taskId, entryId, fields, taskKey: keys.task(taskId) };
+  }
+
+  async function owner(stream: string, entryId: string): Promise<[string, number] | undefined> {
+    const p = (await redis.call('XPENDING', stream, GROUP, entryId, entryId, 1)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
+    return p[0] ? [p[0][1], p[0][3]] : undefined;
+  }
+
+  it('RETRY by a consumer that lost the entry schedules nothing and acknowledges nothing', async () => {
+    const e = await oneEntryReadBy('a');
+    await redis.call('XCLAIM', e.stream, GROUP, 'b', 0, e.entryId);
+    const delayed = keys.delayed(e.type, 'standard');
+    const member = JSON.stringify({
+      id: e.taskId,
+      payload: '{}',
+      attempt: '2',
+      max: '3',
+      timeout: '1000',
+      at: '1',
+    });
+    const acked = await runScript(
+      redis,
+      RETRY,
+      [e.stream, e.taskKey, delayed],
+      [GROUP, e.entryId, 'boom', 1, Date.now(), member, 'a'],
+    );
+    expect(acked).toBe(0);
+    expect(await redis.zcard(delayed)).toBe(0);
+    expect((await owner(e.stream, e.entryId))?.[0]).toBe('b');
+    expect(await redis.hget(e.taskKey, 'status')).toBe('running');
+  });
+
+  it('RETRY of an entry already acknowledged elsewhere schedules nothing', async () => {
+    const e = await oneEntryReadBy('a');
+    await redis.xack(e.stream, GROUP, e.entryId);
+    const delayed = keys.delayed(e.type, 'standard');
+    const acked = await runScript(
+      redis,
+      RETRY,
+      [e.stream, e.taskKey, delayed],
+      [GROUP, e.entryId, 'boom', 1, Date.now(), '{"id":"x"}', 'a'],
+    );
+    expect(acked).toBe(0);
+    expect(await redis.zcard(delayed)).toBe(0);
+  });
+
+  it('COMPLETE by a consumer that lost the entry stores no result and leaves the entry to its owner', async () => {
+    const e = await oneEntryReadBy('a');
+    await redis.call('XCLAIM', e.stream, GROUP, 'b', 0, e.entryId);
+    await runScript(
+      redis,
+      COMPLETE,
+      [e.stream, e.taskKey],
+      [GROUP, 60, keys.completions(e.type), 'a', e.entryId, e.taskId, '"late"', Date.now(), Date.now(), 1],
+    );
+    expect(await redis.hget(e.taskKey, 'status')).toBe('running');
+    expect(await redis.hget(e.taskKey, 'result')).toBeNull();
+    expect((await owner(e.stream, e.entryId))?.[0]).toBe('b');
+    expect(await redis.xlen(e.stream)).toBe(1);
+  });
+
+  it('COMPLETE by the owner stores the result and acknowledges', async () => {
+    const e = await oneEntryReadBy('a');
+    await runScript(
+      redis,
+      COMPLETE,
+      [e.stream, e.taskKey],
+      [GROUP, 60, keys.completions(e.type), 'a', e.entryId, e.taskId, '"ok"', Date.now(), Date.now(), 1],
+    );
+    expect(await redis.hget(e.taskKey, 'status')).toBe('succeeded');
+    expect(await owner(e.stream, e.entryId)).toBeUndefined();
+    expect(await redis.xlen(e.stream)).toBe(0);
+  });
+
+  it('HAND_BACK refuses an entry another consumer owns', async () => {
+    const e = await oneEntryReadBy('a');
+    await redis.call('XCLAIM', e.stream, GROUP, 'b', 0, e.entryId);
+    const r = await runScript(
+      redis,
+      HAND_BACK,
+      [e.stream, e.taskKey],
+      [GROUP, 'a', e.entryId, ...Object.entries(e.fields).flat()],
+    );
+    expect(r).toBe(0);
+    expect((await owner(e.stream, e.entryId))?.[0]).toBe('b');
+    expect(await redis.xlen(e.stream)).toBe(1);
+  });
+
+  it('HAND_BACK carries the delivery count into the re-added entry', async () => {
+    const e = await oneEntryReadBy('a');
+    // A second delivery (as a reclaim after a crash would make it).
+    await redis.call('XCLAIM', e.stream, GROUP, 'a', 0, e.entryId);
+    expect((await owner(e.stream, e.entryId))?.[1]).toBe(2);
+    const r = await runScript(
+      redis,
+      HAND_BACK,
+      [e.stream, e.taskKey],
+      [GROUP, 'a', e.entryId, ...Object.entries(e.fields).flat()],
+    );
+    expect(r).toBe(1);
+    const entries = (await redis.xrange(e.stream, '-', '+')) as [string, string[]][];
+    expect(entries).toHaveLength(1);
+    const [newId, flat] = entries[0]!;
+    expect(newId).not.toBe(e.entryId);
+    const f = Object.fromEntries(flat.flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]])));
+    expect(f.dlv).toBe('2');
+    expect(f.id).toBe(e.taskId);
+    expect(await redis.hget(e.taskKey, 'status')).toBe('queued');
+  });
+
+  it('PROMOTE skips an undecodable member (dead-lettering it) and still promotes the good ones', async () => {
+    const type = `t${n++}`;
+    const stream = keys.stream(type, 'standard');
+    const delayed = keys.delayed(type, 'standard');
+    const dead = keys.deadLetters(type, 'standard');
+    const taskId = `${type}:00000000-0000-0000-0000-000000000002`;
+    await redis.zadd(
+      delayed,
+      1,
+      'not json {',
+      2,
+      JSON.stringify({ id: taskId, payload: '{}', attempt: '2', max: '3', timeout: '1000', at: '1' }),
+    );
+    const promoted = await runScript(
+      redis,
+      PROMOTE,
+      [delayed, stream, dead],
+      [Date.now(), 100, 1000, keys.taskPrefix(type)],
+    );
+    expect(promoted).toBe(1);
+    expect(await redis.zcard(delayed)).toBe(0);
+    const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
+    expect(entries.map(([, f]) => f[f.indexOf('id') + 1])).toEqual([taskId]);
+    const deadEntries = (await redis.xrange(dead, '-', '+')) as [string, string[]][];
+    expect(deadEntries).toHaveLength(1);
+    expect(deadEntries[0]![1]).toEqual(expect.arrayContaining(['reason', 'malformed-retry']));
+  });
+
+  it('KEEPALIVE refreshes only entries still owned, and names the lost and the deleted ones', async () => {
+    const e = await oneEntryReadBy('a');
+    const stream = e.stream;
+    const second = (await redis.xadd(stream, '*', 'id', 'x', 'payload', '{}'))!;
+    const third = (await redis.xadd(stream, '*', 'id', 'y', 'payload', '{}'))!;
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'a', 'COUNT', 2, 'STREAMS', stream, '>');
+    await redis.call('XCLAIM', stream, GROUP, 'b', 0, second);
+    await redis.xdel(stream, third);
+    const reply = (await runScript(redis, KEEPALIVE, [stream], [GROUP, 'a', e.entryId, second, third])) as [
+      string[],
+      string[],
+    ];
+    expect(reply).toEqual([[second], [third]]);
+    expect((await owner(stream, e.entryId))?.[0]).toBe('a');
+    expect((await owner(stream, second))?.[0]).toBe('b');
+  });
+});

@@ -1,0 +1,69 @@
+/** The slot policy (pure): the express reserve holds, and standard entries never read ahead into it. */
+import {
+  canStart,
+  MAX_SETTLING_PER_SLOT,
+  minimumConcurrency,
+  readRoom,
+  standardCapacity,
+  type SlotCounts,
+} from '../../src/lane/slot-policy';
+
+const counts = (over: Partial<SlotCounts> = {}): SlotCounts => ({
+  concurrency: 2,
+  expressReserve: 1,
+  running: { express: 0, standard: 0 },
+  buffered: { express: 0, standard: 0 },
+  requested: { express: 0, standard: 0 },
+  settling: 0,
+  expressReadAhead: 0,
+  ...over,
+});
+
+describe('slot policy', () => {
+  it('never gives standard tasks the reserved slots, even at the smallest concurrency', () => {
+    expect(minimumConcurrency(1)).toBe(2);
+    expect(minimumConcurrency(3)).toBe(4);
+    // The old rule, max(1, concurrency - reserve), gave the only slot of concurrency 1 to standard work.
+    expect(standardCapacity(1, 1)).toBe(0);
+    expect(standardCapacity(2, 1)).toBe(1);
+    const oneStandardRunning = counts({ running: { express: 0, standard: 1 } });
+    expect(canStart(oneStandardRunning, 'standard')).toBe(false);
+    expect(canStart(oneStandardRunning, 'express')).toBe(true);
+    expect(readRoom(oneStandardRunning, 'standard')).toBe(0);
+    expect(readRoom(oneStandardRunning, 'express')).toBe(1);
+  });
+
+  it('reads standard entries only into free standard slots (no read-ahead), express ones a batch ahead', () => {
+    const fast = counts({ concurrency: 8, expressReadAhead: 8 });
+    expect(readRoom(fast, 'standard')).toBe(7);
+    expect(readRoom(fast, 'express')).toBe(16 - 0);
+    // Standard work buffered or asked for counts against its capacity, and leaves the reserve to express.
+    const standardFull = counts({
+      concurrency: 8,
+      expressReadAhead: 8,
+      running: { express: 0, standard: 4 },
+      buffered: { express: 0, standard: 2 },
+      requested: { express: 0, standard: 1 },
+    });
+    expect(readRoom(standardFull, 'standard')).toBe(0);
+    expect(readRoom(standardFull, 'express')).toBe(1 + 8);
+  });
+
+  it('lets express use every slot, and standard never more than concurrency - reserve', () => {
+    const busyExpress = counts({ concurrency: 4, running: { express: 3, standard: 0 } });
+    expect(canStart(busyExpress, 'express')).toBe(true);
+    expect(canStart(busyExpress, 'standard')).toBe(true);
+    const full = counts({ concurrency: 4, running: { express: 3, standard: 1 } });
+    expect(canStart(full, 'express')).toBe(false);
+    expect(canStart(full, 'standard')).toBe(false);
+    const standardAtCapacity = counts({ concurrency: 4, running: { express: 0, standard: 3 } });
+    expect(canStart(standardAtCapacity, 'standard')).toBe(false);
+    expect(canStart(standardAtCapacity, 'express')).toBe(true);
+  });
+
+  it('stops reading while too many outcome writes are outstanding', () => {
+    const c = counts({ concurrency: 4, settling: MAX_SETTLING_PER_SLOT * 4 });
+    expect(readRoom(c, 'express')).toBe(0);
+    expect(readRoom(c, 'standard')).toBe(0);
+  });
+});

@@ -19,6 +19,8 @@ import { startExpressWorker } from './express-worker';
 import { startSagaWorker } from './saga-worker';
 import type { StackComponent } from './stack';
 import { DEFAULT_TASK_SCHEMAS } from './task-schemas';
+import { PIPELINE_DISPATCH_STEPS } from '../activities/lane-dispatch';
+import { stepTaskSchemas } from '../lane/activity-step-contract';
 import { connectionSettings } from './temporal-connection';
 
 export type WorkerKind = 'saga' | 'express' | 'all';
@@ -76,7 +78,8 @@ export function metricsComponent(): StackComponent {
       const redis = openLaneConnection(config.redisUrl, 'client', { lazyConnect: false });
       redis.on('error', () => undefined);
       const laneStats = new ExpressClient({
-        types: DEFAULT_TASK_SCHEMAS,
+        // Lane-dispatched saga steps (`step.reasoning`, …) too: their backlog gauges show the saga side of the lane.
+        types: [...DEFAULT_TASK_SCHEMAS, ...stepTaskSchemas(Object.keys(PIPELINE_DISPATCH_STEPS))],
         redisUrl: config.redisUrl,
         keyPrefix: config.keyPrefix,
       });

@@ -51,14 +51,6 @@ module.exports = {
       to: { path: `${RUNTIME}|${FRONT}` },
     },
     {
-      name: 'workflows-stay-deterministic',
-      comment:
-        'Workflow code is bundled for the Temporal sandbox: it imports other workflow code, and activity types only.',
-      severity: 'error',
-      from: { path: '^src/workflows/' },
-      to: { path: '^src/', pathNot: '^src/workflows/', dependencyTypesNot: ['type-only'] },
-    },
-    {
       name: 'config-and-logger-are-the-bottom',
       comment: 'config.ts and logger.ts import nothing else from src/.',
       severity: 'error',

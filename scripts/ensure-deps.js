@@ -1,22 +1,155 @@
 #!/usr/bin/env node
-// Runs before `npm start` and `npm test` so both work as the first command on a fresh clone:
-// installs npm dependencies when they are missing, then finds or builds the Temporal CLI.
+// The set-up step of `npm start` (`ensure-deps.js start`) and `npm test` (`ensure-deps.js test`), also run by .ci/run,
+// so both work as the first command on a fresh clone. It installs npm dependencies when they are missing, finds or
+// builds the Temporal CLI, and finds or installs the machine's tools:
+//   - redis-server (both): Debian package `redis-server`;
+//   - promtool and docker-compose (test only: the alert-rule, metrics and compose tests run them): Debian packages
+//     `prometheus` and `docker-compose`.
+// Order of attempts for a missing tool: apt-get when running as root with apt-get (`apt-get update` once, quietly),
+// then `go install` of a pinned promtool into the per-user cache ~/.cache/sagalane/bin (outside the clone, so a new
+// clone on the same machine does not build again; the test setup puts that directory on PATH), then one message
+// naming what to install (and, for `npm test`, exit 1). When everything is there it only looks at a few files.
+//
+// For testing this logic without touching the machine: SAGALANE_APT_GET and SAGALANE_GO name the apt-get and go
+// commands to use ('' = none), and the tools are looked up on PATH and in the cache only.
+'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const marker = path.join(root, 'node_modules', '.package-lock.json');
+const mode = process.argv[2] ?? 'test';
+if (mode !== 'start' && mode !== 'test') {
+  process.stderr.write(`usage: node scripts/ensure-deps.js start|test (got ${mode})\n`);
+  process.exit(2);
+}
+const env = process.env;
+const log = (line) => process.stderr.write(`[sagalane] ${line}\n`);
 
+/** Where sagalane keeps tools it built: the Temporal CLI (src/dev/temporal-cli.ts) and a go-installed promtool. */
+const toolCache = path.join(os.homedir(), '.cache', 'sagalane', 'bin');
+
+/** promtool from the Go module proxy: the version `go get` accepted on this machine's Go (1.26). */
+const PROMTOOL_MODULE = 'github.com/prometheus/prometheus/cmd/promtool@v0.316.0';
+
+const TOOLS = [
+  { name: 'redis-server', debian: 'redis-server', modes: ['start', 'test'] },
+  { name: 'promtool', debian: 'prometheus', modes: ['test'], go: PROMTOOL_MODULE },
+  { name: 'docker-compose', debian: 'docker-compose', modes: ['test'] },
+];
+
+function isExecutable(p) {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name) {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+function findTool(name) {
+  return onPath(name) ?? (isExecutable(path.join(toolCache, name)) ? path.join(toolCache, name) : undefined);
+}
+
+/** A command named by an override variable ('' = none), else found on PATH or at its usual place. */
+function command(variable, name, usual) {
+  if (variable in env) return env[variable] && isExecutable(env[variable]) ? env[variable] : undefined;
+  return onPath(name) ?? (usual && isExecutable(usual) ? usual : undefined);
+}
+
+function run(cmd, args, options = {}) {
+  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', ...options });
+}
+
+// 1. npm dependencies.
+const marker = path.join(root, 'node_modules', '.package-lock.json');
 if (!fs.existsSync(path.join(root, 'node_modules', '@temporalio', 'worker')) || !fs.existsSync(marker)) {
-  process.stderr.write('[sagalane] Installing npm dependencies (npm ci)...\n');
+  log('Installing npm dependencies (npm ci)...');
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const r = spawnSync(tsx, [path.join(root, 'src', 'dev', 'temporal-cli.ts')], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-if (r.status !== 0) process.exit(r.status ?? 1);
+// 2. The Temporal CLI. Fast path: the places src/dev/temporal-cli.ts looks first; otherwise it searches the rest and
+// builds one.
+const temporalFound =
+  (env.SAGALANE_TEMPORAL_CLI && isExecutable(env.SAGALANE_TEMPORAL_CLI)) ||
+  isExecutable(path.join(root, '.tools', 'bin', 'temporal'));
+if (!temporalFound) {
+  const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+  const r = spawnSync(tsx, [path.join(root, 'src', 'dev', 'temporal-cli.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// 3. The machine's tools.
+let missing = TOOLS.filter((t) => t.modes.includes(mode) && !findTool(t.name));
+if (missing.length === 0) process.exit(0);
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const aptGet = command('SAGALANE_APT_GET', 'apt-get');
+const tried = [];
+if (!aptGet) tried.push('no apt-get');
+else if (!isRoot) tried.push('apt-get needs root');
+if (isRoot && aptGet) {
+  const packages = missing.map((t) => t.debian);
+  log(`Installing ${missing.map((t) => t.name).join(', ')} (Debian: ${packages.join(' ')}) with apt-get...`);
+  const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = run(aptGet, ['update', '-qq'], { env: aptEnv });
+  if (update.status !== 0) log(`apt-get update failed (${tail(update)}); trying the install anyway`);
+  const install = run(aptGet, ['install', '-y', '-qq', ...packages], { env: aptEnv });
+  if (install.status !== 0) log(`apt-get install ${packages.join(' ')} failed: ${tail(install)}`);
+  tried.push(install.status === 0 ? 'apt-get installed what it could' : 'apt-get install failed');
+  missing = missing.filter((t) => !findTool(t.name));
+}
+
+const go = command('SAGALANE_GO', 'go', '/usr/local/go/bin/go');
+if (!go && missing.some((t) => t.go)) tried.push('no Go to build promtool');
+for (const tool of missing.filter((t) => t.go)) {
+  if (!go) break;
+  log(`Building ${tool.name} (${tool.go}) into ${toolCache}; this takes a few minutes once...`);
+  fs.mkdirSync(toolCache, { recursive: true });
+  const started = Date.now();
+  const r = run(go, ['install', tool.go], {
+    env: { ...env, GOBIN: toolCache, GOFLAGS: env.GOFLAGS ?? '-mod=mod' },
+  });
+  if (r.status === 0 && findTool(tool.name)) {
+    log(
+      `${tool.name} built in ${Math.round((Date.now() - started) / 1000)}s: ${path.join(toolCache, tool.name)}`,
+    );
+  } else {
+    log(`go install ${tool.go} failed: ${tail(r)}`);
+    tried.push('go install failed');
+  }
+}
+missing = missing.filter((t) => !findTool(t.name));
+if (missing.length === 0) process.exit(0);
+
+// `npm start` can do without them (REDIS_URL may point at a Redis elsewhere; `sagalane dev` says so if it needs one).
+const fatal = mode === 'test';
+const list = missing.map((t) => t.name);
+const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list.at(-1)}` : list[0];
+const packages = missing.map((t) => t.debian).join(' ');
+const goHint = missing.some((t) => t.go)
+  ? ` For promtool without root: install Go >= 1.23 and run \`GOBIN=${toolCache} go install ${PROMTOOL_MODULE}\`.`
+  : '';
+process.stderr.write(
+  `\n[sagalane] ${names} ${missing.length > 1 ? 'are' : 'is'} needed by \`npm ${mode}\` and could not be installed ` +
+    `here (${tried.join('; ')}). Install ${missing.length > 1 ? 'them' : 'it'}: \`sudo apt-get install ${packages}\` ` +
+    `(Debian/Ubuntu), or put ${missing.length > 1 ? 'them' : 'it'} on PATH.${goHint}\n\n`,
+);
+process.exit(fatal ? 1 : 0);
+
+function tail(r) {
+  const text = `${r.error ? r.error.message : ''}${r.stderr ?? ''}${r.stdout ?? ''}`.trim();
+  return (text || `exit ${r.status}`).split('\n').slice(-3).join(' | ');
+}

@@ -65,6 +65,10 @@ export const envSchema = z.object({
   SAGALANE_MCP_ALLOWED_HOSTS: csv,
   /** Extra Origin header values accepted by the MCP HTTP endpoint (comma-separated). */
   SAGALANE_MCP_ALLOWED_ORIGINS: csv,
+  /** Most MCP HTTP sessions open at once; an initialize over it gets a JSON-RPC error (HTTP 503). */
+  SAGALANE_MCP_MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** An MCP HTTP session with no request (and no open stream) for this long is closed. */
+  SAGALANE_MCP_SESSION_IDLE_MS: z.coerce.number().int().min(1000).default(1_800_000),
 
   SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
@@ -89,6 +93,8 @@ export const envSchema = z.object({
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** How the saga worker runs researchPipeline's steps: as lane tasks (lane workers run the agents) or inline. */
   SAGALANE_STEP_DISPATCH: z.enum(['lane', 'inline']).default('lane'),
+  /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
+  SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -114,13 +120,22 @@ export interface Config {
   redisUrl: string;
   keyPrefix: string;
   dataDir: string;
-  mcp: { host: string; port: number; token?: string; allowedHosts: string[]; allowedOrigins: string[] };
+  mcp: {
+    host: string;
+    port: number;
+    token?: string;
+    allowedHosts: string[];
+    allowedOrigins: string[];
+    maxSessions: number;
+    sessionIdleMs: number;
+  };
   metrics: { host: string; port: number; temporalSdkPort: number | 'off' };
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
   /** `lane`: saga steps run on lane workers (async activity completion); `inline`: in the saga worker. */
   stepDispatch: Env['SAGALANE_STEP_DISPATCH'];
+  artifactTtlS: number;
 }
 
 export class ConfigError extends Error {
@@ -177,6 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.SAGALANE_MCP_TOKEN,
       allowedHosts: e.SAGALANE_MCP_ALLOWED_HOSTS,
       allowedOrigins: e.SAGALANE_MCP_ALLOWED_ORIGINS,
+      maxSessions: e.SAGALANE_MCP_MAX_SESSIONS,
+      sessionIdleMs: e.SAGALANE_MCP_SESSION_IDLE_MS,
     },
     metrics: {
       host: e.SAGALANE_METRICS_HOST,
@@ -192,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
     stepDispatch: e.SAGALANE_STEP_DISPATCH,
+    artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
   };
 }
 

@@ -20,7 +20,26 @@ export {
 export { connectTemporal, connectionSettings, type ConnectionSettings } from './runtime/temporal-connection';
 export * from './workflows/pipeline-contract';
 export * from './workflows/search-attributes';
-export { Saga, sagaStateQuery, SAGA_LIFECYCLE_STATES, type SagaOptions } from './workflows/saga';
+export {
+  Saga,
+  sagaStateQuery,
+  sagaFailureDetails,
+  SAGA_LIFECYCLE_STATES,
+  SAGA_ROLLED_BACK_FAILURE,
+  SAGA_COMPENSATION_FAILED_FAILURE,
+  type SagaOptions,
+  type StepOptions,
+  type CompensationOptions,
+  type CompensationRetryPolicy,
+  type CompensationMode,
+  type ApprovalOptions,
+  type ApprovalAnswer,
+  type FailedCompensation,
+} from './workflows/saga';
+export {
+  stepAttemptActivityInterceptor,
+  STEP_ATTEMPT_WORKFLOW_MODULE,
+} from './runtime/step-attempt-interceptor';
 
 // The express lane: client, worker, task types.
 export * from './lane';
@@ -49,12 +68,7 @@ export {
 } from './lane/activity-completion';
 export { stepTaskSchemas, stepTaskType, STEP_TASK_TYPE_PREFIX } from './lane/activity-step-contract';
 export { createPipelineStepTypes } from './lane/pipeline-step-types';
-export {
-  laneHint,
-  unwrapLaneStepResult,
-  type LaneStepResult,
-  type StepLane,
-} from './workflows/lane-step';
+export { laneHint, unwrapLaneStepResult, type LaneStepResult, type StepLane } from './workflows/lane-step';
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,

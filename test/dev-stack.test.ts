@@ -49,7 +49,7 @@ describe('sagalane dev (npm start)', () => {
 
   it('brings up Temporal with its UI and search attributes, prints endpoints, and stops cleanly on SIGINT', async () => {
     const [grpcPort, uiPort] = [await freePort(), await freePort()];
-    child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/cli.ts', 'dev'], {
+    child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/index.ts', 'dev'], {
       cwd: root,
       env: {
         ...process.env,

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { cacheDir } from '../src/dev/temporal-cli';
 import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { ensureRedis, type RedisHandle } from '../src/dev/redis-server';
 import { startTestTemporalOnPostgres } from './helpers/temporal-postgres';
@@ -20,6 +21,9 @@ export const ARTIFACTS_DIR = path.resolve(__dirname, '..', '.test-artifacts');
 
 export default async function globalSetup(): Promise<void> {
   const log = (l: string) => process.stderr.write(l + '\n');
+  // Tools `npm test`'s set-up step built without root (a go-installed promtool) live in the per-user cache.
+  if (!(process.env.PATH ?? '').split(path.delimiter).includes(cacheDir()))
+    process.env.PATH = [process.env.PATH, cacheDir()].filter(Boolean).join(path.delimiter);
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = await ensureRedis(redisUrl, path.join(ARTIFACTS_DIR, 'data'), log);
   fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });

@@ -13,35 +13,34 @@ set -eu
 cli="${TEMPORAL_CLI:-temporal}"
 ns="${TEMPORAL_NAMESPACE:-default}"
 retention="${TEMPORAL_RETENTION:-72h}"
-max_tries=60
 
-tries=0
-until "$cli" operator namespace describe --namespace "$ns" >/dev/null 2>&1; do
-  if out=$("$cli" operator namespace create --namespace "$ns" --retention "$retention" 2>&1); then
-    echo "[temporal-namespace] created namespace ${ns} (retention ${retention})"
-    break
-  fi
-  tries=$((tries + 1))
-  if [ "$tries" -ge "$max_tries" ]; then
-    echo "[temporal-namespace] could not create namespace ${ns} after ${tries} attempts: ${out}" >&2
-    exit 1
-  fi
-  sleep 1
-done
-echo "[temporal-namespace] namespace ${ns} is registered"
-
-for attr in "$@"; do
-  name="${attr%%=*}"
-  type="${attr#*=}"
+# retry WHAT COMMAND...: runs COMMAND once a second until it succeeds, at most 60 times.
+retry() {
+  what="$1"
+  shift
   tries=0
-  until out=$("$cli" operator search-attribute create --namespace "$ns" --name "$name" --type "$type" 2>&1); do
+  until out=$("$@" 2>&1); do
     tries=$((tries + 1))
-    if [ "$tries" -ge "$max_tries" ]; then
-      echo "[temporal-namespace] could not register ${name} after ${tries} attempts: ${out}" >&2
+    if [ "$tries" -ge 60 ]; then
+      echo "[temporal-namespace] could not ${what} after ${tries} attempts: ${out}" >&2
       exit 1
     fi
     sleep 1
   done
+}
+
+namespace_ready() {
+  "$cli" operator namespace describe --namespace "$ns" >/dev/null 2>&1 ||
+    "$cli" operator namespace create --namespace "$ns" --retention "$retention"
+}
+
+retry "register namespace ${ns}" namespace_ready
+echo "[temporal-namespace] namespace ${ns} is registered (retention of a new one: ${retention})"
+
+for attr in "$@"; do
+  name="${attr%%=*}"
+  type="${attr#*=}"
+  retry "register ${name}" "$cli" operator search-attribute create --namespace "$ns" --name "$name" --type "$type"
   echo "[temporal-namespace] search attribute ${name} (${type}) is registered"
 done
 echo "[temporal-namespace] namespace ${ns} is ready"

@@ -10,7 +10,8 @@ import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { ArtifactStore, type ArtifactStep } from './artifact-store';
 import type { ArtifactCompensationInput } from './contracts';
 import { runCpuTaskInProcess, type CpuTaskRunner } from './cpu-tasks';
-import { loadMarketData, resolveDataset, type MarketData } from './market-data';
+import { loadMarketData, resolveDataset, SYNTHETIC_SAMPLE_SETS, type MarketData } from './market-data';
+import { DEFAULT_WALK_FORWARD_FOLDS } from './parameter-search';
 
 /** The sample data sets shipped with sagalane (`<repo>/data`). */
 export const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
@@ -27,6 +28,8 @@ export interface AgentDeps {
   llm: Config['llm'];
   /** Lifetime of a cached plan. */
   planCacheTtlS: number;
+  /** Seconds an artifact is kept after it is written. @defaultValue none (kept until compensated) */
+  artifactTtlS?: number;
   logger: Logger;
   /** Time limit of each sandboxed run of generated code. @defaultValue 1000 */
   sandboxTimeoutMs?: number;
@@ -34,6 +37,10 @@ export interface AgentDeps {
   costPerTradeBps?: number;
   /** Share of a data set's bars used to fit parameters; the rest is the backtest's held-out split. @defaultValue 0.7 */
   trainFraction?: number;
+  /** Fee per unit of position change beside `costPerTradeBps`: slippage, in bps of equity. @defaultValue 0 */
+  slippageBps?: number;
+  /** Walk-forward folds ml validates each candidate on (see ./parameter-search). @defaultValue 4 */
+  walkForwardFolds?: number;
   /**
    * Runs the CPU-heavy parts (codegen's smoke run, ml's search, the backtest) given their task name and
    * serialisable input; a worker-thread pool plugs in here. @defaultValue in this thread (`runCpuTaskInProcess`)
@@ -62,8 +69,12 @@ export interface AgentContext {
   store: ArtifactStore;
   log: Logger;
   sandboxTimeoutMs: number;
+  /** Fee plus slippage per unit of position change, as a fraction of equity (what ml's search charges). */
   costPerUnit: number;
+  costPerTradeBps: number;
+  slippageBps: number;
   trainFraction: number;
+  walkForwardFolds: number;
   runCpuTask: CpuTaskRunner;
   loadDataset(symbol: string, dataset: string | undefined): Promise<MarketData>;
   /** The compensation of codegen, ml and backtest: delete that saga's artifact of that step (idempotent). */
@@ -73,12 +84,18 @@ export interface AgentContext {
 export function createAgentContext(deps: AgentDeps): AgentContext {
   const dataDir = deps.dataDir ?? DEFAULT_DATA_DIR;
   const sandboxTimeoutMs = deps.sandboxTimeoutMs ?? 1000;
-  const costPerUnit = (deps.costPerTradeBps ?? 5) / 10_000;
+  const costPerTradeBps = deps.costPerTradeBps ?? 5;
+  const slippageBps = deps.slippageBps ?? 0;
+  const costPerUnit = (costPerTradeBps + slippageBps) / 10_000;
   const trainFraction = deps.trainFraction ?? 0.7;
+  const walkForwardFolds = deps.walkForwardFolds ?? DEFAULT_WALK_FORWARD_FOLDS;
   if (!(trainFraction > 0 && trainFraction < 1)) throw new Error('trainFraction must be between 0 and 1');
-  if (!(costPerUnit >= 0)) throw new Error('costPerTradeBps must be ≥ 0');
+  if (!(costPerTradeBps >= 0)) throw new Error('costPerTradeBps must be ≥ 0');
+  if (!(slippageBps >= 0)) throw new Error('slippageBps must be ≥ 0');
+  if (!Number.isInteger(walkForwardFolds) || walkForwardFolds < 1 || walkForwardFolds > 20)
+    throw new Error('walkForwardFolds must be an integer in 1..20');
   if (!(deps.planCacheTtlS > 0)) throw new Error('planCacheTtlS must be positive');
-  const store = new ArtifactStore(deps.redis, deps.keyPrefix);
+  const store = new ArtifactStore(deps.redis, deps.keyPrefix, deps.artifactTtlS);
   const log = deps.logger.child({ component: 'agents' });
   return {
     deps,
@@ -86,11 +103,19 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
     log,
     sandboxTimeoutMs,
     costPerUnit,
+    costPerTradeBps,
+    slippageBps,
     trainFraction,
+    walkForwardFolds,
     runCpuTask: deps.runCpuTask ?? runCpuTaskInProcess,
     async loadDataset(symbol, dataset) {
       const file = await resolveDataset(dataset ?? symbol, { dataDir, allowedDirs: deps.allowedDataDirs });
-      return loadMarketData(file);
+      const data = await loadMarketData(file);
+      const shipped = path.dirname(file) === DEFAULT_DATA_DIR;
+      return {
+        ...data,
+        synthetic: shipped && (SYNTHETIC_SAMPLE_SETS as readonly string[]).includes(data.name),
+      };
     },
     async deleteArtifact(rawInput, step) {
       const input = parseAgentInput(agentInputSchemas.artifact, rawInput, `compensate ${step}`);
@@ -111,6 +136,7 @@ export function agentDepsFromConfig(config: Config, redis: Redis, logger?: Logge
     dataDir: DEFAULT_DATA_DIR,
     llm: config.llm,
     planCacheTtlS: config.planCacheTtlS,
+    artifactTtlS: config.artifactTtlS,
     logger: logger ?? createLogger(config.logLevel),
   };
 }

@@ -18,6 +18,10 @@ export const datasetSchema = z.string().trim().min(1).max(500);
 /** Fixed strategy parameters (skip the search). */
 export const paramsSchema = z.record(z.string(), z.number().finite());
 export const sagaIdSchema = z.string().min(1, 'sagaId must not be empty').max(512);
+/** A cost in basis points per unit of position change. */
+export const costBpsSchema = z.number().finite().min(0).max(1000);
+/** Refuse an idea the planner cannot map (non-retryable `UnmappableIdea`) instead of assuming a default. */
+export const strictSchema = z.boolean();
 /**
  * Where ml and backtest get the strategy code: the saga's codegen artifact (`artifact`, what a saga does) or
  * sagalane's codegen run afresh on the `plan` in the input (`plan`, for a single lane task). Only code sagalane's own
@@ -27,7 +31,12 @@ export const codeFromSchema = z.enum(['artifact', 'plan']);
 
 /** Each agent's input. The lane's payloads are these with `sagaId` optional (./lane agent-task-types). */
 export const agentInputSchemas = {
-  reasoning: z.object({ sagaId: sagaIdSchema, idea: ideaSchema, symbol: symbolSchema }),
+  reasoning: z.object({
+    sagaId: sagaIdSchema,
+    idea: ideaSchema,
+    symbol: symbolSchema,
+    strict: strictSchema.optional(),
+  }),
   compensateReasoning: z.object({ sagaId: sagaIdSchema, cacheKey: z.string().min(1) }),
   codegen: z.object({ sagaId: sagaIdSchema, plan: strategyPlanSchema }),
   artifact: z.object({ sagaId: sagaIdSchema }),
@@ -47,6 +56,8 @@ export const agentInputSchemas = {
     /** The strategy, when the code comes from the plan (`codeFrom: 'plan'`); else checked against the code's family. */
     plan: strategyPlanSchema.optional(),
     codeFrom: codeFromSchema.optional(),
+    costPerTradeBps: costBpsSchema.optional(),
+    slippageBps: costBpsSchema.optional(),
   }),
 };
 

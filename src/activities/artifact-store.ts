@@ -27,6 +27,8 @@ export class ArtifactStore {
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
+    /** Seconds an artifact is kept after it is written; undefined keeps it until it is deleted. */
+    private readonly ttlS?: number,
   ) {}
 
   key(sagaId: string, step: ArtifactStep): string {
@@ -42,7 +44,7 @@ export class ArtifactStore {
     meta: Record<string, unknown> = {},
   ): Promise<ArtifactRef> {
     const key = this.key(sagaId, step);
-    await this.redis.hset(key, {
+    const write = this.redis.multi().hset(key, {
       sagaId,
       step,
       contentType,
@@ -50,6 +52,8 @@ export class ArtifactStore {
       meta: JSON.stringify(meta),
       body,
     });
+    if (this.ttlS !== undefined) write.expire(key, this.ttlS);
+    await write.exec();
     return { key, sagaId, step, bytes: Buffer.byteLength(body) };
   }
 

@@ -7,6 +7,7 @@ import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { strategyCodeFor } from './codegen-agent';
 import type { ArtifactCompensationInput, BacktestInput, BacktestOutput } from './contracts';
+import { SYNTHETIC_DATA_NOTE } from './market-data';
 import { FAMILY_SPECS } from './strategy-families';
 import { trainSplitIndex, validateParams } from './strategy-params';
 
@@ -14,20 +15,25 @@ export function createBacktestAgent(ctx: AgentContext) {
   return {
     async backtest(rawInput: BacktestInput, options?: AgentCallOptions): Promise<BacktestOutput> {
       const input = parseAgentInput(agentInputSchemas.backtest, rawInput, 'backtest');
-      const { source, family } = await strategyCodeFor(ctx, input, 'backtest');
+      const { source, family, extraWarmupBars } = await strategyCodeFor(ctx, input, 'backtest');
       const params = validateParams(family, input.params);
+      const costPerTradeBps = input.costPerTradeBps ?? ctx.costPerTradeBps;
+      const slippageBps = input.slippageBps ?? ctx.slippageBps;
       const data = await ctx.loadDataset(input.symbol, input.dataset);
-      const at = trainSplitIndex(data, ctx.trainFraction, FAMILY_SPECS[family].warmupBars(params), family);
+      const warmup = FAMILY_SPECS[family].warmupBars(params) + extraWarmupBars;
+      const at = trainSplitIndex(data, ctx.trainFraction, warmup, family);
       options?.onProgress?.({ step: 'backtest', done: 0, total: 2, message: 'running the strategy' });
       options?.signal?.throwIfAborted();
-      const { metrics, trades } = await ctx.runCpuTask('backtestRun', {
+      const run = await ctx.runCpuTask('backtestRun', {
         source,
         bars: data.bars,
         heldOutFrom: at,
         params,
-        costPerUnit: ctx.costPerUnit,
+        costPerUnit: (costPerTradeBps + slippageBps) / 10_000,
         sandboxTimeoutMs: ctx.sandboxTimeoutMs,
       });
+      const metrics = { ...run.metrics, costPerTradeBps, slippageBps };
+      const { trades } = run;
       const held = data.bars.slice(at);
       options?.onProgress?.({ step: 'backtest', done: 1, total: 2, message: 'storing the report' });
       const artifact = await ctx.store.put(
@@ -36,10 +42,18 @@ export function createBacktestAgent(ctx: AgentContext) {
         JSON.stringify({
           family,
           dataset: data.name,
+          ...(data.synthetic ? { dataNote: SYNTHETIC_DATA_NOTE } : {}),
           params,
-          costPerTradeBps: ctx.costPerUnit * 10_000,
+          costPerTradeBps,
+          slippageBps,
           period: { from: held[0]!.date, to: held[held.length - 1]!.date },
           metrics,
+          // One point per held-out close: the strategy's equity and buy and hold's, both starting at 1.
+          equityCurve: held.map((b, i) => ({
+            date: b.date,
+            equity: run.equity[i]!,
+            buyAndHold: run.buyAndHoldEquity[i]!,
+          })),
           trades: trades.slice(0, 500).map((t) => ({
             direction: t.direction,
             entry: held[t.entryIndex]!.date,

@@ -85,18 +85,51 @@ export function maxDrawdown(equity: readonly number[]): number {
   return worst;
 }
 
-/** Every metric the backtest report carries, over one window of closes. */
+/** Annualised Sortino ratio (target 0): mean / downside deviation × √periodsPerYear; 0 without a losing period. */
+export function sortinoRatio(returns: readonly number[], periodsPerYear = TRADING_DAYS_PER_YEAR): number {
+  if (returns.length < 2) return 0;
+  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+  const downside = Math.sqrt(returns.reduce((a, r) => a + Math.min(r, 0) ** 2, 0) / returns.length);
+  return downside > 1e-12 ? (mean / downside) * Math.sqrt(periodsPerYear) : 0;
+}
+
+/** Compound annual growth rate of an equity curve over `periods` bars. */
+export function cagr(finalEquity: number, periods: number, periodsPerYear = TRADING_DAYS_PER_YEAR): number {
+  if (periods <= 0 || finalEquity <= 0) return finalEquity <= 0 ? -1 : 0;
+  return finalEquity ** (periodsPerYear / periods) - 1;
+}
+
+/** Every metric the backtest report carries, over one window of closes, and the equity curves behind them. */
 export function backtestMetrics(
   closes: readonly number[],
   positions: readonly number[],
   costPerUnit: number,
-): BacktestMetrics & { tradeList: Trade[] } {
+): Required<Omit<BacktestMetrics, 'costPerTradeBps' | 'slippageBps'>> & {
+  tradeList: Trade[];
+  equity: number[];
+  buyAndHoldEquity: number[];
+} {
   const sim = simulate(closes, positions, costPerUnit);
+  const hold = simulate(
+    closes,
+    closes.map(() => 1),
+    0,
+  );
   const periods = sim.returns.length;
   const held = positions.slice(0, periods).filter((p) => p !== 0).length;
   const wins = sim.trades.filter((t) => t.return > 0).length;
+  const gains = sim.trades.filter((t) => t.return > 0).reduce((a, t) => a + t.return, 0);
+  const losses = -sim.trades.filter((t) => t.return < 0).reduce((a, t) => a + t.return, 0);
+  let changed = 0;
+  let before = 0;
+  for (const p of positions.slice(0, periods)) {
+    changed += Math.abs(p - before);
+    before = p;
+  }
+  const final = sim.equity[sim.equity.length - 1] ?? 1;
+  const holdFinal = hold.equity[hold.equity.length - 1] ?? 1;
   return {
-    totalReturn: (sim.equity[sim.equity.length - 1] ?? 1) - 1,
+    totalReturn: final - 1,
     sharpe: sharpeRatio(sim.returns),
     maxDrawdown: maxDrawdown(sim.equity),
     trades: sim.trades.length,
@@ -104,6 +137,19 @@ export function backtestMetrics(
     exposure: periods ? held / periods : 0,
     buyAndHoldReturn: closes.length ? closes[closes.length - 1]! / closes[0]! - 1 : 0,
     bars: closes.length,
+    cagr: cagr(final, periods),
+    sortino: sortinoRatio(sim.returns),
+    profitFactor: losses > 0 ? gains / losses : null,
+    averageTrade: sim.trades.length ? sim.trades.reduce((a, t) => a + t.return, 0) / sim.trades.length : 0,
+    turnover: periods ? (changed / periods) * TRADING_DAYS_PER_YEAR : 0,
+    buyAndHold: {
+      totalReturn: holdFinal - 1,
+      cagr: cagr(holdFinal, periods),
+      sharpe: sharpeRatio(hold.returns),
+      maxDrawdown: maxDrawdown(hold.equity),
+    },
     tradeList: sim.trades,
+    equity: sim.equity,
+    buyAndHoldEquity: hold.equity,
   };
 }

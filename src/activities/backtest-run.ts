@@ -21,6 +21,9 @@ export interface BacktestRunResult {
   metrics: BacktestMetrics;
   /** Trades with indices into the held-out bars. */
   trades: Trade[];
+  /** Equity after each held-out close, starting at 1; and buy and hold's over the same bars. */
+  equity: number[];
+  buyAndHoldEquity: number[];
 }
 
 export function runBacktest(task: BacktestRunTask): BacktestRunResult {
@@ -30,10 +33,10 @@ export function runBacktest(task: BacktestRunTask): BacktestRunResult {
   });
   const positions = runner.positions(task.params).slice(task.heldOutFrom);
   const held = task.bars.slice(task.heldOutFrom);
-  const { tradeList, ...metrics } = backtestMetrics(
+  const { tradeList, equity, buyAndHoldEquity, ...metrics } = backtestMetrics(
     held.map((b) => b.close),
     positions,
     task.costPerUnit,
   );
-  return { metrics, trades: tradeList };
+  return { metrics, trades: tradeList, equity, buyAndHoldEquity };
 }

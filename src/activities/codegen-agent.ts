@@ -14,7 +14,7 @@ import type {
   StrategyPlan,
 } from './contracts';
 import { InvalidAgentInputError } from './errors';
-import { generateStrategySource } from './strategy-codegen';
+import { extraWarmupBars, generateStrategySource } from './strategy-codegen';
 import { FAMILY_SPECS, parameterGrid, STRATEGY_FAMILIES } from './strategy-families';
 
 export function createCodegenAgent(ctx: AgentContext) {
@@ -30,13 +30,14 @@ export function createCodegenAgent(ctx: AgentContext) {
       await ctx.runCpuTask('codegenSmoke', {
         source,
         params: sampleParams,
-        bars: Math.max(120, spec.warmupBars(sampleParams) + 60),
+        bars: Math.max(120, spec.warmupBars(sampleParams) + extraWarmupBars(input.plan) + 60),
         sandboxTimeoutMs: ctx.sandboxTimeoutMs,
         filename: `${input.sagaId}-strategy.js`,
       });
       const artifact = await ctx.store.put(input.sagaId, 'codegen', source, 'application/javascript', {
         family: spec.family,
         smokeParams: sampleParams,
+        extraWarmupBars: extraWarmupBars(input.plan),
       });
       ctx.log.info('code generated', { sagaId: input.sagaId, family: spec.family, bytes: artifact.bytes });
       return { artifact };
@@ -53,12 +54,20 @@ export async function storedStrategyCode(
   ctx: AgentContext,
   sagaId: string,
   neededBy: string,
-): Promise<{ source: string; family: StrategyFamily }> {
+): Promise<StrategyCode> {
   const code = await ctx.store.require(sagaId, 'codegen', neededBy);
   const family = z.enum(STRATEGY_FAMILIES).safeParse(code.meta.family);
   if (!family.success)
     throw new InvalidAgentInputError(`the codegen artifact of saga ${sagaId} names no family`);
-  return { source: code.body, family: family.data };
+  const extra = Number(code.meta.extraWarmupBars ?? 0);
+  return { source: code.body, family: family.data, extraWarmupBars: Number.isFinite(extra) ? extra : 0 };
+}
+
+export interface StrategyCode {
+  source: string;
+  family: StrategyFamily;
+  /** Bars the plan's extras (volatility filter) need beyond the family's warm-up. */
+  extraWarmupBars: number;
 }
 
 /**
@@ -69,14 +78,18 @@ export async function strategyCodeFor(
   ctx: AgentContext,
   input: { sagaId: string; plan?: StrategyPlan; codeFrom?: StrategyCodeSource },
   neededBy: string,
-): Promise<{ source: string; family: StrategyFamily }> {
+): Promise<StrategyCode> {
   if (input.codeFrom === 'plan') {
     if (!input.plan) {
       throw new InvalidAgentInputError(
         `${neededBy} with codeFrom "plan" needs the plan (the strategy to generate code for) in its input`,
       );
     }
-    return { source: generateStrategySource(input.plan), family: input.plan.family };
+    return {
+      source: generateStrategySource(input.plan),
+      family: input.plan.family,
+      extraWarmupBars: extraWarmupBars(input.plan),
+    };
   }
   const code = await storedStrategyCode(ctx, input.sagaId, neededBy);
   if (input.plan && input.plan.family !== code.family) {

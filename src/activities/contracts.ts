@@ -4,7 +4,36 @@
  * without the others noticing. Types only: safe to import from workflow code.
  */
 
-export type StrategyFamily = 'ma_crossover' | 'momentum' | 'mean_reversion' | 'breakout';
+export type StrategyFamily =
+  | 'ma_crossover'
+  | 'ema_crossover'
+  | 'momentum'
+  | 'mean_reversion'
+  | 'breakout'
+  | 'rsi'
+  | 'bollinger'
+  | 'macd';
+
+/** Long and flat only, or long and short. */
+export type TradeDirection = 'long_only' | 'long_short';
+
+/** Exits on top of the family's rule, in percent of the entry close (fixed values, not searched). */
+export interface RiskExits {
+  stopLossPct?: number;
+  takeProfitPct?: number;
+}
+
+/** Stay flat while the realised volatility of the last `lookback` bars is above `maxAnnualVolPct` (annualised). */
+export interface VolatilityFilter {
+  lookback: number;
+  maxAnnualVolPct: number;
+}
+
+/** A phrase of the idea the planner acted on, and what it made of it. */
+export interface UnderstoodPhrase {
+  phrase: string;
+  meaning: string;
+}
 
 /** An inclusive grid the ML step searches: min, min+step, …, max. */
 export interface ParameterRange {
@@ -18,8 +47,18 @@ export interface StrategyPlan {
   /** Parameter name → search range, e.g. `{ fast: {min: 5, max: 20, step: 5}, slow: {...} }`. */
   parameterRanges: Record<string, ParameterRange>;
   rationale: string;
-  /** Who made the plan: `builtin` or `llm:<model>`. */
+  /** Who made the plan: `builtin` or `llm:<model>` (and `builtin (llm fallback)` when the model failed). */
   provider: string;
+  /** @defaultValue the family's default (see FAMILY_SPECS) */
+  direction?: TradeDirection;
+  risk?: RiskExits;
+  volatilityFilter?: VolatilityFilter;
+  /** The phrases of the idea the plan acted on. Set by sagalane's planners; optional for stand-in agents. */
+  understood?: UnderstoodPhrase[];
+  /** What the plan assumed because the idea did not say (or said something it could not use). */
+  assumed?: string[];
+  /** `idea` when the idea named the family, `default` when nothing in it mapped to one (strict planning refuses). */
+  familySource?: 'idea' | 'default';
 }
 
 /** Where a step's output lives in Redis (see the artifact store). */
@@ -34,6 +73,8 @@ export interface ReasoningInput {
   sagaId: string;
   idea: string;
   symbol: string;
+  /** Refuse (non-retryable `UnmappableIdea`) an idea the planner cannot map instead of assuming a default. */
+  strict?: boolean;
 }
 export interface ReasoningOutput {
   plan: StrategyPlan;
@@ -72,6 +113,10 @@ export interface MlOutput {
   /** Annualised Sharpe of the chosen parameters on the training split. */
   trainSharpe: number;
   candidatesEvaluated: number;
+  /** Mean annualised Sharpe of the chosen parameters over the walk-forward validation folds (the selection score). */
+  validationSharpe?: number;
+  /** Folds the walk-forward validation used (1 when the training split is too short for more). */
+  folds?: number;
 }
 
 export interface BacktestInput {
@@ -82,6 +127,10 @@ export interface BacktestInput {
   /** Needed with `codeFrom: 'plan'`; otherwise, when given, it must name the generated code's family. */
   plan?: StrategyPlan;
   codeFrom?: StrategyCodeSource;
+  /** Fee per unit of position change, in basis points. @defaultValue the agents' `costPerTradeBps` (5) */
+  costPerTradeBps?: number;
+  /** Fill worse than the close by this much per unit of position change, in bps. @defaultValue the agents' `slippageBps` (0) */
+  slippageBps?: number;
 }
 
 /** Where ml and backtest get the strategy code from. */
@@ -95,6 +144,22 @@ export interface BacktestMetrics {
   exposure: number;
   buyAndHoldReturn: number;
   bars: number;
+  // The fields below are always set by sagalane's backtest agent; optional so stand-in agents need not.
+  /** Compound annual growth rate (252 bars a year). */
+  cagr?: number;
+  /** Annualised mean return over downside deviation (target 0); 0 without losing periods. */
+  sortino?: number;
+  /** Gross wins / gross losses of trades; null when no trade lost. */
+  profitFactor?: number | null;
+  /** Mean net return per trade. */
+  averageTrade?: number;
+  /** Position changes per year, in units of a full position (a flip counts 2). */
+  turnover?: number;
+  /** Buy and hold over the same bars, without costs. */
+  buyAndHold?: { totalReturn: number; cagr: number; sharpe: number; maxDrawdown: number };
+  /** The costs the backtest charged, in basis points per unit of position change. */
+  costPerTradeBps?: number;
+  slippageBps?: number;
 }
 export interface BacktestOutput {
   artifact: ArtifactRef;

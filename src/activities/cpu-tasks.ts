@@ -5,6 +5,7 @@
  * thread (`runCpuTaskInProcess`). Progress and abort hooks only reach an in-thread run; a pool aborts by its own
  * `AbortSignal` and reports no progress.
  */
+import type { CpuTaskHooks } from './cpu-task-hooks';
 import { runBacktest, type BacktestRunResult, type BacktestRunTask } from './backtest-run';
 import { smokeRunStrategy, type SmokeRunResult, type SmokeRunTask } from './codegen-smoke';
 import { searchParameters, type ParameterSearchResult, type ParameterSearchTask } from './parameter-search';
@@ -21,11 +22,7 @@ export interface CpuTaskOutputs {
 }
 export type CpuTaskName = keyof CpuTaskInputs;
 
-/** Hooks an in-thread run honours between units of work. */
-export interface CpuTaskHooks {
-  signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
-}
+export type { CpuTaskHooks };
 
 export type CpuTaskRunner = <K extends CpuTaskName>(
   name: K,

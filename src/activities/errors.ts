@@ -31,6 +31,12 @@ export class InvalidAgentInputError extends AgentError {
   readonly retryable = false;
 }
 
+/** Strict planning (`strict: true`) could not map the idea to a family, or the idea named unusable numbers. */
+export class UnmappableIdeaError extends AgentError {
+  readonly type = 'UnmappableIdea';
+  readonly retryable = false;
+}
+
 /** The named data set is neither a file in the data directory nor an existing allowed path. */
 export class DatasetNotFoundError extends AgentError {
   readonly type = 'DatasetNotFound';

@@ -1,13 +1,23 @@
 /**
- * The reasoning agent's LLM provider: one OpenAI-compatible `POST {baseUrl}/chat/completions` asking for a JSON
- * plan, validated with the same schema as the built-in planner's. Any failure is an `LlmProviderError` whose
- * message says what went wrong (late, HTTP status, not JSON, not a valid plan).
+ * The reasoning agent's LLM provider: an OpenAI-compatible `POST {baseUrl}/chat/completions` asking for a JSON plan
+ * of the same schema as the built-in planner's (family, ranges, direction, exits, understood, assumed), with the
+ * family table in the system prompt. `planWithLlmOrFallback` is what reasoning calls: a reply that fails the schema
+ * is asked for once more (with the validation errors), and when the second reply fails too, or the provider is late,
+ * unreachable or failing (5xx, 429), the built-in planner answers and the plan says so (`provider`, `assumed`).
+ * Answers that retrying cannot change (HTTP 400/401/403/404/422: wrong key, model or URL) fail non-retryably, so a
+ * misconfiguration is loud rather than hidden behind the fallback.
  */
+import { z } from 'zod';
 import type { StrategyPlan } from './contracts';
 import { LlmProviderError } from './errors';
 import { FAMILY_SPECS } from './strategy-families';
-import { describeIssues, MAX_GRID_SIZE, proposedPlanSchema } from './strategy-plan';
-import { z } from 'zod';
+import {
+  describeIssues,
+  MAX_GRID_SIZE,
+  planFromIdea,
+  proposedPlanSchema,
+  refuseUnmapped,
+} from './strategy-plan';
 
 export interface LlmSettings {
   /** e.g. `https://api.openai.com/v1` or a local server; `/chat/completions` is appended. */
@@ -33,7 +43,7 @@ function systemPrompt(): string {
   const families = Object.values(FAMILY_SPECS)
     .map(
       (f) =>
-        `- ${f.family}: ${f.description} Parameters: ` +
+        `- ${f.family} (default direction ${f.defaultDirection}): ${f.description} Parameters: ` +
         Object.entries(f.parameters)
           .map(
             ([name, p]) =>
@@ -43,11 +53,73 @@ function systemPrompt(): string {
     )
     .join('\n');
   return (
-    'You turn a trading idea into a strategy plan. Answer with one JSON object and nothing else: ' +
-    '{"family": <family>, "parameterRanges": {<name>: {"min": n, "max": n, "step": n}}, "rationale": <string>}.\n' +
-    `Families and their parameters (give exactly the family's parameters; at most ${MAX_GRID_SIZE} combinations):\n` +
+    'You turn a trading idea into a strategy plan. Answer with one JSON object and nothing else:\n' +
+    '{"family": <family>, "parameterRanges": {<name>: {"min": n, "max": n, "step": n}}, "rationale": <string>, ' +
+    '"direction": "long_only" | "long_short", "risk": {"stopLossPct"?: n, "takeProfitPct"?: n} (optional), ' +
+    '"volatilityFilter": {"lookback": n, "maxAnnualVolPct": n} (optional), ' +
+    '"understood": [{"phrase": <words of the idea>, "meaning": <what you made of them>}], ' +
+    '"assumed": [<each thing you assumed because the idea did not say>], ' +
+    '"familySource": "idea" if the idea names one of the families, "default" if you had to pick one}.\n' +
+    'Numbers in the idea become the centre of their parameter range (two steps either side); when the idea says ' +
+    '"exactly", min = max = that number. Parameters the idea does not name get a sensible range and an "assumed" ' +
+    `entry. Families and their parameters (give exactly the family's parameters; at most ${MAX_GRID_SIZE} ` +
+    'combinations):\n' +
     families
   );
+}
+
+/** What a model must answer: the proposed plan with `understood` and `assumed` required. */
+const llmPlanSchema = proposedPlanSchema.and(
+  z.object({
+    understood: z.array(z.object({ phrase: z.string(), meaning: z.string() })),
+    assumed: z.array(z.string()),
+  }),
+);
+
+export interface LlmPlanOptions {
+  signal?: AbortSignal;
+  /** Refuse an idea the model reports as naming no family (familySource "default"). @defaultValue false */
+  strict?: boolean;
+}
+
+/**
+ * The plan from the model (one more request when the reply fails the schema), else from the built-in planner with
+ * `provider: "builtin (fallback from llm:<model>)"` and the reason first in `assumed`. `fellBack` says which.
+ */
+export async function planWithLlmOrFallback(
+  settings: LlmSettings,
+  idea: string,
+  symbol: string,
+  options: LlmPlanOptions = {},
+): Promise<{ plan: StrategyPlan; fellBack: boolean }> {
+  let failure: LlmProviderError;
+  try {
+    let plan: StrategyPlan;
+    try {
+      plan = await planWithLlm(settings, idea, symbol, options.signal);
+    } catch (err) {
+      if (!(err instanceof LlmProviderError) || err.details?.reply !== 'invalid') throw err;
+      plan = await planWithLlm(settings, idea, symbol, options.signal, err.message);
+    }
+    if (options.strict) refuseUnmapped(idea, plan.familySource);
+    return { plan, fellBack: false };
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (!(err instanceof LlmProviderError) || !err.retryable) throw err;
+    failure = err;
+  }
+  const plan = planFromIdea(idea, symbol, { strict: options.strict });
+  return {
+    fellBack: true,
+    plan: {
+      ...plan,
+      provider: `builtin (fallback from ${llmProviderId(settings)})`,
+      assumed: [
+        `the LLM planner failed (${failure.message.slice(0, 300)}), so the built-in planner answered`,
+        ...(plan.assumed ?? []),
+      ],
+    },
+  };
 }
 
 /** Asks the model for a plan. `signal` aborts the request early (activity cancellation). */
@@ -56,6 +128,8 @@ export async function planWithLlm(
   idea: string,
   symbol: string,
   signal?: AbortSignal,
+  /** The validation errors of the previous reply, when asking again. */
+  previousError?: string,
 ): Promise<StrategyPlan> {
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   const timeout = AbortSignal.timeout(settings.timeoutMs);
@@ -77,6 +151,14 @@ export async function planWithLlm(
         messages: [
           { role: 'system', content: systemPrompt() },
           { role: 'user', content: `Symbol: ${symbol}\nIdea: ${idea}` },
+          ...(previousError
+            ? [
+                {
+                  role: 'user',
+                  content: `Your previous reply was refused: ${previousError}. Answer again with one valid JSON plan.`,
+                },
+              ]
+            : []),
         ],
       }),
     });
@@ -109,18 +191,24 @@ export async function planWithLlm(
     throw new LlmProviderError(
       `LLM provider at ${url} sent something that is not a chat completion (${(err as Error).message}): ` +
         text.slice(0, 200),
-      { url },
+      { url, reply: 'invalid' },
     );
   }
   let proposal: unknown;
   try {
     proposal = JSON.parse(stripCodeFence(content ?? ''));
   } catch {
-    throw new LlmProviderError(`LLM answer is not a JSON plan: ${(content ?? '').slice(0, 200)}`, { url });
+    throw new LlmProviderError(`LLM answer is not a JSON plan: ${(content ?? '').slice(0, 200)}`, {
+      url,
+      reply: 'invalid',
+    });
   }
-  const plan = proposedPlanSchema.safeParse(proposal);
+  const plan = llmPlanSchema.safeParse(proposal);
   if (!plan.success) {
-    throw new LlmProviderError(`LLM plan failed validation: ${describeIssues(plan.error)}`, { url });
+    throw new LlmProviderError(`LLM plan failed validation: ${describeIssues(plan.error)}`, {
+      url,
+      reply: 'invalid',
+    });
   }
   return { ...plan.data, provider: llmProviderId(settings) };
 }

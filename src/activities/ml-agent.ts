@@ -8,6 +8,7 @@ import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { strategyCodeFor } from './codegen-agent';
 import type { ArtifactCompensationInput, MlInput, MlOutput } from './contracts';
 import { InvalidAgentInputError } from './errors';
+import { SYNTHETIC_DATA_NOTE } from './market-data';
 import { FAMILY_SPECS, parameterGrid } from './strategy-families';
 import { trainSplitIndex, validateParams } from './strategy-params';
 
@@ -15,7 +16,7 @@ export function createMlAgent(ctx: AgentContext) {
   return {
     async ml(rawInput: MlInput, options?: AgentCallOptions): Promise<MlOutput> {
       const input = parseAgentInput(agentInputSchemas.ml, rawInput, 'ml');
-      const { source, family } = await strategyCodeFor(ctx, input, 'ml');
+      const { source, family, extraWarmupBars } = await strategyCodeFor(ctx, input, 'ml');
       const spec = FAMILY_SPECS[family];
       const data = await ctx.loadDataset(input.symbol, input.dataset);
       const candidates = input.params
@@ -24,9 +25,9 @@ export function createMlAgent(ctx: AgentContext) {
       if (candidates.length === 0) {
         throw new InvalidAgentInputError(`no parameter combination in the plan is valid for ${family}`);
       }
-      const warmup = Math.max(...candidates.map((p) => spec.warmupBars(p)));
+      const warmup = Math.max(...candidates.map((p) => spec.warmupBars(p))) + extraWarmupBars;
       const trainBars = data.bars.slice(0, trainSplitIndex(data, ctx.trainFraction, warmup, family));
-      const { ranked } = await ctx.runCpuTask(
+      const search = await ctx.runCpuTask(
         'parameterSearch',
         {
           source,
@@ -34,28 +35,43 @@ export function createMlAgent(ctx: AgentContext) {
           candidates,
           costPerUnit: ctx.costPerUnit,
           sandboxTimeoutMs: ctx.sandboxTimeoutMs,
+          folds: ctx.walkForwardFolds,
+          warmupBars: warmup,
         },
         {
           signal: options?.signal,
           onProgress: (done, total) => options?.onProgress?.({ step: 'ml', done, total }),
         },
       );
+      const { ranked, folds, inSampleBest } = search;
       const best = ranked[0]!;
+      const dateOf = (i: number) => trainBars[Math.min(i, trainBars.length - 1)]!.date;
+      const method = input.params ? 'fixed' : folds.length ? 'walk-forward' : 'grid-search';
       const artifact = await ctx.store.put(
         input.sagaId,
         'ml',
         JSON.stringify({
           family,
           dataset: data.name,
-          method: input.params ? 'fixed' : 'grid-search',
-          objective: 'annualised Sharpe on the training split, net of costs',
+          ...(data.synthetic ? { dataNote: SYNTHETIC_DATA_NOTE } : {}),
+          method,
+          objective: folds.length
+            ? `mean annualised Sharpe, net of costs, over ${folds.length} walk-forward out-of-sample folds of ` +
+              'the training split'
+            : 'annualised Sharpe on the training split, net of costs (too few bars for a walk-forward fold)',
           params: best.params,
           trainSharpe: best.sharpe,
+          validationSharpe: best.validationSharpe,
           candidatesEvaluated: ranked.length,
-          trainPeriod: {
-            from: trainBars[0]!.date,
-            to: trainBars[trainBars.length - 1]!.date,
-            bars: trainBars.length,
+          trainPeriod: { from: trainBars[0]!.date, to: dateOf(trainBars.length - 1), bars: trainBars.length },
+          walkForward: {
+            folds: folds.map((f) => ({ ...f, from: dateOf(f.from), to: dateOf(f.to - 1) })),
+            // What a plain fit on the whole training split would have chosen, for comparison.
+            inSampleBest: {
+              params: inSampleBest.params,
+              trainSharpe: inSampleBest.sharpe,
+              validationSharpe: inSampleBest.validationSharpe,
+            },
           },
           leaderboard: ranked.slice(0, 5),
         }),
@@ -65,9 +81,16 @@ export function createMlAgent(ctx: AgentContext) {
       ctx.log.info('parameters fitted', {
         sagaId: input.sagaId,
         params: best.params,
-        trainSharpe: best.sharpe,
+        validationSharpe: best.validationSharpe,
       });
-      return { artifact, params: best.params, trainSharpe: best.sharpe, candidatesEvaluated: ranked.length };
+      return {
+        artifact,
+        params: best.params,
+        trainSharpe: best.sharpe,
+        validationSharpe: best.validationSharpe,
+        folds: folds.length,
+        candidatesEvaluated: ranked.length,
+      };
     },
 
     async compensateMl(input: ArtifactCompensationInput): Promise<void> {

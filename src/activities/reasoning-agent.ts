@@ -10,8 +10,8 @@ import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import type { ReasoningCompensationInput, ReasoningInput, ReasoningOutput, StrategyPlan } from './contracts';
 import { InvalidAgentInputError } from './errors';
-import { llmProviderId, planWithLlm } from './llm-planner';
-import { planFromIdea, strategyPlanSchema } from './strategy-plan';
+import { llmProviderId, planWithLlmOrFallback } from './llm-planner';
+import { planFromIdea, refuseUnmapped, strategyPlanSchema } from './strategy-plan';
 
 /** `<prefix>:plan-cache:<sha256(idea|symbol|provider)>`. */
 export function planCacheKey(keyPrefix: string, idea: string, symbol: string, provider: string): string {
@@ -58,10 +58,32 @@ export function createReasoningAgent(ctx: AgentContext) {
         return { plan: parsed.data.plan, cacheKey, cached: parsed.data.createdBy !== input.sagaId };
       };
       const hit = await fromCache();
+      // A cached plan was made without the strict check: apply it here too.
+      if (hit && input.strict) {
+        if (provider === 'builtin') planFromIdea(input.idea, symbol, { strict: true });
+        else refuseUnmapped(input.idea, hit.plan.familySource);
+      }
       if (hit) return hit;
-      const plan: StrategyPlan = deps.llm.baseUrl
-        ? await planWithLlm({ ...deps.llm, baseUrl: deps.llm.baseUrl }, input.idea, symbol, options?.signal)
-        : planFromIdea(input.idea, symbol);
+      let plan: StrategyPlan;
+      if (deps.llm.baseUrl) {
+        const answer = await planWithLlmOrFallback(
+          { ...deps.llm, baseUrl: deps.llm.baseUrl },
+          input.idea,
+          symbol,
+          {
+            signal: options?.signal,
+            strict: input.strict,
+          },
+        );
+        plan = answer.plan;
+        if (answer.fellBack) {
+          // Not cached: the next saga with this idea asks the model again.
+          log.warn('LLM planner failed; the built-in planner answered', { sagaId: input.sagaId });
+          return { plan, cacheKey, cached: false };
+        }
+      } else {
+        plan = planFromIdea(input.idea, symbol, { strict: input.strict });
+      }
       const entry = JSON.stringify({ plan, createdBy: input.sagaId, createdAt: new Date().toISOString() });
       const stored = await deps.redis.set(cacheKey, entry, 'EX', deps.planCacheTtlS, 'NX');
       if (stored === null) {

@@ -1,10 +1,12 @@
 /**
  * The strategy plan schema (the one every planner's answer must pass, built-in or LLM) and the built-in,
- * deterministic planner that reads an idea for family keywords and lookbacks.
+ * deterministic planner: ./idea-reader reads the idea, this module turns the reading into search ranges.
  */
 import { z } from 'zod';
 import type { ParameterRange, StrategyFamily, StrategyPlan } from './contracts';
-import { FAMILY_SPECS, STRATEGY_FAMILIES } from './strategy-families';
+import { UnmappableIdeaError } from './errors';
+import { readIdea } from './idea-reader';
+import { FAMILY_SPECS, STRATEGY_FAMILIES, type ParameterSpec } from './strategy-families';
 
 /** Largest parameter grid a plan may ask the ML step to search. */
 export const MAX_GRID_SIZE = 400;
@@ -18,10 +20,29 @@ const parameterRangeSchema = z
     `a range may hold at most ${MAX_GRID_SIZE} values`,
   );
 
+const phrase = z.string().max(500);
 const proposedPlanShape = z.object({
   family: z.enum(STRATEGY_FAMILIES),
   parameterRanges: z.record(z.string(), parameterRangeSchema),
   rationale: z.string().trim().min(1, 'rationale must not be empty').max(2000),
+  direction: z.enum(['long_only', 'long_short']).optional(),
+  risk: z
+    .object({
+      stopLossPct: z.number().gt(0).max(90).optional(),
+      takeProfitPct: z.number().gt(0).max(1000).optional(),
+    })
+    .strict()
+    .optional(),
+  volatilityFilter: z
+    .object({ lookback: z.number().int().min(2).max(250), maxAnnualVolPct: z.number().gt(0).max(1000) })
+    .strict()
+    .optional(),
+  understood: z
+    .array(z.object({ phrase, meaning: phrase }).strict())
+    .max(50)
+    .optional(),
+  assumed: z.array(phrase).max(50).optional(),
+  familySource: z.enum(['idea', 'default']).optional(),
 });
 
 function checkParameterRanges(
@@ -76,77 +97,86 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
 }
 
-// Most specific first: "trend-following momentum" is momentum, plain "trend" is a moving-average crossover.
-const KEYWORDS: { family: StrategyFamily; pattern: RegExp; label: string }[] = [
-  {
-    family: 'mean_reversion',
-    pattern: /mean[\s-]*rever|revert|reversion|z[\s-]?score|bollinger|oversold|overbought|pairs?\b/,
-    label: 'mean reversion',
-  },
-  { family: 'breakout', pattern: /break[\s-]?out|donchian|channel|new highs?|range high/, label: 'breakout' },
-  { family: 'momentum', pattern: /momentum|rate of change|\broc\b|relative strength/, label: 'momentum' },
-  {
-    family: 'ma_crossover',
-    pattern: /cross[\s-]?over|crosses|moving[\s-]average|\bsma\b|\bema\b|golden cross|death cross|trend/,
-    label: 'trend / moving-average crossover',
-  },
-];
-
-/** Lookbacks mentioned in the idea: "20-day", "50 day", "10 bars", "200d", "10/50-day", "10 and 50 days", "fast 10". */
-export function lookbacksMentioned(idea: string): number[] {
-  const found: number[] = [];
-  const unit = String.raw`\s*-?\s*(?:days?|bars?|periods?|sessions?|d)\b`;
-  const pattern = new RegExp(
-    String.raw`\b(\d{1,3})(?:\s*(?:and|\/|,|to|vs\.?|&)\s*(\d{1,3}))?${unit}` +
-      String.raw`|\b(?:fast|slow|lookback|window)\s*(?:of\s*|=\s*)?(\d{1,3})\b`,
-    'gi',
-  );
-  for (const m of idea.matchAll(pattern)) {
-    for (const group of [m[1], m[2], m[3]]) {
-      const n = Number(group);
-      if (group !== undefined && n >= 2 && n <= 250 && !found.includes(n)) found.push(n);
-    }
-  }
-  return found;
+/**
+ * A range centred on a value the idea named (two steps either side, inside the parameter's limits), so the search
+ * can confirm or refine it; a single value when the idea said "exactly".
+ */
+export function rangeAround(value: number, p: ParameterSpec, exact = false): ParameterRange {
+  if (exact) return { min: value, max: value, step: 1 };
+  const step =
+    p.searchStep ??
+    (p.integer ? Math.max(1, Math.round(value / 5)) : Math.max(0.1, Math.round(value * 2) / 10));
+  const min = Math.max(p.min, Math.round((value - 2 * step) * 1e9) / 1e9);
+  const max = Math.min(p.max, Math.round((value + 2 * step) * 1e9) / 1e9);
+  return { min, max, step };
 }
 
-/** A five-value range centred on a lookback the user named (so the search can confirm or refine it). */
-function rangeAround(n: number, floor: number): ParameterRange {
-  const step = Math.max(1, Math.round(n / 5));
-  return { min: Math.max(floor, n - 2 * step), max: n + 2 * step, step };
+export interface PlanOptions {
+  /** Refuse an idea that names no family, or numbers outside their limits, instead of assuming. @defaultValue false */
+  strict?: boolean;
 }
 
-/** The built-in planner: deterministic, no network, explains which words it acted on. */
-export function planFromIdea(idea: string, symbol: string): StrategyPlan {
-  const text = idea.toLowerCase();
-  const match = KEYWORDS.find((k) => k.pattern.test(text));
-  const family = match?.family ?? 'ma_crossover';
-  const spec = FAMILY_SPECS[family];
+/** The built-in planner: deterministic, no network; says what it understood and what it assumed. */
+export function planFromIdea(idea: string, symbol: string, options: PlanOptions = {}): StrategyPlan {
+  const reading = readIdea(idea);
+  const spec = FAMILY_SPECS[reading.family];
+  if (options.strict) refuseUnmapped(idea, reading.familySource, reading.problems);
   const parameterRanges: Record<string, ParameterRange> = structuredClone(spec.defaultRanges);
-  const lookbacks = lookbacksMentioned(idea);
-  const used: string[] = [];
-  if (family === 'ma_crossover' && lookbacks.length >= 2) {
-    const [fast, slow] = [Math.min(lookbacks[0]!, lookbacks[1]!), Math.max(lookbacks[0]!, lookbacks[1]!)];
-    parameterRanges.fast = rangeAround(fast, 1);
-    parameterRanges.slow = rangeAround(slow, Math.max(2, fast + 1));
-    used.push(`fast ≈ ${fast}`, `slow ≈ ${slow}`);
-  } else if (family === 'ma_crossover' && lookbacks.length === 1) {
-    parameterRanges.slow = rangeAround(lookbacks[0]!, 2);
-    parameterRanges.fast = rangeAround(Math.max(2, Math.round(lookbacks[0]! / 4)), 1);
-    used.push(`slow ≈ ${lookbacks[0]}`);
-  } else if (lookbacks.length >= 1) {
-    parameterRanges.lookback = rangeAround(lookbacks[0]!, 2);
-    used.push(`lookback ≈ ${lookbacks[0]}`);
-    if (family === 'breakout' && lookbacks.length >= 2) {
-      parameterRanges.exitLookback = rangeAround(lookbacks[1]!, 1);
-      used.push(`exit lookback ≈ ${lookbacks[1]}`);
-    }
+  for (const [name, v] of Object.entries(reading.values)) {
+    parameterRanges[name] = rangeAround(v.value, spec.parameters[name]!, v.exact);
   }
-  const why = match
-    ? `the idea mentions ${match.label}`
-    : 'no family keyword found, so the trend-following default';
+  keepOrdered(parameterRanges, 'fast', 'slow');
+  keepOrdered(parameterRanges, 'lower', 'upper');
+  const named = Object.entries(reading.values).map(([n, v]) => `${n} ${v.exact ? '=' : '≈'} ${v.value}`);
+  const why =
+    reading.familySource === 'idea'
+      ? `the idea names ${reading.understood.find((u) => u.meaning.startsWith('family'))?.phrase ?? reading.family}`
+      : 'no family named, so the trend-following default';
   const rationale =
-    `${family} on ${symbol}: ${why}. ${spec.description}` +
-    (used.length ? ` Search centred on the lookbacks named in the idea (${used.join(', ')}).` : '');
-  return { family, parameterRanges, rationale, provider: 'builtin' };
+    `${reading.family} on ${symbol}: ${why}. ${spec.description}` +
+    (named.length ? ` Search centred on the values named in the idea (${named.join(', ')}).` : '');
+  return {
+    family: reading.family,
+    parameterRanges,
+    rationale: rationale.slice(0, 2000),
+    provider: 'builtin',
+    direction: reading.direction,
+    ...(reading.risk ? { risk: reading.risk } : {}),
+    ...(reading.volatilityFilter ? { volatilityFilter: reading.volatilityFilter } : {}),
+    understood: reading.understood,
+    assumed: reading.assumed,
+    familySource: reading.familySource,
+  };
+}
+
+/** Strict planning: an idea that maps to no family, or names numbers the plan cannot use, is refused. */
+export function refuseUnmapped(
+  idea: string,
+  familySource: StrategyPlan['familySource'],
+  problems: string[] = [],
+) {
+  const reasons = [
+    ...(familySource === 'default' ? ['it names no strategy family sagalane knows'] : []),
+    ...problems,
+  ];
+  if (reasons.length) {
+    throw new UnmappableIdeaError(
+      `strict planning refused the idea "${idea.slice(0, 200)}": ${reasons.join('; ')}. Name a family from ` +
+        'docs/AGENTS.md (RSI, SMA/EMA crossover, Bollinger, MACD, Donchian breakout, momentum, z-score mean ' +
+        'reversion) with values inside its limits, or plan without strict to accept the defaults',
+      { reasons },
+    );
+  }
+}
+
+/** When a lower range can reach the upper one (fast ≥ slow), shift the upper range above it. */
+function keepOrdered(ranges: Record<string, ParameterRange>, low: string, high: string): void {
+  const a = ranges[low];
+  const b = ranges[high];
+  if (!a || !b || a.max < b.min) return;
+  if (a.min >= b.max) {
+    // Named the wrong way round ("slow 10, fast 50"): swap.
+    ranges[low] = b;
+    ranges[high] = a;
+  }
 }

@@ -36,7 +36,7 @@ export interface FindOptions {
 const projectRootDefault = path.resolve(__dirname, '..', '..');
 export const cacheDir = () => path.join(os.homedir(), '.cache', 'sagalane', 'bin');
 
-function isExecutable(p: string): boolean {
+export function isExecutable(p: string): boolean {
   try {
     fs.accessSync(p, fs.constants.X_OK);
     return fs.statSync(p).isFile();
@@ -45,7 +45,7 @@ function isExecutable(p: string): boolean {
   }
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
   }

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cacheDir } from './temporal-cli';
+import { cacheDir, isExecutable, onPath } from './temporal-cli';
 
 export interface GoBinary {
   /** File name in the cache, without the version. */
@@ -49,20 +49,8 @@ export function cachedBinaryPath(bin: GoBinary): string {
   return path.join(cacheDir(), `${bin.name}-${bin.version}`);
 }
 
-function isExecutable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function findGo(env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of [...(env.PATH ?? '').split(path.delimiter), '/usr/local/go/bin']) {
-    if (dir && isExecutable(path.join(dir, 'go'))) return path.join(dir, 'go');
-  }
-  return undefined;
+  return onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
 }
 
 export interface EnsureBinaryOptions {
@@ -122,4 +110,20 @@ export async function ensureGoBinary(bin: GoBinary, opts: EnsureBinaryOptions = 
   }
   log(`[sagalane] Built ${bin.name} ${bin.version} in ${seconds()}s: ${target}`);
   return target;
+}
+
+/** `npm run setup:temporal-postgres`: builds (or finds) the server and the sql tool; `--ui` adds the UI server. */
+if (require.main === module) {
+  const wanted = [
+    TEMPORAL_SERVER,
+    TEMPORAL_SQL_TOOL,
+    ...(process.argv.includes('--ui') ? [TEMPORAL_UI_SERVER] : []),
+  ];
+  (async () => {
+    for (const bin of wanted)
+      process.stdout.write(`${bin.name} ${bin.version}: ${await ensureGoBinary(bin)}\n`);
+  })().catch((err: Error) => {
+    process.stderr.write(err.message + '\n');
+    process.exit(1);
+  });
 }

@@ -2,7 +2,7 @@
  * Cheap built-in task types doing real, small work: useful for benchmarks, smoke tests and checking a
  * deployment end to end without the research agents.
  */
-import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { z } from 'zod';
 import { defineTaskType } from './task-types';
 
@@ -14,18 +14,17 @@ export const echoTaskType = defineTaskType({
   defaults: { lane: 'express', timeoutMs: 10_000 },
 });
 
-/** sha256 of `data`, chained `rounds` times: a little CPU per task, verifiable by the caller. */
+/**
+ * sha256 of `data`, chained `rounds` times: CPU-bound, verifiable by the caller. Runs in the worker's thread pool,
+ * so a lane full of hashes never blocks the event loop that serves express tasks.
+ */
 export const hashTaskType = defineTaskType({
   name: 'hash',
   schema: z.object({
     data: z.string().max(100_000),
     rounds: z.number().int().min(1).max(100_000).default(1),
   }),
-  handler: async ({ data, rounds }) => {
-    let digest = data;
-    for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).digest('hex');
-    return { digest, rounds };
-  },
+  pooled: { module: path.join(__dirname, `hash-handler${path.extname(__filename)}`), export: 'sha256Chain' },
   defaults: { lane: 'standard', timeoutMs: 10_000 },
 });
 

@@ -19,7 +19,7 @@ import {
 } from './errors';
 import { DEFAULT_GROUP, LaneKeys, LANES, typeOfTaskId, type Lane } from './keys';
 import { isConnectionError, openLaneConnection } from './redis-connections';
-import { runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
+import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 import { readGroupInfo } from './stream-info';
 
@@ -65,6 +65,21 @@ export interface LaneStats {
   deadLetters: number;
   /** Failed attempts waiting for their retry backoff. */
   delayed: number;
+}
+
+/** One entry of a dead-letter stream. */
+export interface DeadLetter {
+  /** The dead letter's own id (what `retryDead` / `purgeDead` take). */
+  id: string;
+  /** '' when the entry carried no valid task id. */
+  taskId: string;
+  reason: string;
+  error: string;
+  attempts: number;
+  /** The payload as submitted (JSON-decoded when it decodes). */
+  payload: unknown;
+  /** When the task was dead-lettered (ms). */
+  at: number;
 }
 
 export interface ExpressClientOptions {
@@ -298,6 +313,87 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types));
   }
 
+  /** Dead letters of a type's lane, oldest first. */
+  async deadLetters(
+    type: string,
+    lane: Lane,
+    { count = 100, after }: { count?: number; after?: string } = {},
+  ): Promise<DeadLetter[]> {
+    this.knownType(type);
+    await this.ready();
+    const rows = (await this.call(() =>
+      this.redis.xrange(this.keys.deadLetters(type, lane), after ? `(${after}` : '-', '+', 'COUNT', count),
+    )) as [string, string[]][];
+    return rows.map(([id, flat]) => toDeadLetter(id, flat));
+  }
+
+  /**
+   * Runs dead letters again as the same tasks (same task ids, attempt 1): `ids` of dead letters, or every dead
+   * letter of the lane (up to 1,000 per call) when omitted. Each is deleted from the dead-letter stream once its
+   * task is re-enqueued. Letters without a task id (malformed entries) are reported as `missing`.
+   */
+  async retryDead(
+    type: string,
+    lane: Lane,
+    ids?: string[],
+  ): Promise<{ retried: string[]; missing: string[] }> {
+    const taskType = this.knownType(type);
+    await this.ready();
+    const letters = ids
+      ? await Promise.all(
+          ids.map(async (id) => {
+            const rows = (await this.call(() =>
+              this.redis.xrange(this.keys.deadLetters(type, lane), id, id),
+            )) as [string, string[]][];
+            return rows[0] ? toDeadLetter(rows[0][0], rows[0][1]) : { id, taskId: '' };
+          }),
+        )
+      : await this.deadLetters(type, lane, { count: 1000 });
+    const retried: string[] = [];
+    const missing: string[] = [];
+    for (const l of letters) {
+      if (!l.taskId) {
+        missing.push(l.id);
+        continue;
+      }
+      const ok = await this.call(() =>
+        runScript(
+          this.redis,
+          REPLAY_DEAD,
+          [this.keys.deadLetters(type, lane), this.keys.stream(type, lane), this.keys.task(l.taskId)],
+          [
+            l.id,
+            l.taskId,
+            type,
+            lane,
+            taskType.defaults.maxAttempts,
+            taskType.defaults.timeoutMs,
+            Date.now(),
+          ],
+        ),
+      );
+      (ok === 1 ? retried : missing).push(ok === 1 ? l.taskId : l.id);
+    }
+    return { retried, missing };
+  }
+
+  /** Deletes dead letters (`ids`, or the whole dead-letter stream of the lane); returns how many went. */
+  async purgeDead(type: string, lane: Lane, ids?: string[]): Promise<number> {
+    this.knownType(type);
+    await this.ready();
+    const key = this.keys.deadLetters(type, lane);
+    if (ids) return ids.length ? this.call(() => this.redis.xdel(key, ...ids)) : 0;
+    const length = await this.call(() => this.redis.xlen(key));
+    await this.call(() => this.redis.del(key));
+    return length;
+  }
+
+  private knownType(type: string): TaskSchema {
+    const t = this.registry.get(type);
+    if (!t) throw new UnknownTaskTypeError(type, this.registry.names());
+    return t;
+  }
+
   async close(): Promise<void> {
     this.subscriber?.disconnect();
     if (this.ownsConnection) this.redis.disconnect();
@@ -395,6 +491,26 @@ export async function collectLaneStats(
   );
   const order = (r: LaneStats) => `${r.type}\u0000${LANES.indexOf(r.lane)}`;
   return rows.sort((a, b) => order(a).localeCompare(order(b)));
+}
+
+function toDeadLetter(id: string, flat: string[]): DeadLetter {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  let payload: unknown = f.payload;
+  try {
+    payload = JSON.parse(f.payload ?? '');
+  } catch {
+    // kept as the raw string: a malformed entry's payload is exactly what could not be decoded
+  }
+  return {
+    id,
+    taskId: f.id ?? '',
+    reason: f.reason ?? '',
+    error: f.error ?? '',
+    attempts: Number(f.attempts ?? 0),
+    payload,
+    at: Number(f.at ?? 0),
+  };
 }
 
 function toTaskInfo(taskId: string, h: Record<string, string>): TaskInfo {

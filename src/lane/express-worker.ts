@@ -94,7 +94,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       onEntries: () => this.dispatch(),
       onNoGroup: () => this.ensureGroups(),
     });
-    this.pools = new HandlerPools({ threads: o.poolThreads });
+    this.pools = o.pools ?? new HandlerPools({ threads: o.poolThreads });
     this.executor = new TaskExecutor(this.pools, this.log);
   }
 
@@ -202,7 +202,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         this.reader.release(r.entry);
       }
     }
-    await this.pools.close();
+    if (!this.options.pools) await this.pools.close();
     if (!this.options.connection) await this.cmd.quit().catch(() => this.cmd.disconnect());
     this.log.info('express worker stopped', { drained });
   }

@@ -4,6 +4,7 @@
  * (`resourceLimits`). Aborting a task's signal terminates its thread (piscina's behaviour for a running task):
  * the hard stop behind `timeoutMs`, which an AbortSignal alone cannot give a synchronous loop.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Lane } from './keys';
@@ -11,6 +12,14 @@ import type { PoolReply, PoolTask } from './pool-thread';
 import type { PooledHandler, PooledTaskContext } from './task-types';
 
 export const DEFAULT_POOLED_HEAP_MB = 256;
+
+/**
+ * One express thread, and every core but one for standard work: the event loop (reading, dispatching, express
+ * handlers) and Redis keep a core even while the standard lane is saturated with CPU-bound tasks.
+ */
+export function defaultPoolThreads(): Record<Lane, number> {
+  return { express: 1, standard: Math.max(1, availableParallelism() - 1) };
+}
 
 export interface HandlerPoolOptions {
   /** Threads per lane. */

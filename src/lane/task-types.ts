@@ -70,9 +70,12 @@ export interface PooledTaskContext {
 }
 
 export interface TaskType<P = unknown, R = unknown> extends TaskSchema<P> {
-  /** Runs on the worker's event loop (I/O-bound work). Exactly one of `handler` and `pooled`. */
-  handler?(payload: P, ctx: TaskContext): Promise<R>;
-  /** Runs in the worker's thread pool (CPU-bound work). */
+  /**
+   * Runs the task on the caller's event loop. For a pooled type it calls the pooled export in this thread (for
+   * tests and tools); the worker runs pooled types in its thread pool instead.
+   */
+  handler(payload: P, ctx: TaskContext): Promise<R>;
+  /** Set for CPU-bound types: the worker runs them in its thread pool. */
   pooled?: PooledHandler;
 }
 
@@ -95,7 +98,7 @@ export function defineTaskType<S extends z.ZodType, R>(
   return {
     name: def.name,
     schema: def.schema as unknown as z.ZodType<z.output<S>>,
-    ...(def.pooled ? { pooled: def.pooled } : { handler: def.handler }),
+    ...(def.pooled ? { pooled: def.pooled, handler: inThisThread(def.pooled) } : { handler: def.handler }),
     defaults,
   };
 }
@@ -110,6 +113,17 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
     throw new LaneOptionsError(`${name}: defaults.maxPayloadBytes must be an integer >= 2`);
   if (!Number.isInteger(d.maxBacklog) || d.maxBacklog < 1)
     throw new LaneOptionsError(`${name}: defaults.maxBacklog must be a positive integer`);
+}
+
+function inThisThread<R>(p: PooledHandler) {
+  return async (payload: unknown, ctx: TaskContext): Promise<R> => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(p.module) as Record<string, (payload: unknown, ctx: PooledTaskContext) => R>;
+    const fn = mod[p.export ?? 'default'];
+    if (typeof fn !== 'function')
+      throw new LaneOptionsError(`${p.module} has no export "${p.export ?? 'default'}"`);
+    return fn(payload, { taskId: ctx.taskId, attempt: ctx.attempt });
+  };
 }
 
 function validatePooled(name: string, p: PooledHandler): void {

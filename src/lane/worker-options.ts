@@ -1,10 +1,11 @@
 /** ExpressWorker's options, their defaults (one place) and fail-fast validation. */
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { LaneOptionsError } from './errors';
 import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
 import { minimumConcurrency } from './slot-policy';
+import { defaultPoolThreads, type HandlerPools } from './handler-pool';
 import type { TaskType } from './task-types';
 import type { Logger } from '../logger';
 
@@ -54,14 +55,19 @@ export interface ExpressWorkerOptions {
   blockMs?: number;
   /** How long a finished task's record is kept. @defaultValue 86400000 (24 h) */
   retentionMs?: number;
+  /**
+   * Thread pools to run pooled handlers on, shared with other users (the agents' CPU parts); not closed by
+   * `stop()`. @defaultValue pools of the worker's own, sized by `poolThreads`
+   */
+  pools?: HandlerPools;
   /** @defaultValue a JSON logger at SAGALANE_LOG_LEVEL */
   logger?: Logger;
   /** Use this connection for commands instead of opening one (the blocking reader is always its own). */
   connection?: Redis;
 }
 
-export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger' | 'connection'>> &
-  Pick<ExpressWorkerOptions, 'logger' | 'connection'>;
+export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger' | 'connection' | 'pools'>> &
+  Pick<ExpressWorkerOptions, 'logger' | 'connection' | 'pools'>;
 
 export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOptions {
   const minIdleMs = o.minIdleMs ?? 1200;
@@ -77,7 +83,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     minIdleMs,
     janitorIntervalMs: o.janitorIntervalMs ?? 200,
     keepaliveIntervalMs: o.keepaliveIntervalMs ?? Math.max(10, Math.floor(minIdleMs / 4)),
-    poolThreads: o.poolThreads ?? { express: 1, standard: Math.max(1, availableParallelism() - 1) },
+    poolThreads: o.poolThreads ?? defaultPoolThreads(),
     deadLetterMaxLen: o.deadLetterMaxLen ?? 10_000,
     staleConsumerMs: o.staleConsumerMs ?? 3_600_000,
     maxDeliveries: o.maxDeliveries ?? 3,
@@ -90,6 +96,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     retentionMs: o.retentionMs ?? 86_400_000,
     logger: o.logger,
     connection: o.connection,
+    pools: o.pools,
   };
   const fail = (m: string) => {
     throw new LaneOptionsError(`ExpressWorker: ${m}`);
@@ -101,8 +108,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   if (!Array.isArray(r.types) || r.types.length === 0) fail('types must list at least one task type');
   const names = new Set<string>();
   for (const t of r.types) {
-    if ((typeof t?.handler === 'function') === Boolean(t?.pooled))
-      fail(`task type "${t?.name}" needs exactly one of handler and pooled`);
+    if (typeof t?.handler !== 'function') fail(`task type "${t?.name}" has no handler`);
     if (names.has(t.name)) fail(`task type "${t.name}" is listed twice`);
     names.add(t.name);
   }

@@ -3,7 +3,7 @@
  * from a lazy front door, so the endpoint starts and lists its tools with Temporal or Redis down; a tool whose
  * backend is down fails with the backend's name, address and how to start it, and works once it is back.
  */
-import { clientsOnDemand, openLazyFrontDoor } from '../client/front-door';
+import { openLazyFrontDoor } from '../client/front-door';
 import { createLogger } from '../logger';
 import { instrumentExpressClient } from '../observability';
 import type { StackComponent } from '../runtime/stack';
@@ -26,15 +26,17 @@ export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackCo
         // Count submissions made through MCP; stream gauges come from the metrics component.
         onExpressClient: (express) => instrumentExpressClient(express, metrics, { streamStats: false }),
       });
-      const clients = clientsOnDemand(door);
+      const addresses = { temporalAddress, redisUrl: config.redisUrl };
       try {
         const server = await startMcpHttpServer({
-          createServer: () => createMcpServer({ ...clients, readOnly: options.readOnly }),
+          createServer: () => createMcpServer({ frontDoor: door, readOnly: options.readOnly, addresses }),
           host: config.mcp.host,
           port: options.port ?? config.mcp.port,
           token: config.mcp.token,
           allowedHosts: config.mcp.allowedHosts,
           allowedOrigins: config.mcp.allowedOrigins,
+          maxSessions: config.mcp.maxSessions,
+          sessionIdleMs: config.mcp.sessionIdleMs,
           logger: createLogger(config.logLevel, { component: 'mcp-http' }),
         });
         return {

@@ -2,6 +2,8 @@
  * The MCP server over Streamable HTTP at `/mcp`, with stateful sessions: an `initialize` request opens a session
  * (its id comes back in `Mcp-Session-Id`), later requests carry that header, `DELETE /mcp` ends it. Every request is
  * checked first (Host, Origin, bearer token: see request-guard.ts). Bound to 127.0.0.1 unless told otherwise.
+ * Sessions are bounded: at most `maxSessions` open (an initialize over the cap gets 503 and a JSON-RPC error), and
+ * one without requests for `sessionIdleMs` is closed.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -28,6 +30,16 @@ export interface McpHttpServerOptions {
   allowedOrigins?: string[];
   /** Largest accepted request body. @defaultValue 1048576 (1 MiB) */
   maxBodyBytes?: number;
+  /**
+   * Most sessions open at once (each holds an MCP server and its subscriptions); an `initialize` over the cap gets
+   * HTTP 503 with a JSON-RPC error. @defaultValue 100
+   */
+  maxSessions?: number;
+  /**
+   * A session with no request for this long, and no stream open, is closed (its next request gets 404 and the client
+   * initializes again). @defaultValue 1800000 (30 min)
+   */
+  sessionIdleMs?: number;
   /** @defaultValue a logger at info level */
   logger?: Logger;
 }
@@ -50,18 +62,44 @@ const MCP_PATH = '/mcp';
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
+  /** Requests (and SSE streams) of the session still open. */
+  open: number;
+  lastSeen: number;
 }
+
+export const DEFAULT_MAX_SESSIONS = 100;
+export const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
 
 export async function startMcpHttpServer(options: McpHttpServerOptions): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const logger = options.logger ?? createLogger('info', { component: 'mcp-http' });
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+  if (!Number.isInteger(maxSessions) || maxSessions < 1)
+    throw new McpHttpServerError(`maxSessions must be a positive integer (got ${maxSessions})`);
+  if (!Number.isInteger(sessionIdleMs) || sessionIdleMs < 1000)
+    throw new McpHttpServerError(`sessionIdleMs must be an integer >= 1000 (got ${sessionIdleMs})`);
   if (!options.token && !isLoopback(host)) {
     throw new McpHttpServerError(
       `Binding the MCP endpoint to ${host} exposes it beyond this machine: set SAGALANE_MCP_TOKEN (a bearer token) first.`,
     );
   }
   const sessions = new Map<string, Session>();
+  /** initialize requests being answered: they count against the cap before their session exists. */
+  let opening = 0;
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, session] of sessions) {
+        if (session.open > 0 || now - session.lastSeen < sessionIdleMs) continue;
+        logger.debug('MCP session expired (idle)', { sessionId: id, idleMs: now - session.lastSeen });
+        void session.transport.close().catch(() => undefined);
+      }
+    },
+    Math.max(250, Math.min(sessionIdleMs / 4, 60_000)),
+  );
+  sweeper.unref();
   // Host values name the port, known only once listening.
   const guard: { check?: ReturnType<typeof createRequestGuard> } = {};
 
@@ -110,6 +148,12 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
         sendJsonRpcError(res, 404, -32001, 'Unknown or expired session: initialize a new one');
         return;
       }
+      session.open += 1;
+      session.lastSeen = Date.now();
+      res.once('close', () => {
+        session.open -= 1;
+        session.lastSeen = Date.now();
+      });
       await session.transport.handleRequest(req, res, body);
       return;
     }
@@ -117,11 +161,24 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       sendJsonRpcError(res, 400, -32000, 'No Mcp-Session-Id header: send an initialize request first');
       return;
     }
+    if (sessions.size + opening >= maxSessions) {
+      sendJsonRpcError(
+        res,
+        503,
+        -32000,
+        `Too many open MCP sessions (${maxSessions}, the limit; SAGALANE_MCP_MAX_SESSIONS): end one with ` +
+          `DELETE /mcp, or retry once an idle one expired (after ${Math.round(sessionIdleMs / 1000)} s without ` +
+          'requests).',
+      );
+      return;
+    }
+    opening += 1;
+    res.once('close', () => (opening -= 1));
     const server = options.createServer();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server });
+        sessions.set(id, { transport, server, open: 0, lastSeen: Date.now() });
         logger.debug('MCP session opened', { sessionId: id });
       },
     });
@@ -155,6 +212,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     port,
     sessionCount: () => sessions.size,
     async close() {
+      clearInterval(sweeper);
       const open = [...sessions.values()];
       sessions.clear();
       await Promise.allSettled(open.map((s) => s.transport.close()));

@@ -10,7 +10,7 @@ import type { TaskSchema } from '../lane/task-types';
 import { laneInfoResult, laneOutcome } from './outcomes';
 import { laneStatsOutput, taskInfoOutput } from './output-schemas';
 import type { ToolContext } from './tool-context';
-import { describeFailure, errorResult, okResult, runTool, runToolResult } from './tool-results';
+import { errorResult, okResult, runTool, runToolResult } from './tool-results';
 import { waitForLaneTask } from './waiting';
 
 const STATUS_TEXT =
@@ -98,9 +98,9 @@ export function registerSubmitTask(ctx: ToolContext, types: readonly TaskSchema[
             idempotencyKey: args.idempotencyKey,
           }));
         } catch (err) {
-          ctx.log('warning', `submit_task failed: ${describeFailure(err)}`);
+          ctx.log('warning', `submit_task failed: ${ctx.describe(err)}`);
           const task = await extra.taskStore.createTask({
-            context: { kind: 'answered', result: errorResult(describeFailure(err)) },
+            context: { kind: 'answered', result: errorResult(ctx.describe(err)) },
           });
           return { task };
         }

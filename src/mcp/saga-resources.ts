@@ -15,7 +15,6 @@ import { SagaNotFoundError } from '../client/errors';
 import type { SagaClient } from '../client/saga-client';
 import { followSaga } from './saga-follower';
 import { sagaStarts, type ToolContext } from './tool-context';
-import { describeFailure } from './tool-results';
 
 /** The spec's "Resource not found" error code. */
 export const RESOURCE_NOT_FOUND = -32002;
@@ -90,7 +89,7 @@ export function registerSagaResources(ctx: ToolContext): void {
     } catch (err) {
       if ((err as { name?: string }).name === 'WorkflowNotFoundError')
         throw new McpError(RESOURCE_NOT_FOUND, new SagaNotFoundError(sagaId).message, { uri });
-      throw new McpError(ErrorCode.InternalError, describeFailure(err), { uri });
+      throw new McpError(ErrorCode.InternalError, ctx.describe(err), { uri });
     }
     if (subscriptions.has(uri)) return {};
     const controller = new AbortController();
@@ -146,7 +145,7 @@ async function watch(
       if (closed || signal.aborted) return;
     } catch (err) {
       if (err instanceof SagaNotFoundError) return;
-      ctx.log('warning', `following saga ${sagaId} failed, retrying: ${describeFailure(err)}`);
+      ctx.log('warning', `following saga ${sagaId} failed, retrying: ${ctx.describe(err)}`);
       await new Promise((r) => setTimeout(r, delayMs).unref());
       delayMs = Math.min(delayMs * 2, 10_000);
     }

@@ -14,7 +14,7 @@ import {
   startPipelineOutput,
 } from './output-schemas';
 import { sagaStarts, type ToolContext } from './tool-context';
-import { describeFailure, errorResult, okResult, runTool, runToolResult } from './tool-results';
+import { errorResult, okResult, runTool, runToolResult } from './tool-results';
 import { reportSagaProgress } from './waiting';
 
 export const sagaIdInput = z
@@ -82,9 +82,9 @@ export function registerStartPipeline(ctx: ToolContext): void {
             workflowId: workflowId ?? pipelineWorkflowId(parsed.symbol),
           });
         } catch (err) {
-          ctx.log('warning', `start_pipeline failed: ${describeFailure(err)}`);
+          ctx.log('warning', `start_pipeline failed: ${ctx.describe(err)}`);
           const task = await extra.taskStore.createTask({
-            context: { kind: 'answered', result: errorResult(describeFailure(err)) },
+            context: { kind: 'answered', result: errorResult(ctx.describe(err)) },
           });
           return { task };
         }

@@ -23,6 +23,7 @@ import { registerSagaResources } from './saga-resources';
 import { registerTaskResultHandler } from './task-result-handler';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import { mcpLogger, type ToolContext } from './tool-context';
+import { describeFailure, type BackendAddresses } from './tool-results';
 
 export interface CreateMcpServerOptions {
   /** The clients, opened on first use (e.g. `openLazyFrontDoor(config)`). Either this or `sagas` + `express`. */
@@ -39,6 +40,8 @@ export interface CreateMcpServerOptions {
   dataDir?: string;
   /** Poll intervals and retention reported on MCP tasks. @defaultValue see TaskStoreOptions */
   tasks?: TaskStoreOptions;
+  /** Where Temporal and Redis are, named in "backend down" results when the error itself does not say. */
+  addresses?: BackendAddresses;
   /** Longest a plain call may wait (`waitMs`). @defaultValue 60000 */
   maxWaitMs?: number;
   /** Server name announced to clients. @defaultValue 'sagalane' */
@@ -83,7 +86,11 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
     backends,
     store,
     log: mcpLogger(server),
-    failed: (tool) => (description) => ctx.log('warning', `${tool} failed: ${description}`, { tool }),
+    describe: (err) => describeFailure(err, options.addresses),
+    failed: (tool) => ({
+      describe: ctx.describe,
+      report: (description) => ctx.log('warning', `${tool} failed: ${description}`, { tool }),
+    }),
     maxWaitMs: options.maxWaitMs ?? 60_000,
   };
   if (!Number.isInteger(ctx.maxWaitMs) || ctx.maxWaitMs < 1)

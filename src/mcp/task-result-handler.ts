@@ -15,7 +15,6 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { SagalaneTaskStore } from './task-store';
 import type { ToolContext } from './tool-context';
-import { describeFailure } from './tool-results';
 import { progressTokenOf, reportSagaProgress, waitForLaneTask } from './waiting';
 
 export function registerTaskResultHandler(ctx: ToolContext): void {
@@ -26,7 +25,7 @@ export function registerTaskResultHandler(ctx: ToolContext): void {
     try {
       task = await store.getTask(taskId);
     } catch (err) {
-      throw new McpError(ErrorCode.InternalError, describeFailure(err));
+      throw new McpError(ErrorCode.InternalError, ctx.describe(err));
     }
     if (!task) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
     try {
@@ -40,7 +39,7 @@ export function registerTaskResultHandler(ctx: ToolContext): void {
       return { ...result, _meta: { ...result._meta, [RELATED_TASK_META_KEY]: { taskId } } };
     } catch (err) {
       if (err instanceof McpError) throw err;
-      throw new McpError(ErrorCode.InternalError, describeFailure(err));
+      throw new McpError(ErrorCode.InternalError, ctx.describe(err));
     }
   });
 }

@@ -7,6 +7,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBackends } from './backends';
 import type { SagalaneTaskStore } from './task-store';
+import type { FailureHandling } from './tool-results';
 
 export interface ToolContext {
   server: McpServer;
@@ -14,8 +15,10 @@ export interface ToolContext {
   store: SagalaneTaskStore;
   /** Sends a `notifications/message` (filtered by the client's `logging/setLevel`). */
   log(level: LoggingLevel, message: string, data?: Record<string, unknown>): void;
-  /** For `runTool`: logs a failed call of `tool` as a warning. */
-  failed(tool: string): (description: string) => void;
+  /** A failure in words (describeFailure with the backends' addresses). */
+  describe(err: unknown): string;
+  /** For `runTool`: describes a failed call of `tool` and logs it as a warning. */
+  failed(tool: string): FailureHandling;
   /** Longest a plain call waits (`waitMs`), so one call cannot hold a session for long. */
   maxWaitMs: number;
 }

@@ -12,6 +12,8 @@ import { createLogger, type Logger } from '../logger';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
 import { createAgentTaskTypes } from '../lane/agent-task-types';
 import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
+import { defaultPoolThreads, HandlerPools } from '../lane/handler-pool';
+import { createPooledCpuTaskRunner } from '../lane/pooled-cpu-tasks';
 import { openLaneConnection } from '../lane/redis-connections';
 import type { TaskType } from '../lane/task-types';
 import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
@@ -50,7 +52,12 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
     !types && config.stepDispatch === 'lane' && stepAddress
       ? await connectTemporal(config.temporal, stepAddress)
       : undefined;
-  const deps = agentDepsFromConfig(config, connection, logger);
+  // One set of thread pools for pooled handlers (hash) and the agents' CPU parts (sandbox, search, backtest).
+  const pools = rest.pools ?? new HandlerPools({ threads: rest.poolThreads ?? defaultPoolThreads() });
+  const deps = {
+    ...agentDepsFromConfig(config, connection, logger),
+    runCpuTask: createPooledCpuTaskRunner(pools),
+  };
   const served = types ?? [
     ...builtinTaskTypes,
     ...createAgentTaskTypes(deps),
@@ -63,6 +70,7 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
   ];
   const worker = new ExpressWorker({
     ...rest,
+    pools,
     types: served as TaskType[],
     redisUrl: config.redisUrl,
     keyPrefix: config.keyPrefix,
@@ -75,6 +83,7 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
     worker,
     async stop() {
       await worker.stop();
+      if (!rest.pools) await pools.close();
       detach?.();
       await temporal?.close();
       if (ownConnection) await connection.quit().catch(() => connection.disconnect());

@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { SAGA_PRIORITIES } from './lane-step';
-import { datasetSchema, ideaSchema, paramsSchema, symbolSchema } from '../activities/agent-schemas';
+import {
+  datasetSchema,
+  ideaSchema,
+  paramsSchema,
+  strictSchema,
+  symbolSchema,
+} from '../activities/agent-schemas';
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
@@ -19,6 +25,8 @@ export const pipelineInputSchema = z
     dataset: datasetSchema.optional(),
     /** Fixed strategy parameters (skip the search). */
     params: paramsSchema.optional(),
+    /** Refuse (non-retryable `UnmappableIdea` at reasoning) an idea the planner cannot map. @defaultValue false */
+    strict: strictSchema.optional(),
     /** Saga timeout; on expiry the saga rolls back with reason `timeout`. */
     timeoutMs: z.number().int().min(100).max(86_400_000).optional(),
     /**

@@ -26,6 +26,7 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
     'symbol',
     'dataset',
     'params',
+    'strict',
     'timeoutMs',
     'approval',
     'approvalTimeoutMs',
@@ -64,6 +65,10 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
       }
       data.params = params;
     }
+  }
+  if (o.strict !== undefined) {
+    if (typeof o.strict === 'boolean') data.strict = o.strict;
+    else v.issue(['strict'], `Invalid input: expected boolean, received ${kindOf(o.strict)}`);
   }
   if (o.timeoutMs !== undefined) {
     const t = v.integer(o.timeoutMs, ['timeoutMs'], 100, 86_400_000);

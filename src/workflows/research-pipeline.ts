@@ -55,7 +55,7 @@ export async function researchPipeline(
       INVALID_PIPELINE_INPUT_FAILURE,
     );
   }
-  const { idea, symbol, dataset, params, timeoutMs, approval, approvalTimeoutMs, priority } =
+  const { idea, symbol, dataset, params, strict, timeoutMs, approval, approvalTimeoutMs, priority } =
     parsedInput.data;
   const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data }, priority);
   // The memo must be right whoever started the saga; SagaClient sets it at start, so newer sagas skip the command
@@ -69,7 +69,8 @@ export async function researchPipeline(
   return saga.run(async () => {
     const reasoning = await saga.step(
       'reasoning',
-      () => agents.reasoning({ sagaId, idea, symbol }),
+      // `strict` only when given, so the activity input of sagas started without it stays as it was.
+      () => agents.reasoning({ sagaId, idea, symbol, ...(strict === undefined ? {} : { strict }) }),
       (out) => agents.compensateReasoning({ sagaId, cacheKey: out.cacheKey }),
     );
     const codegen = await saga.step(

@@ -131,7 +131,11 @@ describe('agents on real Redis', () => {
     const bt = await agents.backtest({ sagaId, symbol: 'DEMO', params: ml.params });
     const held = bars.slice(Math.floor(bars.length * 0.7)).map((b) => b.close);
     expect(bt.metrics).toEqual(
-      (({ tradeList: _t, ...m }) => m)(
+      (({ tradeList: _t, equity: _e, buyAndHoldEquity: _b, ...m }) => ({
+        ...m,
+        costPerTradeBps: 5,
+        slippageBps: 0,
+      }))(
         backtestMetrics(
           held,
           held.map(() => 1),

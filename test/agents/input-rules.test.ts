@@ -20,7 +20,7 @@ describe('the symbol rule', () => {
       true,
     );
     expect(agentPayloadSchemas.reasoning.safeParse({ idea: 'momentum', symbol }).success).toBe(true);
-    expect(agentPayloadSchemas.backtest.safeParse({ symbol, params: {} }).success).toBe(true);
+    expect(agentPayloadSchemas.backtest.safeParse({ sagaId: 's', symbol, params: {} }).success).toBe(true);
     expect(pipelineInputSchema.safeParse({ idea: 'momentum', symbol }).success).toBe(true);
     expect(validatePipelineInput({ idea: 'momentum', symbol }).success).toBe(true);
   });

@@ -51,14 +51,25 @@ describe('OHLCV CSV parsing', () => {
     ['an empty cell', `${HEADER}\n2024-01-02,1,2,,1.5,5`, /bad.csv row 2: low '' is not a number/],
     ['a short row', `${HEADER}\n2024-01-02,1,2,1`, /bad.csv row 2: expected 6 fields, found 4/],
     [
-      'a bad date',
+      'an ambiguous slash date',
       `${HEADER}\n02/01/2024,1,2,1,1.5,5`,
-      /bad.csv row 2: date '02\/01\/2024' is not YYYY-MM-DD/,
+      /bad.csv row 2: date '02\/01\/2024' is ambiguous: .*write dates as YYYY-MM-DD/,
     ],
     [
+      'a date that does not exist',
+      `${HEADER}\n2024-01-02,1,2,1,1.5,5\n2024-02-30,1,2,1,1.5,5`,
+      /bad.csv row 3: date '2024-02-30' is not a date \(formats read: YYYY-MM-DD/,
+    ],
+    ['words for a date', `${HEADER}\nyesterday,1,2,1,1.5,5`, /row 2: date 'yesterday' is not a date/],
+    [
       'dates out of order',
-      `${HEADER}\n2024-01-03,1,2,1,1.5,5\n2024-01-02,1,2,1,1.5,5`,
-      /bad.csv row 3: date 2024-01-02 is not after/,
+      `${HEADER}\n2024-01-02,1,2,1,1.5,5\n2024-01-04,1,2,1,1.5,5\n2024-01-03,1,2,1,1.5,5`,
+      /bad.csv row 4: date 2024-01-03 is not after the previous row's date 2024-01-04/,
+    ],
+    [
+      'newest-first dates out of order',
+      `${HEADER}\n2024-01-05,1,2,1,1.5,5\n2024-01-04,1,2,1,1.5,5\n2024-01-06,1,2,1,1.5,5`,
+      /bad.csv row 4: date 2024-01-06 is not before the previous row's date 2024-01-04/,
     ],
     ['a repeated date', `${HEADER}\n2024-01-03,1,2,1,1.5,5\n2024-01-03,1,2,1,1.5,5`, /row 3: .*not after/],
     ['a non-positive price', `${HEADER}\n2024-01-02,1,2,1,0,5`, /bad.csv row 2: close 0 must be positive/],
@@ -70,6 +81,42 @@ describe('OHLCV CSV parsing', () => {
     ['no rows', `${HEADER}\n`, /no data rows/],
   ])('rejects %s with the file and row', (_name, csv, message) => {
     expect(parseError(csv).message).toMatch(message);
+  });
+
+  const expected = [
+    { date: '2024-01-31', open: 9, high: 11, low: 8, close: 10, volume: 100 },
+    { date: '2024-02-01', open: 10, high: 12.5, low: 9.5, close: 12, volume: 0 },
+    { date: '2024-02-05', open: 11, high: 13, low: 10, close: 12.5, volume: 7 },
+  ];
+  it.each([
+    ['ISO dates with times', ['2024-01-31T00:00:00Z', '2024-02-01 16:00', '2024-02-05T00:00:00.000Z']],
+    ['YYYY/MM/DD', ['2024/01/31', '2024/02/01', '2024/02/05']],
+    ['YYYYMMDD', ['20240131', '20240201', '20240205']],
+    ['DD.MM.YYYY', ['31.01.2024', '01.02.2024', '05.02.2024']],
+    ['MM/DD/YYYY (a day above 12 decides)', ['01/31/2024', '02/01/2024', '02/05/2024']],
+    ['DD/MM/YYYY (a day above 12 decides)', ['31/01/2024', '01/02/2024', '05/02/2024']],
+    ['31 Jan 2024', ['31 Jan 2024', '1 Feb 2024', '5 February 2024']],
+    ['31-Jan-2024', ['31-Jan-2024', '01-Feb-2024', '05-Feb-2024']],
+    ['Jan 31, 2024', ['Jan 31, 2024', 'Feb 1, 2024', 'Feb 5, 2024']],
+  ])('reads dates written as %s, with missing days between rows', (_name, dates) => {
+    const rows = [
+      [dates[0], 9, 11, 8, 10, 100],
+      [dates[1], 10, 12.5, 9.5, 12, 0],
+      [dates[2], 11, 13, 10, 12.5, 7],
+    ];
+    const csv = `Date,Open,High,Low,Close,Volume\n${rows.map((r) => r.join(',')).join('\n')}`;
+    // Commas inside "Jan 31, 2024" need quoting in a CSV; the semicolon variant needs none.
+    const quoted = `Date;Open;High;Low;Close;Volume\n${rows.map((r) => r.join(';')).join('\n')}`;
+    expect(parseOhlcvCsv(dates[0]!.includes(',') ? quoted : csv, 'dates.csv')).toEqual(expected);
+  });
+
+  it('reads a vendor export: quoted cells, another column order, Adj Close ignored, newest first, no volume', () => {
+    const csv =
+      '"Close/Last","Adj Close","High","Low","Open","Date"\n' +
+      '"12.5","12.4","13","10","11","02/05/2024"\n' +
+      '"12","11.9","12.5","9.5","10","02/01/2024"\n' +
+      '"10","9.9","11","8","9","01/31/2024"\n';
+    expect(parseOhlcvCsv(csv, 'vendor.csv')).toEqual(expected.map((b) => ({ ...b, volume: 0 })));
   });
 });
 

@@ -44,7 +44,7 @@ describe('research pipeline end to end (real server, worker, agents, Redis)', ()
 
   it('a pipeline on a sample set completes with backtest metrics and its artifacts', async () => {
     const handle = await startPipeline(ctx.client, taskQueue, {
-      idea: 'mean reversion with Bollinger bands',
+      idea: 'mean reversion on z-scores',
       symbol: 'MEANREV',
     });
     const result = (await handle.result()) as PipelineResult;

@@ -4,7 +4,7 @@
  * current workflow code, like the in-worker histories of test/sagas/replay.test.ts (recorded before lane dispatch
  * existed, which still replay too).
  *
- * Regenerate after an intended, versioned change: `SAGALANE_WRITE_DISPATCH_HISTORIES=1 npx jest test/dispatch/dispatch-replay`
+ * Record a new shape (writes only missing files): `SAGALANE_WRITE_DISPATCH_HISTORIES=1 npx jest test/dispatch/dispatch-replay`
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,7 +42,8 @@ async function writeHistories(): Promise<void> {
       cancelled: { idea: 'replay cancel', symbol: 'BLOCKMLREPLAY' },
     };
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-    for (const kind of KINDS) {
+    // Only missing files: a committed history is what running sagas look like and is never rewritten.
+    for (const kind of KINDS.filter((k) => !fs.existsSync(historyFile(k)))) {
       const input = inputs[kind];
       const handle = await startPipeline(ctx.client, taskQueue, input, {
         workflowId: pipelineWorkflowId(input.symbol, randomUUID()),

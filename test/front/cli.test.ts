@@ -1,5 +1,5 @@
 /**
- * The `sagalane` CLI end to end, as a user runs it: a spawned `tsx src/cli.ts …` process against the real dev
+ * The `sagalane` CLI end to end, as a user runs it: a spawned `sagalane …` process (from the sources) against the real dev
  * server and Redis, with the real saga worker (real agents) and express worker serving this file's own task queue
  * and key prefix.
  */
@@ -10,35 +10,17 @@ import { deleteKeys, uniquePrefix } from '../helpers/redis';
 import type { SagaStateView } from '../../src/workflows/pipeline-contract';
 import type { SagaPage, SagaSummary } from '../../src/client/saga-client';
 import type { TaskInfo } from '../../src/lane/express-client';
-import { cliPath, pollUntil, repoRoot, startFrontStack, tsxBin, type FrontStack } from './front-kit';
+import {
+  cliPath,
+  pollUntil,
+  repoRoot,
+  runSagalane,
+  startFrontStack,
+  tsxBin,
+  type FrontStack,
+} from './front-kit';
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sagalane(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tsxBin, [cliPath, ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sagalane ${args.join(' ')} did not exit in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const sagalane = runSagalane;
 
 describe('sagalane CLI', () => {
   let stack: FrontStack;

@@ -3,6 +3,7 @@
  * express worker on a task queue and Redis key prefix of the test file's own, plus clients and the env a spawned
  * `sagalane` process needs to talk to the same stack.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { SagaClient } from '../../src/client/saga-client';
@@ -23,7 +24,7 @@ import {
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const tsxBin = path.join(repoRoot, 'node_modules/.bin/tsx');
-export const cliPath = path.join(repoRoot, 'src/cli.ts');
+export const cliPath = path.join(repoRoot, 'src/cli/index.ts');
 
 export interface FrontStack {
   config: Config;
@@ -99,4 +100,33 @@ export async function pollUntil<T>(
     last = await read();
   }
   return last;
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `sagalane <args>` from the sources (as `npx sagalane` does in a clone without dist/) and collects its output. */
+export function runSagalane(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsxBin, [cliPath, ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sagalane ${args.join(' ')} did not exit in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

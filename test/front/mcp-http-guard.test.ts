@@ -14,6 +14,7 @@ import { serveMcpOverStdio } from '../../src/mcp/stdio';
 import { PassThrough } from 'node:stream';
 import { redisUrl, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, type TemporalTestContext } from '../helpers/temporal';
+import { pollUntil } from './front-kit';
 
 describe('MCP HTTP request guard', () => {
   const guard = createRequestGuard({
@@ -83,7 +84,15 @@ describe('MCP HTTP sessions', () => {
     await ctx.closeAll();
   });
 
-  const start = (extra: { host?: string; token?: string; maxBodyBytes?: number } = {}) =>
+  const start = (
+    extra: {
+      host?: string;
+      token?: string;
+      maxBodyBytes?: number;
+      maxSessions?: number;
+      sessionIdleMs?: number;
+    } = {},
+  ) =>
     startMcpHttpServer({
       createServer: () => createMcpServer({ sagas: new SagaClient(ctx.client), express, readOnly: true }),
       port: 0,
@@ -138,6 +147,77 @@ describe('MCP HTTP sessions', () => {
       });
       expect(ended.status).toBe(200);
       expect(server.sessionCount()).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  const initialize = (url: string) =>
+    post(url, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+
+  it('caps open sessions with a clear JSON-RPC error, and a DELETE frees a place', async () => {
+    const server = await start({ maxSessions: 2 });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const init = await initialize(server.url);
+        expect(init.status).toBe(200);
+        ids.push(init.headers.get('mcp-session-id')!);
+        await init.text();
+      }
+      const over = await initialize(server.url);
+      expect(over.status).toBe(503);
+      const body = (await over.json()) as {
+        jsonrpc: string;
+        id: null;
+        error: { code: number; message: string };
+      };
+      expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } });
+      expect(body.error.message).toContain(
+        'Too many open MCP sessions (2, the limit; SAGALANE_MCP_MAX_SESSIONS)',
+      );
+      expect(body.error.message).toContain('DELETE /mcp');
+      expect(server.sessionCount()).toBe(2);
+      const ended = await fetch(server.url, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': ids[0]!, 'mcp-protocol-version': '2025-06-18' },
+      });
+      expect(ended.status).toBe(200);
+      const again = await initialize(server.url);
+      expect(again.status).toBe(200);
+      await again.text();
+      expect(server.sessionCount()).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('closes a session idle for sessionIdleMs; its id is then unknown (404)', async () => {
+    const server = await start({ sessionIdleMs: 1000 });
+    try {
+      const init = await initialize(server.url);
+      const id = init.headers.get('mcp-session-id')!;
+      await init.text();
+      expect(server.sessionCount()).toBe(1);
+      const t0 = Date.now();
+      await pollUntil(
+        async () => server.sessionCount(),
+        (n) => n === 0,
+        10_000,
+        100,
+      );
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+      const late = await post(
+        server.url,
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        { 'mcp-session-id': id },
+      );
+      expect(late.status).toBe(404);
     } finally {
       await server.close();
     }
@@ -199,6 +279,6 @@ describe('MCP HTTP sessions', () => {
       .map((l) => JSON.parse(l) as { id: number; result?: { isError?: boolean; tools?: unknown[] } });
     expect(replies.map((r) => r.id).sort()).toEqual([1, 2, 3]);
     expect(replies.find((r) => r.id === 2)!.result!.isError).toBeFalsy();
-    expect(replies.find((r) => r.id === 3)!.result!.tools).toHaveLength(5);
+    expect(replies.find((r) => r.id === 3)!.result!.tools).toHaveLength(5); // the read tools
   });
 });

@@ -163,15 +163,15 @@ describe('MCP tasks, progress, subscriptions', () => {
       { onprogress: (p) => progress.push(p) },
     )) as CallToolResult;
     expect(plain.isError).toBeUndefined();
+    // The saga no longer upserts `pending` (its first transition is the first step).
     expect(progress.map((p) => p.message)).toEqual([
-      'pending: waiting for a saga worker to start it',
       'step 1 of 4: reasoning',
       'step 2 of 4: codegen',
       'step 3 of 4: ml',
       'step 4 of 4: backtest',
       'completed',
     ]);
-    expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(progress.map((p) => p.progress)).toEqual([2, 3, 4, 5, 6]);
     expect(progress.every((p) => p.total === 6)).toBe(true);
 
     const created = await startTask(client, { idea: 'trend following', symbol: 'TREND' });

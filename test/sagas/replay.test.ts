@@ -3,7 +3,10 @@
  * current workflow code. A change that reorders steps, adds an activity or timer without `patched()`, … fails here
  * instead of in production, where it would wedge every running saga.
  *
- * Regenerate after an intended, versioned change: `SAGALANE_WRITE_SAGA_HISTORIES=1 npx jest test/sagas/replay.test.ts`
+ * Record a history that is missing (a new shape): `SAGALANE_WRITE_SAGA_HISTORIES=1 npx jest test/sagas/replay.test.ts`.
+ * Rewrite all of them (only after a change that running sagas cannot meet, e.g. a new major version):
+ * `SAGALANE_WRITE_SAGA_HISTORIES=all …`. Keep old histories otherwise: they prove that sagas started by older code
+ * still replay (the `patched()` branches).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +15,12 @@ import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type Redis from 'ioredis';
-import { createTestPipelineActivities, type PipelineScenario } from '../fixtures/test-activities';
+import {
+  createFeatureActivities,
+  createTestPipelineActivities,
+  type PipelineScenario,
+} from '../fixtures/test-activities';
+import type { FeatureSagaInput } from '../fixtures/test-workflows';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import {
   temporalTestContext,
@@ -22,15 +30,47 @@ import {
 } from '../helpers/temporal';
 import { createLogger } from '../../src/logger';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import { cancelUpdate, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import { approveUpdate, cancelUpdate, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
 import { failureOf, startPipeline, waitForState } from './saga-test-kit';
 
 // Sinks are not called during replay, but a worker must know every sink the workflow names.
 const sinks = createLogSagaSinks(createLogger('silent'));
 const HISTORIES_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
-const SAGAS = ['completed', 'rolled-back', 'compensation-failed', 'cancelled'] as const;
+/** Pipeline histories recorded before `patched('sagalane-fewer-commands-v1')`, and newer shapes recorded after it. */
+const SAGAS = [
+  'completed',
+  'rolled-back',
+  'compensation-failed',
+  'cancelled',
+  'approval-approved',
+  'parallel-rolled-back',
+] as const;
 type SagaKind = (typeof SAGAS)[number];
-const historyFile = (kind: SagaKind) => path.join(HISTORIES_DIR, `research-pipeline-${kind}.json`);
+const historyFile = (kind: SagaKind) =>
+  path.join(
+    HISTORIES_DIR,
+    kind === 'parallel-rolled-back'
+      ? 'feature-saga-parallel-rolled-back.json'
+      : `research-pipeline-${kind}.json`,
+  );
+/** A parallel group whose last branch fails while another still runs (cancelled) and one has finished. */
+const PARALLEL_SAGA: FeatureSagaInput = {
+  ops: [
+    { kind: 'step', name: 'prepare' },
+    {
+      kind: 'parallel',
+      name: 'fan-out',
+      branches: [
+        [{ kind: 'step', name: 'finished-branch' }],
+        [{ kind: 'step', name: 'running-branch', behaviour: 'hold' }],
+        [
+          { kind: 'step', name: 'slow', behaviour: 'slow' },
+          { kind: 'step', name: 'failing', behaviour: 'fail' },
+        ],
+      ],
+    },
+  ],
+};
 
 function loadHistories() {
   return SAGAS.map((kind) => ({
@@ -41,8 +81,9 @@ function loadHistories() {
   }));
 }
 
-/** Runs one saga of each kind on the dev server and writes its history as JSON. */
+/** Runs one saga of each missing kind (or every kind with `all`) on the dev server and writes its history as JSON. */
 async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix: string): Promise<void> {
+  const rewriteAll = process.env.SAGALANE_WRITE_SAGA_HISTORIES === 'all';
   const scenarios = new Map<string, PipelineScenario>();
   const taskQueue = uniqueTaskQueue('saga-replay');
   const { activities } = createTestPipelineActivities({
@@ -50,30 +91,52 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
     keyPrefix,
     scenarioFor: (id) => scenarios.get(id) ?? {},
   });
-  await ctx.startWorker({ taskQueue, activities, sinks, maxHeartbeatThrottleInterval: '200ms' });
-  const plan: Record<SagaKind, PipelineScenario> = {
+  await ctx.startWorker({
+    taskQueue,
+    activities: { ...activities, ...createFeatureActivities({ log: [] }) },
+    sinks,
+    maxHeartbeatThrottleInterval: '200ms',
+  });
+  const plan: Record<Exclude<SagaKind, 'parallel-rolled-back'>, PipelineScenario> = {
     completed: {},
     'rolled-back': { failAt: 'ml' },
     'compensation-failed': { failAt: 'backtest', failCompensationOf: 'codegen' },
     cancelled: { blockAt: 'ml' },
+    'approval-approved': {},
   };
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   for (const kind of SAGAS) {
-    const workflowId = pipelineWorkflowId('REPLAY', randomUUID());
-    scenarios.set(workflowId, plan[kind]);
-    const handle = await startPipeline(
-      ctx.client,
-      taskQueue,
-      { idea: `replay ${kind}`, symbol: 'REPLAY' },
-      {
-        workflowId,
-      },
-    );
-    if (kind === 'cancelled') {
-      await waitForState(handle, (s) => s.currentStep === 'ml');
-      await handle.executeUpdate(cancelUpdate, { args: ['recorded for the replay test'] });
+    if (!rewriteAll && fs.existsSync(historyFile(kind))) continue;
+    let handle;
+    if (kind === 'parallel-rolled-back') {
+      handle = await ctx.client.workflow.start('fixtureFeatureSaga', {
+        taskQueue,
+        workflowId: `replay-parallel-${randomUUID()}`,
+        args: [PARALLEL_SAGA],
+      });
+    } else {
+      const workflowId = pipelineWorkflowId('REPLAY', randomUUID());
+      scenarios.set(workflowId, plan[kind]);
+      handle = await startPipeline(
+        ctx.client,
+        taskQueue,
+        {
+          idea: `replay ${kind}`,
+          symbol: 'REPLAY',
+          ...(kind === 'approval-approved' ? { approval: 'before_backtest' as const } : {}),
+        },
+        { workflowId },
+      );
+      if (kind === 'cancelled') {
+        await waitForState(handle, (s) => s.currentStep === 'ml');
+        await handle.executeUpdate(cancelUpdate, { args: ['recorded for the replay test'] });
+      }
+      if (kind === 'approval-approved') {
+        await waitForState(handle, (s) => s.state === 'awaiting_approval');
+        await handle.executeUpdate(approveUpdate, { args: [{ approver: 'replay test' }] });
+      }
     }
-    if (kind === 'completed') await handle.result();
+    if (kind === 'completed' || kind === 'approval-approved') await handle.result();
     else await failureOf(handle);
     fs.writeFileSync(
       historyFile(kind),
@@ -89,7 +152,7 @@ describe('saga histories replay against the current workflow code', () => {
   const keyPrefix = uniquePrefix('saga-replay');
 
   beforeAll(async () => {
-    if (process.env.SAGALANE_WRITE_SAGA_HISTORIES === '1') {
+    if (process.env.SAGALANE_WRITE_SAGA_HISTORIES) {
       ctx = await temporalTestContext();
       redis = redisClient();
       try {
@@ -102,7 +165,7 @@ describe('saga histories replay against the current workflow code', () => {
     }
   });
 
-  it('has the committed histories of a completed, a rolled-back, a compensation-failed and a cancelled saga', () => {
+  it('has the committed histories: completed, rolled back, compensation failed, cancelled, approval, parallel', () => {
     for (const kind of SAGAS) expect(fs.existsSync(historyFile(kind))).toBe(true);
     const eventTypes = (kind: SagaKind) =>
       JSON.stringify(
@@ -113,6 +176,10 @@ describe('saga histories replay against the current workflow code', () => {
     expect(eventTypes('completed')).toContain('WORKFLOW_EXECUTION_COMPLETED');
     expect(eventTypes('rolled-back')).toContain('WORKFLOW_EXECUTION_FAILED');
     expect(eventTypes('cancelled')).toContain('ACTIVITY_TASK_CANCEL_REQUESTED');
+    expect(eventTypes('approval-approved')).toContain('WORKFLOW_EXECUTION_UPDATE_ACCEPTED');
+    expect(eventTypes('approval-approved')).toContain('MARKER_RECORDED'); // the fewer-commands patch
+    expect(eventTypes('completed')).not.toContain('MARKER_RECORDED'); // recorded before the patch existed
+    expect(eventTypes('parallel-rolled-back')).toContain('ACTIVITY_TASK_CANCEL_REQUESTED');
   });
 
   it('replays every history without a nondeterminism error', async () => {

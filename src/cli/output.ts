@@ -1,0 +1,91 @@
+/**
+ * What the CLI prints. With `--json` a command prints exactly one JSON document on stdout (a saga prints its `state`
+ * query's shape); without it, the readable text made here. Progress and logs go to stderr.
+ */
+import type { HistoryEventSummary } from '../client/history-events';
+import type { SagaPage, SagaSummary } from '../client/saga-client';
+import type { LaneStats, TaskInfo } from '../lane/express-client';
+import type { SagaStateView } from '../workflows/pipeline-contract';
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+export function print(opts: OutputOptions, value: unknown, text: () => string): void {
+  process.stdout.write((opts.json ? JSON.stringify(value, null, 2) : text()) + '\n');
+}
+
+export function formatSaga(s: SagaStateView): string {
+  const lines = [`Saga ${s.sagaId} (${s.workflowType}, run ${s.runId})`, `  state: ${s.state}`];
+  if (s.currentStep) lines.push(`  current step: ${s.currentStep}`);
+  for (const step of s.steps) {
+    const ms = step.finishedAt ? Date.parse(step.finishedAt) - Date.parse(step.startedAt) : undefined;
+    lines.push(
+      `  step ${step.name.padEnd(10)} ${step.status.padEnd(9)} attempts ${step.attempts}${ms !== undefined ? `  ${ms} ms` : ''}`,
+    );
+  }
+  for (const c of s.compensations)
+    lines.push(`  compensated ${c.step.padEnd(10)} ${c.status}${c.error ? `: ${c.error}` : ''}`);
+  if (s.error) lines.push(`  error: ${sagaFailureText(s)}`);
+  if (s.result) {
+    lines.push(`  params: ${JSON.stringify(s.result.params)}`);
+    lines.push(`  metrics: ${JSON.stringify(s.result.metrics)}`);
+  }
+  return lines.join('\n');
+}
+
+export function sagaFailureText(s: SagaStateView): string {
+  if (!s.error) return `saga ${s.sagaId} ended ${s.state}`;
+  const where = s.error.step ? ` at step ${s.error.step}` : '';
+  const why = s.error.cancelReason ? ` (${s.error.cancelReason})` : '';
+  return `saga ${s.sagaId} ended ${s.state}${where}, ${s.error.reason}${why}: ${s.error.message}`;
+}
+
+export function formatSagaList(page: SagaPage<SagaSummary>): string {
+  if (page.items.length === 0) return 'No sagas found.';
+  const lines = page.items.map(
+    (s) =>
+      `${s.sagaId}  ${(s.state ?? s.status).padEnd(12)} ${s.startTime}${s.idea ? `  ${truncate(s.idea, 50)}` : ''}`,
+  );
+  if (page.nextPageToken) lines.push(`More: --next-page-token ${page.nextPageToken}`);
+  return lines.join('\n');
+}
+
+export function formatHistory(page: SagaPage<HistoryEventSummary>): string {
+  const lines = page.items.map(
+    (e) =>
+      `${String(e.eventId).padStart(4)}  ${e.time}  ${e.type}` +
+      (e.activityType ? ` ${e.activityType}` : '') +
+      (e.name ? ` ${e.name}` : '') +
+      (e.searchAttributes ? ` ${JSON.stringify(e.searchAttributes)}` : '') +
+      (e.failure ? `  failure: ${e.failure}` : '') +
+      (e.payloads ? `\n        ${JSON.stringify(e.payloads)}` : ''),
+  );
+  if (page.nextPageToken) lines.push(`More: --next-page-token ${page.nextPageToken}`);
+  return lines.join('\n');
+}
+
+export function formatTask(t: TaskInfo): string {
+  const lines = [
+    `Task ${t.taskId} (${t.type}, ${t.lane} lane)`,
+    `  status: ${t.status}`,
+    `  attempts: ${t.attempts}/${t.maxAttempts}`,
+  ];
+  if (t.result !== undefined) lines.push(`  result: ${JSON.stringify(t.result)}`);
+  if (t.error) lines.push(`  error: ${t.error}`);
+  return lines.join('\n');
+}
+
+export function formatLaneStats(stats: LaneStats[]): string {
+  const header = 'type          lane      length  pending  lag  consumers  delayed  dead';
+  const rows = stats.map(
+    (s) =>
+      `${s.type.padEnd(13)} ${s.lane.padEnd(9)} ${String(s.length).padStart(6)} ${String(s.pending).padStart(8)} ` +
+      `${String(s.lag).padStart(4)} ${String(s.consumers).padStart(10)} ${String(s.delayed).padStart(8)} ${String(s.deadLetters).padStart(5)}`,
+  );
+  return [header, ...rows].join('\n');
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}

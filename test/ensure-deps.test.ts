@@ -1,0 +1,146 @@
+/**
+ * scripts/ensure-deps.js, the set-up step of `npm test` and `npm start`, on a machine without the tools: a PATH that
+ * holds only `node`, an empty HOME (so an empty tool cache), and SAGALANE_APT_GET / SAGALANE_GO pointing at
+ * stand-ins that record their arguments and put a tool where the real apt-get or go would. The machine's own
+ * packages are never touched; the lead's fresh-machine run checks the real apt-get path.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const script = path.resolve(__dirname, '..', 'scripts', 'ensure-deps.js');
+
+/** A shell script that records `$@` (and the env it was given) and creates the named tools. */
+function standIn(file: string, body: string): void {
+  fs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+}
+
+const fakeTool = (dir: string, name: string) => standIn(path.join(dir, name), 'exit 0');
+
+interface Machine {
+  dir: string;
+  bin: string;
+  home: string;
+  log: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function bareMachine(): Machine {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-ensure-deps-'));
+  const bin = path.join(dir, 'bin');
+  const home = path.join(dir, 'home');
+  fs.mkdirSync(bin);
+  fs.mkdirSync(home);
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  const temporal = path.join(dir, 'temporal');
+  fakeTool(dir, 'temporal');
+  return {
+    dir,
+    bin,
+    home,
+    log: path.join(dir, 'calls.log'),
+    env: {
+      PATH: bin,
+      HOME: home,
+      SAGALANE_TEMPORAL_CLI: temporal,
+      SAGALANE_APT_GET: '',
+      SAGALANE_GO: '',
+    },
+  };
+}
+
+function ensureDeps(m: Machine, mode: 'test' | 'start') {
+  const r = spawnSync(process.execPath, [script, mode], { env: m.env, encoding: 'utf8', timeout: 60_000 });
+  const calls = fs.existsSync(m.log) ? fs.readFileSync(m.log, 'utf8').trim().split('\n') : [];
+  return { status: r.status, stderr: r.stderr, calls };
+}
+
+describe('scripts/ensure-deps.js', () => {
+  const machines: Machine[] = [];
+  const machine = () => {
+    const m = bareMachine();
+    machines.push(m);
+    return m;
+  };
+  afterAll(() => machines.forEach((m) => fs.rmSync(m.dir, { recursive: true, force: true })));
+
+  it('as root with apt-get: one quiet update, one install of the Debian packages, then nothing more on the next run', () => {
+    const m = machine();
+    const aptGet = path.join(m.dir, 'apt-get');
+    standIn(
+      aptGet,
+      [
+        `echo "apt-get $* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> ${m.log}`,
+        'if [ "$1" = install ]; then',
+        '  for p in "$@"; do case "$p" in',
+        `    prometheus) printf '#!/bin/sh\\n' > ${m.bin}/promtool; /bin/chmod +x ${m.bin}/promtool ;;`,
+        `    docker-compose|redis-server) printf '#!/bin/sh\\n' > ${m.bin}/$p; /bin/chmod +x ${m.bin}/$p ;;`,
+        '  esac; done',
+        'fi',
+      ].join('\n'),
+    );
+    m.env.SAGALANE_APT_GET = aptGet;
+    expect(process.getuid?.()).toBe(0); // this machine runs as root, as the lead's fresh machine does
+
+    const first = ensureDeps(m, 'test');
+    expect(first.stderr).toContain(
+      '[sagalane] Installing redis-server, promtool, docker-compose (Debian: redis-server prometheus docker-compose) with apt-get...',
+    );
+    expect(first.status).toBe(0);
+    expect(first.calls).toEqual([
+      'apt-get update -qq DEBIAN_FRONTEND=noninteractive',
+      'apt-get install -y -qq redis-server prometheus docker-compose DEBIAN_FRONTEND=noninteractive',
+    ]);
+
+    const second = ensureDeps(m, 'test');
+    expect(second.status).toBe(0);
+    expect(second.stderr).toBe('');
+    expect(second.calls).toHaveLength(2);
+  });
+
+  it('without apt-get: go install of the pinned promtool into the per-user cache, found there next time', () => {
+    const m = machine();
+    fakeTool(m.bin, 'redis-server');
+    fakeTool(m.bin, 'docker-compose');
+    const goCmd = path.join(m.dir, 'go');
+    standIn(
+      goCmd,
+      `echo "go $* GOBIN=$GOBIN" >> ${m.log}\n/bin/mkdir -p "$GOBIN" && printf '#!/bin/sh\\n' > "$GOBIN/promtool" && /bin/chmod +x "$GOBIN/promtool"`,
+    );
+    m.env.SAGALANE_GO = goCmd;
+    const cache = path.join(m.home, '.cache', 'sagalane', 'bin');
+
+    const first = ensureDeps(m, 'test');
+    expect(first.stderr).toContain(
+      `[sagalane] Building promtool (github.com/prometheus/prometheus/cmd/promtool@v0.316.0) into ${cache}`,
+    );
+    expect(first.status).toBe(0);
+    expect(first.calls).toEqual([
+      `go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0 GOBIN=${cache}`,
+    ]);
+    expect(fs.existsSync(path.join(cache, 'promtool'))).toBe(true);
+
+    const second = ensureDeps(m, 'test');
+    expect(second.status).toBe(0);
+    expect(second.calls).toHaveLength(1);
+  });
+
+  it('with neither: one message naming what to install; fatal for npm test, not for npm start', () => {
+    const m = machine();
+    const test = ensureDeps(m, 'test');
+    expect(test.status).toBe(1);
+    expect(test.stderr).toContain(
+      'redis-server, promtool and docker-compose are needed by `npm test` and could not be installed here ' +
+        '(no apt-get; no Go to build promtool)',
+    );
+    expect(test.stderr).toContain('`sudo apt-get install redis-server prometheus docker-compose`');
+    expect(test.stderr).toContain('go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0');
+
+    // npm start needs only redis-server, and can use a Redis elsewhere (REDIS_URL).
+    const start = ensureDeps(m, 'start');
+    expect(start.status).toBe(0);
+    expect(start.stderr).toContain('redis-server is needed by `npm start`');
+    expect(start.stderr).not.toContain('promtool');
+  });
+});

@@ -95,6 +95,15 @@ export const envSchema = z.object({
   SAGALANE_STEP_DISPATCH: z.enum(['lane', 'inline']).default('lane'),
   /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
   SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
+
+  /**
+   * How long a worker process lets running work finish after SIGTERM/SIGINT: the saga worker's `shutdownGraceTime`
+   * (running activities may complete; then they are cancelled and Temporal retries them elsewhere) and the express
+   * worker's drain (unfinished tasks are then handed back to the stream).
+   */
+  SAGALANE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** A prebuilt workflow bundle (`npm run bundle:workflows -- <path>`) the saga worker loads instead of bundling. */
+  SAGALANE_WORKFLOW_BUNDLE: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -136,6 +145,8 @@ export interface Config {
   /** `lane`: saga steps run on lane workers (async activity completion); `inline`: in the saga worker. */
   stepDispatch: Env['SAGALANE_STEP_DISPATCH'];
   artifactTtlS: number;
+  shutdownGraceMs: number;
+  workflowBundlePath?: string;
 }
 
 export class ConfigError extends Error {
@@ -210,6 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
     stepDispatch: e.SAGALANE_STEP_DISPATCH,
     artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
+    shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
+    workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
   };
 }
 

@@ -38,22 +38,85 @@ function threadExecArgv(): string[] {
   return argv;
 }
 
+/** A pooled run passed its time limit; its thread was terminated. */
+export class PoolTimeoutError extends Error {
+  override readonly name = 'PoolTimeoutError';
+}
+
 export class HandlerPools {
   private readonly pools = new Map<string, Piscina>();
+  private readonly running: Record<Lane, number> = { express: 0, standard: 0 };
+  private readonly waiting: Record<Lane, (() => void)[]> = { express: [], standard: [] };
 
   constructor(private readonly o: HandlerPoolOptions) {}
 
-  run(
+  /**
+   * Runs a pooled handler once a thread of the lane is free. The time limit starts when the run gets its thread,
+   * not while it waits for one (a queue of CPU tasks must not time out before running). Aborting `signal` (or
+   * the time limit passing) terminates the thread.
+   */
+  async run(
     lane: Lane,
     handler: PooledHandler,
     payload: unknown,
     ctx: PooledTaskContext,
-    signal: AbortSignal,
+    { signal, timeoutMs }: { signal: AbortSignal; timeoutMs?: number },
   ): Promise<PoolReply> {
-    const task: PoolTask = { module: handler.module, exportName: handler.export ?? 'default', payload, ctx };
-    return this.pool(lane, handler.maxHeapMb ?? DEFAULT_POOLED_HEAP_MB).run(task, {
-      signal,
-    }) as Promise<PoolReply>;
+    await this.acquire(lane, signal);
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stop.abort(new PoolTimeoutError(`no result within ${timeoutMs} ms`));
+          }, timeoutMs);
+    try {
+      const task: PoolTask = {
+        module: handler.module,
+        exportName: handler.export ?? 'default',
+        payload,
+        ctx,
+      };
+      const pool = this.pool(lane, handler.maxHeapMb ?? DEFAULT_POOLED_HEAP_MB);
+      return (await pool.run(task, { signal: stop.signal })) as PoolReply;
+    } catch (err) {
+      if (timedOut) throw new PoolTimeoutError(`no result within ${timeoutMs} ms`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      this.release(lane);
+    }
+  }
+
+  private acquire(lane: Lane, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    if (this.running[lane] < this.o.threads[lane]) {
+      this.running[lane]++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        this.running[lane]++;
+        resolve();
+      };
+      const onAbort = () => {
+        this.waiting[lane] = this.waiting[lane].filter((g) => g !== grant);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting[lane].push(grant);
+    });
+  }
+
+  private release(lane: Lane): void {
+    this.running[lane]--;
+    this.waiting[lane].shift()?.();
   }
 
   /** Threads currently alive, over all pools. */

@@ -44,7 +44,7 @@ export function createPooledCpuTaskRunner(pools: HandlerPools, o: PooledCpuTaskO
       { module: task.module, export: task.exportName, maxHeapMb: heap(name) },
       input,
       { taskId: name, attempt: 1 },
-      hooks?.signal ?? new AbortController().signal,
+      { signal: hooks?.signal ?? new AbortController().signal },
     );
     if (!reply.ok)
       throw new PooledCpuTaskError(reply.error.name, reply.error.message, reply.error.nonRetryable);

@@ -292,9 +292,13 @@ for i = 3, #ARGV do
     end
   end
 end
-if #mine > 0 then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine)) end
+if #mine > 0 then
+  -- JUSTID after the ids: unpack() only expands in last position (before another argument it gives one value).
+  mine[#mine + 1] = 'JUSTID'
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine))
+end
 return {lost, missing}
-`.replace('unpack(mine))', "unpack(mine), 'JUSTID')"),
+`,
 );
 
 /**

@@ -44,9 +44,12 @@ export function minimumConcurrency(expressReserve: number): number {
 /** Entries the lane may read now, net of what it runs, buffers and has asked for. */
 export function readRoom(s: SlotCounts, lane: Lane): number {
   if (s.settling >= MAX_SETTLING_PER_SLOT * s.concurrency) return 0;
-  const standardHeld = s.running.standard + s.buffered.standard + s.requested.standard;
-  if (lane === 'standard') return standardCapacity(s.concurrency, s.expressReserve) - standardHeld;
+  const standardHeld = s.running.standard + s.buffered.standard;
+  if (lane === 'standard')
+    return standardCapacity(s.concurrency, s.expressReserve) - standardHeld - s.requested.standard;
   // Standard work never holds more than its capacity, so this is always >= the reserve minus express's own use.
+  // A standard read still outstanding is not counted: blocked on an empty standard lane, it must not keep express
+  // entries out (with a reserve of 0 it would take every slot); what it returns waits for a standard slot.
   return (
     s.concurrency +
     s.expressReadAhead -

@@ -5,7 +5,7 @@
 import type { Logger } from '../logger';
 import { TaskTimeoutError } from './errors';
 import { errorText } from './entries';
-import type { HandlerPools } from './handler-pool';
+import { DEFAULT_POOLED_HEAP_MB, PoolTimeoutError, type HandlerPools } from './handler-pool';
 import type { Lane } from './keys';
 import type { TaskType } from './task-types';
 
@@ -75,19 +75,13 @@ export class TaskExecutor {
 
   private async runPooled(r: RunRequest): Promise<RunOutcome> {
     const { abort, timeoutMs } = r;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort(new TaskTimeoutError(timeoutMs)); // terminates the thread
-    }, timeoutMs);
-    timer.unref();
     try {
       const reply = await this.pools.run(
         r.lane,
         r.type.pooled!,
         r.payload,
         { taskId: r.taskId, attempt: r.attempt },
-        abort.signal,
+        { signal: abort.signal, timeoutMs },
       );
       if (reply.ok) return { ok: true, result: reply.result };
       const e = reply.error;
@@ -101,15 +95,19 @@ export class TaskExecutor {
         },
       };
     } catch (err) {
-      if (timedOut)
+      if (err instanceof PoolTimeoutError)
         return { ok: false, failure: failureOf(new TaskTimeoutError(timeoutMs), { timedOut: true }) };
       const code = (err as { code?: string })?.code;
       if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        this.log.warn('pooled handler ran out of memory; its thread was replaced', { taskId: r.taskId });
+        const limit = r.type.pooled!.maxHeapMb ?? DEFAULT_POOLED_HEAP_MB;
+        this.log.warn('pooled handler ran out of memory; its thread was replaced', {
+          taskId: r.taskId,
+          limit,
+        });
         return {
           ok: false,
           failure: {
-            text: `${errorText(err)} (limit ${r.type.pooled!.maxHeapMb ?? 'default'} MiB)`,
+            text: `${errorText(err)} (limit ${limit} MiB)`,
             nonRetryable: true,
             timedOut: false,
             outOfMemory: true,
@@ -117,8 +115,6 @@ export class TaskExecutor {
         };
       }
       return { ok: false, failure: failureOf(err) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

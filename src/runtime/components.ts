@@ -52,11 +52,13 @@ export function expressWorkerComponent(): StackComponent {
     async start({ config, temporalAddress, metrics }) {
       const logger = createLogger(config.logLevel, { component: 'express-worker' });
       // With a Temporal address the worker also runs lane-dispatched saga steps and completes their activities.
+      // The process's shutdown grace (SAGALANE_SHUTDOWN_GRACE_MS) is how long SIGTERM lets running tasks finish.
       const running = await startExpressWorker({
         config,
         logger,
         metrics,
         temporalAddress: temporalAddress || undefined,
+        drainTimeoutMs: config.shutdownGraceMs,
       });
       return {
         endpoints: { 'Express worker': `Redis key prefix ${config.keyPrefix}` },

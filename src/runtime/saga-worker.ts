@@ -5,6 +5,7 @@
  * `npx sagalane worker saga` (src/cli/worker.ts); SIGTERM/SIGINT stop polling, let running activities finish within
  * the shutdown grace time and exit 0.
  */
+import fs from 'node:fs';
 import Redis from 'ioredis';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineActivities } from '../activities/contracts';
@@ -41,13 +42,18 @@ export interface SagaWorkerOptions {
   /** Saga lifecycle sinks, e.g. `createSagaMetricsSinks(metrics)`. @defaultValue debug log lines */
   sinks?: InjectedSinks<SagaSinks>;
   /**
-   * A prebuilt workflow bundle (`bundleWorkflowCode`) to load instead of bundling src/workflows at start-up (which
-   * takes seconds). @defaultValue bundle src/workflows
+   * A prebuilt workflow bundle (`npm run bundle:workflows`, src/runtime/workflow-bundle.ts) to load instead of
+   * bundling src/workflows at start-up (which takes seconds). It must include the step-attempt workflow interceptor.
+   * @defaultValue `config.workflowBundlePath` (SAGALANE_WORKFLOW_BUNDLE), else bundle src/workflows
    */
   workflowBundlePath?: string;
   /** @defaultValue a logger at `config.logLevel` */
   logger?: Logger;
-  /** Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). */
+  /**
+   * Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). `shutdownGraceTime`
+   * defaults to `config.shutdownGraceMs` (SAGALANE_SHUTDOWN_GRACE_MS, 30 s): how long running activities may finish
+   * after `stop()` before they are cancelled (the SDK's own default, 0, cancels them at once).
+   */
   workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'sinks'>>;
 }
 
@@ -82,6 +88,14 @@ export function createLogSagaSinks(logger: Logger): InjectedSinks<SagaSinks> {
 
 export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWorkerHandle> {
   const { config } = opts;
+  const workflowBundlePath = opts.workflowBundlePath ?? config.workflowBundlePath;
+  if (workflowBundlePath && !fs.existsSync(workflowBundlePath)) {
+    throw new SagaWorkerSetupError(
+      `the workflow bundle ${workflowBundlePath} does not exist` +
+        (opts.workflowBundlePath ? '' : ' (SAGALANE_WORKFLOW_BUNDLE)') +
+        ': build it with `npm run bundle:workflows -- <path>`, or unset SAGALANE_WORKFLOW_BUNDLE to bundle at start-up',
+    );
+  }
   const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const stepDispatch = opts.stepDispatch ?? config.stepDispatch;
@@ -110,6 +124,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   let worker: Worker;
   try {
     worker = await Worker.create({
+      shutdownGraceTime: config.shutdownGraceMs,
       ...opts.workerOptions,
       connection,
       namespace: config.temporal.namespace,
@@ -121,7 +136,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
       interceptors: {
         ...opts.workerOptions?.interceptors,
         activity: [stepAttemptActivityInterceptor, ...(opts.workerOptions?.interceptors?.activity ?? [])],
-        ...(opts.workflowBundlePath
+        ...(workflowBundlePath
           ? {}
           : {
               workflowModules: [
@@ -130,8 +145,8 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
               ],
             }),
       },
-      ...(opts.workflowBundlePath
-        ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      ...(workflowBundlePath
+        ? { workflowBundle: { codePath: workflowBundlePath } }
         : { workflowsPath: require.resolve('../workflows') }),
     });
   } catch (err) {
@@ -155,7 +170,17 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
     running,
     stop() {
       stopping ??= (async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        const state = worker.getState();
+        // The SDK's Runtime may have begun the shutdown itself (it handles SIGTERM/SIGINT too): STOPPING, DRAINING.
+        if (state !== 'STOPPED' && state !== 'FAILED') {
+          logger.info(
+            'saga worker stopping: no new tasks; running activities may finish within the grace time',
+            {
+              shutdownGraceTime: opts.workerOptions?.shutdownGraceTime ?? `${config.shutdownGraceMs}ms`,
+            },
+          );
+        }
+        if (state === 'RUNNING') worker.shutdown();
         await running;
       })();
       return stopping;

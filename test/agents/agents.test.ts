@@ -14,6 +14,7 @@ import {
   type AgentDeps,
 } from '../../src/activities/agents';
 import { ArtifactStore } from '../../src/activities/artifact-store';
+import { readBacktestReport, renderEquityCurveSvg } from '../../src/activities/equity-plot';
 import { backtestMetrics, sharpeRatio, simulate } from '../../src/activities/backtest-engine';
 import type { StrategyPlan } from '../../src/activities/contracts';
 import {
@@ -100,6 +101,47 @@ describe('agents on real Redis', () => {
     expect(report.period.from).toBe(heldOut[0]!.date);
 
     expect((await listArtifacts(deps, sagaId)).map((a) => a.step)).toEqual(['codegen', 'ml', 'backtest']);
+  });
+
+  it('the report carries the equity curve as data and says the sample data is synthetic; it plots as SVG', async () => {
+    const report = await readBacktestReport(deps, 'saga-full');
+    const { bars } = await loadMarketData(path.join(DEFAULT_DATA_DIR, 'TREND.csv'));
+    const heldOut = bars.slice(Math.floor(bars.length * 0.7));
+    expect(report.equityCurve.map((p) => p.date)).toEqual(heldOut.map((b) => b.date));
+    expect(report.equityCurve[0]).toMatchObject({ equity: 1, buyAndHold: 1 });
+    const last = report.equityCurve[report.equityCurve.length - 1]!;
+    expect(last.equity).toBeCloseTo(1 + report.metrics.totalReturn, 12);
+    expect(last.buyAndHold).toBeCloseTo(heldOut[heldOut.length - 1]!.close / heldOut[0]!.close, 12);
+    expect(report.dataNote).toMatch(/^synthetic sample data/);
+    expect((report.metrics.buyAndHold as { totalReturn: number }).totalReturn).toBeCloseTo(
+      report.metrics.buyAndHoldReturn,
+      12,
+    );
+    expect(report.metrics).toMatchObject({
+      cagr: expect.any(Number),
+      sortino: expect.any(Number),
+      turnover: expect.any(Number),
+      averageTrade: expect.any(Number),
+      costPerTradeBps: 5,
+      slippageBps: 0,
+    });
+
+    const svg = renderEquityCurveSvg(report);
+    expect(svg).toMatch(/^<\?xml[^]*<svg [^]*<\/svg>\n$/);
+    const series = (name: string) =>
+      new RegExp(`data-series="${name}"[^>]*points="([^"]+)"`)
+        .exec(svg)![1]!
+        .split(' ')
+        .map((p) => p.split(',').map(Number));
+    const equity = series('equity');
+    const hold = series('buyAndHold');
+    expect(equity).toHaveLength(heldOut.length);
+    expect(hold).toHaveLength(heldOut.length);
+    // Both start at 1 (same pixel); the higher final value is drawn higher (smaller y).
+    expect(equity[0]).toEqual(hold[0]);
+    expect(Math.sign(hold.at(-1)![1]! - equity.at(-1)![1]!)).toBe(Math.sign(last.equity - last.buyAndHold));
+    expect(svg).toContain('(synthetic data)');
+    await expect(readBacktestReport(deps, 'no-such-saga')).rejects.toThrow(ArtifactMissingError);
   });
 
   it('ml and backtest run the code codegen stored, not a built-in copy', async () => {

@@ -49,6 +49,9 @@ describe('research pipeline end to end (real server, worker, agents, Redis)', ()
     });
     const result = (await handle.result()) as PipelineResult;
     expect(result.plan.family).toBe('mean_reversion');
+    // The saga's result says what the planner understood and assumed.
+    expect(result.plan.understood).toContainEqual({ phrase: 'z-scores', meaning: 'family mean_reversion' });
+    expect(result.plan.assumed).toContain('lookback: the default search range (the idea does not name it)');
     expect(result.params).toEqual({ lookback: expect.any(Number), entryZ: expect.any(Number) });
     const m = result.metrics;
     expect(m.bars).toBe(300); // the held-out 30 % of 1000 bars
@@ -96,6 +99,58 @@ describe('research pipeline end to end (real server, worker, agents, Redis)', ()
     // Nothing else of this saga is left under the prefix (the completed saga above keeps its own).
     const left = await keysUnder(redis, keyPrefix);
     expect(left.filter((k) => k.includes(handle.workflowId))).toEqual([]);
+  });
+});
+
+describe('strict planning through the saga', () => {
+  // Shares nothing with the suite above but the server.
+  let ctx: TemporalTestContext;
+  let redis: Redis;
+  const keyPrefix = uniquePrefix('pipeline-strict');
+  const taskQueue = uniqueTaskQueue('pipeline-strict');
+
+  beforeAll(async () => {
+    ctx = await temporalTestContext();
+    redis = redisClient();
+    await ctx.startWorker({
+      taskQueue,
+      activities: createActivities({
+        redis,
+        keyPrefix,
+        llm: { model: 'unused', timeoutMs: 1000 },
+        planCacheTtlS: 600,
+        logger: createLogger('silent'),
+      }),
+      sinks: createLogSagaSinks(createLogger('silent')),
+    });
+  });
+  afterAll(async () => {
+    await ctx.closeAll();
+    await deleteKeys(redis, keyPrefix);
+    redis.disconnect();
+  });
+
+  it('strict: true refuses an unmappable idea at reasoning, non-retryably, with the reason in the state', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, {
+      idea: `make me rich ${uniqueSuffix()}`,
+      symbol: 'DEMO',
+      strict: true,
+    });
+    await failureOf(handle);
+    const state = await queryState(handle);
+    expect(state.error).toMatchObject({ reason: 'step_failed', step: 'reasoning' });
+    expect(state.error?.message).toMatch(/strict planning refused the idea .*names no strategy family/);
+    expect(state.steps.find((s) => s.name === 'reasoning')).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('without strict the same kind of idea completes, and the result says the family was a default', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, {
+      idea: `make me rich ${uniqueSuffix()}`,
+      symbol: 'DEMO',
+    });
+    const result = (await handle.result()) as PipelineResult;
+    expect(result.plan.familySource).toBe('default');
+    expect(result.plan.assumed![0]).toMatch(/names a strategy family sagalane knows/);
   });
 });
 

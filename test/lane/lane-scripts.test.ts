@@ -193,4 +193,15 @@ describe('lane scripts', () => {
     expect((await owner(stream, e.entryId))?.[0]).toBe('a');
     expect((await owner(stream, second))?.[0]).toBe('b');
   });
+
+  it('KEEPALIVE refreshes every owned entry, not only the first', async () => {
+    const e = await oneEntryReadBy('a');
+    const more = [];
+    for (let i = 0; i < 3; i++) more.push((await redis.xadd(e.stream, '*', 'id', `x${i}`, 'payload', '{}'))!);
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'a', 'COUNT', 3, 'STREAMS', e.stream, '>');
+    await new Promise((r) => setTimeout(r, 300));
+    await runScript(redis, KEEPALIVE, [e.stream], [GROUP, 'a', e.entryId, ...more]);
+    const idle = (await redis.call('XPENDING', e.stream, GROUP, '-', '+', 10)) as [string, string, number][];
+    expect(idle.map((p) => p[2] < 200)).toEqual([true, true, true, true]);
+  });
 });

@@ -46,7 +46,14 @@ describe('slot policy', () => {
       requested: { express: 0, standard: 1 },
     });
     expect(readRoom(standardFull, 'standard')).toBe(0);
-    expect(readRoom(standardFull, 'express')).toBe(1 + 8);
+    // The reserve, the standard slot asked for but not filled yet, and the read-ahead batch.
+    expect(readRoom(standardFull, 'express')).toBe(1 + 1 + 8);
+  });
+
+  it('does not let a standard read blocked on an empty lane keep express entries out (reserve 0)', () => {
+    const c = counts({ concurrency: 1, expressReserve: 0, requested: { express: 0, standard: 1 } });
+    expect(readRoom(c, 'express')).toBe(1);
+    expect(readRoom(c, 'standard')).toBe(0);
   });
 
   it('lets express use every slot, and standard never more than concurrency - reserve', () => {

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     },
     {
       target: 'lane dispatch adds ≤ 10 ms p50 per saga over in-worker activities',
-      measured: `+${fmtMs(laneC1.p50 - c1.p50)} ms (${fmtMs(laneC1.p50)} vs ${fmtMs(c1.p50)})`,
+      measured: `${laneC1.p50 >= c1.p50 ? '+' : '−'}${fmtMs(Math.abs(laneC1.p50 - c1.p50))} ms (${fmtMs(laneC1.p50)} vs ${fmtMs(c1.p50)})`,
       result: check(laneC1.p50 - c1.p50 <= 10),
     },
   ];

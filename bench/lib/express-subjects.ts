@@ -181,11 +181,30 @@ export class BullMqSubject implements ExpressSubject {
   }
 }
 
+/**
+ * Standard-lane work kept going behind the measured tasks: `backlog` tasks of `type` kept waiting (topped up every
+ * 50 ms), e.g. CPU-bound `hash` tasks saturating the standard lane while express latency is measured.
+ */
+export interface BackgroundLoad {
+  type: TaskType;
+  payload: unknown;
+  backlog: number;
+}
+
+export interface LaneSubjectOptions {
+  /** Standard-lane load running during every measurement. @defaultValue none */
+  background?: BackgroundLoad;
+  /** Worker with its default options (autoscaler, reserve) instead of a fixed concurrency. @defaultValue false */
+  defaultWorker?: boolean;
+}
+
 export class LaneSubject implements ExpressSubject {
   private client?: ExpressClient;
   private worker?: ExpressWorker;
   private done = 0;
   private run = 0;
+  private backgroundLoop?: Promise<void>;
+  private backgroundOn = false;
 
   /** `payload(i)` makes the i-th task's payload (distinct payloads keep agent caches honest). */
   constructor(
@@ -194,26 +213,56 @@ export class LaneSubject implements ExpressSubject {
     private readonly prefix: string,
     private readonly taskType: TaskType,
     private readonly payload: (i: number) => unknown,
+    private readonly o: LaneSubjectOptions = {},
   ) {}
 
   private submitted = 0;
 
+  /** Keepalive calls and entries refreshed by the current worker (for the keepalive cost). */
+  keepaliveCounts(): { calls: number; ids: number } {
+    return this.worker?.keepaliveCounts ?? { calls: 0, ids: 0 };
+  }
+
   async start(concurrency: number): Promise<void> {
     const keyPrefix = `${this.prefix}:r${this.run++}`;
     this.done = 0;
-    this.client = new ExpressClient({ types: [this.taskType], redisUrl: this.redisUrl, keyPrefix });
+    const types = this.o.background ? [this.taskType, this.o.background.type] : [this.taskType];
+    this.client = new ExpressClient({ types, redisUrl: this.redisUrl, keyPrefix });
     this.worker = new ExpressWorker({
-      types: [this.taskType],
+      types,
       redisUrl: this.redisUrl,
       keyPrefix,
-      // Fixed concurrency: the autoscaler would otherwise move it during a measurement.
-      concurrency: { min: concurrency, max: concurrency },
-      autoscaleIntervalMs: 0,
-      expressReserve: 0,
+      ...(this.o.defaultWorker
+        ? {}
+        : {
+            // Fixed concurrency: the autoscaler would otherwise move it during a measurement.
+            concurrency: { min: concurrency, max: concurrency },
+            autoscaleIntervalMs: 0,
+            expressReserve: 0,
+          }),
       logger: createLogger('error'),
     });
-    this.worker.on('task:succeeded', () => this.done++);
+    this.worker.on('task:succeeded', (e) => {
+      if (e.type === this.taskType.name) this.done++;
+    });
     await this.worker.start();
+    if (this.o.background) this.startBackground(this.o.background);
+  }
+
+  private startBackground(bg: BackgroundLoad): void {
+    this.backgroundOn = true;
+    const client = this.client!;
+    this.backgroundLoop = (async () => {
+      while (this.backgroundOn) {
+        const [, standard] = await client.stats([bg.type.name]);
+        const missing = bg.backlog - (standard?.length ?? 0);
+        if (missing > 0)
+          await client.submitMany(
+            Array.from({ length: missing }, () => ({ type: bg.type.name, payload: bg.payload })),
+          );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
   }
 
   async roundTrip(): Promise<void> {
@@ -238,6 +287,8 @@ export class LaneSubject implements ExpressSubject {
   }
 
   async stop(): Promise<void> {
+    this.backgroundOn = false;
+    await this.backgroundLoop;
     await this.worker?.stop();
     await this.client?.close();
   }

@@ -30,6 +30,10 @@ export function formatSaga(s: SagaStateView): string {
     lines.push(`  compensated ${c.step.padEnd(10)} ${c.status}${c.error ? `: ${c.error}` : ''}`);
   if (s.error) lines.push(`  error: ${sagaFailureText(s)}`);
   if (s.result) {
+    const plan = s.result.plan;
+    lines.push(`  plan: ${plan.family}${plan.direction ? ` ${plan.direction}` : ''} (${plan.provider})`);
+    for (const u of plan.understood ?? []) lines.push(`    understood "${u.phrase}": ${u.meaning}`);
+    for (const a of plan.assumed ?? []) lines.push(`    assumed: ${a}`);
     lines.push(`  params: ${JSON.stringify(s.result.params)}`);
     lines.push(`  metrics: ${JSON.stringify(s.result.metrics)}`);
   }

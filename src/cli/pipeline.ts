@@ -12,6 +12,7 @@ interface StartOptions extends OutputOptions {
   id?: string;
   timeoutMs?: number;
   priority?: string;
+  strict?: boolean;
   wait?: boolean;
 }
 
@@ -30,6 +31,7 @@ export function pipelineCommand(): Command {
         '--priority <lane>',
         'express | standard: the lane its steps run on (default standard; compensations always express)',
       )
+      .option('--strict', 'refuse an idea the planner cannot map instead of assuming a default family')
       .option('--wait', 'wait until the saga finishes, showing progress on stderr'),
   ).action(async (opts: StartOptions) => {
     // Bad input is reported before any connection is made.
@@ -40,6 +42,7 @@ export function pipelineCommand(): Command {
         dataset: opts.dataset,
         timeoutMs: opts.timeoutMs,
         priority: opts.priority,
+        strict: opts.strict,
       }),
     );
     await withSagas(async (sagas) => {

@@ -109,6 +109,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   get consumerName(): string {
     return this.options.consumerName;
   }
+  /** Keepalive script calls made and entries refreshed since start (0 before start). */
+  get keepaliveCounts(): { calls: number; ids: number } {
+    return this.janitor ? { ...this.janitor.keepaliveCounts } : { calls: 0, ids: 0 };
+  }
 
   /** Connects, creates the consumer groups, and starts reading. Resolves once the worker is consuming. */
   async start(): Promise<void> {

@@ -49,12 +49,17 @@ export class Janitor {
     private readonly o: JanitorOptions,
   ) {}
 
+  /** Keepalive script calls and entries refreshed so far (what keepalive costs Redis). */
+  readonly keepaliveCounts = { calls: 0, ids: 0 };
+
   /** Re-claims this consumer's held entries so their idle time stays far below minIdleMs. */
   async keepAlive(): Promise<void> {
     await Promise.all(
       this.streams.map(async (s) => {
         const ids = [...(this.reader.held.get(s.key) ?? [])];
         if (!ids.length) return;
+        this.keepaliveCounts.calls++;
+        this.keepaliveCounts.ids += ids.length;
         const [lost, missing] = (await runScript(
           this.cmd,
           KEEPALIVE,

@@ -125,6 +125,9 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   try {
     worker = await Worker.create({
       shutdownGraceTime: config.shutdownGraceMs,
+      // Bounded workflow cache (docs/SAGAS.md "Memory"): above the 100 sagas in flight of bench:saga, far below the
+      // SDK's heap-derived default (~900 here); `workerOptions.maxCachedWorkflows` overrides it.
+      maxCachedWorkflows: 250,
       ...opts.workerOptions,
       connection,
       namespace: config.temporal.namespace,

@@ -128,7 +128,6 @@ describe('sagalane commands with one backend down', () => {
     expect(task.stderr).toContain(`sagalane: Redis is not reachable at ${deadRedis}`);
     expect(task.stderr).toContain('REDIS_URL');
 
-    const t0 = Date.now();
     const saga = await runSagalane(env({ TEMPORAL_ADDRESS: deadTemporal, REDIS_URL: redisUrl() }), [
       'saga',
       'list',
@@ -136,8 +135,8 @@ describe('sagalane commands with one backend down', () => {
     expect(saga.code).toBe(69);
     expect(saga.stderr).toContain(`sagalane: Temporal is not reachable at ${deadTemporal}`);
     expect(saga.stderr).toContain('TEMPORAL_ADDRESS');
-    // The connect timeout is 3 s; process start-up on a loaded machine is the rest.
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    // How fast a down Temporal is reported (3 s connect timeout) is checked in-process by front-door.test.ts; a
+    // spawned process's wall time on this shared machine says more about the load than about the CLI.
 
     // Without TEMPORAL_ADDRESS the hint is the local stack.
     const port = await freePort();

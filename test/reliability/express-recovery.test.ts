@@ -106,7 +106,7 @@ describe('express recovery (default options)', () => {
       port: Number(new URL(redisUrl()).port || 6379),
     });
     await proxy.start();
-    const cutOff = await spawnWorker(prefix, 'cut-off', `redis://${proxy.address}`);
+    await spawnWorker(prefix, 'cut-off', `redis://${proxy.address}`);
     const tasks = await client.submitMany(
       Array.from({ length: 2 }, () => ({ type: 'slow', lane: 'express' as const, payload: { ms: 2500 } })),
     );
@@ -115,7 +115,7 @@ describe('express recovery (default options)', () => {
       return tasks.every((t) => on[t.taskId] === 'cut-off') ? true : undefined;
     });
     await proxy.stop(); // partition: the worker keeps running its handlers but cannot reach Redis
-    const other = await spawnWorker(prefix, 'other');
+    await spawnWorker(prefix, 'other');
     const done = await Promise.all(tasks.map((t) => client.result(t.taskId, { waitMs: 30_000 })));
     expect(done.map((d) => (d.result as { by: string }).by)).toEqual(['other', 'other']);
     // The cut-off worker's handlers finished meanwhile (2.5 s); heal, and give its outcome writes time to land.

@@ -4,9 +4,11 @@
  *
  * - `expressReserve` slots are never taken by standard tasks (standard capacity = concurrency − reserve), and the
  *   minimum concurrency is at least reserve + 1 (option validation), so there is always a standard slot too;
- * - standard entries are read only into free standard slots (no read-ahead): a buffered standard entry can never
- *   occupy room an express entry needs, and entries left in the stream are there for other consumers;
- * - express entries may be read one batch ahead while handlers are fast, and start first.
+ * - a lane may read one batch ahead of its free slots only while its handlers are fast; standard entries read
+ *   ahead never count against express room (only as many standard entries as standard slots do), so a standard
+ *   backlog buffered here can never keep an express entry out; slow standard work is read only into free slots,
+ *   leaving entries in the stream for other consumers;
+ * - express entries start first.
  */
 import type { Lane } from './keys';
 
@@ -23,6 +25,8 @@ export interface SlotCounts {
   settling: number;
   /** Extra express entries that may be read ahead of free slots (0 for slow handlers). */
   expressReadAhead: number;
+  /** Extra standard entries that may be read ahead of free standard slots (0 for slow handlers). */
+  standardReadAhead: number;
 }
 
 /**
@@ -44,16 +48,16 @@ export function minimumConcurrency(expressReserve: number): number {
 /** Entries the lane may read now, net of what it runs, buffers and has asked for. */
 export function readRoom(s: SlotCounts, lane: Lane): number {
   if (s.settling >= MAX_SETTLING_PER_SLOT * s.concurrency) return 0;
+  const capacity = standardCapacity(s.concurrency, s.expressReserve);
   const standardHeld = s.running.standard + s.buffered.standard;
-  if (lane === 'standard')
-    return standardCapacity(s.concurrency, s.expressReserve) - standardHeld - s.requested.standard;
+  if (lane === 'standard') return capacity + s.standardReadAhead - standardHeld - s.requested.standard;
   // Standard work never holds more than its capacity, so this is always >= the reserve minus express's own use.
   // A standard read still outstanding is not counted: blocked on an empty standard lane, it must not keep express
   // entries out (with a reserve of 0 it would take every slot); what it returns waits for a standard slot.
   return (
     s.concurrency +
     s.expressReadAhead -
-    standardHeld -
+    Math.min(standardHeld, capacity) -
     s.running.express -
     s.buffered.express -
     s.requested.express

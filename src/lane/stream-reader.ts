@@ -44,10 +44,13 @@ export class StreamReader {
   private readonly byKey = new Map<string, StreamRef>();
   private readonly wakeWaiters = new Set<() => void>();
   /**
-   * Moving average of express handler run time: decides whether reading ahead pays. Starts just above the
+   * Moving average of handler run time per lane: decides whether reading ahead pays. Starts just above the
    * threshold, so a fresh worker does not grab a second batch of what may be long tasks.
    */
-  private avgExpressRunMs = READ_AHEAD_MAX_RUN_MS + 1;
+  private readonly avgRunMs: Record<Lane, number> = {
+    express: READ_AHEAD_MAX_RUN_MS + 1,
+    standard: READ_AHEAD_MAX_RUN_MS + 1,
+  };
   private stopping = false;
 
   constructor(private readonly o: StreamReaderOptions) {
@@ -75,7 +78,8 @@ export class StreamReader {
       buffered: { express: this.buffered.express.length, standard: this.buffered.standard.length },
       requested: this.requested,
       settling: this.settling,
-      expressReadAhead: this.avgExpressRunMs <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
+      expressReadAhead: this.avgRunMs.express <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
+      standardReadAhead: this.avgRunMs.standard <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
     };
   }
 
@@ -88,7 +92,7 @@ export class StreamReader {
   }
 
   recordRun(lane: Lane, ms: number): void {
-    if (lane === 'express') this.avgExpressRunMs += (ms - this.avgExpressRunMs) / 8;
+    this.avgRunMs[lane] += (ms - this.avgRunMs[lane]) / 8;
   }
 
   /** The next buffered entry allowed to start (express first), or undefined. */

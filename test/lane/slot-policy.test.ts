@@ -16,6 +16,7 @@ const counts = (over: Partial<SlotCounts> = {}): SlotCounts => ({
   requested: { express: 0, standard: 0 },
   settling: 0,
   expressReadAhead: 0,
+  standardReadAhead: 0,
   ...over,
 });
 
@@ -33,10 +34,26 @@ describe('slot policy', () => {
     expect(readRoom(oneStandardRunning, 'express')).toBe(1);
   });
 
-  it('reads standard entries only into free standard slots (no read-ahead), express ones a batch ahead', () => {
-    const fast = counts({ concurrency: 8, expressReadAhead: 8 });
-    expect(readRoom(fast, 'standard')).toBe(7);
-    expect(readRoom(fast, 'express')).toBe(16 - 0);
+  it('reads slow standard work only into free standard slots, fast lanes a batch ahead', () => {
+    const slow = counts({ concurrency: 8, expressReadAhead: 8 });
+    expect(readRoom(slow, 'standard')).toBe(7);
+    expect(readRoom(slow, 'express')).toBe(16 - 0);
+    const fast = counts({ concurrency: 8, standardReadAhead: 8 });
+    expect(readRoom(fast, 'standard')).toBe(15);
+  });
+
+  it('never lets standard entries read ahead take express room', () => {
+    // 7 standard slots all running and a full read-ahead batch buffered behind them.
+    const c = counts({
+      concurrency: 8,
+      standardReadAhead: 8,
+      running: { express: 0, standard: 7 },
+      buffered: { express: 0, standard: 8 },
+    });
+    expect(readRoom(c, 'standard')).toBe(0);
+    expect(readRoom(c, 'express')).toBe(1);
+    expect(canStart(c, 'express')).toBe(true);
+    expect(canStart(c, 'standard')).toBe(false);
     // Standard work buffered or asked for counts against its capacity, and leaves the reserve to express.
     const standardFull = counts({
       concurrency: 8,

@@ -192,7 +192,7 @@ describe('approval gates (researchPipeline approval: before_backtest)', () => {
 
   describe('through the CLI (`sagalane saga approve|reject`)', () => {
     // Each spawns `tsx src/cli/index.ts` (seconds on a busy box) and waits for the saga.
-    jest.setTimeout(180_000);
+    jest.setTimeout(400_000);
     const cli = (args: string[]) =>
       runSagalane(
         {
@@ -202,6 +202,7 @@ describe('approval gates (researchPipeline approval: before_backtest)', () => {
           SAGALANE_LOG_LEVEL: 'warn',
         },
         args,
+        150_000,
       );
 
     it('approve --json prints the state after the answer; a second approve fails naming the state', async () => {

@@ -31,6 +31,7 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, summarize, type LatencySummary } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
+import { startLaneDispatchSubject, type LaneSubject } from './lib/saga-lane-subject';
 
 const THROUGHPUT_CONCURRENCIES = [10, 50, 100];
 const ROLLBACKS = 30;
@@ -83,6 +84,14 @@ async function main(): Promise<void> {
   const bareRunning = bareWorker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  // The lane-dispatched subject: same server, same fast agents, steps on the express lane (bench/lib/saga-lane-subject).
+  const lane: LaneSubject = await startLaneDispatchSubject({
+    nativeConnection,
+    client,
+    redisUrl: redisUrlFromEnv(),
+    agents: activities,
+    sinks,
+  });
   const runBare = async () => {
     const workflowId = `bare-${randomUUID()}`;
     await client.workflow.execute('bareFourActivities', {
@@ -94,9 +103,9 @@ async function main(): Promise<void> {
   const peers: { label: string; concurrency: number; result: LoadResult }[] = [];
 
   const finishedIds: string[] = [];
-  const runSaga = async (symbol: string) => {
+  const runSaga = async (symbol: string, queue = taskQueue) => {
     const handle = await client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
-      taskQueue,
+      taskQueue: queue,
       workflowId: pipelineWorkflowId(symbol, randomUUID()),
       args: [{ idea: 'benchmark saga', symbol }],
     });
@@ -117,6 +126,22 @@ async function main(): Promise<void> {
           await handle.result();
           finishedIds.push(handle.workflowId);
         },
+      ),
+    });
+    results.push({
+      label: 'lane-dispatched: latency, one saga at a time',
+      concurrency: 1,
+      result: await closedLoop(
+        { label: 'lane saga closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
+        async () => void (await (await runSaga('BENCH', lane.taskQueue)).result()),
+      ),
+    });
+    results.push({
+      label: 'lane-dispatched: throughput, 50 in flight',
+      concurrency: 50,
+      result: await closedLoop(
+        { label: 'lane saga closed loop c=50', concurrency: 50, durationMs: 8_000 * scale, warmupMs: 2000 },
+        async () => void (await (await runSaga('BENCH', lane.taskQueue)).result()),
       ),
     });
     gaps = await historyGaps(client, finishedIds.slice(-10));
@@ -173,6 +198,7 @@ async function main(): Promise<void> {
     progress.finish();
     rollback = { fromFailure: summarize(fromFailure), clientObserved: summarize(clientObserved), states };
   } finally {
+    await lane.stop();
     bareWorker.shutdown();
     await bareRunning;
     await worker.stop();
@@ -218,7 +244,9 @@ async function main(): Promise<void> {
     },
   );
   const c1 = results[0]!.result.latency!;
-  const c50 = results.find((r) => r.concurrency === 50)!.result;
+  // The in-worker subject's row (the lane-dispatched one has concurrency 50 too).
+  const c50 = results.find((r) => r.label === 'throughput, 50 in flight')!.result;
+  const laneC1 = results.find((r) => r.label.startsWith('lane-dispatched: latency'))!.result.latency!;
   const bare1 = peers[0]!.result.latency!;
   const bare50 = peers[1]!.result;
   const check = (ok: boolean) => (ok ? 'met' : '**missed**');
@@ -228,6 +256,11 @@ async function main(): Promise<void> {
       target: '≥ 50 sagas/s at concurrency 50',
       measured: `${fmtRate(c50.tasksPerSecond)} sagas/s`,
       result: check(c50.tasksPerSecond >= 50),
+    },
+    {
+      target: 'lane dispatch adds ≤ 10 ms p50 per saga over in-worker activities',
+      measured: `${laneC1.p50 >= c1.p50 ? '+' : '−'}${fmtMs(Math.abs(laneC1.p50 - c1.p50))} ms (${fmtMs(laneC1.p50)} vs ${fmtMs(c1.p50)})`,
+      result: check(laneC1.p50 - c1.p50 <= 10),
     },
     {
       target: 'saga vs bare peer, p50 at concurrency 1 (same run)',

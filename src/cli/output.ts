@@ -21,7 +21,9 @@ export function formatSaga(s: SagaStateView): string {
   for (const step of s.steps) {
     const ms = step.finishedAt ? Date.parse(step.finishedAt) - Date.parse(step.startedAt) : undefined;
     lines.push(
-      `  step ${step.name.padEnd(10)} ${step.status.padEnd(9)} attempts ${step.attempts}${ms !== undefined ? `  ${ms} ms` : ''}`,
+      `  step ${step.name.padEnd(10)} ${step.status.padEnd(9)} attempts ${step.attempts}${ms !== undefined ? `  ${ms} ms` : ''}` +
+        // A lane-dispatched step names the lane task that ran it (`sagalane task get <taskId>`).
+        (step.taskId ? `  ${step.lane} lane task ${step.taskId}` : ''),
     );
   }
   for (const c of s.compensations)

@@ -1,15 +1,16 @@
 /**
  * `npm run bench:saga`: the 4-step research pipeline saga with near-instant activities on a local in-memory Temporal
  * dev server (started here): latency at concurrency 1, throughput at 10/50/100 sagas in flight, and rollback
- * latency (backtest failure → state `rolled_back`). Writes bench/results/saga-<time>.json and the `saga` section of
- * docs/BENCHMARKS.md.
+ * latency (backtest failure → state `rolled_back`). Its peer in the same run: a bare Temporal workflow calling the
+ * same four activities (bench/lib/bare-workflow.ts) on a second worker, at concurrency 1 and 50. Writes
+ * bench/results/saga-<time>.json and the `saga` section of docs/BENCHMARKS.md.
  *
  * Options: `--scale <f>` multiplies every duration.
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type InjectedSinks } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { createLogger } from '../src/logger';
@@ -30,6 +31,7 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, summarize, type LatencySummary } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
+import { startLaneDispatchSubject, type LaneSubject } from './lib/saga-lane-subject';
 
 const THROUGHPUT_CONCURRENCIES = [10, 50, 100];
 const ROLLBACKS = 30;
@@ -71,13 +73,39 @@ async function main(): Promise<void> {
     sinks,
     logger: createLogger('error'),
   });
+  const bareQueue = `${taskQueue}-bare`;
+  status('bundling the bare peer workflow and starting its worker');
+  const bareWorker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue: bareQueue,
+    workflowsPath: require.resolve('./lib/bare-workflow'),
+    activities,
+  });
+  const bareRunning = bareWorker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  // The lane-dispatched subject: same server, same fast agents, steps on the express lane (bench/lib/saga-lane-subject).
+  const lane: LaneSubject = await startLaneDispatchSubject({
+    nativeConnection,
+    client,
+    redisUrl: redisUrlFromEnv(),
+    agents: activities,
+    sinks,
+  });
+  const runBare = async () => {
+    const workflowId = `bare-${randomUUID()}`;
+    await client.workflow.execute('bareFourActivities', {
+      taskQueue: bareQueue,
+      workflowId,
+      args: [{ sagaId: workflowId, symbol: 'BENCH' }],
+    });
+  };
+  const peers: { label: string; concurrency: number; result: LoadResult }[] = [];
 
   const finishedIds: string[] = [];
-  const runSaga = async (symbol: string) => {
+  const runSaga = async (symbol: string, queue = taskQueue) => {
     const handle = await client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
-      taskQueue,
+      taskQueue: queue,
       workflowId: pipelineWorkflowId(symbol, randomUUID()),
       args: [{ idea: 'benchmark saga', symbol }],
     });
@@ -100,7 +128,31 @@ async function main(): Promise<void> {
         },
       ),
     });
+    results.push({
+      label: 'lane-dispatched: latency, one saga at a time',
+      concurrency: 1,
+      result: await closedLoop(
+        { label: 'lane saga closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
+        async () => void (await (await runSaga('BENCH', lane.taskQueue)).result()),
+      ),
+    });
+    results.push({
+      label: 'lane-dispatched: throughput, 50 in flight',
+      concurrency: 50,
+      result: await closedLoop(
+        { label: 'lane saga closed loop c=50', concurrency: 50, durationMs: 8_000 * scale, warmupMs: 2000 },
+        async () => void (await (await runSaga('BENCH', lane.taskQueue)).result()),
+      ),
+    });
     gaps = await historyGaps(client, finishedIds.slice(-10));
+    peers.push({
+      label: 'peer: bare workflow, 4 activities, one at a time',
+      concurrency: 1,
+      result: await closedLoop(
+        { label: 'bare closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
+        runBare,
+      ),
+    });
     for (const c of THROUGHPUT_CONCURRENCIES) {
       results.push({
         label: `throughput, ${c} in flight`,
@@ -110,6 +162,16 @@ async function main(): Promise<void> {
           async () => void (await (await runSaga('BENCH')).result()),
         ),
       });
+      if (c === 50) {
+        peers.push({
+          label: 'peer: bare workflow, 4 activities, 50 in flight',
+          concurrency: 50,
+          result: await closedLoop(
+            { label: 'bare closed loop c=50', concurrency: 50, durationMs: 8_000 * scale, warmupMs: 2000 },
+            runBare,
+          ),
+        });
+      }
     }
     const progress = new Progress('saga rollbacks (one at a time)', ROLLBACKS);
     const fromFailure: number[] = [];
@@ -136,6 +198,9 @@ async function main(): Promise<void> {
     progress.finish();
     rollback = { fromFailure: summarize(fromFailure), clientObserved: summarize(clientObserved), states };
   } finally {
+    await lane.stop();
+    bareWorker.shutdown();
+    await bareRunning;
     await worker.stop();
     await nativeConnection.close();
     await connection.close();
@@ -146,7 +211,7 @@ async function main(): Promise<void> {
       `rollback sagas ended in ${[...new Set(rollback.states)].join(', ')}, expected rolled_back`,
     );
 
-  const rows: Row[] = results.map(({ label, concurrency, result }) => ({
+  const rows: Row[] = [...results, ...peers].map(({ label, concurrency, result }) => ({
     measurement: label,
     'sagas/s': fmtRate(result.tasksPerSecond),
     'p50 ms': fmtMs(result.latency!.p50),
@@ -179,15 +244,33 @@ async function main(): Promise<void> {
     },
   );
   const c1 = results[0]!.result.latency!;
-  const c50 = results.find((r) => r.concurrency === 50)!.result;
+  // The in-worker subject's row (the lane-dispatched one has concurrency 50 too).
+  const c50 = results.find((r) => r.label === 'throughput, 50 in flight')!.result;
+  const laneC1 = results.find((r) => r.label.startsWith('lane-dispatched: latency'))!.result.latency!;
+  const bare1 = peers[0]!.result.latency!;
+  const bare50 = peers[1]!.result;
   const check = (ok: boolean) => (ok ? 'met' : '**missed**');
   const targets: Row[] = [
-    { target: 'p50 < 100 ms at concurrency 1', measured: `${fmtMs(c1.p50)} ms`, result: check(c1.p50 < 100) },
-    { target: 'p95 < 250 ms at concurrency 1', measured: `${fmtMs(c1.p95)} ms`, result: check(c1.p95 < 250) },
+    { target: 'p50 ≤ 40 ms at concurrency 1', measured: `${fmtMs(c1.p50)} ms`, result: check(c1.p50 <= 40) },
     {
       target: '≥ 50 sagas/s at concurrency 50',
       measured: `${fmtRate(c50.tasksPerSecond)} sagas/s`,
       result: check(c50.tasksPerSecond >= 50),
+    },
+    {
+      target: 'lane dispatch adds ≤ 10 ms p50 per saga over in-worker activities',
+      measured: `${laneC1.p50 >= c1.p50 ? '+' : '−'}${fmtMs(Math.abs(laneC1.p50 - c1.p50))} ms (${fmtMs(laneC1.p50)} vs ${fmtMs(c1.p50)})`,
+      result: check(laneC1.p50 - c1.p50 <= 10),
+    },
+    {
+      target: 'saga vs bare peer, p50 at concurrency 1 (same run)',
+      measured: `${fmtMs(c1.p50)} / ${fmtMs(bare1.p50)} ms = ${(c1.p50 / bare1.p50).toFixed(2)}×`,
+      result: '–',
+    },
+    {
+      target: 'saga vs bare peer, sagas/s at concurrency 50 (same run)',
+      measured: `${fmtRate(c50.tasksPerSecond)} / ${fmtRate(bare50.tasksPerSecond)} = ${(c50.tasksPerSecond / bare50.tasksPerSecond).toFixed(2)}×`,
+      result: '–',
     },
   ];
   const gapRows: Row[] = gaps.slice(0, 8).map((g) => ({
@@ -219,7 +302,7 @@ async function main(): Promise<void> {
       '',
       markdownTable(gapRows),
     ].join('\n'),
-    data: { scale, results, rollback, gaps },
+    data: { scale, results, peers, rollback, gaps },
   });
   status(`wrote ${file} and docs/BENCHMARKS.md (saga section)`);
 }

@@ -1,10 +1,13 @@
 /**
- * `npm run bench:soak`: memory of one worker process (express + saga worker) over 100,000 express tasks and 2,000
- * sagas run side by side. The worker reports RSS and (post-GC) heap once a second; the growth figure compares the
- * start of the steady state with the end. Writes bench/results/soak-<time>.json and the `soak` section of
- * docs/BENCHMARKS.md.
+ * `npm run bench:soak`: memory of one worker process (express + saga worker) under express tasks and sagas run
+ * side by side. The worker reports RSS, its parts and the saga worker's cached workflows once a second (after a
+ * forced GC); the growth figure compares the start of the measured window with its end. Writes
+ * bench/results/soak-<time>.json, the `soak` section of docs/BENCHMARKS.md and the curve as docs/soak-memory.svg.
  *
- * Options: `--tasks <n>` (default 100000), `--sagas <n>` (default 2000).
+ * Options: `--minutes <m>`: run for m minutes (express paced at `--express-rate`, default 1000 tasks/s; sagas closed
+ * loop at 50 in flight); growth is measured over the last 20 minutes (or the last two thirds of a shorter run).
+ * Without `--minutes`: `--tasks <n>` (default 100000) and `--sagas <n>` (default 2000), as fast as they go.
+ * Env `SOAK_MAX_CACHED_WORKFLOWS=<n>|sdk` overrides the saga worker's cache bound for an A/B run.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,7 +23,9 @@ import { Progress, status } from './lib/progress';
 import { benchPrefix, deleteMatching, redisUrlFromEnv } from './lib/redis-keys';
 import { commandLine, writeReport } from './lib/results';
 import type { MemorySample } from './lib/soak-worker';
+import { lineChartSvg } from './lib/svg-plot';
 import { consoleTable, markdownTable, type Row } from './lib/table';
+import fs from 'node:fs';
 
 const MB = 1024 * 1024;
 const SAGA_CONCURRENCY = 50;
@@ -35,12 +40,31 @@ function intArg(name: string, fallback: number): number {
   return v;
 }
 
+function numberArg(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!(v > 0)) throw new Error(`${name} must be a positive number (got ${process.argv[i + 1]})`);
+  return v;
+}
+
+const SVG_PATH = path.resolve(__dirname, '..', 'docs', 'soak-memory.svg');
+const GROWTH_WINDOW_S = 20 * 60;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
 
 async function main(): Promise<void> {
-  const tasks = intArg('--tasks', 100_000);
-  const sagaCount = intArg('--sagas', 2_000);
+  const minutes = numberArg('--minutes');
+  const expressRate = numberArg('--express-rate') ?? 1000;
+  const deadline = minutes === undefined ? undefined : performance.now() + minutes * 60_000;
+  const timeLeft = () => deadline === undefined || performance.now() < deadline;
+  const tasks = deadline === undefined ? intArg('--tasks', 100_000) : Number.POSITIVE_INFINITY;
+  const sagaCount = deadline === undefined ? intArg('--sagas', 2_000) : Number.POSITIVE_INFINITY;
+  let tasksDone = 0;
+  let sagasDone = 0;
+  let sagaErrors = 0;
+  let tasksLeft = 0;
   const startedAt = new Date();
   const redisUrl = redisUrlFromEnv();
   const admin = new Redis(redisUrl);
@@ -80,43 +104,64 @@ async function main(): Promise<void> {
   let phaseEnds: { express?: number; sagas?: number } = {};
   try {
     const expressLoad = (async () => {
-      const progress = new Progress('express tasks (echo) through the worker', tasks);
+      const progress = new Progress(
+        'express tasks (echo) through the worker',
+        deadline === undefined ? tasks : Math.round(expressRate * minutes! * 60),
+      );
       let submitted = 0;
       const backlog = async () => (await client.stats(['echo'])).reduce((s, r) => s + r.length, 0);
-      while (submitted < tasks) {
+      while (submitted < tasks && timeLeft()) {
         const n = Math.min(1000, tasks - submitted);
+        // Paced in time mode: batches of 100 at `expressRate` per second.
+        if (deadline !== undefined) {
+          const due = began + ((submitted + 100) / expressRate) * 1000;
+          if (due > performance.now()) await sleep(due - performance.now());
+        }
         await client.submitMany(
-          Array.from({ length: n }, (_, i) => ({
+          Array.from({ length: deadline === undefined ? n : 100 }, (_, i) => ({
             type: 'echo',
             payload: { message: `soak ${submitted + i}` },
           })),
         );
-        submitted += n;
+        submitted += deadline === undefined ? n : 100;
         let waiting: number;
         while ((waiting = await backlog()) > MAX_BACKLOG) await sleep(20);
         progress.add(submitted - waiting - progress.count);
       }
       let waiting: number;
-      while ((waiting = await backlog()) > 0) {
+      // A timed run waits at most 30 s past its end for the backlog; what is left is reported, not waited for.
+      const drainUntil = deadline === undefined ? Number.POSITIVE_INFINITY : deadline + 30_000;
+      while ((waiting = await backlog()) > 0 && performance.now() < drainUntil) {
         progress.add(submitted - waiting - progress.count);
         await sleep(50);
       }
-      progress.add(submitted - progress.count);
+      progress.add(submitted - waiting - progress.count);
       progress.finish();
+      tasksDone = submitted - waiting;
+      tasksLeft = waiting;
       phaseEnds = { ...phaseEnds, express: (performance.now() - began) / 1000 };
     })();
     const sagaLoad = (async () => {
-      const progress = new Progress('sagas (4 steps, fast activities)', sagaCount);
+      const progress = new Progress(
+        'sagas (4 steps, fast activities)',
+        deadline === undefined ? sagaCount : Math.round(20 * minutes! * 60),
+      );
       let next = 0;
       const runner = async () => {
-        while (next < sagaCount) {
+        while (next < sagaCount && timeLeft()) {
           next++;
-          const handle = await temporal.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
-            taskQueue,
-            workflowId: pipelineWorkflowId('SOAK', randomUUID()),
-            args: [{ idea: 'soak saga', symbol: 'SOAK' }],
-          });
-          await handle.result();
+          // On a starved box a saga can time out or a result poll fail: count it, keep the load going.
+          try {
+            const handle = await temporal.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
+              taskQueue,
+              workflowId: pipelineWorkflowId('SOAK', randomUUID()),
+              args: [{ idea: 'soak saga', symbol: 'SOAK' }],
+            });
+            await handle.result();
+            sagasDone++;
+          } catch {
+            sagaErrors++;
+          }
           progress.add();
         }
       };
@@ -137,13 +182,24 @@ async function main(): Promise<void> {
     admin.disconnect();
   }
 
-  // Steady state starts once the first 10% of the run is behind us (JIT, caches, connection pools warmed up).
+  // The measured window: the last 20 minutes of a long run, else the last two thirds (JIT, caches and connection
+  // pools warm up in the first third). Growth = median of the last 30 s minus median of the window's first 30 s.
   const total = samples[samples.length - 1]!.t;
-  const early = samples.filter((s) => s.t >= total * 0.1 && s.t <= total * 0.2);
-  const late = samples.slice(-5);
+  const windowStart = total >= GROWTH_WINDOW_S * 1.25 ? total - GROWTH_WINDOW_S : total / 3;
+  const windowLabel =
+    total >= GROWTH_WINDOW_S * 1.25
+      ? 'last 20 minutes'
+      : `last ${((total - windowStart) / 60).toFixed(1)} of ${(total / 60).toFixed(1)} minutes (run shorter than 25 min)`;
+  const early = samples.filter((s) => s.t >= windowStart && s.t <= windowStart + 30);
+  const late = samples.filter((s) => s.t >= total - 30);
+  const growthOf = (pick: (s: MemorySample) => number) => median(late.map(pick)) - median(early.map(pick));
+  const native = (s: MemorySample) => s.rss - s.heapTotal - s.external;
   const growth = {
-    rss: median(late.map((s) => s.rss)) - median(early.map((s) => s.rss)),
-    heapUsed: median(late.map((s) => s.heapUsed)) - median(early.map((s) => s.heapUsed)),
+    rss: growthOf((s) => s.rss),
+    heapUsed: growthOf((s) => s.heapUsed),
+    heapTotal: growthOf((s) => s.heapTotal),
+    external: growthOf((s) => s.external),
+    native: growthOf(native),
   };
   const peakRss = Math.max(...samples.map((s) => s.rss));
   const timeline: Row[] = [0, 0.1, 0.25, 0.5, 0.75, 1].map((f) => {
@@ -155,28 +211,72 @@ async function main(): Promise<void> {
       'RSS MB': mb(s.rss),
       'heap used MB (after GC)': mb(s.heapUsed),
       'heap total MB': mb(s.heapTotal),
+      'external MB': mb(s.external),
+      'rest of RSS MB': mb(native(s)),
+      'cached workflows': String(s.cachedWorkflows ?? '–'),
     };
   });
   const summary: Row[] = [
     {
       measure: 'express tasks',
-      value: tasks.toLocaleString('en-US'),
-      note: `done at ${phaseEnds.express?.toFixed(0)} s`,
+      value: tasksDone.toLocaleString('en-US'),
+      note: `${deadline === undefined ? '' : `paced at ${expressRate}/s; `}${tasksLeft} left unprocessed; done at ${phaseEnds.express?.toFixed(0)} s`,
     },
     {
       measure: 'sagas',
-      value: sagaCount.toLocaleString('en-US'),
-      note: `${SAGA_CONCURRENCY} in flight; done at ${phaseEnds.sagas?.toFixed(0)} s`,
+      value: sagasDone.toLocaleString('en-US'),
+      note: `${SAGA_CONCURRENCY} in flight; ${sagaErrors} failed; done at ${phaseEnds.sagas?.toFixed(0)} s`,
     },
     {
-      measure: 'RSS growth (steady start → end)',
+      measure: `RSS growth (${windowLabel})`,
       value: `${mb(growth.rss)} MB`,
       note: growth.rss < 50 * MB ? 'target < 50 MB: met' : 'target < 50 MB: **missed**',
     },
-    { measure: 'heap growth after GC', value: `${mb(growth.heapUsed)} MB`, note: '' },
+    {
+      measure: '… of it: V8 heap reserved (heap total)',
+      value: `${mb(growth.heapTotal)} MB`,
+      note: `live heap after GC: ${mb(growth.heapUsed)} MB`,
+    },
+    { measure: '… of it: external (Buffers, ioredis)', value: `${mb(growth.external)} MB`, note: '' },
+    {
+      measure: '… of it: rest of RSS',
+      value: `${mb(growth.native)} MB`,
+      note: 'workflow thread isolate, Temporal core (Rust), code, allocator',
+    },
     { measure: 'peak RSS', value: `${mb(peakRss)} MB`, note: '' },
+    {
+      measure: 'saga worker maxCachedWorkflows',
+      value: process.env.SOAK_MAX_CACHED_WORKFLOWS ?? '250 (shipped default)',
+      note: `cached at the end: ${samples.at(-1)?.cachedWorkflows ?? '–'}, peak ${Math.max(...samples.map((x) => x.cachedWorkflows ?? 0))}`,
+    },
   ];
   process.stdout.write(`\n${consoleTable(summary)}\n\n${consoleTable(timeline)}\n`);
+  const minutesOf = (xs: MemorySample[], pick: (s: MemorySample) => number) =>
+    xs.filter((_, i) => i % 5 === 0 || i === xs.length - 1).map((x) => ({ x: x.t / 60, y: pick(x) / MB }));
+  fs.writeFileSync(
+    SVG_PATH,
+    lineChartSvg({
+      title: `bench:soak worker memory (${commandLine('bench:soak').replace(/^npm run /, '')}, ${startedAt.toISOString().slice(0, 16)} UTC)`,
+      xLabel: 'minutes since the worker was ready',
+      yLabel: 'MB',
+      rightLabel: 'cached workflows',
+      band: { from: windowStart / 60, to: total / 60, label: `growth window: RSS ${mb(growth.rss)} MB` },
+      series: [
+        { label: 'RSS', color: '#c0392b', points: minutesOf(samples, (x) => x.rss) },
+        { label: 'V8 heap total', color: '#2471a3', points: minutesOf(samples, (x) => x.heapTotal) },
+        { label: 'V8 heap used (after GC)', color: '#5dade2', points: minutesOf(samples, (x) => x.heapUsed) },
+        { label: 'external', color: '#7d3c98', points: minutesOf(samples, (x) => x.external) },
+        { label: 'rest of RSS', color: '#b9770e', points: minutesOf(samples, native) },
+        {
+          label: 'cached workflows (right axis)',
+          color: '#555',
+          dashed: true,
+          right: true,
+          points: minutesOf(samples, (x) => (x.cachedWorkflows ?? 0) * MB),
+        },
+      ],
+    }),
+  );
   const file = writeReport({
     name: 'soak',
     command: commandLine('bench:soak'),
@@ -188,10 +288,22 @@ async function main(): Promise<void> {
       markdownTable(summary),
       '',
       markdownTable(timeline),
+      '',
+      `![RSS and its parts over the run](soak-memory.svg) (docs/soak-memory.svg, drawn by this run)`,
     ].join('\n'),
-    data: { tasks, sagas: sagaCount, phaseEnds, growth, peakRss, samples },
+    data: {
+      minutes,
+      expressRate,
+      tasks: tasksDone,
+      sagas: sagasDone,
+      phaseEnds,
+      windowStart,
+      growth,
+      peakRss,
+      samples,
+    },
   });
-  status(`wrote ${file} and docs/BENCHMARKS.md (soak section)`);
+  status(`wrote ${file}, docs/soak-memory.svg and docs/BENCHMARKS.md (soak section)`);
   process.exit(0);
 }
 

@@ -4,7 +4,8 @@
 // builds the Temporal CLI, and finds or installs the machine's tools:
 //   - redis-server (both): Debian package `redis-server`;
 //   - promtool and docker-compose (test only: the alert-rule, metrics and compose tests run them): Debian packages
-//     `prometheus` and `docker-compose`.
+//     `prometheus` and `docker-compose`;
+//   - pg_ctlcluster (`ensure-deps.js postgres`, the Temporal-on-PostgreSQL suite): Debian package `postgresql`.
 // Order of attempts for a missing tool: apt-get when running as root with apt-get (`apt-get update` once, quietly),
 // then `go install` of a pinned promtool into the per-user cache ~/.cache/sagalane/bin (outside the clone, so a new
 // clone on the same machine does not build again; the test setup puts that directory on PATH), then one message
@@ -20,8 +21,8 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const mode = process.argv[2] ?? 'test';
-if (mode !== 'start' && mode !== 'test') {
-  process.stderr.write(`usage: node scripts/ensure-deps.js start|test (got ${mode})\n`);
+if (mode !== 'start' && mode !== 'test' && mode !== 'postgres') {
+  process.stderr.write(`usage: node scripts/ensure-deps.js start|test|postgres (got ${mode})\n`);
   process.exit(2);
 }
 const env = process.env;
@@ -37,6 +38,8 @@ const TOOLS = [
   { name: 'redis-server', debian: 'redis-server', modes: ['start', 'test'] },
   { name: 'promtool', debian: 'prometheus', modes: ['test'], go: PROMTOOL_MODULE },
   { name: 'docker-compose', debian: 'docker-compose', modes: ['test'] },
+  // `npm run test:postgres` (the pg block of .ci/run): a local PostgreSQL cluster.
+  { name: 'pg_ctlcluster', debian: 'postgresql', modes: ['postgres'] },
 ];
 
 function isExecutable(p) {
@@ -135,7 +138,7 @@ missing = missing.filter((t) => !findTool(t.name));
 if (missing.length === 0) process.exit(0);
 
 // `npm start` can do without them (REDIS_URL may point at a Redis elsewhere; `sagalane dev` says so if it needs one).
-const fatal = mode === 'test';
+const fatal = mode !== 'start';
 const list = missing.map((t) => t.name);
 const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list.at(-1)}` : list[0];
 const packages = missing.map((t) => t.debian).join(' ');
@@ -143,7 +146,7 @@ const goHint = missing.some((t) => t.go)
   ? ` For promtool without root: install Go >= 1.23 and run \`GOBIN=${toolCache} go install ${PROMTOOL_MODULE}\`.`
   : '';
 process.stderr.write(
-  `\n[sagalane] ${names} ${missing.length > 1 ? 'are' : 'is'} needed by \`npm ${mode}\` and could not be installed ` +
+  `\n[sagalane] ${names} ${missing.length > 1 ? 'are' : 'is'} needed by \`${{ start: 'npm start', test: 'npm test', postgres: 'npm run test:postgres' }[mode]}\` and could not be installed ` +
     `here (${tried.join('; ')}). Install ${missing.length > 1 ? 'them' : 'it'}: \`sudo apt-get install ${packages}\` ` +
     `(Debian/Ubuntu), or put ${missing.length > 1 ? 'them' : 'it'} on PATH.${goHint}\n\n`,
 );

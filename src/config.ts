@@ -91,6 +91,8 @@ export const envSchema = z.object({
   SAGALANE_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
   /** How long a reasoning plan stays cached in Redis. */
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
+  /** How the saga worker runs researchPipeline's steps: as lane tasks (lane workers run the agents) or inline. */
+  SAGALANE_STEP_DISPATCH: z.enum(['lane', 'inline']).default('lane'),
   /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
   SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
 
@@ -140,6 +142,8 @@ export interface Config {
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
+  /** `lane`: saga steps run on lane workers (async activity completion); `inline`: in the saga worker. */
+  stepDispatch: Env['SAGALANE_STEP_DISPATCH'];
   artifactTtlS: number;
   shutdownGraceMs: number;
   workflowBundlePath?: string;
@@ -215,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.SAGALANE_LLM_TIMEOUT_MS,
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
+    stepDispatch: e.SAGALANE_STEP_DISPATCH,
     artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
     shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
     workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,

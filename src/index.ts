@@ -48,6 +48,27 @@ export * from './lane';
 export { createActivities, createAgents, agentDepsFromConfig } from './activities';
 export type { AgentDeps, AgentHandlers } from './activities';
 export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
+
+// Lane-dispatched saga steps: dispatch activities (saga worker side) and step types (lane worker side).
+export {
+  createLaneDispatchActivities,
+  PIPELINE_DISPATCH_STEPS,
+  STEP_DISPATCH_REFUSED_FAILURE,
+  type LaneDispatchOptions,
+  type LaneDispatchStep,
+} from './activities/lane-dispatch';
+export {
+  activityStepTypes,
+  defineActivityStepType,
+  toStepFailure,
+  type ActivityStepTypeOptions,
+  type StepHandler,
+  type StepHandlerContext,
+  type StepTaskOutcome,
+} from './lane/activity-completion';
+export { stepTaskSchemas, stepTaskType, STEP_TASK_TYPE_PREFIX } from './lane/activity-step-contract';
+export { createPipelineStepTypes } from './lane/pipeline-step-types';
+export { laneHint, unwrapLaneStepResult, type LaneStepResult, type StepLane } from './workflows/lane-step';
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,

@@ -3,7 +3,8 @@
  * pipeline with near-instant activities) in the same process, reporting its memory over IPC once a second, after
  * a full GC when run with --expose-gc (so the heap figure is live data, not garbage waiting to be collected).
  *
- * Env (bench plumbing): SOAK_TEMPORAL_ADDRESS, SOAK_TASK_QUEUE, SOAK_KEY_PREFIX, REDIS_URL.
+ * Env (bench plumbing): SOAK_TEMPORAL_ADDRESS, SOAK_TASK_QUEUE, SOAK_KEY_PREFIX, REDIS_URL; SOAK_MAX_CACHED_WORKFLOWS
+ * overrides the saga worker's workflow cache bound (`sdk` = the SDK's heap-derived default) for an A/B run.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
@@ -20,6 +21,9 @@ export interface MemorySample {
   heapUsed: number;
   heapTotal: number;
   external: number;
+  arrayBuffers: number;
+  /** Workflows in the saga worker's cache (bounded by `maxCachedWorkflows`). */
+  cachedWorkflows: number;
 }
 
 function required(name: string): string {
@@ -30,7 +34,7 @@ function required(name: string): string {
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const logger = createLogger('error');
+  const logger = createLogger((process.env.SOAK_LOG_LEVEL as 'error' | undefined) ?? 'error');
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const express = new ExpressWorker({
     types: [echoTaskType],
@@ -39,6 +43,10 @@ async function main(): Promise<void> {
     concurrency: { min: 50, max: 50 },
     autoscaleIntervalMs: 0,
     expressReserve: 0,
+    // On this shared 2-core box a task can wait longer than the lane's default reclaim idle time (1.2 s) between
+    // read and outcome while the saga worker shares the event loop; the janitor then takes it back again and again
+    // and no outcome is ever written (seen: 0 of 3000 echo tasks in 220 s). A soak measures memory, not reclaim.
+    minIdleMs: 30_000,
     logger,
   });
   await express.start();
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
     taskQueue: required('SOAK_TASK_QUEUE'),
     activities: createFastPipelineActivities().activities,
     logger,
+    workerOptions: cacheOverride(),
   });
   const gc = (globalThis as { gc?: () => void }).gc;
   const started = performance.now();
@@ -62,6 +71,8 @@ async function main(): Promise<void> {
       heapUsed: m.heapUsed,
       heapTotal: m.heapTotal,
       external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      cachedWorkflows: saga.worker.getStatus().numCachedWorkflows,
     };
     process.send?.(s);
   };
@@ -76,6 +87,17 @@ async function main(): Promise<void> {
       .then(() => connection.close())
       .then(() => process.exit(0));
   });
+}
+
+function cacheOverride(): { maxCachedWorkflows?: number } {
+  const v = process.env.SOAK_MAX_CACHED_WORKFLOWS;
+  if (!v) return {};
+  // The SDK's own default: max(floor((maxHeap − 400 MB) × 250 / 1024 MB), 10) workflows.
+  if (v === 'sdk') return { maxCachedWorkflows: undefined };
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2)
+    throw new Error(`SOAK_MAX_CACHED_WORKFLOWS must be an integer >= 2 or sdk (got ${v})`);
+  return { maxCachedWorkflows: n };
 }
 
 main().catch((err: unknown) => {

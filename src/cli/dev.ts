@@ -1,5 +1,5 @@
 /** `sagalane dev`: the whole local stack in one process (src/dev). */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadConfigOrExit } from '../config';
 import { devStackComponents, runDevStack } from '../dev/local-stack';
 
@@ -8,7 +8,18 @@ export function devCommand(): Command {
     .description(
       'Run the whole local stack: Temporal dev server (with UI), Redis, saga and express workers, MCP endpoint, metrics',
     )
-    .action(async () => {
-      await runDevStack(loadConfigOrExit(), { components: devStackComponents() });
+    .addOption(
+      new Option(
+        '--persistence <store>',
+        'Temporal state: sqlite (dev server) or postgres (Temporal server on SAGALANE_POSTGRES_URL, docs/DEPLOY.md)',
+      )
+        .choices(['sqlite', 'postgres'])
+        .default('sqlite'),
+    )
+    .action(async (opts: { persistence: 'sqlite' | 'postgres' }) => {
+      await runDevStack(loadConfigOrExit(), {
+        components: devStackComponents(),
+        persistence: opts.persistence,
+      });
     });
 }

@@ -21,13 +21,19 @@ export function formatSaga(s: SagaStateView): string {
   for (const step of s.steps) {
     const ms = step.finishedAt ? Date.parse(step.finishedAt) - Date.parse(step.startedAt) : undefined;
     lines.push(
-      `  step ${step.name.padEnd(10)} ${step.status.padEnd(9)} attempts ${step.attempts}${ms !== undefined ? `  ${ms} ms` : ''}`,
+      `  step ${step.name.padEnd(10)} ${step.status.padEnd(9)} attempts ${step.attempts}${ms !== undefined ? `  ${ms} ms` : ''}` +
+        // A lane-dispatched step names the lane task that ran it (`sagalane task get <taskId>`).
+        (step.taskId ? `  ${step.lane} lane task ${step.taskId}` : ''),
     );
   }
   for (const c of s.compensations)
     lines.push(`  compensated ${c.step.padEnd(10)} ${c.status}${c.error ? `: ${c.error}` : ''}`);
   if (s.error) lines.push(`  error: ${sagaFailureText(s)}`);
   if (s.result) {
+    const plan = s.result.plan;
+    lines.push(`  plan: ${plan.family}${plan.direction ? ` ${plan.direction}` : ''} (${plan.provider})`);
+    for (const u of plan.understood ?? []) lines.push(`    understood "${u.phrase}": ${u.meaning}`);
+    for (const a of plan.assumed ?? []) lines.push(`    assumed: ${a}`);
     lines.push(`  params: ${JSON.stringify(s.result.params)}`);
     lines.push(`  metrics: ${JSON.stringify(s.result.metrics)}`);
   }

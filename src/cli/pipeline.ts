@@ -11,6 +11,8 @@ interface StartOptions extends OutputOptions {
   dataset?: string;
   id?: string;
   timeoutMs?: number;
+  priority?: string;
+  strict?: boolean;
   wait?: boolean;
 }
 
@@ -25,6 +27,11 @@ export function pipelineCommand(): Command {
       .option('--dataset <path>', 'data set name in data/ or path to an OHLCV CSV (default: the symbol’s)')
       .option('--id <workflowId>', 'saga id (starting again with a running id returns that saga)')
       .option('--timeout-ms <ms>', 'saga timeout', parsePositiveInt)
+      .option(
+        '--priority <lane>',
+        'express | standard: the lane its steps run on (default standard; compensations always express)',
+      )
+      .option('--strict', 'refuse an idea the planner cannot map instead of assuming a default family')
       .option('--wait', 'wait until the saga finishes, showing progress on stderr'),
   ).action(async (opts: StartOptions) => {
     // Bad input is reported before any connection is made.
@@ -34,6 +41,8 @@ export function pipelineCommand(): Command {
         symbol: opts.symbol,
         dataset: opts.dataset,
         timeoutMs: opts.timeoutMs,
+        priority: opts.priority,
+        strict: opts.strict,
       }),
     );
     await withSagas(async (sagas) => {

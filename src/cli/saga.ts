@@ -1,5 +1,12 @@
-/** `sagalane saga get|list|cancel|history`: read and cancel sagas. Needs Temporal only. */
+/**
+ * `sagalane saga get|list|cancel|approve|reject|history`: read, cancel and answer sagas. Needs Temporal only
+ * (`get --plot` also reads the backtest report from Redis).
+ */
+import fs from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import Redis from 'ioredis';
+import { readBacktestReport, renderEquityCurveSvg } from '../activities/equity-plot';
+import { loadConfigOrExit } from '../config';
 import { SAGA_STATES, type SagaStateName } from '../workflows/pipeline-contract';
 import { parsePositiveInt, withJson, withSagas } from './context';
 import { formatHistory, formatSaga, formatSagaList, print, type OutputOptions } from './output';
@@ -10,16 +17,18 @@ interface PageOptions {
 }
 
 export function sagaCommand(): Command {
-  const saga = new Command('saga').description('Inspect and cancel sagas');
+  const saga = new Command('saga').description('Inspect, cancel and approve sagas');
   withJson(
     saga
       .command('get <sagaId>')
       .description("A saga's state: current step, finished steps, compensations, error, result")
-      .option('--run-id <runId>', 'a specific run (default: the latest)'),
-  ).action((sagaId: string, opts: OutputOptions & { runId?: string }) =>
+      .option('--run-id <runId>', 'a specific run (default: the latest)')
+      .option('--plot <file>', "also write the backtest's equity curve vs buy and hold as an SVG picture"),
+  ).action((sagaId: string, opts: OutputOptions & { runId?: string; plot?: string }) =>
     withSagas(async (sagas) => {
       const state = await sagas.getState(sagaId, { runId: opts.runId });
       print(opts, state, () => formatSaga(state));
+      if (opts.plot) await writePlot(sagaId, opts.plot, opts.json === true);
     }),
   );
   withJson(
@@ -53,6 +62,30 @@ export function sagaCommand(): Command {
   );
   withJson(
     saga
+      .command('approve <sagaId>')
+      .description('Approve the approval the saga is waiting for (state awaiting_approval); it goes on')
+      .option('--approver <name>', 'who approves (recorded in the saga)')
+      .option('--comment <text>', 'a comment (recorded in the saga)'),
+  ).action((sagaId: string, opts: OutputOptions & { approver?: string; comment?: string }) =>
+    withSagas(async (sagas) => {
+      const state = await sagas.approve(sagaId, { approver: opts.approver, comment: opts.comment });
+      print(opts, state, () => `Approved ${sagaId}; now ${state.state}.`);
+    }),
+  );
+  withJson(
+    saga
+      .command('reject <sagaId>')
+      .description('Reject the approval the saga is waiting for; it rolls back')
+      .option('--reason <text>', 'why (recorded as the saga error)')
+      .option('--approver <name>', 'who rejects (recorded in the saga)'),
+  ).action((sagaId: string, opts: OutputOptions & { reason?: string; approver?: string }) =>
+    withSagas(async (sagas) => {
+      const state = await sagas.reject(sagaId, { reason: opts.reason, approver: opts.approver });
+      print(opts, state, () => `Rejected ${sagaId}; rolling back (now ${state.state}).`);
+    }),
+  );
+  withJson(
+    saga
       .command('history <sagaId>')
       .description("A page of the saga's event history")
       .option('--run-id <runId>', 'a specific run')
@@ -66,4 +99,17 @@ export function sagaCommand(): Command {
     }),
   );
   return saga;
+}
+
+/** The report artifact lives in Redis: the plot opens a connection of its own, only when asked for. */
+async function writePlot(sagaId: string, file: string, json: boolean): Promise<void> {
+  const config = loadConfigOrExit();
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    const report = await readBacktestReport({ redis, keyPrefix: config.keyPrefix }, sagaId);
+    await fs.writeFile(file, renderEquityCurveSvg(report));
+    if (!json) process.stdout.write(`Wrote the equity curve of ${sagaId} to ${file}\n`);
+  } finally {
+    redis.disconnect();
+  }
 }

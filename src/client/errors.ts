@@ -14,7 +14,7 @@ export class InvalidPipelineInputError extends SagaClientError {
       'Invalid pipeline input: ' +
         issues.map((i) => `${i.field}: ${i.message}`).join('; ') +
         '. Expected { idea: string (3-2000 chars), symbol: string (1-20 of A-Z a-z 0-9 . _ -), ' +
-        'dataset?: string, params?: { name: number }, timeoutMs?: integer 100..86400000, ' +
+        'dataset?: string, params?: { name: number }, strict?: boolean, timeoutMs?: integer 100..86400000, ' +
         "approval?: 'none' | 'before_backtest', approvalTimeoutMs?: integer 100..604800000 }.",
     );
   }

@@ -7,6 +7,7 @@
  * address and how to start it; the next call tries again, so a long-running front door (the MCP server) recovers as
  * soon as the backend is back, without a restart.
  */
+import net from 'node:net';
 import {
   Client,
   Connection,
@@ -63,7 +64,11 @@ export interface LazyFrontDoorOptions {
   address?: string;
   /** Task types the ExpressClient validates submissions against. @defaultValue DEFAULT_TASK_SCHEMAS */
   taskSchemas?: TaskSchema[];
-  /** How long the first Temporal connection may take before it counts as down. @defaultValue 3000 */
+  /**
+   * How long a Temporal server that accepts the TCP connection may take to complete the gRPC handshake (a busy
+   * machine needs seconds). Nothing listening is reported at once, and no TCP answer after 3 s counts as down too.
+   * @defaultValue 10000
+   */
   connectTimeoutMs?: number;
   /**
    * Attempts per Temporal call while the server does not answer (the SDK's default is 10, about 20 s of backoff,
@@ -114,7 +119,8 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
       reason,
       { cause },
     );
-  const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const probeTimeoutMs = Math.min(3000, connectTimeoutMs);
   let closed = false;
   let sagas: SagaClient | undefined;
   let connectingSagas: Promise<SagaClient> | undefined;
@@ -122,6 +128,10 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
   let express: ExpressClient | undefined;
 
   const connectSagas = async (): Promise<SagaClient> => {
+    // A TCP probe first: gRPC's connect waits out its whole deadline when nothing listens, which would make every
+    // command and tool call with Temporal down sit for the handshake timeout.
+    const probe = await probeTcp(address, probeTimeoutMs);
+    if (probe) throw temporalDown(probe);
     // A fresh lazy connection per attempt: a failed Connection memoizes its failure, and it is closed so no channel
     // keeps retrying in the background.
     const connection = Connection.lazy({
@@ -168,7 +178,7 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
         });
         redis.on('error', () => undefined);
       }
-      await untilRedisReady(redis, connectTimeoutMs, redisDown);
+      await untilRedisReady(redis, probeTimeoutMs, redisDown);
       if (!express) {
         express = new ExpressClient({
           types: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
@@ -289,6 +299,23 @@ export function isBackendDown(
       { cause: err },
     );
   return undefined;
+}
+
+/** `undefined` when `host:port` accepts a TCP connection within `timeoutMs`, else why not. */
+function probeTcp(address: string, timeoutMs: number): Promise<string | undefined> {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) return Promise.resolve(undefined); // not host:port (a dns:/// target): let gRPC resolve it
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: m[1]!, port: Number(m[2]) });
+    const done = (reason: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(() => done(`no TCP answer within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (err) => done(err.message));
+  });
 }
 
 function reasonOf(err: unknown): string {

@@ -15,6 +15,7 @@ import { untilSignalled } from '../runtime/signals';
 import type { StackComponent } from '../runtime/stack';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
 import { ensureRedis } from './redis-server';
+import { devTemporalPostgresOptions, startTemporalOnPostgres } from './temporal-postgres';
 import { startTemporalDevServer } from './temporal-server';
 
 /** Everything `sagalane dev` runs after Redis and Temporal: both workers, the MCP HTTP endpoint, metrics. */
@@ -29,6 +30,11 @@ export interface DevStackOptions {
   until?: Promise<unknown>;
   /** The `service` label on every metric series. @defaultValue 'sagalane-dev' */
   service?: string;
+  /**
+   * Where the local Temporal keeps its state: `sqlite` (the dev server, `<dataDir>/temporal.db`) or `postgres` (a
+   * Temporal server on SAGALANE_POSTGRES_URL, src/dev/temporal-postgres.ts). @defaultValue 'sqlite'
+   */
+  persistence?: 'sqlite' | 'postgres';
 }
 
 export async function runDevStack(config: Config, opts: DevStackOptions = {}): Promise<void> {
@@ -61,6 +67,13 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
     let temporalAddress = config.temporal.address;
     if (temporalAddress) {
       endpoints['Temporal gRPC'] = `${temporalAddress} (external)`;
+    } else if (opts.persistence === 'postgres') {
+      const temporal = await startTemporalOnPostgres({ ...devTemporalPostgresOptions(config), log });
+      stops.push({ name: 'temporal server (postgresql)', stop: temporal.stop });
+      temporalAddress = temporal.address;
+      endpoints['Temporal gRPC'] =
+        `${temporal.address} (PostgreSQL ${temporal.pg.database} on ${temporal.pg.host}:${temporal.pg.port})`;
+      endpoints['Temporal UI'] = temporal.uiUrl!;
     } else {
       log(
         `[sagalane] Starting the Temporal dev server (state in ${path.join(config.dataDir, 'temporal.db')})...`,

@@ -5,21 +5,21 @@
  * SAGALANE_TEMPORAL_UI_PORT (default 8233; `off` for none) and SAGALANE_DATA_DIR (the server's config and log go to
  * `<dataDir>/temporal-postgres`). Point sagalane at it with TEMPORAL_ADDRESS=127.0.0.1:<port>.
  */
-import path from 'node:path';
 import { loadConfigOrExit } from '../config';
 import { untilSignalled } from '../runtime/signals';
-import { startTemporalOnPostgres, type TemporalPostgresServer } from './temporal-postgres';
+import {
+  devTemporalPostgresOptions,
+  startTemporalOnPostgres,
+  type TemporalPostgresServer,
+} from './temporal-postgres';
 
-/** The options `sagalane dev --persistence postgres` and this script share. */
-export function temporalPostgresOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
+/** This script's options: those of `sagalane dev --persistence postgres`, and SAGALANE_TEMPORAL_UI_PORT=off. */
+function optionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const withoutUi = env.SAGALANE_TEMPORAL_UI_PORT === 'off';
   const config = loadConfigOrExit(withoutUi ? { ...env, SAGALANE_TEMPORAL_UI_PORT: undefined } : env);
   return {
-    postgresUrl: env.SAGALANE_POSTGRES_URL,
-    stateDir: path.join(config.dataDir, 'temporal-postgres'),
-    port: config.temporal.devPort,
+    ...devTemporalPostgresOptions(config, env),
     uiPort: withoutUi ? undefined : config.temporal.devUiPort,
-    namespace: config.temporal.namespace,
   };
 }
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const until = untilSignalled();
   let server: TemporalPostgresServer | undefined;
   try {
-    server = await startTemporalOnPostgres({ ...temporalPostgresOptionsFromEnv(), log });
+    server = await startTemporalOnPostgres({ ...optionsFromEnv(), log });
     log('');
     log(`Temporal gRPC  ${server.address} (namespace ${server.namespace})`);
     if (server.uiUrl) log(`Temporal UI    ${server.uiUrl}`);

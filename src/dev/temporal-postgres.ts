@@ -8,11 +8,11 @@
  * deploy/temporal/dynamicconfig.yaml (the compose stack's own dynamic config); register the namespace and the saga
  * search attributes (deploy/temporal/setup-namespace.sh, also the compose stack's); optionally serve the Web UI.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import type { Config } from '../config';
 import { SAGA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { findTemporalCli, buildTemporalCli } from './temporal-cli';
 import {
@@ -31,6 +31,14 @@ import {
   type PostgresTarget,
   type TemporalServerPorts,
 } from './temporal-postgres-config';
+import {
+  failureTail,
+  logTail,
+  runScript,
+  startServerProcess,
+  waitForHttp,
+  type ServerProcess,
+} from './temporal-postgres-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The compose stack's dynamic config file: the PostgreSQL run uses it so a real server exercises it. */
@@ -83,37 +91,6 @@ export interface TemporalPostgresServer {
 
 const defaultLog = (l: string) => process.stderr.write(l + '\n');
 
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  onLine: (line: string) => void,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      output = (output + text).slice(-16_000);
-      const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      lines.forEach(onLine);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
-
-/** The last lines of `output` that say what failed (temporal-sql-tool logs much else). */
-function failureTail(output: string): string {
-  const lines = output.trim().split('\n');
-  const errors = lines.filter((l) => /error|fatal|failed|refused|denied|does not exist/i.test(l));
-  return (errors.length ? errors : lines).slice(-4).join('\n  ');
-}
-
 /**
  * Creates Temporal's two databases on `pg` and sets up / upgrades both schemas (idempotent, a few seconds when
  * nothing is to do).
@@ -126,7 +103,7 @@ export async function setupTemporalSchemas(
   const env = opts.env ?? process.env;
   const tool = await ensureGoBinary(TEMPORAL_SQL_TOOL, opts);
   log(`[sagalane] Temporal schemas on ${describePostgres(pg)}`);
-  const result = await run(
+  const result = await runScript(
     'sh',
     [SCHEMA_SCRIPT],
     {
@@ -152,93 +129,9 @@ export async function setupTemporalSchemas(
   }
 }
 
-interface Spawned {
-  child: ChildProcess;
-  exited: Promise<void>;
-  alive(): boolean;
-  stop(): Promise<void>;
-}
-
-function spawnLogged(command: string, args: string[], logFile: string, cwd: string): Spawned {
-  const fd = fs.openSync(logFile, 'a');
-  const child = spawn(command, args, { cwd, stdio: ['ignore', fd, fd] });
-  fs.closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => undefined);
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  return {
-    child,
-    exited,
-    alive,
-    async stop() {
-      if (!alive()) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-}
-
-/** The last lines of a server log, JSON lines shortened to level, message and error (no stack traces). */
-function logTail(logFile: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(logFile, 'utf8');
-  } catch {
-    return '(no log)';
-  }
-  const short = (line: string) => {
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string; error?: string };
-      return `${entry.level}: ${entry.msg}${entry.error ? ` (${entry.error})` : ''}`;
-    } catch {
-      return line;
-    }
-  };
-  return text
-    .trim()
-    .split('\n')
-    .slice(-6)
-    .map((l) => short(l).slice(0, 400))
-    .join('\n  ');
-}
-
-/**
- * A server left behind by a run that was killed (its pid file names a live temporal-server on this state dir) holds
- * the ports: stop it so a re-run starts cleanly.
- */
-async function stopLeftover(pidFile: string, configDir: string, log: (l: string) => void): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return;
-  }
-  let cmdline = '';
-  try {
-    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    // Not running (or no /proc): nothing to stop.
-  }
-  if (pid > 0 && cmdline.includes('temporal-server') && cmdline.includes(configDir)) {
-    log(`[sagalane]   stopping the Temporal server left running by an earlier run (pid ${pid})`);
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 200; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await sleep(100);
-    }
-  }
-  fs.rmSync(pidFile, { force: true });
-}
-
 async function connectWhenUp(
   address: string,
-  server: Spawned,
+  server: ServerProcess,
   deadline: number,
   logFile: string,
 ): Promise<Connection> {
@@ -315,8 +208,6 @@ export async function startTemporalPostgresServer(
   const stateDir = path.resolve(opts.stateDir);
   const configDir = path.join(stateDir, 'config');
   fs.mkdirSync(configDir, { recursive: true });
-  const pidFile = path.join(stateDir, 'temporal-server.pid');
-  await stopLeftover(pidFile, configDir, log);
   fs.writeFileSync(
     path.join(configDir, `${CONFIG_ENV}.yaml`),
     renderServerConfig({
@@ -328,18 +219,20 @@ export async function startTemporalPostgresServer(
   );
   const logFile = path.join(stateDir, 'temporal-server.log');
   log(`[sagalane] Starting Temporal server ${TEMPORAL_SERVER.version} on ${address} (log: ${logFile})`);
-  const server = spawnLogged(
-    serverBin,
-    ['--root', stateDir, '--config', 'config', '--env', CONFIG_ENV, '--allow-no-auth', 'start'],
+  const server = await startServerProcess({
+    binary: serverBin,
+    args: ['--root', stateDir, '--config', 'config', '--env', CONFIG_ENV, '--allow-no-auth', 'start'],
+    cwd: stateDir,
     logFile,
-    stateDir,
-  );
-  fs.writeFileSync(pidFile, String(server.child.pid));
-  let ui: Spawned | undefined;
+    pidFile: path.join(stateDir, 'temporal-server.pid'),
+    marker: stateDir,
+    ports: Object.values(ports),
+    log,
+  });
+  let ui: ServerProcess | undefined;
   const stop = async () => {
     await ui?.stop();
     await server.stop();
-    fs.rmSync(pidFile, { force: true });
   };
 
   try {
@@ -347,7 +240,7 @@ export async function startTemporalPostgresServer(
     try {
       log(`[sagalane]   server answers; registering namespace ${namespace} and the saga search attributes`);
       const cli = await temporalCliPath(env, log);
-      const registered = await run(
+      const registered = await runScript(
         'sh',
         [NAMESPACE_SCRIPT, ...SAGA_SEARCH_ATTRIBUTES.map((a) => `${a.name}=Keyword`)],
         { ...env, TEMPORAL_CLI: cli, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace },
@@ -376,13 +269,19 @@ export async function startTemporalPostgresServer(
       );
       uiUrl = `http://127.0.0.1:${opts.uiPort}`;
       const uiLog = path.join(stateDir, 'temporal-ui.log');
-      ui = spawnLogged(
-        uiBin,
-        ['--root', stateDir, '--config', 'ui', '--env', CONFIG_ENV, 'start'],
-        uiLog,
-        stateDir,
-      );
-      await waitForHttp(uiUrl, ui, deadline, uiLog);
+      ui = await startServerProcess({
+        binary: uiBin,
+        args: ['--root', stateDir, '--config', 'ui', '--env', CONFIG_ENV, 'start'],
+        cwd: stateDir,
+        logFile: uiLog,
+        pidFile: path.join(stateDir, 'temporal-ui.pid'),
+        marker: stateDir,
+        ports: [opts.uiPort],
+        log,
+      });
+      await waitForHttp(uiUrl, ui, deadline, uiLog).catch((err: Error) => {
+        throw new TemporalPostgresError(`The Temporal UI server did not come up: ${err.message}`);
+      });
     }
     log(`[sagalane] Temporal on PostgreSQL is up: ${address}${uiUrl ? `, UI ${uiUrl}` : ''}`);
     return { address, namespace, ports, pg, uiUrl, logFile, stop };
@@ -392,22 +291,6 @@ export async function startTemporalPostgresServer(
   }
 }
 
-async function waitForHttp(url: string, proc: Spawned, deadline: number, logFile: string): Promise<void> {
-  while (Date.now() < deadline) {
-    if (!proc.alive()) {
-      throw new TemporalPostgresError(`The Temporal UI server exited: ${logTail(logFile)}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(250);
-  }
-  throw new TemporalPostgresError(`The Temporal UI did not answer on ${url} in time: ${logTail(logFile)}`);
-}
-
 /** Schemas, then the server: what `sagalane dev --persistence postgres` and the test run start. */
 export async function startTemporalOnPostgres(
   opts: TemporalPostgresOptions,
@@ -415,4 +298,22 @@ export async function startTemporalOnPostgres(
   const log = opts.log ?? defaultLog;
   await setupTemporalSchemas(parsePostgresUrl(opts.postgresUrl), { env: opts.env, log });
   return startTemporalPostgresServer({ ...opts, log });
+}
+
+/**
+ * The local stack's server (`sagalane dev --persistence postgres`, `npm run temporal:postgres`): SAGALANE_POSTGRES_URL,
+ * the dev server's ports (SAGALANE_TEMPORAL_PORT, SAGALANE_TEMPORAL_UI_PORT) and `<dataDir>/temporal-postgres`.
+ */
+export function devTemporalPostgresOptions(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): TemporalPostgresOptions {
+  return {
+    postgresUrl: env.SAGALANE_POSTGRES_URL,
+    stateDir: path.join(config.dataDir, 'temporal-postgres'),
+    port: config.temporal.devPort,
+    uiPort: config.temporal.devUiPort,
+    namespace: config.temporal.namespace,
+    env,
+  };
 }

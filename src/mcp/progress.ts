@@ -19,7 +19,14 @@ export interface ProgressUpdate {
   message: string;
 }
 
-const NON_STEP_STATES = new Set(['pending', 'compensating', 'completed', 'rolled_back', 'failed']);
+const NON_STEP_STATES = new Set([
+  'pending',
+  'awaiting_approval',
+  'compensating',
+  'completed',
+  'rolled_back',
+  'failed',
+]);
 
 /** The step names of a saga type, when sagalane knows them. */
 export function stepsOf(workflowType: string | undefined): readonly string[] | undefined {
@@ -31,6 +38,17 @@ export function stepsOf(workflowType: string | undefined): readonly string[] | u
  * position (1 = pending, n + 1 = step n, m + 2 = completed) or one more than the previous value, whichever is larger.
  */
 export function progressOf(
+  transition: SagaTransition,
+  options: { workflowType?: string; previous: number; stepsSeen: readonly string[] },
+): ProgressUpdate {
+  const update = naturalProgress(transition, options);
+  // Extra transitions (an approval gate) can carry progress past the total: then the total is not known after all.
+  return update.total !== undefined && update.progress > update.total
+    ? { ...update, total: undefined }
+    : update;
+}
+
+function naturalProgress(
   transition: SagaTransition,
   options: { workflowType?: string; previous: number; stepsSeen: readonly string[] },
 ): ProgressUpdate {
@@ -50,18 +68,22 @@ export function progressOf(
     return { progress: next(0), message: 'rolled_back: every finished step was undone' };
   if (state === 'failed')
     return { progress: next(0), message: 'failed: a compensation failed, see get_saga' };
+  if (state === 'awaiting_approval')
+    return {
+      progress: next(0),
+      total,
+      message: `awaiting_approval${step ? ` (${step})` : ''}: waiting for approve_saga or reject_saga`,
+    };
   if (!NON_STEP_STATES.has(state) && state === (step ?? state)) {
     const index = steps ? steps.indexOf(state) : -1;
     if (steps && index >= 0)
       return { progress: next(index + 2), total, message: `step ${index + 1} of ${steps.length}: ${state}` };
+    // A known saga type in a state that is not one of its steps (e.g. its approval gate being answered).
+    if (steps) return { progress: next(0), total, message: state };
     const n = options.stepsSeen.includes(state)
       ? options.stepsSeen.indexOf(state) + 1
       : options.stepsSeen.length + 1;
-    return {
-      progress: next(n + 1),
-      total,
-      message: `step ${n}${steps ? ` of ${steps.length}` : ''}: ${state}`,
-    };
+    return { progress: next(n + 1), total, message: `step ${n}: ${state}` };
   }
   // A state that is not a step (e.g. a saga waiting for an approval).
   return { progress: next(0), total, message: step ? `${state} (step ${step})` : state };

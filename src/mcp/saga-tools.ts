@@ -30,8 +30,9 @@ export const pageTokenInput = z
   .describe('nextPageToken from the previous page');
 
 const STATES_TEXT =
-  'pending, reasoning, codegen, ml, backtest (the steps, in order), completed, compensating (rolling back), ' +
-  'rolled_back (every finished step undone), failed (a compensation failed too)';
+  'pending, reasoning, codegen, ml, backtest (the steps, in order), awaiting_approval (waiting for approve_saga ' +
+  'or reject_saga), completed, compensating (rolling back), rolled_back (every finished step undone), failed (a ' +
+  'compensation failed too)';
 
 export function registerStartPipeline(ctx: ToolContext): void {
   const { server, backends, store } = ctx;
@@ -221,5 +222,76 @@ export function registerCancelSaga(ctx: ToolContext): void {
         ctx.log('notice', `saga ${args.sagaId} cancelled`, { sagaId: args.sagaId });
         return outcome;
       }, ctx.failed('cancel_saga')),
+  );
+}
+
+export function registerApprovalTools(ctx: ToolContext): void {
+  const { server, backends } = ctx;
+  server.registerTool(
+    'approve_saga',
+    {
+      title: "Approve a saga's pending step",
+      description:
+        'Use when the user approves a saga waiting in state awaiting_approval (a pipeline started with approval: ' +
+        '"before_backtest" waits there after ml, before the backtest runs): the saga goes on. Returns its state. ' +
+        'A saga that is not awaiting approval (or was already answered) is refused with its current state.',
+      inputSchema: {
+        sagaId: sagaIdInput,
+        approver: z.string().min(1).max(200).optional().describe('Who approves (recorded in the saga)'),
+        comment: z.string().min(1).max(2000).optional().describe('Why, or any note (recorded in the saga)'),
+      },
+      outputSchema: sagaStateOutput,
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
+    },
+    (args) =>
+      runTool(async () => {
+        const state = await (
+          await backends.sagas()
+        ).approve(args.sagaId, {
+          approver: args.approver,
+          comment: args.comment,
+        });
+        ctx.log('notice', `saga ${args.sagaId} approved`, { sagaId: args.sagaId, approver: args.approver });
+        return state;
+      }, ctx.failed('approve_saga')),
+  );
+
+  server.registerTool(
+    'reject_saga',
+    {
+      title: "Reject a saga's pending step",
+      description:
+        'Use when the user rejects a saga waiting in state awaiting_approval: the saga rolls back what its ' +
+        'finished steps created (compensating, then rolled_back with error.reason "rejected"). Returns its state ' +
+        'once the rollback began. A saga that is not awaiting approval is refused with its current state.',
+      inputSchema: {
+        sagaId: sagaIdInput,
+        reason: z.string().min(1).max(500).optional().describe("Why, recorded in the saga's error"),
+        approver: z.string().min(1).max(200).optional().describe('Who rejects (recorded in the saga)'),
+      },
+      outputSchema: sagaStateOutput,
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
+    },
+    (args) =>
+      runTool(async () => {
+        const state = await (
+          await backends.sagas()
+        ).reject(args.sagaId, {
+          reason: args.reason,
+          approver: args.approver,
+        });
+        ctx.log('notice', `saga ${args.sagaId} rejected`, { sagaId: args.sagaId, approver: args.approver });
+        return state;
+      }, ctx.failed('reject_saga')),
   );
 }

@@ -18,7 +18,12 @@ import type { TaskSchema } from '../lane/task-types';
 import { fixedBackends, type McpBackends } from './backends';
 import { registerLaneReadTools, registerSubmitTask } from './lane-tools';
 import { registerResearchPrompt } from './research-prompt';
-import { registerCancelSaga, registerSagaReadTools, registerStartPipeline } from './saga-tools';
+import {
+  registerApprovalTools,
+  registerCancelSaga,
+  registerSagaReadTools,
+  registerStartPipeline,
+} from './saga-tools';
 import { registerSagaResources } from './saga-resources';
 import { registerTaskResultHandler } from './task-result-handler';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
@@ -51,7 +56,13 @@ export interface CreateMcpServerOptions {
 }
 
 /** Tools that change something; `readOnly` leaves them out. */
-export const WRITE_TOOLS = ['start_pipeline', 'cancel_saga', 'submit_task'] as const;
+export const WRITE_TOOLS = [
+  'start_pipeline',
+  'cancel_saga',
+  'approve_saga',
+  'reject_saga',
+  'submit_task',
+] as const;
 /** Tools that only read. */
 export const READ_TOOLS = ['get_saga', 'list_sagas', 'get_saga_history', 'get_task', 'lane_stats'] as const;
 
@@ -99,6 +110,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   if (!options.readOnly) registerStartPipeline(ctx);
   registerSagaReadTools(ctx);
   if (!options.readOnly) registerCancelSaga(ctx);
+  if (!options.readOnly) registerApprovalTools(ctx);
   if (!options.readOnly) registerSubmitTask(ctx, options.taskSchemas ?? DEFAULT_TASK_SCHEMAS);
   registerLaneReadTools(ctx);
   registerSagaResources(ctx);

@@ -25,7 +25,7 @@ export interface SagaMetrics {
   /** Start to terminal state, by workflow type and outcome. */
   duration: Histogram<'workflow_type' | 'outcome'>;
   /** One forward step (activity incl. retries), by workflow type, step and outcome. */
-  stepDuration: Histogram<'workflow_type' | 'step' | 'outcome'>;
+  stepDuration: Histogram<'workflow_type' | 'step' | 'outcome' | 'dispatch'>;
   /** Compensations run, by workflow type, step and outcome (`completed` or `failed`). */
   compensations: Counter<'workflow_type' | 'step' | 'outcome'>;
 }
@@ -140,8 +140,8 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
     }),
     stepDuration: new Histogram({
       name: 'sagalane_saga_step_duration_seconds',
-      help: 'Duration of a forward saga step including retries, by workflow type, step and outcome.',
-      labelNames: ['workflow_type', 'step', 'outcome'],
+      help: 'Duration of a forward saga step including retries, by workflow type, step, outcome and dispatch mode (lane: a lane task ran it; inline: the saga worker did).',
+      labelNames: ['workflow_type', 'step', 'outcome', 'dispatch'],
       buckets: SAGA_DURATION_BUCKETS,
       registers,
     }),

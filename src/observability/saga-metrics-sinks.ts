@@ -61,7 +61,13 @@ export function createSagaMetricsSinks(
             saga.compensations.inc({ workflow_type: event.workflowType, step: event.step, outcome }, 0);
           }
           saga.stepDuration.observe(
-            { workflow_type: event.workflowType, step: event.step, outcome: event.outcome },
+            {
+              workflow_type: event.workflowType,
+              step: event.step,
+              outcome: event.outcome,
+              // Bounded: lane | inline (sagas recorded before dispatch modes existed report inline).
+              dispatch: event.dispatch === 'lane' ? 'lane' : 'inline',
+            },
             event.durationMs / 1000,
           );
           log?.debug('saga step finished', { ...ids(info), ...event });

@@ -19,6 +19,8 @@ import { startExpressWorker } from './express-worker';
 import { startSagaWorker } from './saga-worker';
 import type { StackComponent } from './stack';
 import { DEFAULT_TASK_SCHEMAS } from './task-schemas';
+import { PIPELINE_DISPATCH_STEPS } from '../activities/lane-dispatch';
+import { stepTaskSchemas } from '../lane/activity-step-contract';
 import { connectionSettings } from './temporal-connection';
 
 export type WorkerKind = 'saga' | 'express' | 'all';
@@ -47,13 +49,15 @@ export function sagaWorkerComponent(): StackComponent {
 export function expressWorkerComponent(): StackComponent {
   return {
     name: 'express worker',
-    async start({ config, metrics }) {
+    async start({ config, temporalAddress, metrics }) {
       const logger = createLogger(config.logLevel, { component: 'express-worker' });
+      // With a Temporal address the worker also runs lane-dispatched saga steps and completes their activities.
       // The process's shutdown grace (SAGALANE_SHUTDOWN_GRACE_MS) is how long SIGTERM lets running tasks finish.
       const running = await startExpressWorker({
         config,
         logger,
         metrics,
+        temporalAddress: temporalAddress || undefined,
         drainTimeoutMs: config.shutdownGraceMs,
       });
       return {
@@ -76,7 +80,8 @@ export function metricsComponent(): StackComponent {
       const redis = openLaneConnection(config.redisUrl, 'client', { lazyConnect: false });
       redis.on('error', () => undefined);
       const laneStats = new ExpressClient({
-        types: DEFAULT_TASK_SCHEMAS,
+        // Lane-dispatched saga steps (`step.reasoning`, …) too: their backlog gauges show the saga side of the lane.
+        types: [...DEFAULT_TASK_SCHEMAS, ...stepTaskSchemas(Object.keys(PIPELINE_DISPATCH_STEPS))],
         redisUrl: config.redisUrl,
         keyPrefix: config.keyPrefix,
       });

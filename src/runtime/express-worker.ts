@@ -3,7 +3,10 @@
  * with /metrics, /healthz and /readyz that drains on SIGTERM/SIGINT: `npx sagalane worker express`.
  */
 import type Redis from 'ioredis';
-import { agentDepsFromConfig } from '../activities/agents';
+import { Client } from '@temporalio/client';
+import { agentDepsFromConfig, createAgents } from '../activities/agents';
+import { createPipelineStepTypes } from '../lane/pipeline-step-types';
+import { connectTemporal } from './temporal-connection';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
@@ -24,6 +27,12 @@ export interface StartExpressWorkerOptions extends Omit<
   types?: TaskType[];
   /** Metrics to record the worker's events in. @defaultValue none */
   metrics?: SagalaneMetrics;
+  /**
+   * Temporal frontend for lane-dispatched saga steps: with an address (and `config.stepDispatch` `lane`) the worker
+   * also serves the pipeline's step types (`step.reasoning`, …) and completes their activities there.
+   * @defaultValue `config.temporal.address`; none: no step types
+   */
+  temporalAddress?: string;
 }
 
 export interface RunningExpressWorker {
@@ -33,18 +42,31 @@ export interface RunningExpressWorker {
 }
 
 export async function startExpressWorker(options: StartExpressWorkerOptions): Promise<RunningExpressWorker> {
-  const { config, types, metrics, ...rest } = options;
+  const { config, types, metrics, temporalAddress, ...rest } = options;
   const logger: Logger = rest.logger ?? createLogger(config.logLevel);
   const ownConnection = !rest.connection;
   const connection: Redis = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
+  const stepAddress = temporalAddress ?? config.temporal.address;
+  // Saga steps on the lane need Temporal to complete their activities; a lane-only worker does without.
+  const temporal =
+    !types && config.stepDispatch === 'lane' && stepAddress
+      ? await connectTemporal(config.temporal, stepAddress)
+      : undefined;
   // One set of thread pools for pooled handlers (hash) and the agents' CPU parts (sandbox, search, backtest).
   const pools = rest.pools ?? new HandlerPools({ threads: rest.poolThreads ?? defaultPoolThreads() });
+  const deps = {
+    ...agentDepsFromConfig(config, connection, logger),
+    runCpuTask: createPooledCpuTaskRunner(pools),
+  };
   const served = types ?? [
     ...builtinTaskTypes,
-    ...createAgentTaskTypes({
-      ...agentDepsFromConfig(config, connection, logger),
-      runCpuTask: createPooledCpuTaskRunner(pools),
-    }),
+    ...createAgentTaskTypes(deps),
+    ...(temporal
+      ? createPipelineStepTypes(createAgents(deps), {
+          completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
+          logger,
+        })
+      : []),
   ];
   const worker = new ExpressWorker({
     ...rest,
@@ -63,6 +85,7 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
       await worker.stop();
       if (!rest.pools) await pools.close();
       detach?.();
+      await temporal?.close();
       if (ownConnection) await connection.quit().catch(() => connection.disconnect());
     },
   };

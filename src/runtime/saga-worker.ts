@@ -10,6 +10,8 @@ import Redis from 'ioredis';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineActivities } from '../activities/contracts';
 import { createActivities } from '../activities';
+import { openLaneDispatch } from '../activities/lane-dispatch-wiring';
+import type { ExpressClient } from '../lane/express-client';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
@@ -24,8 +26,19 @@ export interface SagaWorkerOptions {
   connection?: NativeConnection;
   /** @defaultValue `config.temporal.taskQueue` */
   taskQueue?: string;
-  /** The pipeline agents. @defaultValue the real ones, `createActivities` from src/activities */
-  activities?: PipelineActivities;
+  /**
+   * The activities, as given (a user's saga may mix in-worker activities with `createLaneDispatchActivities`).
+   * @defaultValue the pipeline's steps per `stepDispatch`
+   */
+  activities?: PipelineActivities | Record<string, (...args: never[]) => Promise<unknown>>;
+  /**
+   * Without `activities`: `lane` registers thin dispatch activities that hand each step to a lane worker
+   * (`step.<activity>` lane tasks, completed there through async completion); `inline` runs the real agents here.
+   * @defaultValue `config.stepDispatch` (`SAGALANE_STEP_DISPATCH`, default `lane`)
+   */
+  stepDispatch?: 'lane' | 'inline';
+  /** Lane dispatch: the client that submits step tasks. @defaultValue a client on `config.redisUrl` */
+  express?: ExpressClient;
   /** Saga lifecycle sinks, e.g. `createSagaMetricsSinks(metrics)`. @defaultValue debug log lines */
   sinks?: InjectedSinks<SagaSinks>;
   /**
@@ -85,9 +98,12 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   }
   const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
+  const stepDispatch = opts.stepDispatch ?? config.stepDispatch;
   const agents = opts.activities
     ? { activities: opts.activities, close: async () => undefined }
-    : realActivities(config, logger);
+    : stepDispatch === 'lane'
+      ? openLaneDispatch(config, opts.express)
+      : realActivities(config, logger);
   const { activities } = agents;
   const ownConnection = opts.connection === undefined;
   let connection = opts.connection;
@@ -109,6 +125,9 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   try {
     worker = await Worker.create({
       shutdownGraceTime: config.shutdownGraceMs,
+      // Bounded workflow cache (docs/SAGAS.md "Memory"): above the 100 sagas in flight of bench:saga, far below the
+      // SDK's heap-derived default (~900 here); `workerOptions.maxCachedWorkflows` overrides it.
+      maxCachedWorkflows: 250,
       ...opts.workerOptions,
       connection,
       namespace: config.temporal.namespace,
@@ -138,7 +157,11 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
     await agents.close();
     throw err;
   }
-  logger.info('saga worker started', { taskQueue, namespace: config.temporal.namespace });
+  logger.info('saga worker started', {
+    taskQueue,
+    namespace: config.temporal.namespace,
+    stepDispatch: opts.activities ? 'custom' : stepDispatch,
+  });
   const running = worker.run().finally(async () => {
     if (ownConnection) await connection.close();
     await agents.close();

@@ -17,8 +17,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'express-worker' });
   await runComponents(config, workerComponents('express'), {
-    // No Temporal here: the express lane needs only Redis.
-    temporalAddress: '',
+    // Temporal only for lane-dispatched saga steps (TEMPORAL_ADDRESS); the express lane itself needs only Redis.
+    temporalAddress: config.temporal.address ?? '',
     service: 'express-worker',
     log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
   });

@@ -4,6 +4,7 @@
  * here) and validates with `./pipeline-input-validation`, which mirrors the schemas below.
  */
 import { z } from 'zod';
+import { SAGA_PRIORITIES } from './lane-step';
 import {
   datasetSchema,
   ideaSchema,
@@ -14,6 +15,7 @@ import {
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
+export { SAGA_PRIORITIES, type SagaPriority } from './lane-step';
 
 export const pipelineInputSchema = z
   .object({
@@ -34,6 +36,11 @@ export const pipelineInputSchema = z
     approval: z.enum(PIPELINE_APPROVALS).optional(),
     /** How long the approval waits before the saga rolls back. @defaultValue 86 400 000 (24 h) */
     approvalTimeoutMs: z.number().int().min(100).max(604_800_000).optional(),
+    /**
+     * Which lane the saga's steps are dispatched on (lane-dispatching saga workers); compensations always go on the
+     * express lane. @defaultValue 'standard'
+     */
+    priority: z.enum(SAGA_PRIORITIES).optional(),
   })
   .strict();
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;

@@ -6,6 +6,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BacktestMetrics, StrategyPlan } from '../activities/contracts';
+import type { StepLane } from './lane-step';
 
 export const RESEARCH_PIPELINE_WORKFLOW = 'researchPipeline';
 export const DEFAULT_SAGA_TIMEOUT_MS = 60_000;
@@ -46,6 +47,9 @@ export interface StepRecord {
   attempts: number;
   startedAt: string;
   finishedAt?: string;
+  /** Lane-dispatched steps: the lane and the lane task that ran the step (`sagalane task get <taskId>`). */
+  lane?: StepLane;
+  taskId?: string;
   /** The `saga.parallel(name, …)` group the step ran in. */
   group?: string;
   /** Present on an approval gate (`saga.approval`): who answered what. */
@@ -57,6 +61,9 @@ export interface CompensationRecord {
   step: string;
   status: CompensationStatus;
   error?: string;
+  /** Lane-dispatched compensations: where the compensation ran. */
+  lane?: StepLane;
+  taskId?: string;
   /** Attempts the saga made, when the step's compensation has a saga-level retry policy. */
   attempts?: number;
 }

@@ -5,6 +5,7 @@
  * evaluating zod and building the schemas cost ~14 ms of CPU in the first workflow task of every saga (measured with
  * near-instant activities: first task 28-33 ms with zod, 14-18 ms without). Deterministic code only.
  */
+import { SAGA_PRIORITIES } from './lane-step';
 import { SYMBOL_PATTERN, SYMBOL_RULE } from '../activities/input-rules';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
@@ -29,6 +30,7 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
     'timeoutMs',
     'approval',
     'approvalTimeoutMs',
+    'priority',
   ]);
   if (!o) return v.result<PipelineInput>(undefined);
   const data: Record<string, unknown> = {};
@@ -71,6 +73,14 @@ export function validatePipelineInput(input: unknown): Validated<PipelineInput> 
   if (o.timeoutMs !== undefined) {
     const t = v.integer(o.timeoutMs, ['timeoutMs'], 100, 86_400_000);
     if (t !== undefined) data.timeoutMs = t;
+  }
+  if (o.priority !== undefined) {
+    if ((SAGA_PRIORITIES as readonly unknown[]).includes(o.priority)) data.priority = o.priority;
+    else
+      v.issue(
+        ['priority'],
+        `Invalid option: expected one of ${SAGA_PRIORITIES.map((p) => JSON.stringify(p)).join('|')}`,
+      );
   }
   if (o.approval !== undefined) {
     if (typeof o.approval === 'string' && (PIPELINE_APPROVALS as readonly string[]).includes(o.approval))

@@ -23,6 +23,7 @@ import {
 } from './pipeline-definitions';
 // Not zod (`pipelineInputSchema`): evaluating zod in every workflow run cost ~14 ms of its first workflow task.
 import { validatePipelineInput, validatePipelineTuning } from './pipeline-input-validation';
+import { laneHint, type SagaPriority } from './lane-step';
 import { FEWER_COMMANDS_PATCH, Saga } from './saga';
 
 /** Production defaults of the per-step activity options; `PipelineTuning` overrides a few for tests. */
@@ -54,8 +55,9 @@ export async function researchPipeline(
       INVALID_PIPELINE_INPUT_FAILURE,
     );
   }
-  const { idea, symbol, dataset, params, strict, timeoutMs, approval, approvalTimeoutMs } = parsedInput.data;
-  const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data });
+  const { idea, symbol, dataset, params, strict, timeoutMs, approval, approvalTimeoutMs, priority } =
+    parsedInput.data;
+  const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data }, priority);
   // The memo must be right whoever started the saga; SagaClient sets it at start, so newer sagas skip the command
   // when it is already there.
   const memo = workflowInfo().memo ?? {};
@@ -102,7 +104,7 @@ export async function researchPipeline(
 }
 
 /** The agents with per-step timeouts, heartbeats and retry policies. */
-function pipelineAgents(t: Required<PipelineTuning>): PipelineActivities {
+function pipelineAgents(t: Required<PipelineTuning>, priority?: SagaPriority): PipelineActivities {
   const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
     initialInterval: t.retryInitialIntervalMs,
     backoffCoefficient: 2,
@@ -133,11 +135,18 @@ function pipelineAgents(t: Required<PipelineTuning>): PipelineActivities {
   const { backtest } = proxyActivities<PipelineActivities>(long('5 minutes'));
   const { compensateReasoning, compensateCodegen, compensateMl, compensateBacktest } =
     proxyActivities<PipelineActivities>(compensation);
+  // An express saga's steps ask a lane-dispatching saga worker for the express lane (compensations always get it).
+  // Only passed when asked for: sagas without a priority schedule exactly the activities they always did.
+  const onLane = <I, O>(step: (input: I) => Promise<O>): ((input: I) => Promise<O>) => {
+    if (priority !== 'express') return step;
+    const hint = laneHint('express');
+    return (input) => (step as (input: I, hint: unknown) => Promise<O>)(input, hint);
+  };
   return {
-    reasoning,
-    codegen,
-    ml,
-    backtest,
+    reasoning: onLane(reasoning),
+    codegen: onLane(codegen),
+    ml: onLane(ml),
+    backtest: onLane(backtest),
     compensateReasoning,
     compensateCodegen,
     compensateMl,

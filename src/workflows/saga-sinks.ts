@@ -9,6 +9,7 @@ import type { Sinks } from '@temporalio/workflow';
 export type SagaEndOutcome = 'completed' | 'rolled_back' | 'failed';
 export type StepOutcome = 'completed' | 'failed' | 'cancelled';
 export type CompensationOutcome = 'completed' | 'failed';
+export type StepDispatchMode = 'lane' | 'inline';
 
 export interface SagaStartedEvent {
   workflowType: string;
@@ -23,6 +24,8 @@ export interface SagaStepFinishedEvent {
   step: string;
   outcome: StepOutcome;
   durationMs: number;
+  /** How the step's activity ran: `lane` (a lane task) or `inline` (in the saga worker). */
+  dispatch?: StepDispatchMode;
 }
 export interface SagaCompensationFinishedEvent {
   workflowType: string;

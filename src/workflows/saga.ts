@@ -54,6 +54,7 @@ import {
   type RegisteredCompensation,
 } from './saga-compensation';
 import { rootMessage, sagaRollbackFailure } from './saga-failure';
+import { takeLaneStepResult } from './lane-step';
 import { runAsStep } from './step-attempts';
 
 export * from './saga-failure';
@@ -268,7 +269,8 @@ export class Saga<TResult = unknown> {
       });
     if (compensation && options.compensateBeforeAction) register();
     try {
-      const result = await runAsStep(record, action);
+      // Without the step-attempt interceptor a lane-dispatched step's result still arrives in its lane envelope.
+      const result = takeLaneStepResult<T>(record, await runAsStep(record, action));
       holder.result = result;
       this.finishStep(record, 'completed', started);
       if (compensation && !options.compensateBeforeAction) register();
@@ -416,6 +418,7 @@ export class Saga<TResult = unknown> {
       step: record.name,
       outcome: status,
       durationMs: Date.now() - started,
+      dispatch: record.taskId ? 'lane' : 'inline',
     });
   }
 

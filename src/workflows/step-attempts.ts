@@ -18,6 +18,7 @@ import {
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
+import { takeLaneStepResult } from './lane-step';
 import type { StepRecord } from './pipeline-definitions';
 
 export const STEP_ATTEMPT_HEADER = 'sagalane-step-attempt';
@@ -59,11 +60,12 @@ class StepAttemptOutbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
   ): Promise<unknown> {
     const record = currentStep();
-    if (!record) return next(input);
+    // A lane-dispatched activity (a compensation too) answers with a lane envelope: unwrap it here as well.
+    if (!record) return takeLaneStepResult(undefined, await next(input));
     const headers = { ...input.headers, [STEP_ATTEMPT_HEADER]: defaultPayloadConverter.toPayload(1) };
     const { attempt, value } = unwrapStepAttempt(await next({ ...input, headers }));
     if (attempt !== undefined) record.attempts = attempt;
-    return value;
+    return takeLaneStepResult(record, value);
   }
 
   async scheduleLocalActivity(

@@ -74,7 +74,8 @@ describe('LLM reasoning provider (local OpenAI-compatible server)', () => {
     deps = {
       redis,
       keyPrefix,
-      llm: { baseUrl, model: 'test-model', apiKey: 'sk-test', timeoutMs: 400 },
+      // Generous: the machine may be loaded; only the 'hang' case uses a short limit (it waits it out).
+      llm: { baseUrl, model: 'test-model', apiKey: 'sk-test', timeoutMs: 10_000 },
       planCacheTtlS: 60,
       logger: createLogger('silent'),
     };
@@ -148,7 +149,11 @@ describe('LLM reasoning provider (local OpenAI-compatible server)', () => {
       script = [];
       const idea = `buy when RSI below 30 (${mode})`;
       const before = requests.length;
-      const out = await createAgents(deps).reasoning({ sagaId: 's4', idea, symbol: 'DEMO' });
+      const limited = {
+        ...deps,
+        llm: { ...deps.llm, timeoutMs: mode === 'hang' ? 400 : deps.llm.timeoutMs },
+      };
+      const out = await createAgents(limited).reasoning({ sagaId: 's4', idea, symbol: 'DEMO' });
       expect(requests.length - before).toBe(asked);
       expect(out.plan.family).toBe('rsi');
       expect(out.plan.provider).toBe('builtin (fallback from llm:test-model)');

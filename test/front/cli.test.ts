@@ -21,6 +21,8 @@ import {
 } from './front-kit';
 
 const sagalane = runSagalane;
+// Spawned CLI processes on the shared 2-core machine: starting one can take tens of seconds under load.
+jest.setTimeout(240_000);
 
 describe('sagalane CLI', () => {
   let stack: FrontStack;
@@ -165,7 +167,7 @@ describe('sagalane CLI', () => {
       await pollUntil(
         async () => stderr,
         (s) => /running; Ctrl-C/.test(s) || child.exitCode !== null,
-        30_000,
+        120_000,
         100,
       );
       const metrics = /Metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];

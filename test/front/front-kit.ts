@@ -109,7 +109,7 @@ export interface CliRun {
 }
 
 /** Runs `sagalane <args>` from the sources (as `npx sagalane` does in a clone without dist/) and collects its output. */
-export function runSagalane(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_000): Promise<CliRun> {
+export function runSagalane(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 120_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(tsxBin, [cliPath, ...args], {
       cwd: repoRoot,

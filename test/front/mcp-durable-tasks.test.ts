@@ -77,6 +77,7 @@ describe('MCP tasks across server processes', () => {
         (t) => t.statusMessage === 'step 3 of 4: ml',
       );
     await a.proc.kill();
+    await expect(fetch(a.proc.url, { method: 'POST' })).rejects.toThrow(); // nothing listens there any more
 
     // B never saw these tasks: it reads them from Temporal.
     const seen = await b.client.experimental.tasks.getTask(finished);

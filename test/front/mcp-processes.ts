@@ -24,7 +24,7 @@ export async function stdioMcpClient(env: NodeJS.ProcessEnv, extraArgs: string[]
 export interface HttpMcpProcess {
   url: string;
   child: ChildProcess;
-  /** SIGKILL: the process dies with whatever it had in memory. */
+  /** SIGKILL to the process group: the server dies with whatever it had in memory. */
   kill(): Promise<void>;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number | null>;
@@ -38,6 +38,8 @@ export async function spawnHttpMcp(
     cwd: repoRoot,
     env: { ...env, SAGALANE_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: tsx runs the server in a child process, and a kill must reach both.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -50,18 +52,18 @@ export async function spawnHttpMcp(
   );
   const url = /MCP \(HTTP\): (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(stderr)?.[1];
   if (!url) {
-    child.kill('SIGKILL');
+    signalGroup(child, 'SIGKILL');
     throw new Error(`sagalane mcp --http did not start:\n${stderr}`);
   }
   return {
     url,
     child,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      signalGroup(child, 'SIGKILL');
       await exited;
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      signalGroup(child, 'SIGTERM');
       return exited;
     },
   };
@@ -75,4 +77,12 @@ export async function httpMcpClient(url: string, token?: string): Promise<Client
     }),
   );
   return client;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // the group is gone already
+  }
 }

@@ -58,6 +58,21 @@ describe('progress per saga transition', () => {
     ]);
   });
 
+  it('shows a pipeline state that is not one of its steps (the approval gate) by name', () => {
+    const updates = replay([
+      { state: 'ml', step: 'ml' },
+      { state: 'awaiting_approval', step: 'approve_backtest' },
+      { state: 'approve_backtest' },
+      { state: 'backtest', step: 'backtest' },
+    ]);
+    expect(updates.map((u) => [u.progress, u.message])).toEqual([
+      [4, 'step 3 of 4: ml'],
+      [5, 'awaiting_approval (approve_backtest): waiting for approve_saga or reject_saga'],
+      [6, 'approve_backtest'],
+      [7, 'step 4 of 4: backtest'],
+    ]);
+  });
+
   it("numbers a user saga's own steps in the order seen, and shows other states by name", () => {
     const updates = replay(
       [
@@ -70,7 +85,7 @@ describe('progress per saga transition', () => {
     expect(updates.map((u) => u.message)).toEqual([
       'step 1: reserve',
       'step 2: charge',
-      'awaiting_approval (step charge)',
+      'awaiting_approval (charge): waiting for approve_saga or reject_saga',
     ]);
     expect(updates.map((u) => u.progress)).toEqual([2, 3, 4]);
   });

@@ -17,7 +17,10 @@ import {
   type LoggingMessageNotification,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { SagaClient } from '../../src/client/saga-client';
+import { ExpressClient } from '../../src/lane/express-client';
+import { DEFAULT_TASK_TYPE_DEFAULTS, type TaskSchema } from '../../src/lane/task-types';
 import { createLogger } from '../../src/logger';
 import { createMcpServer } from '../../src/mcp/server';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';
@@ -377,5 +380,112 @@ describe('MCP tasks, progress, subscriptions', () => {
         },
       })) as CallToolResult,
     );
+  });
+
+  it('approves and rejects a saga waiting for approval (approve_saga / reject_saga); answering another is refused', async () => {
+    const startGated = (symbol: string) =>
+      callJson<{ sagaId: string }>(client, 'start_pipeline', {
+        idea: 'trend following, with a human in the loop',
+        symbol,
+        approval: 'before_backtest',
+      });
+    const waiting = async (sagaId: string) =>
+      pollUntil(
+        () => callJson<SagaStateView>(client, 'get_saga', { sagaId }),
+        (s) => s.state === 'awaiting_approval' || FINAL.includes(s.state),
+      );
+    const approved = (await startGated('DEMO')).sagaId;
+    const rejected = (await startGated('TREND')).sagaId;
+    expect((await waiting(approved)).state).toBe('awaiting_approval');
+    expect((await waiting(rejected)).state).toBe('awaiting_approval');
+    // As a task it is still working, and says what it waits for.
+    expect((await client.experimental.tasks.getTask(approved)).statusMessage).toContain(
+      'waiting for approve_saga or reject_saga',
+    );
+
+    const approve = (await client.callTool({
+      name: 'approve_saga',
+      arguments: { sagaId: approved, approver: 'jest', comment: 'looks fine' },
+    })) as CallToolResult;
+    checker.check('approve_saga', approve);
+    const done = await pollUntil(
+      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: approved }),
+      (s) => FINAL.includes(s.state),
+    );
+    expect(done.state).toBe('completed');
+
+    const reject = (await client.callTool({
+      name: 'reject_saga',
+      arguments: { sagaId: rejected, reason: 'too risky', approver: 'jest' },
+    })) as CallToolResult;
+    checker.check('reject_saga', reject);
+    const rolledBack = await pollUntil(
+      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: rejected }),
+      (s) => FINAL.includes(s.state),
+    );
+    expect(rolledBack.state).toBe('rolled_back');
+    expect(rolledBack.error).toMatchObject({ reason: 'rejected', cancelReason: 'too risky' });
+    expect((await client.experimental.tasks.getTask(rejected)).status).toBe('failed');
+
+    const again = (await client.callTool({
+      name: 'approve_saga',
+      arguments: { sagaId: approved },
+    })) as CallToolResult;
+    expect(again.isError).toBe(true);
+    expect(textOf(again)).toMatch(/not awaiting approval/i);
+  });
+
+  it("reports lane progress to get_task with waitMs, and a full backlog as an isError result with the lane's message", async () => {
+    const { taskId } = await callJson<{ taskId: string }>(client, 'submit_task', {
+      type: 'hash',
+      payload: { data: 'progress please', rounds: 3 },
+    });
+    const progress: Progress[] = [];
+    const waited = (await client.callTool(
+      { name: 'get_task', arguments: { taskId, waitMs: 20_000 } },
+      CallToolResultSchema,
+      { onprogress: (p) => progress.push(p) },
+    )) as CallToolResult;
+    checker.check('get_task', waited);
+    expect(waited.structuredContent).toMatchObject({ status: 'succeeded' });
+    expect(progress.at(-1)!.message).toBe('succeeded');
+    expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
+
+    // A type of its own with a backlog limit of 2 and no worker: the third submit is refused by the lane.
+    const tight: TaskSchema = {
+      name: `mcpbacklog${Date.now()}`,
+      schema: z.object({ n: z.number() }),
+      defaults: { ...DEFAULT_TASK_TYPE_DEFAULTS, maxBacklog: 2 },
+    };
+    const express = new ExpressClient({
+      types: [tight],
+      redisUrl: stack.config.redisUrl,
+      keyPrefix: stack.config.keyPrefix,
+    });
+    const tightClient = await connectInProcess(
+      createMcpServer({ sagas: stack.sagas, express, taskSchemas: [tight] }),
+    );
+    try {
+      for (const n of [1, 2])
+        expect(
+          (
+            await tightClient.callTool({
+              name: 'submit_task',
+              arguments: { type: tight.name, payload: { n } },
+            })
+          ).isError,
+        ).toBeUndefined();
+      const refused = (await tightClient.callTool({
+        name: 'submit_task',
+        arguments: { type: tight.name, payload: { n: 3 } },
+      })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toContain(
+        `holds 2 tasks, at its limit of 2 (defaults.maxBacklog): the submit was refused`,
+      );
+    } finally {
+      await tightClient.close();
+      await express.close();
+    }
   });
 });

@@ -20,6 +20,9 @@ describe('20 sagas at once', () => {
     await ctx.closeAll();
   });
 
+  // 20 sagas on a shared 2-core box: at load average ~50 one workflow task took 13 s.
+  jest.setTimeout(240_000);
+
   it('ends each saga according to its own input, with its own state and result', async () => {
     const taskQueue = uniqueTaskQueue('saga-concurrency');
     const scenarios = new Map<string, PipelineScenario>();

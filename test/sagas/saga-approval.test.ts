@@ -16,6 +16,9 @@ import { SagaClient } from '../../src/client/saga-client';
 import { SagaNotAwaitingApprovalError } from '../../src/client/errors';
 import { PIPELINE_APPROVAL_STEP, type PipelineInput } from '../../src/workflows/pipeline-contract';
 import { FAST_TUNING, recordingSinks, type SinkEvent } from './saga-test-kit';
+import { runSagalane } from '../front/front-kit';
+import { temporalAddress } from '../helpers/temporal';
+import type { SagaStateView } from '../../src/workflows/pipeline-contract';
 
 describe('approval gates (researchPipeline approval: before_backtest)', () => {
   let ctx: TemporalTestContext;
@@ -185,5 +188,63 @@ describe('approval gates (researchPipeline approval: before_backtest)', () => {
     await new Promise((r) => setTimeout(r, 2500)); // longer than the saga timeout, spent waiting for a human
     await sagas.approve(sagaId);
     await expect(sagas.result(sagaId)).resolves.toMatchObject({ sagaId });
+  });
+
+  describe('through the CLI (`sagalane saga approve|reject`)', () => {
+    // Each spawns `tsx src/cli/index.ts` (seconds on a busy box) and waits for the saga.
+    jest.setTimeout(400_000);
+    const cli = (args: string[]) =>
+      runSagalane(
+        {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporalAddress(),
+          SAGALANE_TASK_QUEUE: taskQueue,
+          SAGALANE_LOG_LEVEL: 'warn',
+        },
+        args,
+        150_000,
+      );
+
+    it('approve --json prints the state after the answer; a second approve fails naming the state', async () => {
+      const sagaId = await start();
+      await awaitingApproval(sagaId);
+      const run = await cli([
+        'saga',
+        'approve',
+        sagaId,
+        '--approver',
+        'cli-user',
+        '--comment',
+        'ok',
+        '--json',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const state = JSON.parse(run.stdout) as SagaStateView;
+      expect(['backtest', 'completed']).toContain(state.state);
+      await sagas.result(sagaId);
+      const again = await cli(['saga', 'approve', sagaId]);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain(`Saga "${sagaId}" is not awaiting approval (state: completed)`);
+      const final = await sagas.getState(sagaId);
+      expect(final.steps.find((s) => s.name === PIPELINE_APPROVAL_STEP)?.approval).toMatchObject({
+        decision: 'approved',
+        approver: 'cli-user',
+        comment: 'ok',
+      });
+    });
+
+    it('reject --reason rolls the saga back', async () => {
+      const sagaId = await start();
+      await awaitingApproval(sagaId);
+      const run = await cli(['saga', 'reject', sagaId, '--reason', 'not today']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Rejected ${sagaId}; rolling back`);
+      await expect(sagas.result(sagaId)).rejects.toThrow(/rolled_back/);
+      expect((await sagas.getState(sagaId)).error).toMatchObject({
+        reason: 'rejected',
+        cancelReason: 'not today',
+      });
+    });
   });
 });

@@ -54,12 +54,17 @@ describe('saga worker', () => {
     expect(handle.worker.getState()).toBe('STOPPED');
   });
 
-  it('uses the real agents when none are given, on the configured key prefix', async () => {
+  it('uses the real agents when none are given and dispatch is inline, on the configured key prefix', async () => {
     const taskQueue = uniqueTaskQueue('saga-worker-real');
     const keyPrefix = uniquePrefix('saga-worker-real');
     const redis = redisClient();
     const handle = await startSagaWorker({
-      config: loadConfig({ SAGALANE_KEY_PREFIX: keyPrefix, REDIS_URL: redisUrl() }),
+      // Inline: the agents run in this worker (the default, lane, needs a lane worker: test/dispatch).
+      config: loadConfig({
+        SAGALANE_KEY_PREFIX: keyPrefix,
+        REDIS_URL: redisUrl(),
+        SAGALANE_STEP_DISPATCH: 'inline',
+      }),
       address: temporalAddress(),
       taskQueue,
       sinks: recordingSinks([]),

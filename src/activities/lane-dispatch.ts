@@ -1,0 +1,155 @@
+/**
+ * Thin dispatch activities: registered in the saga worker under the activity types a workflow already calls
+ * (`reasoning`, `compensateMl`, …), each submits a lane task carrying its task token and input, then hands
+ * completion off (`CompleteAsyncError`). A lane worker runs the agent and completes the activity
+ * (src/lane/activity-completion.ts). The workflow code does not change: which steps go through the lane is the saga
+ * worker's choice, so histories recorded with in-worker activities replay unchanged.
+ *
+ * Lane choice: compensations always go on the express lane (a rollback never waits behind bulk work); a step goes on
+ * the lane its workflow asked for with a trailing `laneHint(lane)` argument (`researchPipeline` passes
+ * `laneHint('express')` for `priority: 'express'` sagas), otherwise on the standard lane.
+ */
+import { CompleteAsyncError, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  STEP_TASK_MAX_ATTEMPTS,
+  stepIdempotencyKey,
+  stepTaskType,
+  type StepActivityRef,
+  type StepTaskPayload,
+} from '../lane/activity-step-contract';
+import { InvalidPayloadError, PayloadTooLargeError, UnknownTaskTypeError } from '../lane/errors';
+import type { ExpressClient } from '../lane/express-client';
+import type { Lane } from '../lane/keys';
+import { hintedLane } from '../workflows/lane-step';
+
+/** How one activity type is dispatched. */
+export interface LaneDispatchStep {
+  /**
+   * A compensation: always dispatched on the express lane, whatever the saga's priority.
+   * @defaultValue false
+   */
+  compensation?: boolean;
+}
+
+export interface LaneDispatchOptions {
+  /** Submits the lane tasks; must know the `step.<activity>` types (`stepTaskSchemas(names)`). */
+  express: ExpressClient;
+  /** Activity type → how it is dispatched. Only these become dispatch activities (per-step opt-in). */
+  steps: Record<string, LaneDispatchStep>;
+  /**
+   * Extra time the lane gives a step beyond its activity's start-to-close timeout before the lane itself stops it
+   * (Temporal's timeout is the authority and fires first; the lane's limit only frees a slot held by a lost step).
+   * @defaultValue 30000
+   */
+  laneTimeoutGraceMs?: number;
+  /** Called once a step is on the lane (metrics, logs). */
+  onDispatched?: (event: { activityType: string; lane: Lane; taskId: string }) => void;
+}
+
+/** Activity types of the research pipeline and whether each is a compensation. */
+export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
+  reasoning: {},
+  codegen: {},
+  ml: {},
+  backtest: {},
+  compensateReasoning: { compensation: true },
+  compensateCodegen: { compensation: true },
+  compensateMl: { compensation: true },
+  compensateBacktest: { compensation: true },
+};
+
+/** Failure type of a dispatch the lane refused (unknown step type, payload too large or invalid). */
+export const STEP_DISPATCH_REFUSED_FAILURE = 'StepDispatchRefused';
+
+export type DispatchActivities = Record<string, (input: unknown, ...rest: unknown[]) => Promise<never>>;
+
+export function createLaneDispatchActivities(options: LaneDispatchOptions): DispatchActivities {
+  const grace = options.laneTimeoutGraceMs ?? 30_000;
+  if (!Number.isInteger(grace) || grace < 0) {
+    throw new RangeError(`laneTimeoutGraceMs must be a non-negative integer (got ${grace})`);
+  }
+  const activities: DispatchActivities = {};
+  for (const [activityType, step] of Object.entries(options.steps)) {
+    const dispatch = async (...args: unknown[]): Promise<never> => {
+      const info = Context.current().info;
+      const input = args[0];
+      const lane: Lane = step.compensation ? 'express' : (hintedLane(args) ?? 'standard');
+      const { taskId } = await submitStep(options.express, {
+        activityType,
+        lane,
+        input,
+        taskToken: info.taskToken,
+        activity: activityRef(info),
+        timeoutMs: info.startToCloseTimeoutMs + grace,
+      });
+      options.onDispatched?.({ activityType, lane, taskId });
+      throw new CompleteAsyncError();
+    };
+    Object.defineProperty(dispatch, 'name', { value: activityType });
+    activities[activityType] = dispatch;
+  }
+  return activities;
+}
+
+function activityRef(info: Context['info']): StepActivityRef {
+  const execution = info.workflowExecution;
+  if (!execution) {
+    throw ApplicationFailure.nonRetryable(
+      `activity ${info.activityType} has no workflow: lane dispatch serves workflow activities only`,
+      STEP_DISPATCH_REFUSED_FAILURE,
+    );
+  }
+  return {
+    workflowId: execution.workflowId,
+    runId: execution.runId,
+    activityId: info.activityId,
+    activityType: info.activityType,
+    attempt: info.attempt,
+  };
+}
+
+export interface StepSubmission {
+  activityType: string;
+  lane: Lane;
+  input: unknown;
+  taskToken: Uint8Array;
+  activity: StepActivityRef;
+  timeoutMs: number;
+}
+
+/**
+ * Submits one activity attempt as a lane task, idempotently per attempt (see `stepIdempotencyKey`). Refusals that
+ * cannot change by retrying (unknown step type, invalid or oversized payload) fail the activity non-retryably; Redis
+ * trouble stays retryable (Temporal retries the dispatch with backoff).
+ */
+export async function submitStep(express: ExpressClient, s: StepSubmission): Promise<{ taskId: string }> {
+  const payload: StepTaskPayload = {
+    taskToken: Buffer.from(s.taskToken).toString('base64'),
+    lane: s.lane,
+    activity: s.activity,
+    input: s.input,
+  };
+  try {
+    return await express.submit({
+      type: stepTaskType(s.activityType),
+      lane: s.lane,
+      payload,
+      idempotencyKey: stepIdempotencyKey(s.activity),
+      maxAttempts: STEP_TASK_MAX_ATTEMPTS,
+      timeoutMs: s.timeoutMs,
+    });
+  } catch (err) {
+    if (
+      err instanceof UnknownTaskTypeError ||
+      err instanceof InvalidPayloadError ||
+      err instanceof PayloadTooLargeError
+    ) {
+      throw ApplicationFailure.nonRetryable(
+        `step ${s.activityType} cannot go on the lane: ${err.message}`,
+        STEP_DISPATCH_REFUSED_FAILURE,
+      );
+    }
+    throw err;
+  }
+}

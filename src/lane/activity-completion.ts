@@ -1,0 +1,335 @@
+/**
+ * The lane side of lane-dispatched saga steps: wraps an agent handler into a lane task type (`step.<activity>`) that
+ * runs the handler for one Temporal activity attempt and completes that activity with its task token through
+ * Temporal's async-completion client (`client.activity`).
+ *
+ * While the handler runs the task heartbeats the activity (every `heartbeatIntervalMs`), which is how it learns
+ * what Temporal decided meanwhile:
+ * - cancel requested (`ActivityCancelledError`): the handler's signal is aborted; once it stopped the cancellation
+ *   is reported (`reportCancellation`), so the saga's rollback starts after the step really stopped;
+ * - the attempt is gone (`ActivityNotFoundError`: timed out, or completed by an earlier delivery of this task): the
+ *   handler is aborted and its outcome dropped, nothing is written to Temporal.
+ * On success the activity is completed with the value and the lane task that ran it (`LaneStepResult`); on failure it
+ * is failed, with agent errors that retrying cannot fix kept non-retryable, so Temporal does not retry them.
+ *
+ * Temporal is the one retry authority: a failure is reported to Temporal and ends the lane task (it is never thrown
+ * into the lane's retries). A lane worker that dies mid-step is still covered by the lane: its entry is reclaimed and
+ * rerun with the same task token, and the first heartbeat of the rerun drops it when the activity already finished.
+ */
+import {
+  ActivityCancelledError,
+  ActivityNotFoundError,
+  ActivityPausedError,
+  ActivityResetError,
+  type AsyncCompletionClient,
+} from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { createLogger, type Logger } from '../logger';
+import { laneStepResult } from '../workflows/lane-step';
+import {
+  STEP_TASK_MAX_ATTEMPTS,
+  stepTaskPayloadSchema,
+  stepTaskType,
+  type StepActivityRef,
+  type StepTaskPayload,
+} from './activity-step-contract';
+import { LaneOptionsError } from './errors';
+import type { Lane } from './keys';
+import { defineTaskType, type TaskContext, type TaskType, type TaskTypeDefaults } from './task-types';
+
+/** What a step handler gets besides its input. */
+export interface StepHandlerContext {
+  /** Aborted when Temporal cancels the activity, the attempt is gone, or the lane stops the task. */
+  signal: AbortSignal;
+  /** Progress: sent as the details of the next heartbeat (the Temporal UI shows them; a retry can resume from them). */
+  onProgress(details: Record<string, unknown>): void;
+  /** The activity attempt this run completes. */
+  activity: StepActivityRef;
+  /** The lane task running it. */
+  taskId: string;
+  lane: Lane;
+}
+
+export type StepHandler<I = never, O = unknown> = (input: I, ctx: StepHandlerContext) => Promise<O>;
+
+/** What the lane task records as its result: what it wrote to Temporal (the step's value goes to Temporal only). */
+export interface StepTaskOutcome {
+  activity: 'completed' | 'failed' | 'cancelled' | 'dropped';
+  /** The failure reported, for `failed`; why the outcome was dropped, for `dropped`. */
+  error?: string;
+  /** For `failed`: Temporal will not retry it. */
+  nonRetryable?: boolean;
+}
+
+export interface ActivityStepTypeOptions {
+  /** Temporal's async-completion client: `new Client({ connection }).activity`. */
+  completion: AsyncCompletionClient;
+  /**
+   * How often a running step heartbeats its activity, i.e. how soon it learns of a cancel or a timeout.
+   * @defaultValue 250
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * How long a write to Temporal (complete, fail, report cancellation) is retried through a Temporal outage before
+   * the lane task gives up (Temporal's timeouts then retry the activity).
+   * @defaultValue 30000
+   */
+  writeRetryMs?: number;
+  /** Lane task type defaults (timeoutMs is set per task by the dispatcher). @defaultValue lane `standard` */
+  defaults?: Partial<Omit<TaskTypeDefaults, 'maxAttempts'>>;
+  /** @defaultValue a logger at info */
+  logger?: Logger;
+}
+
+const optionsSchema = z.object({
+  heartbeatIntervalMs: z.number().int().min(10).max(60_000).default(250),
+  writeRetryMs: z.number().int().min(0).max(600_000).default(30_000),
+});
+
+/** Why a heartbeat stopped the handler. */
+type StopReason =
+  { kind: 'cancelled' } | { kind: 'gone'; error: string } | { kind: 'paused-or-reset'; error: string };
+
+/** Lane task types for the given activity handlers: `{ reasoning: handler, … }` → `step.reasoning`, … */
+export function activityStepTypes(
+  handlers: Record<string, StepHandler<never>>,
+  options: ActivityStepTypeOptions,
+): TaskType[] {
+  return Object.entries(handlers).map(
+    ([activityType, handler]) => defineActivityStepType(activityType, handler, options) as TaskType,
+  );
+}
+
+/** The lane task type `step.<activityType>` that runs `handler` for dispatched attempts of that activity. */
+export function defineActivityStepType<I, O>(
+  activityType: string,
+  handler: StepHandler<I, O>,
+  options: ActivityStepTypeOptions,
+): TaskType<StepTaskPayload, StepTaskOutcome> {
+  const parsed = optionsSchema.safeParse({
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    writeRetryMs: options.writeRetryMs,
+  });
+  if (!parsed.success) {
+    throw new LaneOptionsError(
+      `activity step type "${activityType}": ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const { heartbeatIntervalMs, writeRetryMs } = parsed.data;
+  const { completion } = options;
+  const log = (options.logger ?? createLogger()).child({ component: 'activity-step', activityType });
+  return defineTaskType({
+    name: stepTaskType(activityType),
+    schema: stepTaskPayloadSchema,
+    defaults: { lane: 'standard', ...options.defaults, maxAttempts: STEP_TASK_MAX_ATTEMPTS },
+    handler: async (payload, ctx) => {
+      const token = Buffer.from(payload.taskToken, 'base64');
+      const meta = { taskId: ctx.taskId, ...payload.activity };
+      // Before any work: a rerun of a task whose attempt already finished (its first worker completed it and died
+      // before acknowledging the entry) or timed out stops here.
+      const before = await heartbeatOnce(completion, token, undefined);
+      if (before?.kind === 'gone') return dropped(log, meta, before.error);
+      if (before?.kind === 'cancelled') {
+        return write(log, meta, writeRetryMs, 'cancelled', () => completion.reportCancellation(token));
+      }
+      const run = new HeartbeatedRun(completion, token, heartbeatIntervalMs, ctx.signal, log, meta);
+      let value: O;
+      try {
+        value = await handler(payload.input as I, {
+          signal: run.signal,
+          onProgress: (details) => run.progress(details),
+          activity: payload.activity,
+          taskId: ctx.taskId,
+          lane: payload.lane,
+        });
+      } catch (err) {
+        const stop = await run.finish();
+        return afterFailure(err, stop, ctx, token);
+      }
+      const stop = await run.finish();
+      if (stop?.kind === 'gone') return dropped(log, meta, stop.error);
+      // A step that finished although a cancel was requested did its work: completing it gets it compensated.
+      const result = laneStepResult(value, {
+        lane: payload.lane,
+        taskId: ctx.taskId,
+        attempt: payload.activity.attempt,
+      });
+      return write(log, meta, writeRetryMs, 'completed', () => completion.complete(token, result));
+    },
+  });
+
+  async function afterFailure(
+    err: unknown,
+    stop: StopReason | undefined,
+    ctx: TaskContext,
+    token: Uint8Array,
+  ): Promise<StepTaskOutcome> {
+    const meta = { taskId: ctx.taskId, activityType };
+    if (stop?.kind === 'gone') return dropped(log, meta, stop.error);
+    if (stop?.kind === 'cancelled') {
+      return write(log, meta, writeRetryMs, 'cancelled', () => completion.reportCancellation(token));
+    }
+    // The lane stopped the task (shutdown past the drain limit, lane timeout): it is handed back or ends on the
+    // lane; Temporal is not told, its own timeouts decide about the attempt.
+    if (ctx.signal.aborted) throw err;
+    const failure =
+      stop?.kind === 'paused-or-reset'
+        ? ApplicationFailure.retryable(`activity ${stop.error}: step stopped`, 'ActivityPausedOrReset')
+        : toStepFailure(err);
+    const outcome = await write(log, meta, writeRetryMs, 'failed', () => completion.fail(token, failure));
+    if (outcome.activity !== 'failed') return outcome;
+    return { activity: 'failed', error: failure.message, nonRetryable: failure.nonRetryable === true };
+  }
+}
+
+/**
+ * The failure Temporal records for a handler error. A Temporal failure is kept as it is; an error that says retrying
+ * cannot help (`nonRetryable: true`, or an agent error with `retryable: false`) becomes a non-retryable
+ * `ApplicationFailure` typed by its `type` (or class name); anything else stays retryable.
+ */
+export function toStepFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (err instanceof TemporalFailure) {
+    return ApplicationFailure.create({ message: e.message, type: e.name, cause: err });
+  }
+  const fields = e as Error & {
+    type?: unknown;
+    retryable?: unknown;
+    nonRetryable?: unknown;
+    details?: unknown;
+  };
+  const type = typeof fields.type === 'string' ? fields.type : e.name;
+  const nonRetryable = fields.nonRetryable === true || fields.retryable === false;
+  const details = fields.details !== undefined ? [fields.details] : [];
+  return ApplicationFailure.create({ message: e.message, type, nonRetryable, details });
+}
+
+/** One heartbeat; what it says about the attempt (undefined: carry on; a transport error is not a verdict). */
+async function heartbeatOnce(
+  completion: AsyncCompletionClient,
+  token: Uint8Array,
+  details: unknown,
+): Promise<StopReason | undefined> {
+  try {
+    await completion.heartbeat(token, details);
+    return undefined;
+  } catch (err) {
+    return verdictOf(err);
+  }
+}
+
+function verdictOf(err: unknown): StopReason | undefined {
+  if (err instanceof ActivityCancelledError) return { kind: 'cancelled' };
+  if (err instanceof ActivityNotFoundError) {
+    return { kind: 'gone', error: 'activity attempt not found (timed out or already completed)' };
+  }
+  if (err instanceof ActivityPausedError) return { kind: 'paused-or-reset', error: 'paused' };
+  if (err instanceof ActivityResetError) return { kind: 'paused-or-reset', error: 'reset' };
+  return undefined;
+}
+
+/**
+ * A handler run with its heartbeat loop: heartbeats one at a time every `intervalMs` (with the latest progress) and
+ * aborts the handler's signal when a heartbeat says the attempt was cancelled or is gone, or when the lane aborts.
+ */
+class HeartbeatedRun {
+  private readonly controller = new AbortController();
+  private details: Record<string, unknown> | undefined;
+  private stopReason: StopReason | undefined;
+  private finished = false;
+  private wakeUp?: () => void;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly completion: AsyncCompletionClient,
+    private readonly token: Uint8Array,
+    private readonly intervalMs: number,
+    laneSignal: AbortSignal,
+    private readonly log: Logger,
+    private readonly meta: Record<string, unknown>,
+  ) {
+    if (laneSignal.aborted) this.controller.abort(laneSignal.reason);
+    else laneSignal.addEventListener('abort', () => this.controller.abort(laneSignal.reason), { once: true });
+    this.loop = this.heartbeatLoop();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  progress(details: Record<string, unknown>): void {
+    this.details = details;
+  }
+
+  /** Stops heartbeating; resolves with what stopped the handler, if a heartbeat did. */
+  async finish(): Promise<StopReason | undefined> {
+    this.finished = true;
+    this.wakeUp?.();
+    await this.loop;
+    return this.stopReason;
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.finished) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.intervalMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (this.finished) return;
+      try {
+        await this.completion.heartbeat(this.token, this.details);
+        failures = 0;
+      } catch (err) {
+        const verdict = verdictOf(err);
+        if (!verdict) {
+          // Temporal unreachable: keep the step going; its own heartbeat timeout decides if this lasts.
+          if (failures++ % 20 === 0)
+            this.log.warn('activity heartbeat failed', { ...this.meta, error: String(err) });
+          continue;
+        }
+        this.stopReason = verdict;
+        this.log.info('step stopped by Temporal', { ...this.meta, reason: verdict.kind });
+        this.controller.abort(new Error(`activity ${verdict.kind}`));
+        return;
+      }
+    }
+  }
+}
+
+function dropped(log: Logger, meta: Record<string, unknown>, error: string): StepTaskOutcome {
+  log.info('step outcome dropped: its activity attempt is over', { ...meta, error });
+  return { activity: 'dropped', error };
+}
+
+/**
+ * Writes the outcome to Temporal, retrying transport errors for up to `retryMs`. A write refused because the attempt
+ * is gone (timed out meanwhile) is a drop; a write that keeps failing rethrows, ending the lane task as failed.
+ */
+async function write(
+  log: Logger,
+  meta: Record<string, unknown>,
+  retryMs: number,
+  activity: 'completed' | 'failed' | 'cancelled',
+  send: () => Promise<void>,
+): Promise<StepTaskOutcome> {
+  const deadline = Date.now() + retryMs;
+  for (let i = 0; ; i++) {
+    try {
+      await send();
+      return { activity };
+    } catch (err) {
+      if (err instanceof ActivityNotFoundError) {
+        return dropped(log, meta, 'activity attempt not found (timed out or already completed)');
+      }
+      if (Date.now() >= deadline) throw err;
+      log.warn('could not write the step outcome to Temporal; retrying', { ...meta, error: String(err) });
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** i, 2_000)));
+    }
+  }
+}

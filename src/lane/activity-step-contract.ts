@@ -1,0 +1,62 @@
+/**
+ * The lane task that carries one Temporal activity attempt to a lane worker: its task type names, payload schema and
+ * idempotency key. The saga worker's dispatch activities (src/activities/lane-dispatch.ts) submit these; the lane
+ * side (./activity-completion.ts) runs the agent and completes the activity with the task token.
+ */
+import { z } from 'zod';
+import { LANES } from './keys';
+import { DEFAULT_TASK_TYPE_DEFAULTS, type TaskSchema } from './task-types';
+
+/** Task types of lane-dispatched steps are `step.<activity type>`, e.g. `step.reasoning`, `step.compensateMl`. */
+export const STEP_TASK_TYPE_PREFIX = 'step.';
+
+export function stepTaskType(activityType: string): string {
+  return `${STEP_TASK_TYPE_PREFIX}${activityType}`;
+}
+
+/** The activity attempt a lane task completes (for logs, `task get` and the idempotency key). */
+export const stepActivityRefSchema = z.object({
+  workflowId: z.string().min(1),
+  runId: z.string().min(1),
+  activityId: z.string().min(1),
+  activityType: z.string().min(1),
+  attempt: z.number().int().min(1),
+});
+export type StepActivityRef = z.infer<typeof stepActivityRefSchema>;
+
+export const stepTaskPayloadSchema = z
+  .object({
+    /** The activity's task token, base64: what the lane worker completes, fails or cancels the activity with. */
+    taskToken: z.string().min(1).max(16_384),
+    /** The lane the dispatcher chose (the handler reports it back with the result). */
+    lane: z.enum(LANES),
+    activity: stepActivityRefSchema,
+    /** The activity's input, validated by the agent itself (its own schema). */
+    input: z.unknown(),
+  })
+  .strict();
+export type StepTaskPayload = z.infer<typeof stepTaskPayloadSchema>;
+
+/**
+ * One lane task per activity attempt: a dispatch that runs again for the same attempt (its submit retried after a
+ * lost reply, a duplicate delivery) finds the first task. A Temporal retry is a new attempt with a new task token, so
+ * it gets its own task; the old attempt's task, if it still runs, finds its token dead and writes nothing.
+ */
+export function stepIdempotencyKey(ref: StepActivityRef): string {
+  return `step:${ref.workflowId}:${ref.runId}:${ref.activityId}:${ref.attempt}`;
+}
+
+/**
+ * The lane never retries a step (Temporal is its one retry authority): one run per delivery. A worker that dies
+ * mid-step is still covered, since the lane reclaims and reruns entries by delivery, not by attempt.
+ */
+export const STEP_TASK_MAX_ATTEMPTS = 1;
+
+/** Schema-only entries for a producer (the dispatch activities' ExpressClient). */
+export function stepTaskSchemas(activityTypes: Iterable<string>): TaskSchema[] {
+  return [...activityTypes].map((activityType) => ({
+    name: stepTaskType(activityType),
+    schema: stepTaskPayloadSchema as z.ZodType,
+    defaults: { ...DEFAULT_TASK_TYPE_DEFAULTS, maxAttempts: STEP_TASK_MAX_ATTEMPTS },
+  }));
+}

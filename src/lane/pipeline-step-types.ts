@@ -1,0 +1,20 @@
+/**
+ * The research pipeline's agents as lane step types (`step.reasoning`, …, `step.compensateBacktest`): what a lane
+ * worker serves so that a lane-dispatching saga worker's steps run. Each handler is the agent itself, given the
+ * step's abort signal and progress callback (progress becomes the activity's heartbeat details).
+ */
+import type { AgentHandlers } from '../activities/agents';
+import { PIPELINE_DISPATCH_STEPS } from '../activities/lane-dispatch';
+import { activityStepTypes, type ActivityStepTypeOptions, type StepHandler } from './activity-completion';
+import type { TaskType } from './task-types';
+
+/** The step types for the given agents (`createAgents(deps)`), completing activities through `options.completion`. */
+export function createPipelineStepTypes(agents: AgentHandlers, options: ActivityStepTypeOptions): TaskType[] {
+  const handlers: Record<string, StepHandler<never>> = {};
+  for (const name of Object.keys(PIPELINE_DISPATCH_STEPS) as (keyof AgentHandlers)[]) {
+    const agent = agents[name] as (input: unknown, o: object) => Promise<unknown>;
+    handlers[name] = (input: unknown, ctx) =>
+      agent(input, { signal: ctx.signal, onProgress: (p: object) => ctx.onProgress({ ...p }) });
+  }
+  return activityStepTypes(handlers, options);
+}

@@ -1,0 +1,239 @@
+/**
+ * Lane-dispatched saga steps against the real dev server and real Redis: the saga worker registers the dispatch
+ * activities, a lane worker runs the (test) agents and completes the activities through async completion.
+ */
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { ExpressWorker } from '../../src/lane/express-worker';
+import type { ExpressClient } from '../../src/lane/express-client';
+import { submitStep } from '../../src/activities/lane-dispatch';
+import { stepIdempotencyKey } from '../../src/lane/activity-step-contract';
+import { cancelUpdate } from '../../src/workflows/pipeline-contract';
+import { LANE_STEP_MARKER } from '../../src/workflows/lane-step';
+import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
+import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
+import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';
+import { startDispatchingSagaWorker, startStepWorker, stepClient, waitFor } from './dispatch-kit';
+import { recordedEvents, recordedRuns } from './fixtures/step-handlers';
+
+describe('lane-dispatched saga steps', () => {
+  let ctx: TemporalTestContext;
+  let redis: Redis;
+  let express: ExpressClient;
+  let laneWorker: ExpressWorker;
+  const prefix = uniquePrefix('dispatch');
+  const taskQueue = uniqueTaskQueue('dispatch');
+
+  beforeAll(async () => {
+    ctx = await temporalTestContext();
+    redis = redisClient();
+    express = stepClient(prefix);
+    await startDispatchingSagaWorker(ctx, taskQueue, express);
+    laneWorker = await startStepWorker({ client: ctx.client, redis, prefix });
+  });
+
+  afterAll(async () => {
+    await laneWorker?.stop();
+    await ctx?.closeAll();
+    await express?.close();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('runs every step and compensation-free happy path on the lane; state names the lane task of each step', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, { idea: 'trend following', symbol: 'HAPPY' });
+    const result = await handle.result();
+    expect(result.artifacts.code).toBe(`test-artifact:${handle.workflowId}:codegen`);
+    const state = await queryState(handle);
+    expect(state.state).toBe('completed');
+    expect(state.steps.map((s) => [s.name, s.status, s.lane])).toEqual([
+      ['reasoning', 'completed', 'standard'],
+      ['codegen', 'completed', 'standard'],
+      ['ml', 'completed', 'standard'],
+      ['backtest', 'completed', 'standard'],
+    ]);
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    expect(runs.map((r) => r.name)).toEqual(['reasoning', 'codegen', 'ml', 'backtest']);
+    // Each step's taskId is the lane task that ran it, and the lane's record of it says what reached Temporal.
+    for (const step of state.steps) {
+      const run = runs.find((r) => r.name === step.name)!;
+      expect(step.taskId).toBe(run.taskId);
+      const task = await express.get(step.taskId!);
+      expect(task).toMatchObject({
+        status: 'succeeded',
+        lane: 'standard',
+        result: { activity: 'completed' },
+      });
+    }
+    // The workflow's result holds the agents' values, not the lane envelope.
+    expect(JSON.stringify(result)).not.toContain(LANE_STEP_MARKER);
+  });
+
+  it("puts an express saga's steps on the express lane", async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, {
+      idea: 'urgent',
+      symbol: 'URGENT',
+      priority: 'express',
+    });
+    await handle.result();
+    const state = await queryState(handle);
+    expect(state.steps.map((s) => s.lane)).toEqual(['express', 'express', 'express', 'express']);
+  });
+
+  it('fails a non-retryable agent failure at once: one run, not retried by Temporal or the lane; rollback on the express lane', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, { idea: 'bad data', symbol: 'FAILML1' });
+    const failure = await failureOf(handle);
+    expect(failure.cause?.type).toBe('SagaRolledBack');
+    const state = await queryState(handle);
+    expect(state.error).toMatchObject({ reason: 'step_failed', step: 'ml' });
+    expect(state.error?.message).toContain("unknown data set 'NOPE'");
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    expect(runs.map((r) => `${r.name}#${r.attempt}`)).toEqual([
+      'reasoning#1',
+      'codegen#1',
+      'ml#1',
+      'compensateCodegen#1',
+      'compensateReasoning#1',
+    ]);
+    const ml = state.steps.find((s) => s.name === 'ml')!;
+    expect(ml.status).toBe('failed');
+    // The failed step's lane task ended once, having reported the failure (no lane retry, no dead letter).
+    const mlTask = await express.get(runs.find((r) => r.name === 'ml')!.taskId);
+    expect(mlTask).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { activity: 'failed', nonRetryable: true },
+    });
+    // Compensations went on the express lane although the saga is standard.
+    expect(state.compensations.map((c) => [c.step, c.status])).toEqual([
+      ['codegen', 'completed'],
+      ['reasoning', 'completed'],
+    ]);
+    for (const run of runs.filter((r) => r.name.startsWith('compensate'))) {
+      expect(await express.get(run.taskId)).toMatchObject({
+        lane: 'express',
+        result: { activity: 'completed' },
+      });
+    }
+  });
+
+  it('retries a retryable failure through Temporal only: each Temporal attempt is one lane run', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, { idea: 'comp fails', symbol: 'FAILCOMP1' });
+    await failureOf(handle);
+    const state = await queryState(handle);
+    expect(state.state).toBe('failed');
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    const compCodegen = runs.filter((r) => r.name === 'compensateCodegen');
+    // FAST_TUNING: 3 compensation attempts; one lane task (one run) each.
+    expect(compCodegen.map((r) => r.attempt)).toEqual([1, 2, 3]);
+    expect(new Set(compCodegen.map((r) => r.taskId)).size).toBe(3);
+    for (const run of compCodegen) {
+      expect(await express.get(run.taskId)).toMatchObject({
+        attempts: 1,
+        result: { activity: 'failed', nonRetryable: false },
+      });
+    }
+  });
+
+  it('cancel while a step runs on the lane: the handler is aborted within 1 s, the cancellation reported, then the rollback runs', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, { idea: 'cancel me', symbol: 'BLOCKML1' });
+    await waitFor('ml running on the lane', async () =>
+      (await recordedRuns(redis, prefix, handle.workflowId)).some((r) => r.name === 'ml'),
+    );
+    const cancelledAt = Date.now();
+    await handle.executeUpdate(cancelUpdate, { args: ['wrong symbol'] });
+    const failure = await failureOf(handle);
+    expect(failure.cause?.type).toBe('SagaRolledBack');
+    const events = await recordedEvents(redis, prefix, handle.workflowId);
+    const aborted = events.find((e) => e.startsWith('aborted ml '));
+    expect(aborted).toBeDefined();
+    expect(Number(aborted!.split(' ')[2]) - cancelledAt).toBeLessThan(1_000);
+    const state = await queryState(handle);
+    expect(state.steps.find((s) => s.name === 'ml')?.status).toBe('cancelled');
+    expect(state.error).toMatchObject({ reason: 'cancelled', step: 'ml', cancelReason: 'wrong symbol' });
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    const mlRun = runs.find((r) => r.name === 'ml')!;
+    expect(await express.get(mlRun.taskId)).toMatchObject({ result: { activity: 'cancelled' } });
+    // The rollback started after the step stopped: the compensations ran after the abort was recorded.
+    expect(runs.map((r) => r.name)).toEqual([
+      'reasoning',
+      'codegen',
+      'ml',
+      'compensateCodegen',
+      'compensateReasoning',
+    ]);
+    const history = await handle.fetchHistory();
+    const cancelledIdx = (history.events ?? []).findIndex((e) => e.activityTaskCanceledEventAttributes);
+    const firstCompScheduled = (history.events ?? []).findIndex(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'compensateCodegen',
+    );
+    expect(cancelledIdx).toBeGreaterThan(0);
+    expect(firstCompScheduled).toBeGreaterThan(cancelledIdx);
+  });
+
+  it('drops the outcome of a lane task whose activity timed out, writing nothing to Temporal', async () => {
+    // No lane worker serves step.ml for now: the ml task waits in its stream past the activity's heartbeat timeout.
+    await laneWorker.stop();
+    laneWorker = await startStepWorker({ client: ctx.client, redis, prefix, only: (n) => n !== 'ml' });
+    const handle = await startPipeline(
+      ctx.client,
+      taskQueue,
+      { idea: 'too slow', symbol: 'TIMEOUT1' },
+      { tuning: { heartbeatTimeoutMs: 1_000, stepMaximumAttempts: 1, retryInitialIntervalMs: 50 } },
+    );
+    const failure = await failureOf(handle);
+    expect(failure.cause?.type).toBe('SagaRolledBack');
+    const state = await queryState(handle);
+    expect(state.error).toMatchObject({ reason: 'step_failed', step: 'ml' });
+    const historyLength = (await handle.fetchHistory()).events?.length;
+    const mlEntries = await redis.xrange(`${prefix}:lane:{step.ml}:standard`, '-', '+');
+    expect(mlEntries).toHaveLength(1);
+    const mlTaskId = mlEntries[0]![1][mlEntries[0]![1].indexOf('id') + 1]!;
+    // Now a lane worker for ml picks the stale task up: its first heartbeat finds the attempt gone.
+    const mlWorker = await startStepWorker({ client: ctx.client, redis, prefix, only: (n) => n === 'ml' });
+    try {
+      const task = await waitFor('the stale ml task to finish', async () => {
+        const info = await express.get(mlTaskId);
+        return info?.status === 'succeeded' ? info : undefined;
+      });
+      expect(task.result).toMatchObject({ activity: 'dropped' });
+    } finally {
+      await mlWorker.stop();
+    }
+    // The ml handler never ran and Temporal got nothing from the stale task.
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    expect(runs.filter((r) => r.name === 'ml')).toEqual([]);
+    expect((await handle.fetchHistory()).events?.length).toBe(historyLength);
+    await laneWorker.stop();
+    laneWorker = await startStepWorker({ client: ctx.client, redis, prefix });
+  });
+
+  it('a dispatch run again for the same activity attempt finds its lane task instead of creating a second one', async () => {
+    const activity = {
+      workflowId: `wf-${randomUUID()}`,
+      runId: randomUUID(),
+      activityId: '3',
+      activityType: 'ml',
+      attempt: 1,
+    };
+    const submission = {
+      activityType: 'ml',
+      lane: 'standard' as const,
+      input: { sagaId: activity.workflowId },
+      taskToken: Buffer.from('not a real token'),
+      activity,
+      timeoutMs: 60_000,
+    };
+    // The lane worker must not run these (their token is fake): stop it first.
+    await laneWorker.stop();
+    const first = await submitStep(express, submission);
+    const again = await submitStep(express, submission);
+    expect(again.taskId).toBe(first.taskId);
+    const retry = await submitStep(express, { ...submission, activity: { ...activity, attempt: 2 } });
+    expect(retry.taskId).not.toBe(first.taskId);
+    expect(await redis.xlen(`${prefix}:lane:{step.ml}:standard`)).toBe(2);
+    expect(stepIdempotencyKey(activity)).toContain(`${activity.workflowId}:${activity.runId}:3:1`);
+    await redis.del(`${prefix}:lane:{step.ml}:standard`);
+    laneWorker = await startStepWorker({ client: ctx.client, redis, prefix });
+  });
+});

@@ -61,9 +61,6 @@ export interface CompensationRecord {
   step: string;
   status: CompensationStatus;
   error?: string;
-  /** Lane-dispatched compensations: where the compensation ran. */
-  lane?: StepLane;
-  taskId?: string;
   /** Attempts the saga made, when the step's compensation has a saga-level retry policy. */
   attempts?: number;
 }

@@ -230,7 +230,13 @@ async function main(): Promise<void> {
     {
       measure: `RSS growth (${windowLabel})`,
       value: `${mb(growth.rss)} MB`,
-      note: growth.rss < 50 * MB ? 'target < 50 MB: met' : 'target < 50 MB: **missed**',
+      // The target is about the last 20 minutes of a 30-minute run; a shorter run cannot meet it.
+      note:
+        total < GROWTH_WINDOW_S * 1.25
+          ? 'target < 50 MB over the last 20 min: not judged (run too short)'
+          : growth.rss < 50 * MB
+            ? 'target < 50 MB: met'
+            : 'target < 50 MB: **missed**',
     },
     {
       measure: '… of it: V8 heap reserved (heap total)',

@@ -56,6 +56,9 @@ export async function startFrontStack(
     config,
     workflowBundlePath: workflowBundlePath(),
     logger: silent,
+    // Saga steps go through the lane by default; a stack without a lane worker runs them in the saga worker, or
+    // they would wait forever for a consumer.
+    stepDispatch: opts.expressWorker === false ? 'inline' : undefined,
   });
   let expressWorker: RunningExpressWorker | undefined;
   if (opts.expressWorker !== false) expressWorker = await startExpressWorker({ config, logger: silent });

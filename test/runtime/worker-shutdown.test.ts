@@ -146,7 +146,13 @@ describe('SIGTERM to a shipped worker process with work in flight', () => {
   it('saga worker: the running step completes after SIGTERM, the process exits 0, and the saga goes on elsewhere', async () => {
     const llm = new HeldLlm();
     const taskQueue = uniqueTaskQueue('worker-shutdown');
-    const env = { ...baseEnv(await llm.start(), taskQueue), SAGALANE_WORKFLOW_BUNDLE: bundle };
+    // Inline dispatch: the agent runs inside this saga worker, which is what the grace time protects. (With the
+    // default lane dispatch the step runs on a lane worker and outlives the saga worker: test/dispatch.)
+    const env = {
+      ...baseEnv(await llm.start(), taskQueue),
+      SAGALANE_WORKFLOW_BUNDLE: bundle,
+      SAGALANE_STEP_DISPATCH: 'inline',
+    };
     const worker = startWorkerProcess('saga', env);
     const sagas = new SagaClient(ctx.client, { taskQueue });
     try {

@@ -17,7 +17,7 @@ import { badMessages, INITIALIZE, INITIALIZED, seededRandom } from './bad-input-
 import { figure, ROOT, waitFor } from './reliability-kit';
 
 const MESSAGES = 1000;
-const CLI = path.join(ROOT, 'src', 'cli.ts');
+const CLI = path.join(ROOT, 'src', 'cli', 'index.ts');
 
 interface Reply {
   id?: unknown;

@@ -34,6 +34,17 @@ export const RELIABILITY_POSTGRES_URL =
   process.env.SAGALANE_TEST_POSTGRES_RELIABILITY_URL ??
   'postgres://postgres@127.0.0.1:5432/sagalane_temporal_reliability';
 
+/**
+ * `url` with its database name suffixed by the rig's own part of `name` (`rel-temporal-pg-server` → `_server`);
+ * short, because the visibility database appends `_visibility` and PostgreSQL names stop at 63 characters.
+ */
+function databaseFor(url: string, name: string): string {
+  const u = new URL(url);
+  const suffix = name.replace(/^rel-temporal-pg-/, '').replace(/[^A-Za-z0-9]+/g, '_');
+  u.pathname = `${u.pathname.replace(/^\//, '')}_${suffix}`;
+  return u.toString();
+}
+
 export interface PostgresSagaRig {
   server(): TemporalPostgresServer;
   /** Stops the Temporal server (SIGTERM, waits for it to exit). */
@@ -58,7 +69,9 @@ export async function postgresSagaRig(name: string): Promise<PostgresSagaRig> {
   const keyPrefix = uniquePrefix(name);
   const taskQueue = uniqueTaskQueue(name);
   const serverOptions: TemporalPostgresOptions = {
-    postgresUrl: RELIABILITY_POSTGRES_URL,
+    // Each fault test gets databases of its own: a server the previous test killed stays in the cluster
+    // membership table for a while and would keep owning the shards of a shared database.
+    postgresUrl: databaseFor(RELIABILITY_POSTGRES_URL, name),
     stateDir,
     port: await freeTemporalPort(),
     logLevel: 'error',

@@ -3,49 +3,27 @@
  * their payload without a saga's artifacts, `research` is refused with directions to the saga, and the errors that
  * retrying cannot fix carry `nonRetryable: true` for the lane to dead-letter them at once.
  */
-import type Redis from 'ioredis';
 import { LlmProviderError, MarketDataError, type AgentError } from '../../src/activities/errors';
 import { planFromIdea } from '../../src/activities/strategy-plan';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import {
-  agentTaskSchemas,
-  createAgentTaskTypes,
-  ExpressClient,
-  ExpressWorker,
-  InvalidPayloadError,
-} from '../../src/lane';
+import { InvalidPayloadError } from '../../src/lane';
 import type { TaskContext } from '../../src/lane/task-types';
-import { deleteKeys, keysUnder, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import { startAgentLane, type AgentLane } from '../fixtures/agent-lane';
+import { keysUnder, uniquePrefix } from '../helpers/redis';
 
 describe('agent lane task types', () => {
   const prefix = uniquePrefix('agent-lane');
-  let redis: Redis;
-  let worker: ExpressWorker;
-  let client: ExpressClient;
-  let types: ReturnType<typeof createAgentTaskTypes>;
+  let lane: AgentLane;
+  let redis: AgentLane['redis'];
+  let client: AgentLane['client'];
+  let types: AgentLane['types'];
   const breakout = planFromIdea('20-day breakout, exit on a 10 day low', 'TREND');
 
   beforeAll(async () => {
-    redis = redisClient();
-    const config = loadConfig({ REDIS_URL: redisUrl(), SAGALANE_KEY_PREFIX: prefix });
-    const logger = createLogger('error');
-    types = createAgentTaskTypes({ redis, keyPrefix: prefix, llm: config.llm, planCacheTtlS: 60, logger });
-    worker = new ExpressWorker({
-      types,
-      redisUrl: redisUrl(),
-      keyPrefix: prefix,
-      logger,
-      autoscaleIntervalMs: 0,
-    });
-    await worker.start();
-    client = new ExpressClient({ types: agentTaskSchemas, redisUrl: redisUrl(), keyPrefix: prefix });
+    lane = await startAgentLane(prefix);
+    ({ redis, client, types } = lane);
   });
   afterAll(async () => {
-    await worker.stop();
-    await client.close();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
+    await lane?.close();
   });
 
   it('ml fits the plan in its payload without a saga (no ArtifactMissing), then backtest runs the fit', async () => {

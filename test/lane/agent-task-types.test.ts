@@ -1,49 +1,21 @@
 /** A real research agent (the built-in reasoning planner) run as an express-lane task, end to end. */
-import type Redis from 'ioredis';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import {
-  agentTaskSchemas,
-  createAgentTaskTypes,
-  ExpressClient,
-  ExpressWorker,
-  InvalidPayloadError,
-} from '../../src/lane';
-import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import { InvalidPayloadError } from '../../src/lane';
+import { startAgentLane, type AgentLane } from '../fixtures/agent-lane';
+import { uniquePrefix } from '../helpers/redis';
 
 describe('agent task types on the express lane', () => {
   const prefix = uniquePrefix('lane-agents');
-  let redis: Redis;
-  let worker: ExpressWorker;
-  let client: ExpressClient;
+  let lane: AgentLane;
+  let redis: AgentLane['redis'];
+  // The producer has only the schemas.
+  let client: AgentLane['client'];
 
   beforeAll(async () => {
-    redis = redisClient();
-    const config = loadConfig({ REDIS_URL: redisUrl(), SAGALANE_KEY_PREFIX: prefix });
-    const logger = createLogger('error');
-    const types = createAgentTaskTypes({
-      redis,
-      keyPrefix: prefix,
-      llm: config.llm,
-      planCacheTtlS: 60,
-      logger,
-    });
-    worker = new ExpressWorker({
-      types,
-      redisUrl: redisUrl(),
-      keyPrefix: prefix,
-      logger,
-      autoscaleIntervalMs: 0,
-    });
-    await worker.start();
-    // The producer has only the schemas.
-    client = new ExpressClient({ types: agentTaskSchemas, redisUrl: redisUrl(), keyPrefix: prefix });
+    lane = await startAgentLane(prefix);
+    ({ redis, client } = lane);
   });
   afterAll(async () => {
-    await worker.stop();
-    await client.close();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
+    await lane?.close();
   });
 
   it('plans a strategy with the reasoning agent through the lane', async () => {

@@ -17,6 +17,8 @@ module.exports = {
     '<rootDir>/test/lane/express-lane-guarantees.test.ts',
     '<rootDir>/test/lane/lane-scripts.test.ts',
     '<rootDir>/test/lane/express-lane-processes.test.ts',
+    '<rootDir>/test/lane/express-worker-process.test.ts',
+    '<rootDir>/test/lane/task-dead-cli.test.ts',
   ],
   maxWorkers: 1,
   testTimeout: 120_000,

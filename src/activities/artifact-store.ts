@@ -88,19 +88,18 @@ export class ArtifactStore {
 
   /** The saga's artifacts that exist, in step order (without bodies). */
   async list(sagaId: string): Promise<(ArtifactRef & { contentType: string; createdAt: string })[]> {
-    // One command per key, not a pipeline: on a Redis Cluster the steps' keys live in different slots.
-    const replies = await Promise.all(
-      ARTIFACT_STEPS.map((step) =>
-        Promise.all([
-          this.redis.hmget(this.key(sagaId, step), 'contentType', 'createdAt'),
-          this.redis.hstrlen(this.key(sagaId, step), 'body'),
-        ]),
-      ),
-    );
+    const pipeline = this.redis.pipeline();
+    for (const step of ARTIFACT_STEPS) {
+      pipeline.hmget(this.key(sagaId, step), 'contentType', 'createdAt');
+      pipeline.hstrlen(this.key(sagaId, step), 'body');
+    }
+    const replies = (await pipeline.exec()) ?? [];
     const out: (ArtifactRef & { contentType: string; createdAt: string })[] = [];
     ARTIFACT_STEPS.forEach((step, i) => {
-      const [fields, bytes] = replies[i]!;
-      const [contentType, createdAt] = fields;
+      const [err, fields] = replies[2 * i] ?? [];
+      const [lenErr, bytes] = replies[2 * i + 1] ?? [];
+      if (err || lenErr) throw err ?? lenErr;
+      const [contentType, createdAt] = (fields as (string | null)[] | undefined) ?? [];
       if (contentType == null) return;
       out.push({
         key: this.key(sagaId, step),

@@ -102,7 +102,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   const agents = opts.activities
     ? { activities: opts.activities, close: async () => undefined }
     : stepDispatch === 'lane'
-      ? openLaneDispatch(config, opts.express)
+      ? openLaneDispatch(config, opts.express, logger)
       : realActivities(config, logger);
   const { activities } = agents;
   const ownConnection = opts.connection === undefined;

@@ -17,6 +17,7 @@ import { Janitor } from './janitor';
 import { LaneKeys, LANES, type Lane } from './keys';
 import { sampleWaitingWork } from './lane-load';
 import { OutcomeWriter } from './outcome-writer';
+import { partitionStreams } from './partitions';
 import { openLaneConnection, type RedisClient } from './redis-connections';
 import { standardCapacity } from './slot-policy';
 import { StreamReader } from './stream-reader';
@@ -79,9 +80,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const o = this.options;
     this.keys = new LaneKeys(o.keyPrefix);
     this.log = (o.logger ?? createLogger()).child({ component: 'express-worker', consumer: o.consumerName });
-    this.streams = o.types.flatMap((type) =>
-      LANES.map((lane) => ({ key: this.keys.stream(type.name, lane), type, lane })),
-    );
+    // Per type, partition and lane (partitions.ts); one stream per lane for an unpartitioned type.
+    this.streams = partitionStreams(this.keys, o.types);
     this.reader = new StreamReader({
       group: o.group,
       consumerName: o.consumerName,

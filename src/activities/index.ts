@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import Redis from 'ioredis';
+import { openRedis, type RedisClient } from '../lane/redis-connections';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import {
@@ -59,7 +59,7 @@ function temporalCallOptions(): AgentCallOptions {
 export interface ActivitiesFromConfig {
   config: Config;
   logger?: Logger;
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
 export function createActivities(
@@ -67,7 +67,7 @@ export function createActivities(
 ): PipelineActivities & PlanCacheActivities & LocalStepsActivities {
   const agentDeps =
     'config' in deps
-      ? agentDepsFromConfig(deps.config, deps.redis ?? new Redis(deps.config.redisUrl), deps.logger)
+      ? agentDepsFromConfig(deps.config, deps.redis ?? openRedis(deps.config.redisUrl), deps.logger)
       : deps;
   const agents = createAgents(agentDeps);
   const wrap = <K extends keyof AgentHandlers>(name: K): PipelineActivities[K] => {

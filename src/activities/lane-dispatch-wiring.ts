@@ -3,7 +3,7 @@
  * through (opened here unless given, closed with the worker), and the plan-cache lookup the workflow runs as a local
  * activity (a hit never reaches the lane).
  */
-import Redis from 'ioredis';
+import { openRedis } from '../lane/redis-connections';
 import type { Config } from '../config';
 import { stepTaskSchemas } from '../lane/activity-step-contract';
 import { ExpressClient } from '../lane/express-client';
@@ -24,7 +24,7 @@ export function openLaneDispatch(
       keyPrefix: config.keyPrefix,
     });
   // The plan cache is the lane workers' (same SAGALANE_KEY_PREFIX and LLM settings): a differing config only misses.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  const redis = openRedis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   return {
     activities: {
       ...createLaneDispatchActivities({ express: client, steps: PIPELINE_DISPATCH_STEPS }),

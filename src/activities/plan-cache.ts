@@ -8,7 +8,7 @@
  * would answer on a hit, so the compensation (which deletes the entry only when this saga created it) is the same.
  */
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../lane/redis-connections';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -41,7 +41,7 @@ export const planCacheEntrySchema = z.object({
  * An unreadable entry is deleted (the next planner run replaces it).
  */
 export async function readCachedPlan(
-  redis: Redis,
+  redis: RedisClient,
   cacheKey: string,
   sagaId: string,
   log: Pick<Logger, 'warn'>,
@@ -64,7 +64,7 @@ export async function readCachedPlan(
 }
 
 export interface PlanCacheDeps {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   llm: Config['llm'];
   logger: Pick<Logger, 'warn'>;

@@ -5,20 +5,35 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import { z } from 'zod';
 import {
   BacklogFullError,
   IdempotencyConflictError,
   InvalidPayloadError,
   LaneOptionsError,
+  NotReplicatedError,
   PayloadTooLargeError,
   RedisUnavailableError,
   TaskWaitTimeoutError,
   UnknownTaskTypeError,
 } from './errors';
-import { DEFAULT_GROUP, LaneKeys, LANES, typeOfTaskId, type Lane } from './keys';
-import { isConnectionError, openLaneConnection } from './redis-connections';
+import {
+  DEFAULT_GROUP,
+  LaneKeys,
+  LANES,
+  streamTagOfTaskId,
+  taskIdOfType,
+  typeOfTaskId,
+  type Lane,
+} from './keys';
+import {
+  parseDeadLetterId,
+  PartitionChooser,
+  partitionTag,
+  partitionTags,
+  qualifiedDeadLetterId,
+} from './partitions';
+import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
 import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 import { readGroupInfo } from './stream-info';
@@ -36,6 +51,12 @@ export interface SubmitRequest {
   maxAttempts?: number;
   /** @defaultValue the type's `defaults.timeoutMs` */
   timeoutMs?: number;
+  /**
+   * Resolve only once a replica holds the task (`WAIT` on the master that took the write), so it survives a
+   * failover; rejects with NotReplicatedError otherwise (the task is enqueued, but may be lost with its master).
+   * Needs a Redis with replicas. @defaultValue false
+   */
+  durable?: boolean;
 }
 
 export interface TaskInfo {
@@ -85,10 +106,13 @@ export interface DeadLetter {
 export interface ExpressClientOptions {
   /** Task types (or their schema-only parts) this client may submit. */
   types: Iterable<TaskSchema> | TaskTypeRegistry<TaskSchema>;
-  /** Redis URL; ignored when `connection` is given. @defaultValue 'redis://127.0.0.1:6379' */
+  /**
+   * Redis URL (`redis+cluster://host:port,…` for a Redis Cluster); ignored when `connection` is given.
+   * @defaultValue 'redis://127.0.0.1:6379'
+   */
   redisUrl?: string;
   /** An existing connection to use (not closed by `close()`). Should have `enableOfflineQueue: false`. */
-  connection?: Redis;
+  connection?: RedisClient;
   /** Prefix of every key. @defaultValue 'sagalane' */
   keyPrefix?: string;
   /** Consumer group name, read by `stats()`. @defaultValue 'sagalane-workers' */
@@ -100,6 +124,8 @@ export interface ExpressClientOptions {
   retentionMs?: number;
   /** How long a submit waits for a connection that is still being established. @defaultValue 2000 */
   connectWaitMs?: number;
+  /** How long a `durable` submit waits for a replica to acknowledge its write. @defaultValue 1000 */
+  durableWaitMs?: number;
 }
 
 const submitSchema = z.object({
@@ -109,6 +135,7 @@ const submitSchema = z.object({
   idempotencyKey: z.string().min(1).max(256).optional(),
   maxAttempts: z.number().int().min(1).max(100).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  durable: z.boolean().optional(),
 });
 
 /** Tasks per SUBMIT script call: big enough to amortise the call, small enough to keep Redis responsive. */
@@ -116,12 +143,15 @@ const SUBMIT_CHUNK = 100;
 
 interface PreparedSubmit {
   type: string;
+  /** The stream partition's hash tag (the type's name for partition 0). */
+  tag: string;
   lane: Lane;
   taskId: string;
   payload: string;
   maxAttempts: number;
   timeoutMs: number;
   idempotencyKey?: string;
+  durable: boolean;
 }
 
 export interface ExpressClientEvents {
@@ -131,12 +161,14 @@ export interface ExpressClientEvents {
 export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   readonly keys: LaneKeys;
   private readonly registry: TaskTypeRegistry<TaskSchema>;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly ownsConnection: boolean;
   private readonly url: string;
   private readonly group: string;
   private readonly connectWaitMs: number;
-  private subscriber?: Redis;
+  private readonly durableWaitMs: number;
+  private readonly partitions = new PartitionChooser();
+  private subscriber?: RedisClient;
   private readonly subscribed = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -150,6 +182,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     if (!Number.isInteger(retentionMs) || retentionMs < 1000)
       throw new LaneOptionsError('retentionMs must be an integer >= 1000');
     this.connectWaitMs = opts.connectWaitMs ?? 2000;
+    this.durableWaitMs = opts.durableWaitMs ?? 1000;
+    if (!Number.isInteger(this.durableWaitMs) || this.durableWaitMs < 1)
+      throw new LaneOptionsError('durableWaitMs must be a positive integer');
     this.url = opts.redisUrl ?? 'redis://127.0.0.1:6379';
     this.ownsConnection = !opts.connection;
     this.redis = opts.connection ?? openLaneConnection(this.url, 'client');
@@ -198,14 +233,20 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     if (bytes > taskType.defaults.maxPayloadBytes)
       throw new PayloadTooLargeError(type, bytes, taskType.defaults.maxPayloadBytes);
     const lane = req.data.lane ?? taskType.defaults.lane;
+    const tag = partitionTag(
+      type,
+      this.partitions.choose(type, taskType.defaults.partitions, idempotencyKey),
+    );
     return {
       type,
       lane,
-      taskId: `${type}:${randomUUID()}`,
+      tag,
+      taskId: `${tag}:${randomUUID()}`,
       payload,
       maxAttempts: req.data.maxAttempts ?? taskType.defaults.maxAttempts,
       timeoutMs: req.data.timeoutMs ?? taskType.defaults.timeoutMs,
       idempotencyKey,
+      durable: req.data.durable ?? false,
     };
   }
 
@@ -214,7 +255,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const results: { taskId: string }[] = new Array<{ taskId: string }>(prepared.length);
     const byStream = new Map<string, number[]>();
     prepared.forEach((p, i) => {
-      const key = this.keys.stream(p.type, p.lane);
+      const key = this.keys.stream(p.tag, p.lane);
       const list = byStream.get(key);
       if (list) list.push(i);
       else byStream.set(key, [i]);
@@ -232,7 +273,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         for (const i of chunk) {
           const p = prepared[i]!;
           keys.push(this.keys.task(p.taskId));
-          if (p.idempotencyKey !== undefined) keys.push(this.keys.idempotency(p.type, p.idempotencyKey));
+          if (p.idempotencyKey !== undefined) keys.push(this.keys.idempotency(p.tag, p.idempotencyKey));
           args.push(
             p.taskId,
             p.type,
@@ -244,8 +285,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
             p.idempotencyKey !== undefined ? '1' : '0',
           );
         }
+        const durable = chunk.some((i) => prepared[i]!.durable);
         calls.push(
-          this.call(() => runScript(this.redis, SUBMIT, keys, args)).then((reply) => {
+          this.call(() => runScript(this.redis, SUBMIT, keys, args)).then(async (reply) => {
             const flat = reply as (number | string)[];
             if (flat[0] === SUBMIT_BACKLOG_FULL)
               throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));
@@ -258,12 +300,33 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
               results[i] = { taskId };
               if (code === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
             });
+            if (durable)
+              await this.awaitReplica(
+                stream,
+                chunk.map((i) => results[i]!.taskId),
+              );
           }),
         );
       }
     }
     await Promise.all(calls);
     return results;
+  }
+
+  /**
+   * WAIT 1 on the connection that made the write (on a Cluster: the connection to the stream's master, which a
+   * pipeline keyed on the stream reaches; WAIT alone has no key and would go to any node).
+   */
+  private async awaitReplica(stream: string, taskIds: string[]): Promise<void> {
+    const redis = this.redis;
+    const acked = await this.call(async () => {
+      if (!isCluster(redis)) return redis.wait(1, this.durableWaitMs);
+      const replies = (await redis.pipeline().exists(stream).wait(1, this.durableWaitMs).exec()) ?? [];
+      const [err, n] = replies[1] ?? [new Error('no reply to WAIT')];
+      if (err) throw err;
+      return Number(n);
+    });
+    if (acked < 1) throw new NotReplicatedError(taskIds, this.durableWaitMs);
   }
 
   /** The task's state, or `undefined` if unknown (never submitted, or expired after `retentionMs`). */
@@ -280,8 +343,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
    * than polling. Rejects with TaskWaitTimeoutError after `waitMs`.
    */
   async result(taskId: string, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<TaskInfo> {
-    const type = typeOfTaskId(taskId);
-    await this.subscribe(type);
+    // The completion channel is the task's partition's (its id names it).
+    await this.subscribe(streamTagOfTaskId(taskId));
     let notified!: () => void;
     let wake = new Promise<void>((r) => (notified = r));
     const listener = () => notified();
@@ -310,21 +373,40 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   /** Per type and lane: stream length, pending, lag, consumers, dead letters, delayed retries. */
   async stats(types: string[] = this.registry.names()): Promise<LaneStats[]> {
     await this.ready();
-    return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types));
+    const partitionsOf = (type: string) => this.registry.get(type)?.defaults.partitions ?? 1;
+    return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types, partitionsOf));
   }
 
-  /** Dead letters of a type's lane, oldest first. */
+  /**
+   * Dead letters of a type's lane, oldest first (of every partition; a letter of partition p > 0 has the id
+   * `p:<entry id>`).
+   */
   async deadLetters(
     type: string,
     lane: Lane,
     { count = 100, after }: { count?: number; after?: string } = {},
   ): Promise<DeadLetter[]> {
-    this.knownType(type);
+    const tags = partitionTags(type, this.knownType(type).defaults.partitions);
     await this.ready();
-    const rows = (await this.call(() =>
-      this.redis.xrange(this.keys.deadLetters(type, lane), after ? `(${after}` : '-', '+', 'COUNT', count),
-    )) as [string, string[]][];
-    return rows.map(([id, flat]) => toDeadLetter(id, flat));
+    const start = after ? `(${parseDeadLetterId(after).entryId}` : '-';
+    const perPartition = await Promise.all(
+      tags.map(async (tag, p) => {
+        const rows = (await this.call(() =>
+          this.redis.xrange(this.keys.deadLetters(tag, lane), start, '+', 'COUNT', count),
+        )) as [string, string[]][];
+        return rows.map(([id, flat]) => toDeadLetter(qualifiedDeadLetterId(p, id), flat));
+      }),
+    );
+    if (perPartition.length === 1) return perPartition[0]!;
+    const order = (l: DeadLetter) => parseDeadLetterId(l.id).entryId.split('-').map(Number);
+    return perPartition
+      .flat()
+      .sort((a, b) => {
+        const [am, as] = order(a);
+        const [bm, bs] = order(b);
+        return am! - bm! || as! - bs!;
+      })
+      .slice(0, count);
   }
 
   /**
@@ -342,17 +424,22 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const letters = ids
       ? await Promise.all(
           ids.map(async (id) => {
+            const { partition, entryId } = parseDeadLetterId(id);
+            if (partition >= taskType.defaults.partitions) return { id, taskId: '' };
             const rows = (await this.call(() =>
-              this.redis.xrange(this.keys.deadLetters(type, lane), id, id),
+              this.redis.xrange(this.keys.deadLetters(partitionTag(type, partition), lane), entryId, entryId),
             )) as [string, string[]][];
-            return rows[0] ? toDeadLetter(rows[0][0], rows[0][1]) : { id, taskId: '' };
+            return rows[0] ? toDeadLetter(id, rows[0][1]) : { id, taskId: '' };
           }),
         )
       : await this.deadLetters(type, lane, { count: 1000 });
     const retried: string[] = [];
     const missing: string[] = [];
     for (const l of letters) {
-      if (!l.taskId) {
+      const { partition, entryId } = parseDeadLetterId(l.id);
+      const tag = partitionTag(type, partition);
+      // A letter naming another type's (or partition's) task: its record lives in another Cluster slot.
+      if (!l.taskId || !taskIdOfType(l.taskId, tag)) {
         missing.push(l.id);
         continue;
       }
@@ -360,9 +447,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         runScript(
           this.redis,
           REPLAY_DEAD,
-          [this.keys.deadLetters(type, lane), this.keys.stream(type, lane), this.keys.task(l.taskId)],
+          [this.keys.deadLetters(tag, lane), this.keys.stream(tag, lane), this.keys.task(l.taskId)],
           [
-            l.id,
+            entryId,
             l.taskId,
             type,
             lane,
@@ -377,15 +464,22 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     return { retried, missing };
   }
 
-  /** Deletes dead letters (`ids`, or the whole dead-letter stream of the lane); returns how many went. */
+  /** Deletes dead letters (`ids`, or every dead letter of the lane); returns how many went. */
   async purgeDead(type: string, lane: Lane, ids?: string[]): Promise<number> {
-    this.knownType(type);
+    const tags = partitionTags(type, this.knownType(type).defaults.partitions);
     await this.ready();
-    const key = this.keys.deadLetters(type, lane);
-    if (ids) return ids.length ? this.call(() => this.redis.xdel(key, ...ids)) : 0;
-    const length = await this.call(() => this.redis.xlen(key));
-    await this.call(() => this.redis.del(key));
-    return length;
+    let purged = 0;
+    for (const [p, tag] of tags.entries()) {
+      const key = this.keys.deadLetters(tag, lane);
+      if (ids) {
+        const mine = ids.map(parseDeadLetterId).filter((d) => d.partition === p);
+        if (mine.length) purged += await this.call(() => this.redis.xdel(key, ...mine.map((d) => d.entryId)));
+        continue;
+      }
+      purged += await this.call(() => this.redis.xlen(key));
+      await this.call(() => this.redis.del(key));
+    }
+    return purged;
   }
 
   private knownType(type: string): TaskSchema {
@@ -404,14 +498,17 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       this.subscriber = openLaneConnection(this.url, 'subscriber', { lazyConnect: false });
       this.subscriber.on('error', () => undefined);
       // A message carries the comma-separated ids of the tasks one worker finished together.
-      this.subscriber.on('message', (_channel: string, taskIds: string) => {
+      const onMessage = (_channel: string, taskIds: string) => {
         for (const taskId of taskIds.split(',')) for (const wake of this.waiters.get(taskId) ?? []) wake();
-      });
+      };
+      // On a Cluster the workers SPUBLISH (sharded pub/sub): the messages arrive as `smessage`.
+      this.subscriber.on(isCluster(this.subscriber) ? 'smessage' : 'message', onMessage);
     }
+    const subscriber = this.subscriber;
     const channel = this.keys.completions(type);
     let subscribing = this.subscribed.get(channel);
     if (!subscribing) {
-      subscribing = this.subscriber.subscribe(channel);
+      subscribing = isCluster(subscriber) ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
       this.subscribed.set(channel, subscribing);
       subscribing.catch(() => this.subscribed.delete(channel));
     }
@@ -458,33 +555,48 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   }
 }
 
+/** Per type and lane, summed over the type's stream partitions (`partitionsOf`; consumers: the most of any). */
 export async function collectLaneStats(
-  redis: Redis,
+  redis: RedisClient,
   keys: LaneKeys,
   group: string,
   types: string[],
+  partitionsOf: (type: string) => number = () => 1,
 ): Promise<LaneStats[]> {
   const rows: LaneStats[] = [];
   await Promise.all(
     types.flatMap((type) =>
       LANES.map(async (lane) => {
-        const stream = keys.stream(type, lane);
-        const [length, deadLetters, delayed, info] = await Promise.all([
-          redis.xlen(stream),
-          redis.xlen(keys.deadLetters(type, lane)),
-          redis.zcard(keys.delayed(type, lane)),
-          readGroupInfo(redis, stream, group),
-        ]);
-        const pending = info?.pending ?? 0;
+        const parts = await Promise.all(
+          partitionTags(type, partitionsOf(type)).map(async (tag) => {
+            const stream = keys.stream(tag, lane);
+            const [length, deadLetters, delayed, info] = await Promise.all([
+              redis.xlen(stream),
+              redis.xlen(keys.deadLetters(tag, lane)),
+              redis.zcard(keys.delayed(tag, lane)),
+              readGroupInfo(redis, stream, group),
+            ]);
+            const pending = info?.pending ?? 0;
+            return {
+              length,
+              pending,
+              lag: info?.lag ?? Math.max(0, length - pending),
+              consumers: info?.consumers ?? 0,
+              deadLetters,
+              delayed,
+            };
+          }),
+        );
+        const sum = (f: (p: (typeof parts)[number]) => number) => parts.reduce((n, p) => n + f(p), 0);
         rows.push({
           type,
           lane,
-          length,
-          pending,
-          lag: info?.lag ?? Math.max(0, length - pending),
-          consumers: info?.consumers ?? 0,
-          deadLetters,
-          delayed,
+          length: sum((p) => p.length),
+          pending: sum((p) => p.pending),
+          lag: sum((p) => p.lag),
+          consumers: Math.max(...parts.map((p) => p.consumers)),
+          deadLetters: sum((p) => p.deadLetters),
+          delayed: sum((p) => p.delayed),
         });
       }),
     ),

@@ -9,7 +9,6 @@
  * - autoscaler.ts (pure policy) + lane-load.ts (what it samples).
  */
 import { EventEmitter } from 'node:events';
-import type Redis from 'ioredis';
 import { createLogger, type Logger } from '../logger';
 import { decideConcurrency, jitteredInterval, LatencyWindow, type LaneLoad } from './autoscaler';
 import { DEAD_REASONS, type Entry, entryTime, priorDeliveries, type StreamRef } from './entries';
@@ -18,7 +17,8 @@ import { Janitor } from './janitor';
 import { LaneKeys, LANES, type Lane } from './keys';
 import { sampleWaitingWork } from './lane-load';
 import { OutcomeWriter } from './outcome-writer';
-import { openLaneConnection } from './redis-connections';
+import { partitionStreams } from './partitions';
+import { openLaneConnection, type RedisClient } from './redis-connections';
 import { standardCapacity } from './slot-policy';
 import { StreamReader } from './stream-reader';
 import { LazyAbort, TaskExecutor, type TaskFailure } from './task-execution';
@@ -62,10 +62,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private readonly reader: StreamReader;
   private readonly pools: HandlerPools;
   private readonly executor: TaskExecutor;
-  private cmd!: Redis;
+  private cmd!: RedisClient;
   private writer!: OutcomeWriter;
   private janitor!: Janitor;
-  private readers: Redis[] = [];
+  private readers: RedisClient[] = [];
   private started = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -80,9 +80,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const o = this.options;
     this.keys = new LaneKeys(o.keyPrefix);
     this.log = (o.logger ?? createLogger()).child({ component: 'express-worker', consumer: o.consumerName });
-    this.streams = o.types.flatMap((type) =>
-      LANES.map((lane) => ({ key: this.keys.stream(type.name, lane), type, lane })),
-    );
+    // Per type, partition and lane (partitions.ts); one stream per lane for an unpartitioned type.
+    this.streams = partitionStreams(this.keys, o.types);
     this.reader = new StreamReader({
       group: o.group,
       consumerName: o.consumerName,

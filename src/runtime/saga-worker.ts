@@ -6,7 +6,7 @@
  * the shutdown grace time and exit 0.
  */
 import fs from 'node:fs';
-import Redis from 'ioredis';
+import { openRedis } from '../lane/redis-connections';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineActivities } from '../activities/contracts';
 import { createActivities } from '../activities';
@@ -198,7 +198,7 @@ function realActivities(
   config: Config,
   logger: Logger,
 ): { activities: PipelineActivities; close(): Promise<void> } {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = openRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   return {
     activities: createActivities({ config, logger, redis }),
     close: async () => {

@@ -116,29 +116,73 @@ return #KEYS
 );
 
 /**
- * KEYS: stream, then one task hash per completed task. ARGV: group, ttlSec, channel, consumer, then per task:
- * entryId, taskId, resultJson, finishedAt, startedAt, attempt. For each entry the consumer still owns: stores the
- * result with its start and attempt (first result wins; the error of an earlier attempt is cleared), starts the
- * retention of the record and of its idempotency key, XACKs and XDELs the entry; publishes the ids
- * (comma-separated) on the completion channel. Entries owned by another consumer (reclaimed while this one was
- * cut off) are left untouched. Returns the entry ids that were stored and acknowledged.
- * XDEL on ack keeps the stream holding only unacknowledged entries: no MAXLEN trim can drop a pending one.
+ * Stream-id helpers shared by the scripts that compare ids: `idLess(a, b)` and `nextId(id)` (the smallest id
+ * after `id`, for an exclusive XTRIM MINID bound).
+ */
+const STREAM_IDS = `
+local function splitId(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function idLess(a, b)
+  -- Ids of equal length compare as strings ('-' sorts below every digit, and ms has no leading zeros).
+  if #a == #b then return a < b end
+  local am, as = splitId(a)
+  local bm, bs = splitId(b)
+  if am ~= bm then return am < bm end
+  return as < bs
+end
+local function nextId(id)
+  local ms, seq = splitId(id)
+  return string.format('%d-%d', ms, seq + 1)
+end
+`;
+
+/** Values per completed task in COMPLETE's ARGV, after the five leading ones. */
+export const COMPLETE_ARGS_PER_TASK = 6;
+
+/**
+ * KEYS: stream. ARGV: group, ttlSec, channel, consumer, taskKeyPrefix (the type's \`…:task:\` prefix: task records
+ * share the stream's slot), then per task: entryId, taskId, resultJson, finishedAt, startedAt, attempt.
+ * For each entry the consumer still owns: stores the result with its start and attempt (first result wins; the
+ * error of an earlier attempt is cleared), starts the retention of the record and of its idempotency key, XACKs it
+ * and removes it from the stream; publishes the ids (comma-separated) on the completion channel. Entries owned by
+ * another consumer (reclaimed while this one was cut off) are left untouched. Returns the entry ids that were
+ * stored and acknowledged.
+ *
+ * Ownership of the batch is read with one XPENDING over its id range for this consumer (per id only if that reply
+ * was cut at its limit). Acknowledged entries leave the stream, so it holds only unacknowledged ones (no trim can
+ * drop a pending entry, and XLEN is the backlog): everything below the oldest entry still pending is acknowledged
+ * (entries are delivered in id order), so one XTRIM MINID removes those (≈ 0.2 µs an entry on Redis 7.0), and
+ * XDEL (≈ 5 µs an entry) is left for the few acknowledged above an older entry still running.
  */
 export const COMPLETE = script(
   'complete',
-  `
-local group, ttl, consumer = ARGV[1], ARGV[2], ARGV[4]
-local ids, tasks = {}, {}
-for i = 2, #KEYS do
-  local base = 5 + (i - 2) * 6
+  STREAM_IDS +
+    `
+local stream, group, ttl, consumer, prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[4], ARGV[5]
+local first, last = ARGV[6], ARGV[6]
+for base = 6, #ARGV, 6 do
   local id = ARGV[base]
-  if owns(KEYS[1], group, id, consumer) then
-    local h = redis.call('HMGET', KEYS[i], 'status', 'idem')
+  if idLess(id, first) then first = id end
+  if idLess(last, id) then last = id end
+end
+local limit = (#ARGV - 5) / 6 * 4 + 64
+local pending = redis.call('XPENDING', stream, group, first, last, limit, consumer)
+local mine = {}
+for _, p in ipairs(pending) do mine[p[1]] = true end
+local cut = #pending >= limit
+local ids, tasks = {}, {}
+for base = 6, #ARGV, 6 do
+  local id = ARGV[base]
+  if mine[id] or (cut and owns(stream, group, id, consumer)) then
+    local key = prefix .. ARGV[base + 1]
+    local h = redis.call('HMGET', key, 'status', 'idem')
     if h[1] ~= 'succeeded' and h[1] ~= 'dead' then
-      redis.call('HSET', KEYS[i], 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3],
+      redis.call('HSET', key, 'status', 'succeeded', 'result', ARGV[base + 2], 'finishedAt', ARGV[base + 3],
         'startedAt', ARGV[base + 4], 'attempts', ARGV[base + 5])
-      if ARGV[base + 5] ~= '1' then redis.call('HDEL', KEYS[i], 'error') end
-      redis.call('EXPIRE', KEYS[i], ttl)
+      if ARGV[base + 5] ~= '1' then redis.call('HDEL', key, 'error') end
+      redis.call('EXPIRE', key, ttl)
       if h[2] then redis.call('EXPIRE', h[2], ttl) end
     end
     ids[#ids + 1] = id
@@ -146,8 +190,20 @@ for i = 2, #KEYS do
   end
 end
 if #ids > 0 then
-  redis.call('XACK', KEYS[1], group, unpack(ids))
-  redis.call('XDEL', KEYS[1], unpack(ids))
+  redis.call('XACK', stream, group, unpack(ids))
+  local summary = redis.call('XPENDING', stream, group)
+  local keep
+  if summary[1] == 0 then
+    keep = ids[1]
+    for _, id in ipairs(ids) do if idLess(keep, id) then keep = id end end
+    keep = nextId(keep)
+  else
+    keep = summary[2]
+  end
+  redis.call('XTRIM', stream, 'MINID', keep)
+  local above = {}
+  for _, id in ipairs(ids) do if not idLess(id, keep) then above[#above + 1] = id end end
+  if #above > 0 then redis.call('XDEL', stream, unpack(above)) end
   redis.call('PUBLISH', ARGV[3], table.concat(tasks, ','))
 end
 return ids

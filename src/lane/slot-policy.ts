@@ -65,7 +65,10 @@ export function readRoom(s: SlotCounts, lane: Lane): number {
 }
 
 /** Whether a buffered entry of the lane may start now. */
-export function canStart(s: SlotCounts, lane: Lane): boolean {
+export function canStart(
+  s: Pick<SlotCounts, 'concurrency' | 'expressReserve' | 'running'>,
+  lane: Lane,
+): boolean {
   const running = s.running.express + s.running.standard;
   if (running >= s.concurrency) return false;
   return lane === 'express' || s.running.standard < standardCapacity(s.concurrency, s.expressReserve);

@@ -56,6 +56,7 @@ export class StreamReader {
   constructor(private readonly o: StreamReaderOptions) {
     this.concurrency = o.concurrency;
     this.expressReserve = o.expressReserve;
+    this.startCounts.expressReserve = o.expressReserve;
     this.streamsByLane = {
       express: o.streams.filter((s) => s.lane === 'express'),
       standard: o.streams.filter((s) => s.lane === 'standard'),
@@ -95,13 +96,23 @@ export class StreamReader {
     this.avgRunMs[lane] += (ms - this.avgRunMs[lane]) / 8;
   }
 
-  /** The next buffered entry allowed to start (express first), or undefined. */
+  /** The next buffered entry allowed to start (express first), or undefined. Called once per task: no allocation. */
   takeStartable(): Entry | undefined {
-    const c = this.counts();
-    if (this.buffered.express.length && canStart(c, 'express')) return this.buffered.express.shift();
-    if (this.buffered.standard.length && canStart(c, 'standard')) return this.buffered.standard.shift();
+    const express = this.buffered.express;
+    const standard = this.buffered.standard;
+    if (!express.length && !standard.length) return undefined;
+    this.startCounts.concurrency = this.concurrency;
+    if (express.length && canStart(this.startCounts, 'express')) return express.shift();
+    if (standard.length && canStart(this.startCounts, 'standard')) return standard.shift();
     return undefined;
   }
+
+  /** What `canStart` reads (it looks at running counts and capacity only), kept live instead of rebuilt per call. */
+  private readonly startCounts: Pick<SlotCounts, 'concurrency' | 'expressReserve' | 'running'> = {
+    concurrency: 0,
+    expressReserve: 0,
+    running: this.running,
+  };
 
   buffer(entry: Entry): void {
     this.hold(entry.stream, entry.id);

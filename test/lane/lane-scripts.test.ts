@@ -91,8 +91,20 @@ describe('lane scripts', () => {
     await runScript(
       redis,
       COMPLETE,
-      [e.stream, e.taskKey],
-      [GROUP, 60, keys.completions(e.type), 'a', e.entryId, e.taskId, '"late"', Date.now(), Date.now(), 1],
+      [e.stream],
+      [
+        GROUP,
+        60,
+        keys.completions(e.type),
+        'a',
+        keys.taskPrefix(e.type),
+        e.entryId,
+        e.taskId,
+        '"late"',
+        Date.now(),
+        Date.now(),
+        1,
+      ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('running');
     expect(await redis.hget(e.taskKey, 'result')).toBeNull();
@@ -105,8 +117,20 @@ describe('lane scripts', () => {
     await runScript(
       redis,
       COMPLETE,
-      [e.stream, e.taskKey],
-      [GROUP, 60, keys.completions(e.type), 'a', e.entryId, e.taskId, '"ok"', Date.now(), Date.now(), 1],
+      [e.stream],
+      [
+        GROUP,
+        60,
+        keys.completions(e.type),
+        'a',
+        keys.taskPrefix(e.type),
+        e.entryId,
+        e.taskId,
+        '"ok"',
+        Date.now(),
+        Date.now(),
+        1,
+      ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('succeeded');
     expect(await owner(e.stream, e.entryId)).toBeUndefined();

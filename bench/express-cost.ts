@@ -8,11 +8,11 @@
  * commandstats) belong to that part only; the saturation phase of bench:express runs both at once. Quick (a few
  * seconds), so it can be run often while changing the lane and under a CPU profiler:
  *
- *   npx tsx bench/express-cost.ts [--tasks 30000] [--only lane|raw] [--profile /tmp/prof]
+ *   npx tsx bench/express-cost.ts [--tasks 30000] [--only lane|raw] [--profile /tmp/prof [--heap]]
  *   npx tsx bench/lib/cpu-profile-summary.ts /tmp/prof/lane-drain.cpuprofile
  *
- * `--profile <dir>` writes one CPU profile and one allocation profile per part (`lane-drain.cpuprofile`,
- * `lane-drain.heapprofile`, …) taken over that part only (profiling inflates the Node µs of that run).
+ * `--profile <dir>` writes one CPU profile per part (`lane-drain.cpuprofile`, …) taken over that part only; with
+ * `--heap` also an allocation profile (`lane-drain.heapprofile`). Profiling inflates the Node µs of that run.
  *
  * Prints a table on stdout; writes nothing.
  */
@@ -49,19 +49,24 @@ async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
-  // Allocation sampling too (every sampled allocation, collected or not): what feeds the garbage collector.
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 1024,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
+  // With --heap, allocation sampling too (every sampled allocation, collected or not): what feeds the garbage
+  // collector. It slows the run down much more than CPU sampling does.
+  const heap = process.argv.includes('--heap');
+  if (heap)
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   try {
     return await run();
   } finally {
     const { profile } = await session.post('Profiler.stop');
-    const heap = await session.post('HeapProfiler.stopSampling');
-    fs.writeFileSync(path.join(dir, `${name}.heapprofile`), JSON.stringify(heap.profile));
     fs.mkdirSync(dir, { recursive: true });
+    if (heap) {
+      const allocations = await session.post('HeapProfiler.stopSampling');
+      fs.writeFileSync(path.join(dir, `${name}.heapprofile`), JSON.stringify(allocations.profile));
+    }
     fs.writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }

@@ -6,7 +6,7 @@
 import type Redis from 'ioredis';
 import type { Logger } from '../logger';
 import { type Entry, errorText, type StreamRef } from './entries';
-import type { Lane, LaneKeys } from './keys';
+import { typeOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError } from './redis-connections';
 import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
 
@@ -155,9 +155,13 @@ export class OutcomeWriter {
     ];
     for (const i of items) args.push(i.entryId, i.taskId, i.resultJson, i.finishedAt, i.startedAt, i.attempt);
     runScript(this.cmd, COMPLETE, [s.key], args).then(
-      (acked) => {
-        const stored = new Set(acked as string[]);
-        for (const i of items) i.stored(stored.has(i.entryId));
+      (reply) => {
+        const fenced = reply as string[];
+        if (fenced.length === 0) for (const i of items) i.stored(true);
+        else {
+          const notStored = new Set(fenced);
+          for (const i of items) i.stored(!notStored.has(i.entryId));
+        }
       },
       (err: unknown) => {
         if (isConnectionError(err) && Date.now() <= batch.deadline) {
@@ -208,14 +212,14 @@ export class OutcomeWriter {
     const taskId = fields.id ?? '';
     const keys = [stream.key, this.keys.deadLetters(stream.type.name, stream.lane)];
     let validTaskId = false;
-    if (taskId) {
-      try {
-        keys.push(this.keys.task(taskId));
-        validTaskId = true;
-      } catch {
-        // An id that is not ours: dead-letter the entry without touching any task record.
-      }
+    try {
+      // An id that is not ours, or of another type than the stream (another slot): dead-letter the entry without
+      // touching any task record.
+      validTaskId = !!taskId && typeOfTaskId(taskId) === stream.type.name;
+    } catch {
+      validTaskId = false;
     }
+    if (validTaskId) keys.push(this.keys.task(taskId));
     const r = await this.withRetries(stream, () =>
       runScript(this.cmd, DEAD_LETTER, keys, [
         this.o.group,

@@ -11,10 +11,7 @@ import type { Logger } from '../logger';
 import { type Entry, type StreamRef, toFields } from './entries';
 import { LANES, type Lane } from './keys';
 import { isConnectionError } from './redis-connections';
-import { canStart, readRoom, type SlotCounts } from './slot-policy';
-
-/** Handlers averaging at most this long get an express read-ahead batch. */
-const READ_AHEAD_MAX_RUN_MS = 5;
+import { canStart, readAhead, READ_AHEAD_MAX_RUN_MS, readRoom, type SlotCounts } from './slot-policy';
 
 export interface StreamReaderOptions {
   group: string;
@@ -79,8 +76,8 @@ export class StreamReader {
       buffered: { express: this.buffered.express.length, standard: this.buffered.standard.length },
       requested: this.requested,
       settling: this.settling,
-      expressReadAhead: this.avgRunMs.express <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
-      standardReadAhead: this.avgRunMs.standard <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
+      expressReadAhead: readAhead(this.avgRunMs.express, this.concurrency),
+      standardReadAhead: readAhead(this.avgRunMs.standard, this.concurrency),
     };
   }
 

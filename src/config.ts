@@ -25,6 +25,36 @@ const csv = z
       .filter(Boolean),
   );
 
+/** `host:port`, the form of one `REDIS_CLUSTER_NODES` item. */
+const HOST_PORT = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/;
+
+export function parseHostPort(item: string): { host: string; port: number } | undefined {
+  const m = HOST_PORT.exec(item.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * The cluster address for `nodes` (`host:port` each), taking credentials and TLS (`rediss://`) from `redisUrl`:
+ * every node of a cluster shares them.
+ */
+export function clusterUrl(nodes: string[], redisUrl = 'redis://127.0.0.1:6379'): string {
+  const base = new URL(redisUrl.replace(/^(rediss?)\+cluster:\/\/(?:([^@]*)@)?.*$/, '$1://$2@cluster'));
+  const auth = base.username || base.password ? `${base.username}:${base.password}@` : '';
+  const scheme = base.protocol === 'rediss:' ? 'rediss' : 'redis';
+  return `${scheme}+cluster://${auth}${nodes.map((n) => n.trim()).join(',')}`;
+}
+
+/** The `host:port` nodes of a `redis+cluster://[user:pass@]h:p,h:p` address, or undefined if it is not one. */
+function clusterNodesOf(url: string): string[] | undefined {
+  const m = /^rediss?\+cluster:\/\/(?:[^@]*@)?([^/]+)\/?$/.exec(url);
+  if (!m) return undefined;
+  const nodes = m[1]!.split(',');
+  return nodes.every((n) => parseHostPort(n)) ? nodes : undefined;
+}
+
 /** Environment variables, their defaults and their validation. The README's config table mirrors this. */
 export const envSchema = z.object({
   /** Temporal frontend `host:port`. Unset: `sagalane dev` starts a local dev server. */
@@ -49,7 +79,23 @@ export const envSchema = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+    .refine((v) => /^rediss?:\/\//.test(v) || clusterNodesOf(v) !== undefined, {
+      message: 'must start with redis:// or rediss://, or be redis+cluster://host:port,host:port,…',
+    }),
+  /**
+   * Redis Cluster nodes `host:port,host:port,…` (any subset; the rest are discovered). Set: every Redis connection
+   * sagalane opens is an ioredis Cluster (credentials and TLS from REDIS_URL's user, password and rediss://).
+   * Unset: one Redis at REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: optionalString.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    const bad = v.split(',').filter((item) => !parseHostPort(item));
+    if (bad.length)
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be host:port items separated by commas (not host:port: ${bad.map((b) => JSON.stringify(b.trim())).join(', ')})`,
+      });
+  }),
   /** Prefix of every Redis key sagalane writes (streams, results, artifacts, caches). */
   SAGALANE_KEY_PREFIX: z
     .string()
@@ -126,7 +172,13 @@ export interface TemporalSettings {
 
 export interface Config {
   temporal: TemporalSettings;
+  /**
+   * The Redis address every connection opens: REDIS_URL, or `redis+cluster://host:port,…` when
+   * REDIS_CLUSTER_NODES is set (see lane/redis-connections.ts).
+   */
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES as a list; empty for a single Redis. */
+  redisClusterNodes: string[];
   keyPrefix: string;
   dataDir: string;
   mcp: {
@@ -194,7 +246,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.SAGALANE_TEMPORAL_PORT,
       devUiPort: e.SAGALANE_TEMPORAL_UI_PORT,
     },
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_CLUSTER_NODES ? clusterUrl(e.REDIS_CLUSTER_NODES.split(','), e.REDIS_URL) : e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES
+      ? e.REDIS_CLUSTER_NODES.split(',').map((n) => n.trim())
+      : (clusterNodesOf(e.REDIS_URL) ?? []),
     keyPrefix: e.SAGALANE_KEY_PREFIX,
     dataDir: path.resolve(e.SAGALANE_DATA_DIR),
     mcp: {

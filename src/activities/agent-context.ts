@@ -3,7 +3,7 @@
  * settings, artifact store, logger and data-set loader built from them once (`createAgentContext`).
  */
 import path from 'node:path';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../lane/redis-connections';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
@@ -17,7 +17,7 @@ import { DEFAULT_WALK_FORWARD_FOLDS } from './parameter-search';
 export const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
 
 export interface AgentDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of every key the agents write (artifacts, plan cache). */
   keyPrefix: string;
   /** Directory of named data sets (`<NAME>.csv`). @defaultValue `DEFAULT_DATA_DIR` */
@@ -129,7 +129,7 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
 }
 
 /** The agents' dependencies from the process configuration. */
-export function agentDepsFromConfig(config: Config, redis: Redis, logger?: Logger): AgentDeps {
+export function agentDepsFromConfig(config: Config, redis: RedisClient, logger?: Logger): AgentDeps {
   return {
     redis,
     keyPrefix: config.keyPrefix,

@@ -3,7 +3,7 @@
  * hash tag, so a saga's artifacts share a Redis Cluster slot. Steps are a fixed set, so listing a saga's artifacts
  * reads at most three known keys (no SCAN).
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from '../lane/redis-connections';
 import type { ArtifactRef } from './contracts';
 import { ArtifactMissingError, InvalidAgentInputError } from './errors';
 
@@ -25,7 +25,7 @@ export function artifactKey(keyPrefix: string, sagaId: string, step: ArtifactSte
 
 export class ArtifactStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     /** Seconds an artifact is kept after it is written; undefined keeps it until it is deleted. */
     private readonly ttlS?: number,
@@ -88,18 +88,19 @@ export class ArtifactStore {
 
   /** The saga's artifacts that exist, in step order (without bodies). */
   async list(sagaId: string): Promise<(ArtifactRef & { contentType: string; createdAt: string })[]> {
-    const pipeline = this.redis.pipeline();
-    for (const step of ARTIFACT_STEPS) {
-      pipeline.hmget(this.key(sagaId, step), 'contentType', 'createdAt');
-      pipeline.hstrlen(this.key(sagaId, step), 'body');
-    }
-    const replies = (await pipeline.exec()) ?? [];
+    // One command per key, not a pipeline: on a Redis Cluster the steps' keys live in different slots.
+    const replies = await Promise.all(
+      ARTIFACT_STEPS.map((step) =>
+        Promise.all([
+          this.redis.hmget(this.key(sagaId, step), 'contentType', 'createdAt'),
+          this.redis.hstrlen(this.key(sagaId, step), 'body'),
+        ]),
+      ),
+    );
     const out: (ArtifactRef & { contentType: string; createdAt: string })[] = [];
     ARTIFACT_STEPS.forEach((step, i) => {
-      const [err, fields] = replies[2 * i] ?? [];
-      const [lenErr, bytes] = replies[2 * i + 1] ?? [];
-      if (err || lenErr) throw err ?? lenErr;
-      const [contentType, createdAt] = (fields as (string | null)[] | undefined) ?? [];
+      const [fields, bytes] = replies[i]!;
+      const [contentType, createdAt] = fields;
       if (contentType == null) return;
       out.push({
         key: this.key(sagaId, step),

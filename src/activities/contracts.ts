@@ -171,6 +171,15 @@ export interface ArtifactCompensationInput {
   sagaId: string;
 }
 
+/**
+ * The reasoning step's plan-cache lookup, run as a local activity before the `reasoning` activity: the plan that
+ * `reasoning` would return from the cache, or null on a miss (src/activities/plan-cache.ts). Optional for a worker:
+ * without it every reasoning step runs the `reasoning` activity.
+ */
+export interface PlanCacheActivities {
+  cachedPlan(input: ReasoningInput): Promise<ReasoningOutput | null>;
+}
+
 /** The activity surface the researchPipeline workflow proxies (names are the Temporal activity types). */
 export interface PipelineActivities {
   reasoning(input: ReasoningInput): Promise<ReasoningOutput>;

@@ -3,7 +3,7 @@
  * document (no dependency: two polylines, axes and labels are a few lines of markup, and SVG opens in any browser).
  * `readBacktestReport` fetches and checks a saga's report; `renderEquityCurveSvg` draws one.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from '../lane/redis-connections';
 import { z } from 'zod';
 import { ArtifactStore } from './artifact-store';
 import { InvalidAgentInputError } from './errors';
@@ -27,7 +27,7 @@ export type BacktestReport = z.infer<typeof backtestReportSchema>;
 
 /** The saga's backtest report; `ArtifactMissingError` when there is none, `InvalidInput` when it has no curve. */
 export async function readBacktestReport(
-  deps: { redis: Redis; keyPrefix: string },
+  deps: { redis: RedisClient; keyPrefix: string },
   sagaId: string,
 ): Promise<BacktestReport> {
   const stored = await new ArtifactStore(deps.redis, deps.keyPrefix).require(sagaId, 'backtest', 'the plot');

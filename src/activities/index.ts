@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import Redis from 'ioredis';
+import { openRedis, type RedisClient } from '../lane/redis-connections';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import {
@@ -16,7 +16,8 @@ import {
   type AgentDeps,
   type AgentHandlers,
 } from './agents';
-import type { PipelineActivities } from './contracts';
+import type { PipelineActivities, PlanCacheActivities } from './contracts';
+import { createPlanCacheActivities } from './plan-cache';
 import { AgentError } from './errors';
 
 export { createAgents, agentDepsFromConfig, listArtifacts, DEFAULT_DATA_DIR } from './agents';
@@ -53,15 +54,17 @@ function temporalCallOptions(): AgentCallOptions {
 export interface ActivitiesFromConfig {
   config: Config;
   logger?: Logger;
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
-export function createActivities(deps: AgentDeps | ActivitiesFromConfig): PipelineActivities {
-  const agents = createAgents(
+export function createActivities(
+  deps: AgentDeps | ActivitiesFromConfig,
+): PipelineActivities & PlanCacheActivities {
+  const agentDeps =
     'config' in deps
-      ? agentDepsFromConfig(deps.config, deps.redis ?? new Redis(deps.config.redisUrl), deps.logger)
-      : deps,
-  );
+      ? agentDepsFromConfig(deps.config, deps.redis ?? openRedis(deps.config.redisUrl), deps.logger)
+      : deps;
+  const agents = createAgents(agentDeps);
   const wrap = <K extends keyof AgentHandlers>(name: K): PipelineActivities[K] => {
     const handler = agents[name] as (input: unknown, options?: AgentCallOptions) => Promise<unknown>;
     const activity = async (input: unknown) => {
@@ -85,5 +88,7 @@ export function createActivities(deps: AgentDeps | ActivitiesFromConfig): Pipeli
     compensateMl: wrap('compensateMl'),
     backtest: wrap('backtest'),
     compensateBacktest: wrap('compensateBacktest'),
+    // The reasoning step's cache lookup, run by the workflow as a local activity (src/activities/plan-cache.ts).
+    ...createPlanCacheActivities(agentDeps),
   };
 }

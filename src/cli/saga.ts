@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import Redis from 'ioredis';
+import { openRedis } from '../lane/redis-connections';
 import { readBacktestReport, renderEquityCurveSvg } from '../activities/equity-plot';
 import { loadConfigOrExit } from '../config';
 import { SAGA_STATES, type SagaStateName } from '../workflows/pipeline-contract';
@@ -104,7 +104,7 @@ export function sagaCommand(): Command {
 /** The report artifact lives in Redis: the plot opens a connection of its own, only when asked for. */
 async function writePlot(sagaId: string, file: string, json: boolean): Promise<void> {
   const config = loadConfigOrExit();
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = openRedis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     const report = await readBacktestReport({ redis, keyPrefix: config.keyPrefix }, sagaId);
     await fs.writeFile(file, renderEquityCurveSvg(report));

@@ -12,14 +12,19 @@ import {
   Client,
   Connection,
   defaultGrpcRetryOptions,
+  type ConnectionLike,
   isGrpcServiceError,
   makeGrpcRetryInterceptor,
 } from '@temporalio/client';
-import type Redis from 'ioredis';
 import type { Config } from '../config';
 import { RedisUnavailableError } from '../lane/errors';
 import { ExpressClient } from '../lane/express-client';
-import { isConnectionError, openLaneConnection } from '../lane/redis-connections';
+import {
+  isCluster,
+  isConnectionError,
+  openLaneConnection,
+  type RedisClient,
+} from '../lane/redis-connections';
 import type { TaskSchema } from '../lane/task-types';
 import { TemporalUnavailableError } from './errors';
 import { SagaClient } from './saga-client';
@@ -77,6 +82,12 @@ export interface LazyFrontDoorOptions {
   callAttempts?: number;
   /** Called once with the ExpressClient when it is created (e.g. to count its submissions in metrics). */
   onExpressClient?: (client: ExpressClient) => void;
+  /**
+   * A saga worker's connection in this process to start sagas on (not closed by the door): sagas then start eagerly
+   * on that worker (`SagaClient` `eagerStart`). No probe or call-attempt limit applies to it: its owner connected it.
+   * @defaultValue a connection of the door's own to `address`
+   */
+  temporalConnection?: ConnectionLike;
 }
 
 /**
@@ -124,10 +135,16 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
   let closed = false;
   let sagas: SagaClient | undefined;
   let connectingSagas: Promise<SagaClient> | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let express: ExpressClient | undefined;
 
   const connectSagas = async (): Promise<SagaClient> => {
+    if (options.temporalConnection) {
+      return new SagaClient(
+        new Client({ connection: options.temporalConnection, namespace: config.temporal.namespace }),
+        { taskQueue: config.temporal.taskQueue, ownsConnection: false },
+      );
+    }
     // A TCP probe first: gRPC's connect waits out its whole deadline when nothing listens, which would make every
     // command and tool call with Temporal down sit for the handshake timeout.
     const probe = await probeTcp(address, probeTimeoutMs);
@@ -228,14 +245,15 @@ export function clientsOnDemand(door: LazyFrontDoor): { sagas: SagaClient; expre
  * fails at once; one never connected or connecting now gets `timeoutMs` to become ready.
  */
 async function untilRedisReady(
-  redis: Redis,
+  redis: RedisClient,
   timeoutMs: number,
   down: (reason: string, cause?: unknown) => BackendUnavailableError,
 ): Promise<void> {
   const status = redis.status;
   if (status === 'ready') {
     // ioredis still says `ready` for a moment after the server went away; a command would fail on the dead socket.
-    if (redis.stream?.writable !== false) return;
+    // (A Cluster has no one socket; its per-node connections reconnect and re-route by themselves.)
+    if (isCluster(redis) || redis.stream?.writable !== false) return;
     throw down('the connection was just lost; reconnecting');
   }
   if (status === 'reconnecting') throw down('the last connection attempt failed; reconnecting');

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Redis from 'ioredis';
+import { isClusterUrl, openRedis } from '../lane/redis-connections';
 
 export interface RedisHandle {
   url: string;
@@ -15,7 +15,7 @@ export interface RedisHandle {
 }
 
 export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
-  const client = new Redis(url, {
+  const client = openRedis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
@@ -39,6 +39,11 @@ export async function ensureRedis(
   log: (l: string) => void,
 ): Promise<RedisHandle> {
   if (await redisAnswers(url)) return { url, started: false, stop: async () => undefined };
+  if (isClusterUrl(url))
+    throw new Error(
+      `The Redis Cluster at ${url} does not answer. Start it (npm run redis:cluster starts a local one), ` +
+        'or unset REDIS_CLUSTER_NODES to use one Redis at REDIS_URL.',
+    );
   const parsed = new URL(url);
   const host = parsed.hostname || '127.0.0.1';
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {

@@ -118,3 +118,20 @@ export class IdempotencyConflictError extends LaneError {
     );
   }
 }
+
+/**
+ * A `durable` submit whose write no replica acknowledged in time. The tasks ARE enqueued on the master; they are
+ * only at risk if that master fails before its replica catches up (Redis replication is asynchronous).
+ */
+export class NotReplicatedError extends LaneError {
+  constructor(
+    readonly taskIds: string[],
+    readonly waitMs: number,
+  ) {
+    super(
+      `No replica acknowledged the submit of ${taskIds.length} task(s) within ${waitMs} ms (first: ${taskIds[0] ?? '-'}). ` +
+        'They are enqueued, but a failover before replication would lose them: check the replicas ' +
+        '(INFO replication), raise durableWaitMs, or resubmit with the same idempotency key.',
+    );
+  }
+}

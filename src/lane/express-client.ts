@@ -5,20 +5,20 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import { z } from 'zod';
 import {
   BacklogFullError,
   IdempotencyConflictError,
   InvalidPayloadError,
   LaneOptionsError,
+  NotReplicatedError,
   PayloadTooLargeError,
   RedisUnavailableError,
   TaskWaitTimeoutError,
   UnknownTaskTypeError,
 } from './errors';
-import { DEFAULT_GROUP, LaneKeys, LANES, typeOfTaskId, type Lane } from './keys';
-import { isConnectionError, openLaneConnection } from './redis-connections';
+import { DEFAULT_GROUP, LaneKeys, LANES, taskIdOfType, typeOfTaskId, type Lane } from './keys';
+import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
 import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 import { readGroupInfo } from './stream-info';
@@ -36,6 +36,12 @@ export interface SubmitRequest {
   maxAttempts?: number;
   /** @defaultValue the type's `defaults.timeoutMs` */
   timeoutMs?: number;
+  /**
+   * Resolve only once a replica holds the task (`WAIT` on the master that took the write), so it survives a
+   * failover; rejects with NotReplicatedError otherwise (the task is enqueued, but may be lost with its master).
+   * Needs a Redis with replicas. @defaultValue false
+   */
+  durable?: boolean;
 }
 
 export interface TaskInfo {
@@ -85,10 +91,13 @@ export interface DeadLetter {
 export interface ExpressClientOptions {
   /** Task types (or their schema-only parts) this client may submit. */
   types: Iterable<TaskSchema> | TaskTypeRegistry<TaskSchema>;
-  /** Redis URL; ignored when `connection` is given. @defaultValue 'redis://127.0.0.1:6379' */
+  /**
+   * Redis URL (`redis+cluster://host:port,…` for a Redis Cluster); ignored when `connection` is given.
+   * @defaultValue 'redis://127.0.0.1:6379'
+   */
   redisUrl?: string;
   /** An existing connection to use (not closed by `close()`). Should have `enableOfflineQueue: false`. */
-  connection?: Redis;
+  connection?: RedisClient;
   /** Prefix of every key. @defaultValue 'sagalane' */
   keyPrefix?: string;
   /** Consumer group name, read by `stats()`. @defaultValue 'sagalane-workers' */
@@ -100,6 +109,8 @@ export interface ExpressClientOptions {
   retentionMs?: number;
   /** How long a submit waits for a connection that is still being established. @defaultValue 2000 */
   connectWaitMs?: number;
+  /** How long a `durable` submit waits for a replica to acknowledge its write. @defaultValue 1000 */
+  durableWaitMs?: number;
 }
 
 const submitSchema = z.object({
@@ -109,6 +120,7 @@ const submitSchema = z.object({
   idempotencyKey: z.string().min(1).max(256).optional(),
   maxAttempts: z.number().int().min(1).max(100).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  durable: z.boolean().optional(),
 });
 
 /** Tasks per SUBMIT script call: big enough to amortise the call, small enough to keep Redis responsive. */
@@ -122,6 +134,7 @@ interface PreparedSubmit {
   maxAttempts: number;
   timeoutMs: number;
   idempotencyKey?: string;
+  durable: boolean;
 }
 
 export interface ExpressClientEvents {
@@ -131,12 +144,13 @@ export interface ExpressClientEvents {
 export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   readonly keys: LaneKeys;
   private readonly registry: TaskTypeRegistry<TaskSchema>;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly ownsConnection: boolean;
   private readonly url: string;
   private readonly group: string;
   private readonly connectWaitMs: number;
-  private subscriber?: Redis;
+  private readonly durableWaitMs: number;
+  private subscriber?: RedisClient;
   private readonly subscribed = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -150,6 +164,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     if (!Number.isInteger(retentionMs) || retentionMs < 1000)
       throw new LaneOptionsError('retentionMs must be an integer >= 1000');
     this.connectWaitMs = opts.connectWaitMs ?? 2000;
+    this.durableWaitMs = opts.durableWaitMs ?? 1000;
+    if (!Number.isInteger(this.durableWaitMs) || this.durableWaitMs < 1)
+      throw new LaneOptionsError('durableWaitMs must be a positive integer');
     this.url = opts.redisUrl ?? 'redis://127.0.0.1:6379';
     this.ownsConnection = !opts.connection;
     this.redis = opts.connection ?? openLaneConnection(this.url, 'client');
@@ -206,6 +223,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       maxAttempts: req.data.maxAttempts ?? taskType.defaults.maxAttempts,
       timeoutMs: req.data.timeoutMs ?? taskType.defaults.timeoutMs,
       idempotencyKey,
+      durable: req.data.durable ?? false,
     };
   }
 
@@ -242,8 +260,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
           if (idem) keys.push(this.keys.idempotency(p.type, p.idempotencyKey!));
           args.push(p.taskId, p.payload, p.maxAttempts, p.timeoutMs, idem ? '1' : '0');
         }
+        const durable = chunk.some((i) => prepared[i]!.durable);
         calls.push(
-          this.call(() => runScript(this.redis, SUBMIT, keys, args)).then((reply) => {
+          this.call(() => runScript(this.redis, SUBMIT, keys, args)).then(async (reply) => {
             const flat = reply as (number | string)[];
             if (flat[0] === SUBMIT_BACKLOG_FULL)
               throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));
@@ -262,12 +281,33 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
                 throw new IdempotencyConflictError(p.type, p.idempotencyKey!, firstTaskId);
               results[i] = { taskId: firstTaskId };
             }
+            if (durable)
+              await this.awaitReplica(
+                stream,
+                chunk.map((i) => results[i]!.taskId),
+              );
           }),
         );
       }
     }
     await Promise.all(calls);
     return results;
+  }
+
+  /**
+   * WAIT 1 on the connection that made the write (on a Cluster: the connection to the stream's master, which a
+   * pipeline keyed on the stream reaches; WAIT alone has no key and would go to any node).
+   */
+  private async awaitReplica(stream: string, taskIds: string[]): Promise<void> {
+    const redis = this.redis;
+    const acked = await this.call(async () => {
+      if (!isCluster(redis)) return redis.wait(1, this.durableWaitMs);
+      const replies = (await redis.pipeline().exists(stream).wait(1, this.durableWaitMs).exec()) ?? [];
+      const [err, n] = replies[1] ?? [new Error('no reply to WAIT')];
+      if (err) throw err;
+      return Number(n);
+    });
+    if (acked < 1) throw new NotReplicatedError(taskIds, this.durableWaitMs);
   }
 
   /** The task's state, or `undefined` if unknown (never submitted, or expired after `retentionMs`). */
@@ -356,7 +396,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const retried: string[] = [];
     const missing: string[] = [];
     for (const l of letters) {
-      if (!l.taskId) {
+      // A letter naming another type's task: its record lives in another Cluster slot; not this lane's to replay.
+      if (!l.taskId || !taskIdOfType(l.taskId, type)) {
         missing.push(l.id);
         continue;
       }
@@ -408,14 +449,17 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       this.subscriber = openLaneConnection(this.url, 'subscriber', { lazyConnect: false });
       this.subscriber.on('error', () => undefined);
       // A message carries the comma-separated ids of the tasks one worker finished together.
-      this.subscriber.on('message', (_channel: string, taskIds: string) => {
+      const onMessage = (_channel: string, taskIds: string) => {
         for (const taskId of taskIds.split(',')) for (const wake of this.waiters.get(taskId) ?? []) wake();
-      });
+      };
+      // On a Cluster the workers SPUBLISH (sharded pub/sub): the messages arrive as `smessage`.
+      this.subscriber.on(isCluster(this.subscriber) ? 'smessage' : 'message', onMessage);
     }
+    const subscriber = this.subscriber;
     const channel = this.keys.completions(type);
     let subscribing = this.subscribed.get(channel);
     if (!subscribing) {
-      subscribing = this.subscriber.subscribe(channel);
+      subscribing = isCluster(subscriber) ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
       this.subscribed.set(channel, subscribing);
       subscribing.catch(() => this.subscribed.delete(channel));
     }
@@ -463,7 +507,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
 }
 
 export async function collectLaneStats(
-  redis: Redis,
+  redis: RedisClient,
   keys: LaneKeys,
   group: string,
   types: string[],

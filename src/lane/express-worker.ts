@@ -10,7 +10,6 @@
  * - autoscaler.ts (pure policy) + lane-load.ts (what it samples).
  */
 import { EventEmitter } from 'node:events';
-import type Redis from 'ioredis';
 import { createLogger, type Logger } from '../logger';
 import { decideConcurrency, jitteredInterval, LatencyWindow, type LaneLoad } from './autoscaler';
 import type { StreamRef } from './entries';
@@ -19,7 +18,7 @@ import { Janitor } from './janitor';
 import { LaneKeys, LANES, type Lane } from './keys';
 import { sampleWaitingWork } from './lane-load';
 import { OutcomeWriter } from './outcome-writer';
-import { openLaneConnection } from './redis-connections';
+import { openLaneConnection, type RedisClient } from './redis-connections';
 import { standardCapacity } from './slot-policy';
 import { StreamReader } from './stream-reader';
 import { TaskExecutor } from './task-execution';
@@ -42,11 +41,11 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private readonly reader: StreamReader;
   private readonly pools: HandlerPools;
   private readonly executor: TaskExecutor;
-  private cmd!: Redis;
+  private cmd!: RedisClient;
   private writer!: OutcomeWriter;
   private janitor!: Janitor;
   private runs!: TaskRuns;
-  private readers: Redis[] = [];
+  private readers: RedisClient[] = [];
   private started = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();

@@ -9,13 +9,14 @@
  *   dead-lettered instead of run again; one whose stream entry was deleted ends its task `dead`.
  * - Consumers idle past `staleConsumerMs` with nothing pending are removed from the group.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connections';
 import type { Logger } from '../logger';
-import { DEAD_REASONS, type Entry, priorDeliveries, type StreamRef, toFields } from './entries';
+import { scanKeys } from './cluster-slots';
+import { DEAD_REASONS, priorDeliveries, type StreamRef } from './entries';
 import type { LaneKeys } from './keys';
 import type { OutcomeWriter } from './outcome-writer';
 import { KEEPALIVE, PROMOTE, RECLAIM, runScript } from './scripts';
-import type { StreamReader } from './stream-reader';
+import { entryOf, type StreamReader } from './stream-reader';
 
 /** Pending entries one sweep looks at per stream. */
 const SCAN_PER_SWEEP = 200;
@@ -41,7 +42,7 @@ export class Janitor {
   private sweeps = 0;
 
   constructor(
-    private readonly cmd: Redis,
+    private readonly cmd: RedisClient,
     private readonly keys: LaneKeys,
     private readonly streams: StreamRef[],
     private readonly reader: StreamReader,
@@ -110,7 +111,7 @@ export class Janitor {
     if (missing.length) await this.endVanishedTasks(s, missing);
     let reclaimed = 0;
     for (const [id, deliveries, flat] of claimed) {
-      const entry: Entry = { stream: s, id, fields: toFields(flat) };
+      const entry = entryOf(s, id, flat);
       this.reader.hold(s, id);
       // This claim counted as a delivery, so the runs so far are deliveries - 1 (plus any before a hand-back).
       const runs = deliveries - 1 + priorDeliveries(entry.fields);
@@ -187,22 +188,18 @@ export class Janitor {
 
 /** Entry id → task id, for not-yet-final task records whose `entry` field is one of `entryIds`. */
 export async function findTasksByEntry(
-  redis: Redis,
+  redis: RedisClient,
   taskPrefix: string,
   entryIds: Set<string>,
 ): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${taskPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) {
-      const rows = await Promise.all(keys.map((k) => redis.hmget(k, 'entry', 'status')));
-      rows.forEach(([entry, status], i) => {
-        if (entry && entryIds.has(entry) && status !== 'succeeded' && status !== 'dead')
-          found.set(entry, keys[i]!.slice(taskPrefix.length));
-      });
-    }
-  } while (cursor !== '0' && found.size < entryIds.size);
+  await scanKeys(redis, `${taskPrefix}*`, async (keys) => {
+    const rows = await Promise.all(keys.map((k) => redis.hmget(k, 'entry', 'status')));
+    rows.forEach(([entry, status], i) => {
+      if (entry && entryIds.has(entry) && status !== 'succeeded' && status !== 'dead')
+        found.set(entry, keys[i]!.slice(taskPrefix.length));
+    });
+    return found.size >= entryIds.size;
+  });
   return found;
 }

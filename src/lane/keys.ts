@@ -66,3 +66,11 @@ export function typeOfTaskId(taskId: string): string {
   if (!TYPE_NAME.test(type)) throw new LaneOptionsError(`"${taskId}" is not an express-lane task id.`);
   return type;
 }
+
+/**
+ * Whether `taskId` is a task id of `type`. A worker holds only entries whose id passes this for the entry's stream,
+ * so every task key it derives from an id is in the stream's own slot (a script touches one slot on a Cluster).
+ */
+export function taskIdOfType(taskId: string, type: string): boolean {
+  return taskId.startsWith(`${type}:`) && taskId.length > type.length + 1;
+}

@@ -3,7 +3,7 @@
  * them is (the first entry after the group's last-delivered id; acknowledged entries are deleted, so the stream
  * holds only waiting and in-flight ones).
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connections';
 import { entryTime, type StreamRef } from './entries';
 import { LANES, type Lane } from './keys';
 
@@ -13,7 +13,7 @@ export interface WaitingWork {
 }
 
 export async function sampleWaitingWork(
-  redis: Redis,
+  redis: RedisClient,
   streams: StreamRef[],
   group: string,
   now = Date.now(),
@@ -42,7 +42,7 @@ export async function sampleWaitingWork(
 }
 
 async function groupState(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
 ): Promise<{ lag: number | undefined; pending: number; lastDeliveredId: string } | undefined> {

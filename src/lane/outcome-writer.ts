@@ -3,11 +3,10 @@
  * stores and acknowledges atomically, fenced by ownership (see scripts.ts). Writes go through short outages;
  * a write that cannot land leaves the entry pending, to be redelivered.
  */
-import type Redis from 'ioredis';
 import type { Logger } from '../logger';
 import { type Entry, errorText, type StreamRef } from './entries';
 import { typeOfTaskId, type Lane, type LaneKeys } from './keys';
-import { isConnectionError } from './redis-connections';
+import { isConnectionError, type RedisClient } from './redis-connections';
 import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
 
 /**
@@ -75,7 +74,7 @@ export class OutcomeWriter {
   private readonly retentionSec: number;
 
   constructor(
-    private readonly cmd: Redis,
+    private readonly cmd: RedisClient,
     private readonly keys: LaneKeys,
     private readonly o: OutcomeWriterOptions,
   ) {

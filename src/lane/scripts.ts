@@ -9,12 +9,14 @@
  * Scripts run with EVALSHA and fall back to EVAL on NOSCRIPT (e.g. after a Redis restart).
  */
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
+import { isCluster, type RedisClient } from './redis-connections';
 
 export interface LaneScript {
   name: string;
   source: string;
   sha: string;
+  /** The same script publishing with SPUBLISH (sharded pub/sub), run on a Redis Cluster. */
+  sharded?: LaneScript;
 }
 
 /** `owns(stream, group, id, consumer)`: the entry is pending and this consumer holds it. Shared by the scripts. */
@@ -31,7 +33,11 @@ end
 
 function script(name: string, body: string): LaneScript {
   const source = OWNS + body;
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+  const s: LaneScript = { name, source, sha: createHash('sha1').update(source).digest('hex') };
+  // On a Cluster, PUBLISH would broadcast every completion to every node; SPUBLISH (Redis >= 7.0) reaches only
+  // the shard of the channel's slot, which is the script's slot (the channel carries the type's hash tag).
+  if (body.includes("'PUBLISH'")) s.sharded = script(name, body.replaceAll("'PUBLISH'", "'SPUBLISH'"));
+  return s;
 }
 
 /**
@@ -424,11 +430,12 @@ return 1
 );
 
 export async function runScript(
-  redis: Redis,
+  redis: RedisClient,
   s: LaneScript,
   keys: string[],
   args: (string | number)[],
 ): Promise<unknown> {
+  if (s.sharded && isCluster(redis)) s = s.sharded;
   try {
     return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
   } catch (err) {

@@ -1,5 +1,5 @@
 /** Reading consumer-group facts (XINFO GROUPS) in a shape the client's stats and the autoscaler share. */
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connections';
 
 export interface GroupInfo {
   consumers: number;
@@ -9,7 +9,7 @@ export interface GroupInfo {
 }
 
 export async function readGroupInfo(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
 ): Promise<GroupInfo | undefined> {

@@ -4,13 +4,21 @@
  *
  * Each lane has its own connection with two read loops on it: while one batch runs, the next read is already on
  * its way. A loop with no room waits to be woken (a slot freed, capacity changed, or stopping) instead of polling.
+ *
+ * On a Redis Cluster one XREADGROUP may only name streams of one slot, so each lane's streams are split into slot
+ * groups, each read by its own loops on its own connection: a blocking command holds the socket it is sent on, and
+ * an ioredis Cluster sends every command for a node on one shared socket per node, so a blocking read on the
+ * command connection would stall every other command to that master. Each group's reads ask for a share of the
+ * lane's room (room / groups, at least 1), so a group blocked on an empty stream never keeps another group's
+ * entries waiting, and all groups together read at most about the room.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
 import type { Logger } from '../logger';
+import { groupBySlot } from './cluster-slots';
 import { type Entry, type StreamRef, toFields } from './entries';
-import { LANES, type Lane } from './keys';
-import { isConnectionError } from './redis-connections';
+import { LANES, taskIdOfType, type Lane } from './keys';
+import { isCluster, isConnectionError, type RedisClient } from './redis-connections';
 import { canStart, readAhead, READ_AHEAD_MAX_RUN_MS, readRoom, type SlotCounts } from './slot-policy';
 
 export interface StreamReaderOptions {
@@ -25,6 +33,29 @@ export interface StreamReaderOptions {
   onEntries: () => void;
   /** Called when a read finds a consumer group missing (Redis lost its data): recreate the groups. */
   onNoGroup: () => Promise<void>;
+}
+
+/** Streams of one lane that one XREADGROUP may name together (one slot on a Cluster; all of them otherwise). */
+interface ReadGroup {
+  lane: Lane;
+  streams: StreamRef[];
+  /** Entries asked for by this group's reads still outstanding. */
+  requested: number;
+  /** How many groups share the lane's room. */
+  share: number;
+}
+
+/**
+ * The entry as the worker holds it. An id naming another task type is dropped (the entry is then malformed and
+ * dead-lettered): every task key the worker derives from an id must be the stream's type's, in the stream's slot.
+ */
+export function entryOf(stream: StreamRef, id: string, flat: string[] | null): Entry {
+  const fields = toFields(flat);
+  if (fields.id !== undefined && !taskIdOfType(fields.id, stream.type.name)) {
+    fields.foreignId = fields.id;
+    delete fields.id;
+  }
+  return { stream, id, fields };
 }
 
 export class StreamReader {
@@ -49,6 +80,8 @@ export class StreamReader {
     standard: READ_AHEAD_MAX_RUN_MS + 1,
   };
   private stopping = false;
+  /** Read connections of the slot groups beyond each lane's first (Cluster only); closed by `stop()`. */
+  private readonly groupConnections: Cluster[] = [];
 
   constructor(private readonly o: StreamReaderOptions) {
     this.concurrency = o.concurrency;
@@ -123,16 +156,42 @@ export class StreamReader {
     this.held.get(entry.stream.key)?.delete(entry.id);
   }
 
-  /** Runs the read loops until `stop()`: two per lane, each lane on its own connection (`readers[i]` = LANES[i]). */
-  run(readers: Redis[]): Promise<void> {
+  /**
+   * Runs the read loops until `stop()`: two per lane, each lane on its own connection (`readers[i]` = LANES[i]);
+   * on a Cluster two per slot group of the lane, each group on its own connection (the lane's first group on
+   * `readers[i]`, the others on duplicates of it).
+   */
+  run(readers: RedisClient[]): Promise<void> {
     return Promise.all(
-      LANES.flatMap((lane, i) => [this.readLoop(lane, readers[i]!), this.readLoop(lane, readers[i]!)]),
+      LANES.flatMap((lane, i) => {
+        const reader = readers[i]!;
+        const streams = this.streamsByLane[lane];
+        const slotGroups = isCluster(reader) ? groupBySlot(streams, (s) => s.key) : [streams];
+        return slotGroups.flatMap((groupStreams, g) => {
+          const group: ReadGroup = { lane, streams: groupStreams, requested: 0, share: slotGroups.length };
+          const connection = g === 0 || !isCluster(reader) ? reader : this.groupConnection(reader, lane, g);
+          return [this.readLoop(group, connection), this.readLoop(group, connection)];
+        });
+      }),
     ).then(() => undefined);
+  }
+
+  private groupConnection(reader: Cluster, lane: Lane, g: number): Cluster {
+    const connection = reader.duplicate([], {
+      redisOptions: { ...reader.options.redisOptions, connectionName: `sagalane-reader-${lane}-${g}` },
+    });
+    connection.on('error', (err: Error) =>
+      this.o.log.warn('redis reader connection error', { lane, group: g, error: err.message }),
+    );
+    this.groupConnections.push(connection);
+    return connection;
   }
 
   stop(): void {
     this.stopping = true;
     this.wake();
+    // Blocked reads end with their connections (the caller closes `readers`, these are the reader's own).
+    for (const c of this.groupConnections.splice(0)) c.disconnect();
   }
 
   /** Lets waiting read loops re-evaluate their room. */
@@ -149,7 +208,8 @@ export class StreamReader {
     return new Promise((resolve) => this.wakeWaiters.add(resolve));
   }
 
-  private async readLoop(lane: Lane, reader: Redis): Promise<void> {
+  private async readLoop(group: ReadGroup, reader: RedisClient): Promise<void> {
+    const lane = group.lane;
     let failures = 0;
     while (!this.stopping) {
       try {
@@ -158,16 +218,18 @@ export class StreamReader {
         await yieldToEventLoop();
         if (this.stopping) break;
         this.o.onEntries();
-        const room = readRoom(this.counts(), lane);
+        const room = this.roomOf(group);
         if (room <= 0) {
           await this.waitForWake();
           continue;
         }
         this.requested[lane] += room;
+        group.requested += room;
         try {
-          await this.read(reader, lane, room);
+          await this.read(reader, group, room);
         } finally {
           this.requested[lane] -= room;
+          group.requested -= room;
           this.wake(); // the lane's other loop may read now
         }
         failures = 0;
@@ -192,9 +254,21 @@ export class StreamReader {
     }
   }
 
-  /** One XREADGROUP over the lane's streams; entries go to the lane buffer. */
-  private async read(reader: Redis, lane: Lane, count: number): Promise<void> {
-    const streams = this.streamsByLane[lane];
+  /**
+   * What a group may read now: the lane's room net of the group's own outstanding reads (with one group, that is
+   * the lane's), divided among the groups.
+   */
+  private roomOf(group: ReadGroup): number {
+    const counts = this.counts();
+    if (group.share === 1) return readRoom(counts, group.lane);
+    const own = { ...counts, requested: { ...counts.requested, [group.lane]: group.requested } };
+    const room = readRoom(own, group.lane);
+    return room <= 0 ? room : Math.ceil(room / group.share);
+  }
+
+  /** One XREADGROUP over the group's streams; entries go to the lane buffer. */
+  private async read(reader: RedisClient, group: ReadGroup, count: number): Promise<void> {
+    const streams = group.streams;
     const reply = (await reader.call(
       'XREADGROUP',
       'GROUP',
@@ -212,7 +286,7 @@ export class StreamReader {
     for (const [key, items] of reply) {
       const stream = this.byKey.get(key);
       if (!stream) continue;
-      for (const [id, flat] of items) this.buffer({ stream, id, fields: toFields(flat) });
+      for (const [id, flat] of items) this.buffer(entryOf(stream, id, flat));
     }
     this.o.onEntries();
   }

@@ -164,6 +164,13 @@ export class TaskRuns {
   private check(task: ActiveTask): Refusal | undefined {
     const { stream, id, fields } = task.entry;
     const taskId = fields.id;
+    // The reader drops an id of another type than the stream's (stream-reader.ts entryOf): say which it was.
+    if (!taskId && fields.foreignId)
+      return {
+        reason: DEAD_REASONS.malformed,
+        error: `entry ${id} carries task id ${fields.foreignId} of type "${fields.foreignId.split(':')[0]}" in the "${stream.type.name}" stream`,
+        attempts: 0,
+      };
     const attempt = Number(fields.attempt);
     const maxAttempts = Number(fields.max);
     const timeoutMs = Number(fields.timeout);

@@ -1,7 +1,7 @@
 /** ExpressWorker's options, their defaults (one place) and fail-fast validation. */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
+import { isClusterUrl, parseClusterUrl, type RedisClient } from './redis-connections';
 import { LaneOptionsError } from './errors';
 import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
 import { minimumConcurrency } from './slot-policy';
@@ -14,7 +14,7 @@ export interface ExpressWorkerOptions {
   types: TaskType[];
   /** Prefix of every key. @defaultValue 'sagalane' */
   keyPrefix?: string;
-  /** Redis URL. @defaultValue 'redis://127.0.0.1:6379' */
+  /** Redis URL, or `redis+cluster://host:port,…` for a Redis Cluster. @defaultValue 'redis://127.0.0.1:6379' */
   redisUrl?: string;
   /** Consumer group. @defaultValue 'sagalane-workers' */
   group?: string;
@@ -63,7 +63,7 @@ export interface ExpressWorkerOptions {
   /** @defaultValue a JSON logger at SAGALANE_LOG_LEVEL */
   logger?: Logger;
   /** Use this connection for commands instead of opening one (the blocking reader is always its own). */
-  connection?: Redis;
+  connection?: RedisClient;
 }
 
 export type ResolvedWorkerOptions = Required<Omit<ExpressWorkerOptions, 'logger' | 'connection' | 'pools'>> &
@@ -113,8 +113,9 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     names.add(t.name);
   }
   assertKeyPrefix(r.keyPrefix);
-  if (!/^rediss?:\/\//.test(r.redisUrl))
-    fail(`redisUrl must start with redis:// or rediss:// (got ${r.redisUrl})`);
+  if (isClusterUrl(r.redisUrl)) parseClusterUrl(r.redisUrl);
+  else if (!/^rediss?:\/\//.test(r.redisUrl))
+    fail(`redisUrl must start with redis://, rediss:// or redis+cluster:// (got ${r.redisUrl})`);
   if (!r.group) fail('group must be non-empty');
   if (!r.consumerName) fail('consumerName must be non-empty');
   const { min, max } = r.concurrency;

@@ -2,7 +2,6 @@
  * An express-lane worker serving the built-in and agent task types, in process (`sagalane dev`, tests). As a process
  * with /metrics, /healthz and /readyz that drains on SIGTERM/SIGINT: `npx sagalane worker express`.
  */
-import type Redis from 'ioredis';
 import { Client } from '@temporalio/client';
 import { agentDepsFromConfig, createAgents } from '../activities/agents';
 import { createPipelineStepTypes } from '../lane/pipeline-step-types';
@@ -14,7 +13,7 @@ import { createAgentTaskTypes } from '../lane/agent-task-types';
 import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
 import { defaultPoolThreads, HandlerPools } from '../lane/handler-pool';
 import { createPooledCpuTaskRunner } from '../lane/pooled-cpu-tasks';
-import { openLaneConnection } from '../lane/redis-connections';
+import { openLaneConnection, type RedisClient } from '../lane/redis-connections';
 import type { TaskType } from '../lane/task-types';
 import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
 
@@ -45,7 +44,7 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
   const { config, types, metrics, temporalAddress, ...rest } = options;
   const logger: Logger = rest.logger ?? createLogger(config.logLevel);
   const ownConnection = !rest.connection;
-  const connection: Redis = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
+  const connection: RedisClient = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
   const stepAddress = temporalAddress ?? config.temporal.address;
   // Saga steps on the lane need Temporal to complete their activities; a lane-only worker does without.
   const temporal =

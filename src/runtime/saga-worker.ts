@@ -6,7 +6,7 @@
  * the shutdown grace time and exit 0.
  */
 import fs from 'node:fs';
-import Redis from 'ioredis';
+import { openRedis } from '../lane/redis-connections';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineActivities } from '../activities/contracts';
 import { createActivities } from '../activities';
@@ -102,7 +102,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   const agents = opts.activities
     ? { activities: opts.activities, close: async () => undefined }
     : stepDispatch === 'lane'
-      ? openLaneDispatch(config, opts.express)
+      ? openLaneDispatch(config, opts.express, logger)
       : realActivities(config, logger);
   const { activities } = agents;
   const ownConnection = opts.connection === undefined;
@@ -196,7 +196,7 @@ function realActivities(
   config: Config,
   logger: Logger,
 ): { activities: PipelineActivities; close(): Promise<void> } {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = openRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   return {
     activities: createActivities({ config, logger, redis }),
     close: async () => {

@@ -7,13 +7,15 @@
 import {
   ActivityCancellationType,
   ApplicationFailure,
+  isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   upsertMemo,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/contracts';
+import type { PipelineActivities, PlanCacheActivities, ReasoningInput } from '../activities/contracts';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
 import {
   DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -33,6 +35,21 @@ export const PIPELINE_DEFAULTS = {
   stepMaximumAttempts: 3,
   compensationMaximumAttempts: 5,
 } as const satisfies Required<PipelineTuning>;
+
+/**
+ * Versioning (`patched`): sagas started by this code look the plan up in the plan cache with the `cachedPlan` local
+ * activity before scheduling `reasoning`, and skip the activity on a hit. Older sagas replay without the lookup.
+ */
+export const PLAN_CACHE_LOCAL_PATCH = 'sagalane-plan-cache-local-v1';
+
+/**
+ * The plan-cache lookup runs inside the workflow task (one Redis GET); one attempt, since a miss, an error or a worker
+ * without `cachedPlan` all mean the same: run the `reasoning` activity.
+ */
+const { cachedPlan } = proxyLocalActivities<PlanCacheActivities>({
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 1 },
+});
 
 /** Failure type of a researchPipeline started with input that does not match `pipelineInputSchema`. */
 export const INVALID_PIPELINE_INPUT_FAILURE = 'InvalidPipelineInput';
@@ -67,10 +84,27 @@ export async function researchPipeline(
   const saga = new Saga<PipelineResult>({ timeoutMs: timeoutMs ?? DEFAULT_SAGA_TIMEOUT_MS });
   const sagaId = workflowInfo().workflowId;
   return saga.run(async () => {
+    // `strict` only when given, so the activity input of sagas started without it stays as it was.
+    const reasoningInput: ReasoningInput = {
+      sagaId,
+      idea,
+      symbol,
+      ...(strict === undefined ? {} : { strict }),
+    };
     const reasoning = await saga.step(
       'reasoning',
-      // `strict` only when given, so the activity input of sagas started without it stays as it was.
-      () => agents.reasoning({ sagaId, idea, symbol, ...(strict === undefined ? {} : { strict }) }),
+      async () => {
+        // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is
+        // checked by the agent, so it skips the lookup (no marker in its history either).
+        if (strict !== true && patched(PLAN_CACHE_LOCAL_PATCH)) {
+          const hit = await cachedPlan(reasoningInput).catch((err: unknown) => {
+            if (isCancellation(err)) throw err;
+            return null;
+          });
+          if (hit) return hit;
+        }
+        return agents.reasoning(reasoningInput);
+      },
       (out) => agents.compensateReasoning({ sagaId, cacheKey: out.cacheKey }),
     );
     const codegen = await saga.step(

@@ -16,7 +16,7 @@ import {
   repoRoot,
   runSagalane,
   startFrontStack,
-  tsxBin,
+  nodeBin,
   type FrontStack,
 } from './front-kit';
 
@@ -150,7 +150,7 @@ describe('sagalane CLI', () => {
   it('worker express runs a worker process with health endpoints and drains on SIGTERM', async () => {
     // Its own key prefix, so only the spawned worker can take the task.
     const keyPrefix = uniquePrefix('front-cli-worker');
-    const child = spawn(tsxBin, [cliPath, 'worker', 'express'], {
+    const child = spawn(nodeBin, [cliPath, 'worker', 'express'], {
       cwd: repoRoot,
       env: { ...stack.env, SAGALANE_KEY_PREFIX: keyPrefix, SAGALANE_METRICS_PORT: '0' },
       stdio: ['ignore', 'ignore', 'pipe'],

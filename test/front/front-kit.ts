@@ -23,8 +23,14 @@ import {
 } from '../helpers/temporal';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
-export const tsxBin = path.join(repoRoot, 'node_modules/.bin/tsx');
-export const cliPath = path.join(repoRoot, 'src/cli/index.ts');
+/**
+ * Tests run `sagalane` as `npx sagalane` does: `node bin/sagalane.js`, the launcher that loads the TypeScript sources
+ * through tsx inside its own process (a clone has no dist/). Not through the `tsx` command: that runs the program in a
+ * child process and relays signals to it, and when the child has not confirmed a relayed SIGTERM within 30 ms (easy
+ * on a loaded box) tsx SIGKILLs it and exits 143, so a shutdown test saw tsx's exit code instead of the CLI's.
+ */
+export const nodeBin = process.execPath;
+export const cliPath = path.join(repoRoot, 'bin/sagalane.js');
 
 export interface FrontStack {
   config: Config;
@@ -114,7 +120,7 @@ export interface CliRun {
 /** Runs `sagalane <args>` from the sources (as `npx sagalane` does in a clone without dist/) and collects its output. */
 export function runSagalane(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 120_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsxBin, [cliPath, ...args], {
+    const child = spawn(nodeBin, [cliPath, ...args], {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { READ_TOOLS, WRITE_TOOLS } from '../../src/mcp/server';
 import { freePort } from '../helpers/ports';
-import { cliPath, repoRoot, startFrontStack, tsxBin, type FrontStack } from './front-kit';
+import { cliPath, repoRoot, startFrontStack, nodeBin, type FrontStack } from './front-kit';
 import { spawnHttpMcp, type HttpMcpProcess } from './mcp-processes';
 
 jest.setTimeout(120_000);
@@ -35,7 +35,7 @@ describe('MCP Inspector CLI', () => {
       `TEMPORAL_ADDRESS=127.0.0.1:${nothing}`,
       '-e',
       `REDIS_URL=redis://127.0.0.1:${nothing}`,
-      tsxBin,
+      nodeBin,
       cliPath,
       'mcp',
       '--method',

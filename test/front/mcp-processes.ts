@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { cliPath, pollUntil, repoRoot, tsxBin } from './front-kit';
+import { cliPath, pollUntil, repoRoot, nodeBin } from './front-kit';
 
 export async function stdioMcpClient(env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<Client> {
   const transport = new StdioClientTransport({
-    command: tsxBin,
+    command: nodeBin,
     args: [cliPath, 'mcp', ...extraArgs],
     cwd: repoRoot,
     env: env as Record<string, string>,
@@ -34,7 +34,7 @@ export async function spawnHttpMcp(
   env: NodeJS.ProcessEnv,
   extraArgs: string[] = [],
 ): Promise<HttpMcpProcess> {
-  const child = spawn(tsxBin, [cliPath, 'mcp', '--http', '0', ...extraArgs], {
+  const child = spawn(nodeBin, [cliPath, 'mcp', '--http', '0', ...extraArgs], {
     cwd: repoRoot,
     env: { ...env, SAGALANE_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { READ_TOOLS, WRITE_TOOLS } from '../../src/mcp/server';
 import type { SagaStateView } from '../../src/workflows/pipeline-contract';
-import { cliPath, pollUntil, repoRoot, startFrontStack, tsxBin, type FrontStack } from './front-kit';
+import { cliPath, pollUntil, repoRoot, startFrontStack, nodeBin, type FrontStack } from './front-kit';
 
 const TOKEN = 'front-test-token-0123456789';
 
@@ -54,7 +54,7 @@ function textOf(result: unknown): string {
 
 async function stdioClient(env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<Client> {
   const transport = new StdioClientTransport({
-    command: tsxBin,
+    command: nodeBin,
     args: [cliPath, 'mcp', ...extraArgs],
     cwd: repoRoot,
     env: env as Record<string, string>,
@@ -115,7 +115,7 @@ describe('MCP over stdio and Streamable HTTP', () => {
   });
 
   it('stdio from a pipe: answers every request, then exits 0 when the input ends', async () => {
-    const child = spawn(tsxBin, [cliPath, 'mcp', '--read-only'], {
+    const child = spawn(nodeBin, [cliPath, 'mcp', '--read-only'], {
       cwd: repoRoot,
       env: stack.env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -145,7 +145,7 @@ describe('MCP over stdio and Streamable HTTP', () => {
   });
 
   it('stdio: a line that is not JSON-RPC gets an error reply (not silence) and the next request still works', async () => {
-    const child = spawn(tsxBin, [cliPath, 'mcp', '--read-only'], {
+    const child = spawn(nodeBin, [cliPath, 'mcp', '--read-only'], {
       cwd: repoRoot,
       env: stack.env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -181,7 +181,7 @@ describe('MCP over stdio and Streamable HTTP', () => {
   });
 
   it('HTTP: 401 without the token, Host and Origin checked, works with the token, metrics served, stops on SIGTERM', async () => {
-    httpProcess = spawn(tsxBin, [cliPath, 'mcp', '--http', '0'], {
+    httpProcess = spawn(nodeBin, [cliPath, 'mcp', '--http', '0'], {
       cwd: repoRoot,
       env: { ...stack.env, SAGALANE_MCP_TOKEN: TOKEN, SAGALANE_METRICS_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -33,6 +33,8 @@ export interface RedisClusterHandle {
   /** `127.0.0.1:p1,127.0.0.1:p2,…`, the form a `REDIS_CLUSTER_NODES` setting would take. */
   nodesList: string;
   dir: string;
+  /** SIGKILLs the node on `port` (a crash: no shutdown, no final save) and waits until its process is gone. */
+  killNode(port: number): Promise<void>;
   /** Stops every node (SIGTERM, SIGKILL after 5 s) and removes the data dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -164,7 +166,15 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     throw err;
   }
   const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
-  return { nodes, nodesList: nodes.map((n) => `${n.host}:${n.port}`).join(','), dir, stop };
+  const killNode = async (port: number) => {
+    const child = children[ports.indexOf(port)];
+    if (!child) throw new RedisClusterError(`no node of this cluster on port ${port}`);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { nodes, nodesList: nodes.map((n) => `${n.host}:${n.port}`).join(','), dir, killNode, stop };
 }
 
 export interface ClusterNodeInfo {

@@ -1,8 +1,18 @@
-/** Real Redis for tests: a unique key prefix per test file and cleanup of everything under it. */
+/**
+ * Real Redis for tests: a unique key prefix per test file and cleanup of everything under it.
+ *
+ * With REDIS_CLUSTER_NODES set (jest.cluster.config.js starts a local cluster and sets it), `redisUrl()` is the
+ * cluster's `redis+cluster://` address and `redisClient()` an ioredis Cluster, so the same tests run on a cluster.
+ */
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { clusterUrl } from '../../src/config';
+import { groupBySlot, scanKeys } from '../../src/lane/cluster-slots';
+import { openRedis, type RedisClient } from '../../src/lane/redis-connections';
 
 export function redisUrl(): string {
+  const nodes = process.env.REDIS_CLUSTER_NODES;
+  if (nodes) return clusterUrl(nodes.split(','));
   return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 }
 
@@ -10,29 +20,35 @@ export function uniquePrefix(name: string): string {
   return `sltest:${name}:${randomUUID().slice(0, 8)}`;
 }
 
-export function redisClient(): Redis {
-  return new Redis(redisUrl(), { maxRetriesPerRequest: 3 });
+/** Whether the tests run against a Redis Cluster (jest.cluster.config.js). */
+export function onCluster(): boolean {
+  return Boolean(process.env.REDIS_CLUSTER_NODES);
 }
 
-/** Deletes every key under `prefix` (SCAN, never KEYS). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
+/**
+ * A connection for test bookkeeping. Typed `Redis` so the tests' own annotations stay as they are: on a cluster it
+ * is a `Cluster`, which answers every single-slot command a test sends the same way.
+ */
+export function redisClient(): Redis {
+  return openRedis(redisUrl(), { maxRetriesPerRequest: 3 }) as Redis;
+}
+
+/** Deletes every key under `prefix` (SCAN on every master, never KEYS; UNLINK per slot on a cluster). */
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<number> {
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await scanKeys(
+    redis,
+    `${prefix}*`,
+    async (keys) => {
+      for (const group of groupBySlot(keys, (k) => k)) deleted += await redis.unlink(...group);
+    },
+    500,
+  );
   return deleted;
 }
 
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+export async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
+  await scanKeys(redis, `${prefix}*`, (keys) => void found.push(...keys), 500);
   return found.sort();
 }

@@ -21,7 +21,7 @@ import { ExpressClient } from '../../src/lane/express-client';
 import { createLogger } from '../../src/logger';
 import { startSagaWorker } from '../../src/runtime/saga-worker';
 import { writeWorkflowBundle } from '../../src/runtime/workflow-bundle';
-import { cliPath, pollUntil, repoRoot, tsxBin } from '../front/front-kit';
+import { cliPath, pollUntil, repoRoot, nodeBin } from '../front/front-kit';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import {
   temporalAddress,
@@ -90,7 +90,7 @@ interface WorkerProcess {
 }
 
 function startWorkerProcess(kind: 'saga' | 'express', env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(tsxBin, [cliPath, 'worker', kind], {
+  const child = spawn(nodeBin, [cliPath, 'worker', kind], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],

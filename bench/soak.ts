@@ -48,6 +48,14 @@ function numberArg(name: string): number | undefined {
   return v;
 }
 
+/**
+ * A soak whose express worker runs nothing measures nothing (the 2026-12-01 09:48 run: its worker predated the slot
+ * policy fix 3884a3f, where with `expressReserve: 0` a standard read blocked on the empty standard lane kept the
+ * express room at 0, so the express `echo` stream never got a consumer). The run stops when the worker has reported
+ * no finished express task this long after the first submission.
+ */
+const EXPRESS_STALL_MS = 30_000;
+
 const SVG_PATH = path.resolve(__dirname, '..', 'docs', 'soak-memory.svg');
 const GROWTH_WINDOW_S = 20 * 60;
 
@@ -110,6 +118,17 @@ async function main(): Promise<void> {
       );
       let submitted = 0;
       const backlog = async () => (await client.stats(['echo'])).reduce((s, r) => s + r.length, 0);
+      const firstSubmit = performance.now();
+      const assertConsuming = () => {
+        const ran = samples.at(-1)?.expressSucceeded ?? 0;
+        if (ran === 0 && performance.now() - firstSubmit > EXPRESS_STALL_MS) {
+          throw new Error(
+            `the worker finished no express task in ${EXPRESS_STALL_MS / 1000} s (${submitted} submitted, ` +
+              `${samples.at(-1)?.expressFenced ?? 0} outcomes fenced, ${samples.at(-1)?.orphansReclaimed ?? 0} reclaimed): ` +
+              'the express side is not consuming, so this run would measure nothing',
+          );
+        }
+      };
       while (submitted < tasks && timeLeft()) {
         const n = Math.min(1000, tasks - submitted);
         // Paced in time mode: batches of 100 at `expressRate` per second.
@@ -125,7 +144,11 @@ async function main(): Promise<void> {
         );
         submitted += deadline === undefined ? n : 100;
         let waiting: number;
-        while ((waiting = await backlog()) > MAX_BACKLOG) await sleep(20);
+        while ((waiting = await backlog()) > MAX_BACKLOG) {
+          assertConsuming();
+          await sleep(20);
+        }
+        assertConsuming();
         progress.add(submitted - waiting - progress.count);
       }
       let waiting: number;
@@ -216,11 +239,14 @@ async function main(): Promise<void> {
       'cached workflows': String(s.cachedWorkflows ?? '–'),
     };
   });
+  const last = samples.at(-1)!;
   const summary: Row[] = [
     {
-      measure: 'express tasks',
-      value: tasksDone.toLocaleString('en-US'),
-      note: `${deadline === undefined ? '' : `paced at ${expressRate}/s; `}${tasksLeft} left unprocessed; done at ${phaseEnds.express?.toFixed(0)} s`,
+      measure: 'express tasks run by the worker',
+      value: last.expressSucceeded.toLocaleString('en-US'),
+      note:
+        `${deadline === undefined ? '' : `paced at ${expressRate}/s; `}${(tasksDone + tasksLeft).toLocaleString('en-US')} submitted, ` +
+        `${tasksLeft} left in the stream; ${last.expressFenced} fenced, ${last.orphansReclaimed} reclaimed; done at ${phaseEnds.express?.toFixed(0)} s`,
     },
     {
       measure: 'sagas',
@@ -301,6 +327,7 @@ async function main(): Promise<void> {
       minutes,
       expressRate,
       tasks: tasksDone,
+      expressSucceeded: last.expressSucceeded,
       sagas: sagasDone,
       phaseEnds,
       windowStart,

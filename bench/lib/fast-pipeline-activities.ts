@@ -5,12 +5,19 @@
  * is recorded so the rollback can be timed.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PipelineActivities, StrategyPlan } from '../../src/activities/contracts';
+import {
+  LOCAL_STEP_CANDIDATES,
+  type LocalStepsActivities,
+  type PipelineActivities,
+  type PlanCacheActivities,
+  type ReasoningOutput,
+  type StrategyPlan,
+} from '../../src/activities/contracts';
 
 export const ROLLBACK_SYMBOL_PREFIX = 'ROLLBACK';
 
 export interface FastActivities {
-  activities: PipelineActivities;
+  activities: PipelineActivities & Partial<PlanCacheActivities & LocalStepsActivities>;
   /** sagaId → `performance.now()` when its backtest failed. */
   failedAt: Map<string, number>;
 }
@@ -29,11 +36,29 @@ export function createFastPipelineActivities(): FastActivities {
     step,
     bytes: 1,
   });
-  const activities: PipelineActivities = {
-    async reasoning({ sagaId }) {
-      return { plan, cacheKey: `bench-plan:${sagaId}`, cached: false };
+  const planCache = new Map<string, { createdBy: string }>();
+  const fromCache = (key: string, sagaId: string): ReasoningOutput | undefined => {
+    const entry = planCache.get(key);
+    return entry ? { plan, cacheKey: key, cached: entry.createdBy !== sagaId } : undefined;
+  };
+  const activities: PipelineActivities & Partial<PlanCacheActivities & LocalStepsActivities> = {
+    // In-process agents, as with `createActivities`: codegen and the compensations may run as local activities.
+    async localSteps() {
+      return [...LOCAL_STEP_CANDIDATES];
     },
-    async compensateReasoning() {},
+    async cachedPlan({ sagaId, idea, symbol }) {
+      return fromCache(`bench-plan:${idea}|${symbol}`, sagaId) ?? null;
+    },
+    async reasoning({ sagaId, idea, symbol }) {
+      const key = `bench-plan:${idea}|${symbol}`;
+      const hit = fromCache(key, sagaId);
+      if (hit) return hit;
+      planCache.set(key, { createdBy: sagaId });
+      return { plan, cacheKey: key, cached: false };
+    },
+    async compensateReasoning({ sagaId, cacheKey }) {
+      if (planCache.get(cacheKey)?.createdBy === sagaId) planCache.delete(cacheKey);
+    },
     async codegen({ sagaId }) {
       return { artifact: artifact(sagaId, 'codegen') };
     },

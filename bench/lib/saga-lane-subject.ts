@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { InjectedSinks, NativeConnection } from '@temporalio/worker';
 import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS } from '../../src/activities/lane-dispatch';
-import type { PipelineActivities } from '../../src/activities/contracts';
+import type { PipelineActivities, PlanCacheActivities } from '../../src/activities/contracts';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { activityStepTypes, type StepHandler } from '../../src/lane/activity-completion';
@@ -30,7 +30,7 @@ export async function startLaneDispatchSubject(opts: {
   client: Client;
   redisUrl: string;
   /** The fast agents (bench/lib/fast-pipeline-activities.ts). */
-  agents: PipelineActivities;
+  agents: PipelineActivities & Partial<PlanCacheActivities>;
   sinks: InjectedSinks<SagaSinks>;
   /** Lane worker slots: at least the sagas in flight, so the lane is not the bottleneck. @defaultValue 128 */
   concurrency?: number;
@@ -59,7 +59,11 @@ export async function startLaneDispatchSubject(opts: {
     config: loadConfig({ SAGALANE_LOG_LEVEL: 'error' }),
     connection: opts.nativeConnection,
     taskQueue,
-    activities: createLaneDispatchActivities({ express, steps: PIPELINE_DISPATCH_STEPS }),
+    // As the shipped lane-dispatch wiring: the plan-cache lookup runs in the saga worker (a local activity).
+    activities: {
+      ...createLaneDispatchActivities({ express, steps: PIPELINE_DISPATCH_STEPS }),
+      ...(opts.agents.cachedPlan ? { cachedPlan: opts.agents.cachedPlan } : {}),
+    },
     sinks: opts.sinks,
     logger,
   });

@@ -24,6 +24,11 @@ export interface MemorySample {
   arrayBuffers: number;
   /** Workflows in the saga worker's cache (bounded by `maxCachedWorkflows`). */
   cachedWorkflows: number;
+  /** Express tasks this worker ran to success so far (its own count, not the client's view of the backlog). */
+  expressSucceeded: number;
+  /** Outcomes it could not write because the entry had been reclaimed meanwhile, and entries it reclaimed. */
+  expressFenced: number;
+  orphansReclaimed: number;
 }
 
 function required(name: string): string {
@@ -49,6 +54,10 @@ async function main(): Promise<void> {
     minIdleMs: 30_000,
     logger,
   });
+  const counts = { succeeded: 0, fenced: 0, reclaimed: 0 };
+  express.on('task:succeeded', () => counts.succeeded++);
+  express.on('task:fenced', () => counts.fenced++);
+  express.on('orphans:reclaimed', ({ count }) => (counts.reclaimed += count));
   await express.start();
   const connection = await NativeConnection.connect({ address: required('SOAK_TEMPORAL_ADDRESS') });
   const saga = await startSagaWorker({
@@ -73,6 +82,9 @@ async function main(): Promise<void> {
       external: m.external,
       arrayBuffers: m.arrayBuffers,
       cachedWorkflows: saga.worker.getStatus().numCachedWorkflows,
+      expressSucceeded: counts.succeeded,
+      expressFenced: counts.fenced,
+      orphansReclaimed: counts.reclaimed,
     };
     process.send?.(s);
   };

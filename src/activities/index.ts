@@ -16,7 +16,13 @@ import {
   type AgentDeps,
   type AgentHandlers,
 } from './agents';
-import type { PipelineActivities } from './contracts';
+import {
+  LOCAL_STEP_CANDIDATES,
+  type LocalStepsActivities,
+  type PipelineActivities,
+  type PlanCacheActivities,
+} from './contracts';
+import { createPlanCacheActivities } from './plan-cache';
 import { AgentError } from './errors';
 
 export { createAgents, agentDepsFromConfig, listArtifacts, DEFAULT_DATA_DIR } from './agents';
@@ -56,12 +62,14 @@ export interface ActivitiesFromConfig {
   redis?: RedisClient;
 }
 
-export function createActivities(deps: AgentDeps | ActivitiesFromConfig): PipelineActivities {
-  const agents = createAgents(
+export function createActivities(
+  deps: AgentDeps | ActivitiesFromConfig,
+): PipelineActivities & PlanCacheActivities & LocalStepsActivities {
+  const agentDeps =
     'config' in deps
       ? agentDepsFromConfig(deps.config, deps.redis ?? openRedis(deps.config.redisUrl), deps.logger)
-      : deps,
-  );
+      : deps;
+  const agents = createAgents(agentDeps);
   const wrap = <K extends keyof AgentHandlers>(name: K): PipelineActivities[K] => {
     const handler = agents[name] as (input: unknown, options?: AgentCallOptions) => Promise<unknown>;
     const activity = async (input: unknown) => {
@@ -85,5 +93,9 @@ export function createActivities(deps: AgentDeps | ActivitiesFromConfig): Pipeli
     compensateMl: wrap('compensateMl'),
     backtest: wrap('backtest'),
     compensateBacktest: wrap('compensateBacktest'),
+    // The reasoning step's cache lookup, run by the workflow as a local activity (src/activities/plan-cache.ts).
+    ...createPlanCacheActivities(agentDeps),
+    // These agents run in this worker: the workflow may run the quick step and the compensations locally.
+    localSteps: async () => [...LOCAL_STEP_CANDIDATES],
   };
 }

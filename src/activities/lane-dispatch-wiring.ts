@@ -1,20 +1,21 @@
 /**
  * The saga worker's lane-dispatch activities for the research pipeline, with the express-lane client they submit
- * through (opened here unless given, closed with the worker).
+ * through (opened here unless given, closed with the worker), and the plan-cache lookup the workflow runs as a local
+ * activity (a hit never reaches the lane).
  */
+import { openRedis } from '../lane/redis-connections';
 import type { Config } from '../config';
 import { stepTaskSchemas } from '../lane/activity-step-contract';
 import { ExpressClient } from '../lane/express-client';
-import {
-  createLaneDispatchActivities,
-  PIPELINE_DISPATCH_STEPS,
-  type DispatchActivities,
-} from './lane-dispatch';
+import type { Logger } from '../logger';
+import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS } from './lane-dispatch';
+import { createPlanCacheActivities } from './plan-cache';
 
 export function openLaneDispatch(
   config: Config,
-  express?: ExpressClient,
-): { activities: DispatchActivities; close(): Promise<void> } {
+  express: ExpressClient | undefined,
+  logger: Logger,
+): { activities: Record<string, (...args: never[]) => Promise<unknown>>; close(): Promise<void> } {
   const client =
     express ??
     new ExpressClient({
@@ -22,9 +23,15 @@ export function openLaneDispatch(
       redisUrl: config.redisUrl,
       keyPrefix: config.keyPrefix,
     });
+  // The plan cache is the lane workers' (same SAGALANE_KEY_PREFIX and LLM settings): a differing config only misses.
+  const redis = openRedis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   return {
-    activities: createLaneDispatchActivities({ express: client, steps: PIPELINE_DISPATCH_STEPS }),
+    activities: {
+      ...createLaneDispatchActivities({ express: client, steps: PIPELINE_DISPATCH_STEPS }),
+      ...createPlanCacheActivities({ redis, keyPrefix: config.keyPrefix, llm: config.llm, logger }),
+    },
     close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
       if (!express) await client.close();
     },
   };

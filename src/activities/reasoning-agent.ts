@@ -4,24 +4,15 @@
  * and `compensateReasoning` deletes it only when that saga created it (atomically, in Lua), so rolling back one saga
  * never drops a plan another saga cached.
  */
-import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import type { ReasoningCompensationInput, ReasoningInput, ReasoningOutput, StrategyPlan } from './contracts';
 import { InvalidAgentInputError } from './errors';
-import { llmProviderId, planWithLlmOrFallback } from './llm-planner';
-import { planFromIdea, refuseUnmapped, strategyPlanSchema } from './strategy-plan';
+import { planWithLlmOrFallback } from './llm-planner';
+import { planCacheKey, planProvider, readCachedPlan } from './plan-cache';
+import { planFromIdea, refuseUnmapped } from './strategy-plan';
 
-/** `<prefix>:plan-cache:<sha256(idea|symbol|provider)>`. */
-export function planCacheKey(keyPrefix: string, idea: string, symbol: string, provider: string): string {
-  const digest = createHash('sha256')
-    .update(`${idea.trim()}|${symbol.toUpperCase()}|${provider}`)
-    .digest('hex');
-  return `${keyPrefix}:plan-cache:${digest}`;
-}
-
-const cacheEntrySchema = z.object({ plan: strategyPlanSchema, createdBy: z.string(), createdAt: z.string() });
+export { planCacheKey } from './plan-cache';
 
 // Delete the cache entry only if this saga created it: the check and the delete must be one step.
 const DELETE_IF_CREATED_BY = `
@@ -33,30 +24,14 @@ return -1`;
 
 export function createReasoningAgent(ctx: AgentContext) {
   const { deps, log } = ctx;
-  const provider = deps.llm.baseUrl ? llmProviderId(deps.llm) : 'builtin';
+  const provider = planProvider(deps.llm);
 
   return {
     async reasoning(rawInput: ReasoningInput, options?: AgentCallOptions): Promise<ReasoningOutput> {
       const input = parseAgentInput(agentInputSchemas.reasoning, rawInput, 'reasoning');
       const symbol = input.symbol.toUpperCase();
       const cacheKey = planCacheKey(deps.keyPrefix, input.idea, symbol, provider);
-      const fromCache = async (): Promise<ReasoningOutput | undefined> => {
-        const raw = await deps.redis.get(cacheKey);
-        if (raw === null) return undefined;
-        let entry: unknown;
-        try {
-          entry = JSON.parse(raw);
-        } catch {
-          entry = undefined;
-        }
-        const parsed = cacheEntrySchema.safeParse(entry);
-        if (!parsed.success) {
-          log.warn('dropping an unreadable plan-cache entry', { cacheKey });
-          await deps.redis.del(cacheKey);
-          return undefined;
-        }
-        return { plan: parsed.data.plan, cacheKey, cached: parsed.data.createdBy !== input.sagaId };
-      };
+      const fromCache = () => readCachedPlan(deps.redis, cacheKey, input.sagaId, log);
       const hit = await fromCache();
       // A cached plan was made without the strict check: apply it here too.
       if (hit && input.strict) {

@@ -12,6 +12,7 @@ import {
   Client,
   Connection,
   defaultGrpcRetryOptions,
+  type ConnectionLike,
   isGrpcServiceError,
   makeGrpcRetryInterceptor,
 } from '@temporalio/client';
@@ -81,6 +82,12 @@ export interface LazyFrontDoorOptions {
   callAttempts?: number;
   /** Called once with the ExpressClient when it is created (e.g. to count its submissions in metrics). */
   onExpressClient?: (client: ExpressClient) => void;
+  /**
+   * A saga worker's connection in this process to start sagas on (not closed by the door): sagas then start eagerly
+   * on that worker (`SagaClient` `eagerStart`). No probe or call-attempt limit applies to it: its owner connected it.
+   * @defaultValue a connection of the door's own to `address`
+   */
+  temporalConnection?: ConnectionLike;
 }
 
 /**
@@ -132,6 +139,12 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
   let express: ExpressClient | undefined;
 
   const connectSagas = async (): Promise<SagaClient> => {
+    if (options.temporalConnection) {
+      return new SagaClient(
+        new Client({ connection: options.temporalConnection, namespace: config.temporal.namespace }),
+        { taskQueue: config.temporal.taskQueue, ownsConnection: false },
+      );
+    }
     // A TCP probe first: gRPC's connect waits out its whole deadline when nothing listens, which would make every
     // command and tool call with Temporal down sit for the handshake timeout.
     const probe = await probeTcp(address, probeTimeoutMs);

@@ -18,6 +18,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { InternalConnectionLikeSymbol } from '@temporalio/client/lib/types';
 import type { Config } from '../config';
 import {
   RESEARCH_PIPELINE_WORKFLOW,
@@ -60,6 +61,15 @@ export interface SagaClientOptions {
    * description (a query waits for a worker, so with none running it would hang). @defaultValue 5000
    */
   queryTimeoutMs?: number;
+  /**
+   * Eager workflow start (`requestEagerStart`): the server hands the saga's first workflow task to a saga worker of
+   * this process in the start reply, skipping one matching dispatch (and the worker's poll for it). Works only when
+   * `client` runs on the `NativeConnection` of a saga worker in this process that polls `taskQueue`, and the server
+   * allows it (`system.enableEagerWorkflowStart`, on in the dev servers sagalane starts); the SDK falls back to a
+   * normal start when that worker has no free workflow-task slot. `startPipeline` reports whether it happened.
+   * @defaultValue true when `client`'s connection can do it (a NativeConnection), else false
+   */
+  eagerStart?: boolean;
 }
 
 export interface StartPipelineOptions {
@@ -73,6 +83,8 @@ export interface StartedSaga {
   sagaId: string;
   /** Run id of the running saga (the existing one when the id was already in use). */
   runId: string;
+  /** The first workflow task went to this process's saga worker in the start reply (eager workflow start). */
+  eagerlyStarted: boolean;
 }
 
 /** A saga in a list: what visibility knows without asking the workflow. */
@@ -134,10 +146,22 @@ export interface SagaResultOptions {
 
 const MAX_PAGE_SIZE = 1000;
 
+/**
+ * Whether the client's connection can start workflows eagerly: the SDK marks a NativeConnection so (and refuses
+ * `requestEagerStart` on any other connection, node_modules/@temporalio/client/lib/workflow-client.js).
+ */
+function supportsEagerStart(client: Client): boolean {
+  const marker = (
+    client.connection as unknown as Record<symbol, { supportsEagerStart?: boolean } | undefined>
+  )[InternalConnectionLikeSymbol];
+  return marker?.supportsEagerStart === true;
+}
+
 export class SagaClient {
   readonly taskQueue: string;
   private readonly ownsConnection: boolean;
   private readonly queryTimeoutMs: number;
+  private readonly eagerStart: boolean;
 
   constructor(
     readonly client: Client,
@@ -149,6 +173,13 @@ export class SagaClient {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     if (!Number.isInteger(this.queryTimeoutMs) || this.queryTimeoutMs < 100)
       throw new SagaClientOptionsError('queryTimeoutMs must be an integer >= 100');
+    const canStartEagerly = supportsEagerStart(client);
+    if (options.eagerStart && !canStartEagerly) {
+      throw new SagaClientOptionsError(
+        "eagerStart needs a client on a saga worker's NativeConnection (new Client({ connection: nativeConnection }))",
+      );
+    }
+    this.eagerStart = options.eagerStart ?? canStartEagerly;
   }
 
   /**
@@ -189,8 +220,13 @@ export class SagaClient {
       args: options.tuning ? [parsed, options.tuning] : [parsed],
       memo: { idea: parsed.idea, symbol: parsed.symbol },
       workflowIdConflictPolicy: 'USE_EXISTING',
+      requestEagerStart: this.eagerStart,
     });
-    return { sagaId: handle.workflowId, runId: handle.firstExecutionRunId };
+    return {
+      sagaId: handle.workflowId,
+      runId: handle.firstExecutionRunId,
+      eagerlyStarted: handle.eagerlyStarted === true,
+    };
   }
 
   /**

@@ -7,12 +7,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import { mcpHttpComponent } from '../mcp/http-component';
 import { createMetrics } from '../observability';
 import { expressWorkerComponent, metricsComponent, sagaWorkerComponent } from '../runtime/components';
 import { untilSignalled } from '../runtime/signals';
 import type { StackComponent } from '../runtime/stack';
+import { connectionSettings } from '../runtime/temporal-connection';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
 import { ensureRedis } from './redis-server';
 import { devTemporalPostgresOptions, startTemporalOnPostgres } from './temporal-postgres';
@@ -93,8 +95,13 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
 
     if (sdkMetricsUrl) endpoints['Temporal SDK metrics'] = `${sdkMetricsUrl}`;
     const metrics = createMetrics({ defaultLabels: { service: opts.service ?? 'sagalane-dev' } });
+    // One connection for the saga worker and the MCP endpoint: sagas started through MCP start eagerly on the worker.
+    const temporalConnection = await NativeConnection.connect(
+      connectionSettings(config.temporal, temporalAddress),
+    );
+    stops.push({ name: 'temporal connection', stop: () => temporalConnection.close() });
     for (const component of opts.components ?? []) {
-      const running = await component.start({ config, temporalAddress, metrics, log });
+      const running = await component.start({ config, temporalAddress, metrics, log, temporalConnection });
       stops.push({ name: component.name, stop: running.stop });
       Object.assign(endpoints, running.endpoints ?? {});
     }

@@ -29,6 +29,24 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The dynamic config every dev server sagalane starts runs with (`sagalane dev`, the test suite, the benchmarks);
+ * `deploy/temporal/dynamicconfig.yaml` sets the same for the compose cluster. Measured in docs/BENCHMARKS.md.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = [
+  // Eager activity execution: the worker completing a workflow task gets the activity it scheduled in the same
+  // reply instead of through another matching dispatch; this about halves a saga's latency here. On by default in
+  // Temporal Cloud; set it on self-hosted clusters too.
+  'system.enableActivityEagerExecution=true',
+  // Eager workflow start: a client on the worker's own NativeConnection (`requestEagerStart`) gets the first workflow
+  // task handed to that worker in the start reply, skipping its matching dispatch (src/client/saga-client.ts).
+  'system.enableEagerWorkflowStart=true',
+  // History's task queues are read at most 20 times a second per shard by default and a dev server has few shards,
+  // so every workflow and activity task dispatch waited ~40 ms (a saga has nine). Measured: p50 450 → 161 ms on their
+  // own; visibility (SagaState lists) catches up sooner too.
+  ...['transfer', 'timer', 'visibility'].map((queue) => `history.${queue}ProcessorMaxPollRPS=10000`),
+];
+
 export async function startTemporalDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const executable = await ensureTemporalCli(opts);
   if (opts.dbFilename) fs.mkdirSync(path.dirname(opts.dbFilename), { recursive: true });
@@ -44,18 +62,7 @@ export async function startTemporalDevServer(opts: DevServerOptions = {}): Promi
       searchAttributes: SAGA_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: opts.logLevel ?? 'warn' },
       extraArgs: [
-        // Eager activity execution: the worker completing a workflow task gets the activity it scheduled in the same
-        // reply instead of through another matching dispatch; this about halves a saga's latency here
-        // (docs/BENCHMARKS.md). On by default in Temporal Cloud; set it on self-hosted clusters too.
-        '--dynamic-config-value',
-        'system.enableActivityEagerExecution=true',
-        // History's task queues are read at most 20 times a second per shard by default and a dev server has few
-        // shards, so every workflow and activity task dispatch waited ~40 ms (a saga has nine). Measured: p50
-        // 450 → 161 ms on their own (docs/BENCHMARKS.md); visibility (SagaState lists) catches up sooner too.
-        ...['transfer', 'timer', 'visibility'].flatMap((queue) => [
-          '--dynamic-config-value',
-          `history.${queue}ProcessorMaxPollRPS=10000`,
-        ]),
+        ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
         // The UI would otherwise listen on all interfaces.
         ...(opts.uiPort !== undefined ? ['--ui-ip', '127.0.0.1'] : []),
       ],

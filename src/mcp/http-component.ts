@@ -20,9 +20,11 @@ export interface McpHttpComponentOptions {
 export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackComponent {
   return {
     name: 'MCP HTTP endpoint',
-    async start({ config, temporalAddress, metrics }) {
+    async start({ config, temporalAddress, metrics, temporalConnection }) {
       const door = openLazyFrontDoor(config, {
         address: temporalAddress,
+        // In `sagalane dev` the saga worker's connection: sagas started through MCP start eagerly on that worker.
+        temporalConnection,
         // Count submissions made through MCP; stream gauges come from the metrics component.
         onExpressClient: (express) => instrumentExpressClient(express, metrics, { streamStats: false }),
       });

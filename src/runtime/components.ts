@@ -29,11 +29,12 @@ export type WorkerKind = 'saga' | 'express' | 'all';
 export function sagaWorkerComponent(): StackComponent {
   return {
     name: 'saga worker',
-    async start({ config, temporalAddress, metrics }) {
+    async start({ config, temporalAddress, metrics, temporalConnection }) {
       const logger = createLogger(config.logLevel, { component: 'saga-worker' });
       const handle = await startSagaWorker({
         config,
         address: temporalAddress,
+        connection: temporalConnection,
         logger,
         sinks: createSagaMetricsSinks(metrics, { logger }),
       });

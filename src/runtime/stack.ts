@@ -1,4 +1,5 @@
 /** What a process is made of: components started in order against one Temporal address and one metrics registry. */
+import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import type { SagalaneMetrics } from '../observability';
 
@@ -21,4 +22,10 @@ export interface StackContext {
   /** The process's one registry: every component records into it, the metrics component serves it. */
   metrics: SagalaneMetrics;
   log: (line: string) => void;
+  /**
+   * One Temporal connection shared by the process's saga worker and its front doors (`sagalane dev`: the MCP
+   * endpoint), so sagas started there start eagerly on that worker (docs/SAGAS.md "Speed"). Its opener closes it.
+   * @defaultValue none: each component connects on its own
+   */
+  temporalConnection?: NativeConnection;
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../logger';
 import { type Entry, errorText, type StreamRef } from './entries';
-import { typeOfTaskId, type Lane, type LaneKeys } from './keys';
+import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError, type RedisClient } from './redis-connections';
 import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
 
@@ -214,7 +214,7 @@ export class OutcomeWriter {
     try {
       // An id that is not ours, or of another type than the stream (another slot): dead-letter the entry without
       // touching any task record.
-      validTaskId = !!taskId && typeOfTaskId(taskId) === stream.type.name;
+      validTaskId = !!taskId && streamTagOfTaskId(taskId) === stream.type.name; // a partition's tag, if any
     } catch {
       validTaskId = false;
     }

@@ -11,7 +11,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from '../logger';
 import type { LatencyWindow } from './autoscaler';
 import { DEAD_REASONS, type Entry, entryTime, errorText, priorDeliveries, type StreamRef } from './entries';
-import { typeOfTaskId, type Lane, type LaneKeys } from './keys';
+import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import type { Completion, OutcomeWriter, StartMark } from './outcome-writer';
 import type { StreamReader } from './stream-reader';
 import {
@@ -180,9 +180,10 @@ export class TaskRuns {
         error: `entry ${id} lacks id/attempt/max/timeout`,
         attempts: 0,
       };
+    // The id's tag: the type, or the partition (`hot~1`), which is what a partition stream's type is named.
     let type: string;
     try {
-      type = typeOfTaskId(taskId);
+      type = streamTagOfTaskId(taskId);
     } catch {
       return { reason: DEAD_REASONS.malformed, error: `entry ${id} has no valid task id`, attempts: attempt };
     }

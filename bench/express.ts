@@ -52,7 +52,8 @@ function modesArg(): (mode: 'closed' | 'saturation' | 'paced') => boolean {
   if (i < 0) return () => true;
   const modes = (process.argv[i + 1] ?? '').split(',');
   const unknown = modes.filter((m) => !['closed', 'saturation', 'paced'].includes(m));
-  if (unknown.length) throw new Error(`--modes takes closed, saturation, paced (unknown: ${unknown.join(', ')})`);
+  if (unknown.length)
+    throw new Error(`--modes takes closed, saturation, paced (unknown: ${unknown.join(', ')})`);
   return (mode) => modes.includes(mode);
 }
 function onlyArg(): (part: string) => boolean {

@@ -5,7 +5,13 @@
  * same four activities (bench/lib/bare-workflow.ts) on a second worker, at concurrency 1 and 50. Writes
  * bench/results/saga-<time>.json and the `saga` section of docs/BENCHMARKS.md.
  *
- * Options: `--scale <f>` multiplies every duration.
+ * The sagalane subjects start their sagas eagerly (a client on the saga worker's NativeConnection, as the MCP endpoint
+ * in `sagalane dev` does); the bare peer starts through a separate connection (and once more eagerly, for the
+ * fairness of that comparison). Last, the real agents: the `npm start` stack in a child process, driven through the
+ * embedding client (bench/lib/saga-stack-subject.ts).
+ *
+ * Options: `--scale <f>` multiplies every duration; `--quick` = `--scale 0.3` and 10 rollbacks (a smoke run, not for
+ * the record); `--no-stack` skips the real-agents stack.
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
@@ -31,13 +37,19 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, summarize, type LatencySummary } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
+import { benchPrefix, deleteMatching } from './lib/redis-keys';
 import { startLaneDispatchSubject, type LaneSubject } from './lib/saga-lane-subject';
+import { startStackSubject } from './lib/saga-stack-subject';
 
 const THROUGHPUT_CONCURRENCIES = [10, 50, 100];
-const ROLLBACKS = 30;
+/** What the real-agents sagas ask for: a shipped sample data set, one idea (so reasoning is a plan-cache hit). */
+const STACK_PIPELINE = { idea: 'trend following with moving averages', symbol: 'DEMO' };
 
 async function main(): Promise<void> {
-  const scale = scaleArg();
+  const quick = process.argv.includes('--quick');
+  const scale = quick ? 0.3 : scaleArg();
+  const ROLLBACKS = quick ? 10 : 30;
+  const withStack = !process.argv.includes('--no-stack');
   const startedAt = new Date();
   const admin = new Redis(redisUrlFromEnv());
   const machine = await describeMachine(admin);
@@ -84,6 +96,9 @@ async function main(): Promise<void> {
   const bareRunning = bareWorker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  // Eager workflow start needs the worker's own connection (docs/SAGAS.md "Speed").
+  const eagerClient = new Client({ connection: nativeConnection });
+  let eagerStarts = 0;
   // The lane-dispatched subject: same server, same fast agents, steps on the express lane (bench/lib/saga-lane-subject).
   const lane: LaneSubject = await startLaneDispatchSubject({
     nativeConnection,
@@ -92,28 +107,32 @@ async function main(): Promise<void> {
     agents: activities,
     sinks,
   });
-  const runBare = async () => {
+  const runBare = async (eager = false) => {
     const workflowId = `bare-${randomUUID()}`;
-    await client.workflow.execute('bareFourActivities', {
+    await (eager ? eagerClient : client).workflow.execute('bareFourActivities', {
       taskQueue: bareQueue,
       workflowId,
       args: [{ sagaId: workflowId, symbol: 'BENCH' }],
+      requestEagerStart: eager,
     });
   };
   const peers: { label: string; concurrency: number; result: LoadResult }[] = [];
 
   const finishedIds: string[] = [];
   const runSaga = async (symbol: string, queue = taskQueue) => {
-    const handle = await client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
+    const handle = await eagerClient.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
       taskQueue: queue,
       workflowId: pipelineWorkflowId(symbol, randomUUID()),
       args: [{ idea: 'benchmark saga', symbol }],
+      requestEagerStart: true,
     });
+    if (handle.eagerlyStarted) eagerStarts++;
     return handle;
   };
 
   const results: { label: string; concurrency: number; result: LoadResult }[] = [];
   let gaps: GapStat[];
+  let eagerOfC1: string;
   let rollback: { fromFailure: LatencySummary; clientObserved: LatencySummary; states: string[] };
   try {
     results.push({
@@ -128,6 +147,7 @@ async function main(): Promise<void> {
         },
       ),
     });
+    eagerOfC1 = `${eagerStarts} of ${finishedIds.length}`;
     results.push({
       label: 'lane-dispatched: latency, one saga at a time',
       concurrency: 1,
@@ -150,7 +170,15 @@ async function main(): Promise<void> {
       concurrency: 1,
       result: await closedLoop(
         { label: 'bare closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
-        runBare,
+        () => runBare(),
+      ),
+    });
+    peers.push({
+      label: 'peer: bare workflow, eager start, one at a time',
+      concurrency: 1,
+      result: await closedLoop(
+        { label: 'bare eager closed loop c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 2000 },
+        () => runBare(true),
       ),
     });
     for (const c of THROUGHPUT_CONCURRENCIES) {
@@ -168,7 +196,7 @@ async function main(): Promise<void> {
           concurrency: 50,
           result: await closedLoop(
             { label: 'bare closed loop c=50', concurrency: 50, durationMs: 8_000 * scale, warmupMs: 2000 },
-            runBare,
+            () => runBare(),
           ),
         });
       }
@@ -206,12 +234,46 @@ async function main(): Promise<void> {
     await connection.close();
     await server.stop();
   }
+  // The real agents on the shipped stack, after the in-memory server is gone (they would compete for the CPU).
+  const stackRows: { label: string; concurrency: number; result: LoadResult }[] = [];
+  if (withStack) {
+    status('starting the `npm start` stack (sagalane dev) in a child process for the real agents');
+    const keyPrefix = benchPrefix('saga-stack');
+    const stack = await startStackSubject({ redisUrl: redisUrlFromEnv(), keyPrefix });
+    const runReal = async () => {
+      const { sagaId } = await stack.sagas.startPipeline(STACK_PIPELINE);
+      await stack.sagas.result(sagaId);
+    };
+    try {
+      stackRows.push({
+        label: 'real agents, `npm start` stack, embedding client: one at a time',
+        concurrency: 1,
+        result: await closedLoop(
+          { label: 'stack real agents c=1', concurrency: 1, durationMs: 10_000 * scale, warmupMs: 5000 },
+          runReal,
+        ),
+      });
+      stackRows.push({
+        label: 'real agents, `npm start` stack, embedding client: 50 in flight',
+        concurrency: 50,
+        result: await closedLoop(
+          { label: 'stack real agents c=50', concurrency: 50, durationMs: 15_000 * scale, warmupMs: 5000 },
+          runReal,
+        ),
+      });
+    } finally {
+      await stack.stop();
+      const admin2 = new Redis(redisUrlFromEnv());
+      await deleteMatching(admin2, `${keyPrefix}*`);
+      admin2.disconnect();
+    }
+  }
   if (rollback.states.some((s) => s !== 'rolled_back'))
     throw new Error(
       `rollback sagas ended in ${[...new Set(rollback.states)].join(', ')}, expected rolled_back`,
     );
 
-  const rows: Row[] = [...results, ...peers].map(({ label, concurrency, result }) => ({
+  const rows: Row[] = [...results, ...peers, ...stackRows].map(({ label, concurrency, result }) => ({
     measurement: label,
     'sagas/s': fmtRate(result.tasksPerSecond),
     'p50 ms': fmtMs(result.latency!.p50),
@@ -247,8 +309,10 @@ async function main(): Promise<void> {
   // The in-worker subject's row (the lane-dispatched one has concurrency 50 too).
   const c50 = results.find((r) => r.label === 'throughput, 50 in flight')!.result;
   const laneC1 = results.find((r) => r.label.startsWith('lane-dispatched: latency'))!.result.latency!;
-  const bare1 = peers[0]!.result.latency!;
-  const bare50 = peers[1]!.result;
+  const peer = (label: string) => peers.find((p) => p.label === label)!.result;
+  const bare1 = peer('peer: bare workflow, 4 activities, one at a time').latency!;
+  const bareEager1 = peer('peer: bare workflow, eager start, one at a time').latency!;
+  const bare50 = peer('peer: bare workflow, 4 activities, 50 in flight');
   const check = (ok: boolean) => (ok ? 'met' : '**missed**');
   const targets: Row[] = [
     { target: 'p50 ≤ 40 ms at concurrency 1', measured: `${fmtMs(c1.p50)} ms`, result: check(c1.p50 <= 40) },
@@ -262,6 +326,20 @@ async function main(): Promise<void> {
       measured: `${laneC1.p50 >= c1.p50 ? '+' : '−'}${fmtMs(Math.abs(laneC1.p50 - c1.p50))} ms (${fmtMs(laneC1.p50)} vs ${fmtMs(c1.p50)})`,
       result: check(laneC1.p50 - c1.p50 <= 10),
     },
+    ...(stackRows.length
+      ? [
+          {
+            target: 'real agents (npm start stack, embedding client): p50 ≤ 100 ms at concurrency 1',
+            measured: `${fmtMs(stackRows[0]!.result.latency!.p50)} ms`,
+            result: check(stackRows[0]!.result.latency!.p50 <= 100),
+          },
+          {
+            target: 'real agents (npm start stack, embedding client): ≥ 25 sagas/s at concurrency 50',
+            measured: `${fmtRate(stackRows[1]!.result.tasksPerSecond)} sagas/s`,
+            result: check(stackRows[1]!.result.tasksPerSecond >= 25),
+          },
+        ]
+      : []),
     {
       target: 'saga vs bare peer, p50 at concurrency 1 (same run)',
       measured: `${fmtMs(c1.p50)} / ${fmtMs(bare1.p50)} ms = ${(c1.p50 / bare1.p50).toFixed(2)}×`,
@@ -272,6 +350,12 @@ async function main(): Promise<void> {
       measured: `${fmtRate(c50.tasksPerSecond)} / ${fmtRate(bare50.tasksPerSecond)} = ${(c50.tasksPerSecond / bare50.tasksPerSecond).toFixed(2)}×`,
       result: '–',
     },
+    {
+      target: 'saga vs bare peer started eagerly too, p50 at concurrency 1 (same run)',
+      measured: `${fmtMs(c1.p50)} / ${fmtMs(bareEager1.p50)} ms = ${(c1.p50 / bareEager1.p50).toFixed(2)}×`,
+      result: '–',
+    },
+    { target: 'sagas started eagerly (in-worker, one at a time)', measured: eagerOfC1, result: '–' },
   ];
   const gapRows: Row[] = gaps.slice(0, 8).map((g) => ({
     'between these history events': g.gap,
@@ -302,7 +386,7 @@ async function main(): Promise<void> {
       '',
       markdownTable(gapRows),
     ].join('\n'),
-    data: { scale, results, peers, rollback, gaps },
+    data: { scale, quick, results, peers, stack: stackRows, rollback, gaps, eagerOfC1 },
   });
   status(`wrote ${file} and docs/BENCHMARKS.md (saga section)`);
 }

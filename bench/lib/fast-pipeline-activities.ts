@@ -5,17 +5,19 @@
  * is recorded so the rollback can be timed.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type {
-  PipelineActivities,
-  PlanCacheActivities,
-  ReasoningOutput,
-  StrategyPlan,
+import {
+  LOCAL_STEP_CANDIDATES,
+  type LocalStepsActivities,
+  type PipelineActivities,
+  type PlanCacheActivities,
+  type ReasoningOutput,
+  type StrategyPlan,
 } from '../../src/activities/contracts';
 
 export const ROLLBACK_SYMBOL_PREFIX = 'ROLLBACK';
 
 export interface FastActivities {
-  activities: PipelineActivities & Partial<PlanCacheActivities>;
+  activities: PipelineActivities & Partial<PlanCacheActivities & LocalStepsActivities>;
   /** sagaId → `performance.now()` when its backtest failed. */
   failedAt: Map<string, number>;
 }
@@ -39,7 +41,11 @@ export function createFastPipelineActivities(): FastActivities {
     const entry = planCache.get(key);
     return entry ? { plan, cacheKey: key, cached: entry.createdBy !== sagaId } : undefined;
   };
-  const activities: PipelineActivities & Partial<PlanCacheActivities> = {
+  const activities: PipelineActivities & Partial<PlanCacheActivities & LocalStepsActivities> = {
+    // In-process agents, as with `createActivities`: codegen and the compensations may run as local activities.
+    async localSteps() {
+      return [...LOCAL_STEP_CANDIDATES];
+    },
     async cachedPlan({ sagaId, idea, symbol }) {
       return fromCache(`bench-plan:${idea}|${symbol}`, sagaId) ?? null;
     },

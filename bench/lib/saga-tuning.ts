@@ -4,12 +4,17 @@
  * each on a fresh dev server, each with the bare Temporal peer (bench/lib/bare-workflow.ts) measured on the same
  * server right before it, so the variants are compared by their ratio to the peer rather than by absolute ms on a
  * shared machine. Per variant: 30 sagas one at a time after 5 of warm-up (and 30 bare ones), then 5 s at 50 in
- * flight (saga, then bare), and the history gaps of the one-at-a-time sagas.
+ * flight (saga, then bare), and the history gaps of the one-at-a-time sagas. On a loaded box wall-clock figures
+ * swing with the neighbours; the CPU each saga costs does not (much): the worker process's CPU (main thread,
+ * workflow thread, Temporal core threads: `process.cpuUsage`) and the dev server's (`/proc/<pid>/stat`) per saga
+ * one at a time are printed beside them.
  *
  *   npx tsx bench/lib/saga-tuning.ts                 # every variant
  *   npx tsx bench/lib/saga-tuning.ts baseline eager  # the named ones
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -32,13 +37,16 @@ interface Variant {
   workerOptions?: Partial<WorkerOptions>;
   /** Fast agents without the plan-cache local activity (every reasoning step is a regular activity). */
   noPlanCache?: boolean;
+  /** Fast agents that do not offer local steps (codegen and the compensations stay activities). */
+  noLocalSteps?: boolean;
 }
 
 const VARIANTS: Record<string, Variant> = {
-  baseline: { noPlanCache: true },
-  'plan-cache': {},
-  eager: { eagerStart: true, noPlanCache: true },
-  'eager+plan-cache': { eagerStart: true },
+  baseline: { noPlanCache: true, noLocalSteps: true },
+  'plan-cache': { noLocalSteps: true },
+  eager: { eagerStart: true, noPlanCache: true, noLocalSteps: true },
+  'eager+plan-cache': { eagerStart: true, noLocalSteps: true },
+  'eager+plan-cache+local-steps': { eagerStart: true },
   'eager+plan-cache+partitions1': {
     eagerStart: true,
     flags: ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'],
@@ -63,6 +71,7 @@ async function run(label: string, v: Variant): Promise<void> {
   const taskQueue = `tune-${randomUUID().slice(0, 6)}`;
   const { activities } = createFastPipelineActivities();
   if (v.noPlanCache) delete (activities as { cachedPlan?: unknown }).cachedPlan;
+  if (v.noLocalSteps) delete (activities as { localSteps?: unknown }).localSteps;
   const sagaWorker = await startSagaWorker({
     config: loadConfig({}),
     connection: native,
@@ -104,14 +113,35 @@ async function run(label: string, v: Variant): Promise<void> {
       args: [{ sagaId: id, symbol: 'TUNE' }],
     });
   };
+  const serverPid = Number(
+    execFileSync('pgrep', ['-f', `start-dev --port ${env.address.split(':').pop()} `], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  );
+  const serverCpuMs = () => {
+    // utime + stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
+    const fields = fs.readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
   const oneAtATime = async (fn: () => Promise<unknown>) => {
     const lat: number[] = [];
+    let cpu0 = process.cpuUsage();
+    let server0 = serverCpuMs();
     for (let i = 0; i < 35; i++) {
+      if (i === 5) {
+        cpu0 = process.cpuUsage();
+        server0 = serverCpuMs();
+      }
       const t0 = performance.now();
       await fn();
       if (i >= 5) lat.push(performance.now() - t0);
     }
-    return summarize(lat);
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      ...summarize(lat),
+      workerCpuMs: (cpu.user + cpu.system) / 1000 / 30,
+      serverCpuMs: (serverCpuMs() - server0) / 30,
+    };
   };
   const closed50 = async (fn: () => Promise<unknown>) => {
     let done = 0;
@@ -138,6 +168,10 @@ async function run(label: string, v: Variant): Promise<void> {
     `${label}: saga p50 ${ms(saga1.p50)} p95 ${ms(saga1.p95)} | bare p50 ${ms(bare1.p50)} | ratio ${(saga1.p50 / bare1.p50).toFixed(2)}` +
       ` | c50 saga ${saga50.toFixed(1)}/s bare ${bare50.toFixed(1)}/s ratio ${(saga50 / bare50).toFixed(2)}` +
       ` | eager ${eagerOfC1}/35 | load ${(await import('node:os')).loadavg()[0]!.toFixed(2)}`,
+  );
+  console.log(
+    `    CPU ms per saga, one at a time: saga worker+client ${ms(saga1.workerCpuMs)} server ${ms(saga1.serverCpuMs)}` +
+      ` | bare worker+client ${ms(bare1.workerCpuMs)} server ${ms(bare1.serverCpuMs)}`,
   );
   for (const g of gaps.slice(0, 6))
     console.log(

@@ -180,6 +180,29 @@ export interface PlanCacheActivities {
   cachedPlan(input: ReasoningInput): Promise<ReasoningOutput | null>;
 }
 
+/**
+ * Which pipeline activities this worker runs in-process, so the workflow may run them as local activities (asked
+ * once per saga, as a local activity; see `LOCAL_STEPS_PATCH` in src/workflows/research-pipeline.ts). A worker whose
+ * steps go elsewhere (lane dispatch) answers none, or does not register it.
+ */
+export interface LocalStepsActivities {
+  localSteps(): Promise<string[]>;
+}
+
+/**
+ * The pipeline activities a worker with in-process agents offers to run locally: the quick `codegen` step (bounded by
+ * its sandbox time limit) and the compensations (one Redis call each). `ml` and `backtest` stay activities: they run
+ * long and heartbeat, which a local activity cannot.
+ */
+export const LOCAL_STEP_CANDIDATES = [
+  'codegen',
+  'compensateReasoning',
+  'compensateCodegen',
+  'compensateMl',
+  'compensateBacktest',
+] as const;
+export type LocalStep = (typeof LOCAL_STEP_CANDIDATES)[number];
+
 /** The activity surface the researchPipeline workflow proxies (names are the Temporal activity types). */
 export interface PipelineActivities {
   reasoning(input: ReasoningInput): Promise<ReasoningOutput>;

@@ -16,7 +16,12 @@ import {
   type AgentDeps,
   type AgentHandlers,
 } from './agents';
-import type { PipelineActivities, PlanCacheActivities } from './contracts';
+import {
+  LOCAL_STEP_CANDIDATES,
+  type LocalStepsActivities,
+  type PipelineActivities,
+  type PlanCacheActivities,
+} from './contracts';
 import { createPlanCacheActivities } from './plan-cache';
 import { AgentError } from './errors';
 
@@ -59,7 +64,7 @@ export interface ActivitiesFromConfig {
 
 export function createActivities(
   deps: AgentDeps | ActivitiesFromConfig,
-): PipelineActivities & PlanCacheActivities {
+): PipelineActivities & PlanCacheActivities & LocalStepsActivities {
   const agentDeps =
     'config' in deps
       ? agentDepsFromConfig(deps.config, deps.redis ?? openRedis(deps.config.redisUrl), deps.logger)
@@ -90,5 +95,7 @@ export function createActivities(
     compensateBacktest: wrap('compensateBacktest'),
     // The reasoning step's cache lookup, run by the workflow as a local activity (src/activities/plan-cache.ts).
     ...createPlanCacheActivities(agentDeps),
+    // These agents run in this worker: the workflow may run the quick step and the compensations locally.
+    localSteps: async () => [...LOCAL_STEP_CANDIDATES],
   };
 }

@@ -17,7 +17,22 @@ import {
   TaskWaitTimeoutError,
   UnknownTaskTypeError,
 } from './errors';
-import { DEFAULT_GROUP, LaneKeys, LANES, taskIdOfType, typeOfTaskId, type Lane } from './keys';
+import {
+  DEFAULT_GROUP,
+  LaneKeys,
+  LANES,
+  streamTagOfTaskId,
+  taskIdOfType,
+  typeOfTaskId,
+  type Lane,
+} from './keys';
+import {
+  parseDeadLetterId,
+  PartitionChooser,
+  partitionTag,
+  partitionTags,
+  qualifiedDeadLetterId,
+} from './partitions';
 import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
 import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
@@ -128,6 +143,8 @@ const SUBMIT_CHUNK = 100;
 
 interface PreparedSubmit {
   type: string;
+  /** The stream partition's hash tag (the type's name for partition 0). */
+  tag: string;
   lane: Lane;
   taskId: string;
   payload: string;
@@ -150,6 +167,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   private readonly group: string;
   private readonly connectWaitMs: number;
   private readonly durableWaitMs: number;
+  private readonly partitions = new PartitionChooser();
   private subscriber?: RedisClient;
   private readonly subscribed = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -215,10 +233,15 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     if (bytes > taskType.defaults.maxPayloadBytes)
       throw new PayloadTooLargeError(type, bytes, taskType.defaults.maxPayloadBytes);
     const lane = req.data.lane ?? taskType.defaults.lane;
+    const tag = partitionTag(
+      type,
+      this.partitions.choose(type, taskType.defaults.partitions, idempotencyKey),
+    );
     return {
       type,
       lane,
-      taskId: `${type}:${randomUUID()}`,
+      tag,
+      taskId: `${tag}:${randomUUID()}`,
       payload,
       maxAttempts: req.data.maxAttempts ?? taskType.defaults.maxAttempts,
       timeoutMs: req.data.timeoutMs ?? taskType.defaults.timeoutMs,
@@ -232,7 +255,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const results: { taskId: string }[] = new Array<{ taskId: string }>(prepared.length);
     const byStream = new Map<string, number[]>();
     prepared.forEach((p, i) => {
-      const key = this.keys.stream(p.type, p.lane);
+      const key = this.keys.stream(p.tag, p.lane);
       const list = byStream.get(key);
       if (list) list.push(i);
       else byStream.set(key, [i]);
@@ -252,12 +275,12 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
           first.type,
           first.lane,
           submittedAt,
-          this.keys.taskPrefix(first.type),
+          this.keys.taskPrefix(first.tag),
         ];
         for (const i of chunk) {
           const p = prepared[i]!;
           const idem = p.idempotencyKey !== undefined;
-          if (idem) keys.push(this.keys.idempotency(p.type, p.idempotencyKey!));
+          if (idem) keys.push(this.keys.idempotency(p.tag, p.idempotencyKey!));
           args.push(p.taskId, p.payload, p.maxAttempts, p.timeoutMs, idem ? '1' : '0');
         }
         const durable = chunk.some((i) => prepared[i]!.durable);
@@ -324,8 +347,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
    * than polling. Rejects with TaskWaitTimeoutError after `waitMs`.
    */
   async result(taskId: string, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<TaskInfo> {
-    const type = typeOfTaskId(taskId);
-    await this.subscribe(type);
+    // The completion channel is the task's partition's (its id names it).
+    await this.subscribe(streamTagOfTaskId(taskId));
     let notified!: () => void;
     let wake = new Promise<void>((r) => (notified = r));
     const listener = () => notified();
@@ -354,21 +377,40 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   /** Per type and lane: stream length, pending, lag, consumers, dead letters, delayed retries. */
   async stats(types: string[] = this.registry.names()): Promise<LaneStats[]> {
     await this.ready();
-    return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types));
+    const partitionsOf = (type: string) => this.registry.get(type)?.defaults.partitions ?? 1;
+    return this.call(() => collectLaneStats(this.redis, this.keys, this.group, types, partitionsOf));
   }
 
-  /** Dead letters of a type's lane, oldest first. */
+  /**
+   * Dead letters of a type's lane, oldest first (of every partition; a letter of partition p > 0 has the id
+   * `p:<entry id>`).
+   */
   async deadLetters(
     type: string,
     lane: Lane,
     { count = 100, after }: { count?: number; after?: string } = {},
   ): Promise<DeadLetter[]> {
-    this.knownType(type);
+    const tags = partitionTags(type, this.knownType(type).defaults.partitions);
     await this.ready();
-    const rows = (await this.call(() =>
-      this.redis.xrange(this.keys.deadLetters(type, lane), after ? `(${after}` : '-', '+', 'COUNT', count),
-    )) as [string, string[]][];
-    return rows.map(([id, flat]) => toDeadLetter(id, flat));
+    const start = after ? `(${parseDeadLetterId(after).entryId}` : '-';
+    const perPartition = await Promise.all(
+      tags.map(async (tag, p) => {
+        const rows = (await this.call(() =>
+          this.redis.xrange(this.keys.deadLetters(tag, lane), start, '+', 'COUNT', count),
+        )) as [string, string[]][];
+        return rows.map(([id, flat]) => toDeadLetter(qualifiedDeadLetterId(p, id), flat));
+      }),
+    );
+    if (perPartition.length === 1) return perPartition[0]!;
+    const order = (l: DeadLetter) => parseDeadLetterId(l.id).entryId.split('-').map(Number);
+    return perPartition
+      .flat()
+      .sort((a, b) => {
+        const [am, as] = order(a);
+        const [bm, bs] = order(b);
+        return am! - bm! || as! - bs!;
+      })
+      .slice(0, count);
   }
 
   /**
@@ -386,18 +428,22 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const letters = ids
       ? await Promise.all(
           ids.map(async (id) => {
+            const { partition, entryId } = parseDeadLetterId(id);
+            if (partition >= taskType.defaults.partitions) return { id, taskId: '' };
             const rows = (await this.call(() =>
-              this.redis.xrange(this.keys.deadLetters(type, lane), id, id),
+              this.redis.xrange(this.keys.deadLetters(partitionTag(type, partition), lane), entryId, entryId),
             )) as [string, string[]][];
-            return rows[0] ? toDeadLetter(rows[0][0], rows[0][1]) : { id, taskId: '' };
+            return rows[0] ? toDeadLetter(id, rows[0][1]) : { id, taskId: '' };
           }),
         )
       : await this.deadLetters(type, lane, { count: 1000 });
     const retried: string[] = [];
     const missing: string[] = [];
     for (const l of letters) {
-      // A letter naming another type's task: its record lives in another Cluster slot; not this lane's to replay.
-      if (!l.taskId || !taskIdOfType(l.taskId, type)) {
+      const { partition, entryId } = parseDeadLetterId(l.id);
+      const tag = partitionTag(type, partition);
+      // A letter naming another type's (or partition's) task: its record lives in another Cluster slot.
+      if (!l.taskId || !taskIdOfType(l.taskId, tag)) {
         missing.push(l.id);
         continue;
       }
@@ -405,9 +451,9 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         runScript(
           this.redis,
           REPLAY_DEAD,
-          [this.keys.deadLetters(type, lane), this.keys.stream(type, lane), this.keys.task(l.taskId)],
+          [this.keys.deadLetters(tag, lane), this.keys.stream(tag, lane), this.keys.task(l.taskId)],
           [
-            l.id,
+            entryId,
             l.taskId,
             type,
             lane,
@@ -422,15 +468,22 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     return { retried, missing };
   }
 
-  /** Deletes dead letters (`ids`, or the whole dead-letter stream of the lane); returns how many went. */
+  /** Deletes dead letters (`ids`, or every dead letter of the lane); returns how many went. */
   async purgeDead(type: string, lane: Lane, ids?: string[]): Promise<number> {
-    this.knownType(type);
+    const tags = partitionTags(type, this.knownType(type).defaults.partitions);
     await this.ready();
-    const key = this.keys.deadLetters(type, lane);
-    if (ids) return ids.length ? this.call(() => this.redis.xdel(key, ...ids)) : 0;
-    const length = await this.call(() => this.redis.xlen(key));
-    await this.call(() => this.redis.del(key));
-    return length;
+    let purged = 0;
+    for (const [p, tag] of tags.entries()) {
+      const key = this.keys.deadLetters(tag, lane);
+      if (ids) {
+        const mine = ids.map(parseDeadLetterId).filter((d) => d.partition === p);
+        if (mine.length) purged += await this.call(() => this.redis.xdel(key, ...mine.map((d) => d.entryId)));
+        continue;
+      }
+      purged += await this.call(() => this.redis.xlen(key));
+      await this.call(() => this.redis.del(key));
+    }
+    return purged;
   }
 
   private knownType(type: string): TaskSchema {
@@ -506,33 +559,48 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   }
 }
 
+/** Per type and lane, summed over the type's stream partitions (`partitionsOf`; consumers: the most of any). */
 export async function collectLaneStats(
   redis: RedisClient,
   keys: LaneKeys,
   group: string,
   types: string[],
+  partitionsOf: (type: string) => number = () => 1,
 ): Promise<LaneStats[]> {
   const rows: LaneStats[] = [];
   await Promise.all(
     types.flatMap((type) =>
       LANES.map(async (lane) => {
-        const stream = keys.stream(type, lane);
-        const [length, deadLetters, delayed, info] = await Promise.all([
-          redis.xlen(stream),
-          redis.xlen(keys.deadLetters(type, lane)),
-          redis.zcard(keys.delayed(type, lane)),
-          readGroupInfo(redis, stream, group),
-        ]);
-        const pending = info?.pending ?? 0;
+        const parts = await Promise.all(
+          partitionTags(type, partitionsOf(type)).map(async (tag) => {
+            const stream = keys.stream(tag, lane);
+            const [length, deadLetters, delayed, info] = await Promise.all([
+              redis.xlen(stream),
+              redis.xlen(keys.deadLetters(tag, lane)),
+              redis.zcard(keys.delayed(tag, lane)),
+              readGroupInfo(redis, stream, group),
+            ]);
+            const pending = info?.pending ?? 0;
+            return {
+              length,
+              pending,
+              lag: info?.lag ?? Math.max(0, length - pending),
+              consumers: info?.consumers ?? 0,
+              deadLetters,
+              delayed,
+            };
+          }),
+        );
+        const sum = (f: (p: (typeof parts)[number]) => number) => parts.reduce((n, p) => n + f(p), 0);
         rows.push({
           type,
           lane,
-          length,
-          pending,
-          lag: info?.lag ?? Math.max(0, length - pending),
-          consumers: info?.consumers ?? 0,
-          deadLetters,
-          delayed,
+          length: sum((p) => p.length),
+          pending: sum((p) => p.pending),
+          lag: sum((p) => p.lag),
+          consumers: Math.max(...parts.map((p) => p.consumers)),
+          deadLetters: sum((p) => p.deadLetters),
+          delayed: sum((p) => p.delayed),
         });
       }),
     ),

@@ -19,6 +19,7 @@ import { HandlerPools } from './handler-pool';
 import { Janitor } from './janitor';
 import { LaneKeys, LANES } from './keys';
 import { OutcomeWriter } from './outcome-writer';
+import { partitionStreams } from './partitions';
 import { openLaneConnection, type RedisClient } from './redis-connections';
 import { StreamReader } from './stream-reader';
 import { TaskExecutor } from './task-execution';
@@ -59,9 +60,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     const o = this.options;
     this.keys = new LaneKeys(o.keyPrefix);
     this.log = (o.logger ?? createLogger()).child({ component: 'express-worker', consumer: o.consumerName });
-    this.streams = o.types.flatMap((type) =>
-      LANES.map((lane) => ({ key: this.keys.stream(type.name, lane), type, lane })),
-    );
+    // Per type, partition and lane (partitions.ts); one stream per lane for an unpartitioned type.
+    this.streams = partitionStreams(this.keys, o.types);
     this.reader = new StreamReader({
       group: o.group,
       consumerName: o.consumerName,

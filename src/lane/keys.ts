@@ -1,6 +1,8 @@
 /**
  * Key names of the express lane. Every key of a task type carries the hash tag `{<type>}` so the type's streams,
- * task records and dead letters share one Redis Cluster slot, which the Lua scripts need.
+ * task records and dead letters share one Redis Cluster slot, which the Lua scripts need. A type split into stream
+ * partitions (partitions.ts) has one tag per partition: `{<type>}` for partition 0, `{<type>~<p>}` for the others;
+ * the key methods below take such a tag wherever they take a type.
  */
 import { LaneOptionsError } from './errors';
 
@@ -11,6 +13,11 @@ export type Lane = (typeof LANES)[number];
 export const DEFAULT_GROUP = 'sagalane-workers';
 
 const TYPE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+/** A type name, or a partition tag `<type>~<p>` (p in 1..MAX_PARTITIONS - 1). */
+const STREAM_TAG = /^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})(?:~([1-9][0-9]?))?$/;
+
+/** Most stream partitions a task type may have. */
+export const MAX_PARTITIONS = 64;
 
 export function assertTaskTypeName(name: string): void {
   if (!TYPE_NAME.test(name)) {
@@ -44,7 +51,7 @@ export class LaneKeys {
     return `${this.base(type)}:${lane}:delayed`;
   }
   task(taskId: string): string {
-    return `${this.taskPrefix(typeOfTaskId(taskId))}${taskId}`;
+    return `${this.taskPrefix(streamTagOfTaskId(taskId))}${taskId}`;
   }
   /** What every task record key of a type starts with (scripts build task keys from it; SCAN matches on it). */
   taskPrefix(type: string): string {
@@ -59,12 +66,22 @@ export class LaneKeys {
   }
 }
 
-/** Task ids are `<type>:<uuid>` so any holder of an id can find the task's keys (and Cluster slot). */
-export function typeOfTaskId(taskId: string): string {
+/**
+ * Task ids are `<type>:<uuid>` (`<type>~<p>:<uuid>` in partition p > 0) so any holder of an id can find the task's
+ * keys (and Cluster slot): this is the tag before the colon.
+ */
+export function streamTagOfTaskId(taskId: string): string {
   const i = taskId.indexOf(':');
-  const type = i > 0 ? taskId.slice(0, i) : '';
-  if (!TYPE_NAME.test(type)) throw new LaneOptionsError(`"${taskId}" is not an express-lane task id.`);
-  return type;
+  const tag = i > 0 ? taskId.slice(0, i) : '';
+  const m = STREAM_TAG.exec(tag);
+  if (!m || Number(m[2] ?? 0) >= MAX_PARTITIONS)
+    throw new LaneOptionsError(`"${taskId}" is not an express-lane task id.`);
+  return tag;
+}
+
+/** The task type of a task id (its partition, if any, left out). */
+export function typeOfTaskId(taskId: string): string {
+  return STREAM_TAG.exec(streamTagOfTaskId(taskId))![1]!;
 }
 
 /**

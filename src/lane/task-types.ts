@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { LaneOptionsError } from './errors';
-import { assertTaskTypeName, LANES, type Lane } from './keys';
+import { assertTaskTypeName, LANES, MAX_PARTITIONS, type Lane } from './keys';
 
 export interface TaskContext {
   /** Aborted when the task times out or the worker is shutting down past its drain limit. */
@@ -31,6 +31,12 @@ export interface TaskTypeDefaults {
    * `BacklogFullError`, so a stalled consumer side cannot fill Redis. @defaultValue 100000
    */
   maxBacklog: number;
+  /**
+   * Stream partitions per lane (1-64). A hot type split into N partitions has N streams per lane, each with its own
+   * hash tag (`{type}`, `{type~1}`, …), so on a Redis Cluster they spread over slots and shards. Producers and
+   * workers must use the same value; `maxBacklog` holds per partition. See partitions.ts. @defaultValue 1
+   */
+  partitions: number;
 }
 
 export const DEFAULT_TASK_TYPE_DEFAULTS: TaskTypeDefaults = {
@@ -39,6 +45,7 @@ export const DEFAULT_TASK_TYPE_DEFAULTS: TaskTypeDefaults = {
   timeoutMs: 60_000,
   maxPayloadBytes: 256 * 1024,
   maxBacklog: 100_000,
+  partitions: 1,
 };
 
 /** What a producer needs to validate a submission. */
@@ -113,6 +120,8 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
     throw new LaneOptionsError(`${name}: defaults.maxPayloadBytes must be an integer >= 2`);
   if (!Number.isInteger(d.maxBacklog) || d.maxBacklog < 1)
     throw new LaneOptionsError(`${name}: defaults.maxBacklog must be a positive integer`);
+  if (!Number.isInteger(d.partitions) || d.partitions < 1 || d.partitions > MAX_PARTITIONS)
+    throw new LaneOptionsError(`${name}: defaults.partitions must be an integer in 1..${MAX_PARTITIONS}`);
 }
 
 function inThisThread<R>(p: PooledHandler) {

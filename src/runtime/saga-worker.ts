@@ -11,6 +11,7 @@ import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from
 import type { PipelineActivities } from '../activities/contracts';
 import { createActivities } from '../activities';
 import { openLaneDispatch } from '../activities/lane-dispatch-wiring';
+import { withPipelineLocalActivities } from '../activities/local-steps';
 import type { ExpressClient } from '../lane/express-client';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
@@ -104,7 +105,8 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
     : stepDispatch === 'lane'
       ? openLaneDispatch(config, opts.express, logger)
       : realActivities(config, logger);
-  const { activities } = agents;
+  // The research pipeline's local activities must be registered on every worker that may run it (why: ./local-steps).
+  const activities = withPipelineLocalActivities(agents.activities);
   const ownConnection = opts.connection === undefined;
   let connection = opts.connection;
   if (!connection) {

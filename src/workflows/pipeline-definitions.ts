@@ -63,6 +63,9 @@ export interface CompensationRecord {
   error?: string;
   /** Attempts the saga made, when the step's compensation has a saga-level retry policy. */
   attempts?: number;
+  /** A lane-dispatched compensation that completed: the lane and the lane task that ran it. */
+  lane?: StepLane;
+  taskId?: string;
 }
 export interface SagaError {
   message: string;

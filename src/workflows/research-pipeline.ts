@@ -6,6 +6,7 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   isCancellation,
   patched,
@@ -15,7 +16,14 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PipelineActivities, PlanCacheActivities, ReasoningInput } from '../activities/contracts';
+import {
+  LOCAL_STEP_CANDIDATES,
+  type LocalStep,
+  type LocalStepsActivities,
+  type PipelineActivities,
+  type PlanCacheActivities,
+  type ReasoningInput,
+} from '../activities/contracts';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
 import {
   DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -38,9 +46,12 @@ export const PIPELINE_DEFAULTS = {
 
 /**
  * Versioning (`patched`): sagas started by this code look the plan up in the plan cache with the `cachedPlan` local
- * activity before scheduling `reasoning`, and skip the activity on a hit. Older sagas replay without the lookup.
+ * activity before the saga body (in the first workflow task) and skip the `reasoning` activity on a hit. Sagas
+ * started by the first version of this (`PLAN_CACHE_LOCAL_PATCH_V1`, commit 2cd20fa: the lookup inside the reasoning
+ * step) replay through that branch; older sagas replay without the lookup.
  */
-export const PLAN_CACHE_LOCAL_PATCH = 'sagalane-plan-cache-local-v1';
+export const PLAN_CACHE_LOCAL_PATCH = 'sagalane-plan-cache-local-v2';
+export const PLAN_CACHE_LOCAL_PATCH_V1 = 'sagalane-plan-cache-local-v1';
 
 /**
  * The plan-cache lookup runs inside the workflow task (one Redis GET); one attempt, since a miss, an error or a worker
@@ -50,6 +61,30 @@ const { cachedPlan } = proxyLocalActivities<PlanCacheActivities>({
   startToCloseTimeout: '5 seconds',
   retry: { maximumAttempts: 1 },
 });
+
+/**
+ * Versioning (`patched`): sagas started by this code ask the worker (local activity `localSteps`) which steps it runs
+ * in-process, and run those as local activities inside the workflow task instead of scheduling an activity: with
+ * in-worker agents the quick `codegen` step and the compensations (one Redis call each). A lane-dispatching worker
+ * (or one without `localSteps`) answers none, so its steps stay activities dispatched to the lane. The answer is
+ * recorded in the history, so a replay takes the same branch whatever the replaying worker would answer.
+ */
+export const LOCAL_STEPS_PATCH = 'sagalane-local-steps-v1';
+
+const { localSteps: askLocalSteps } = proxyLocalActivities<LocalStepsActivities>({
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+/**
+ * A local activity that ran and failed (its marker records the failure, so a replay meets the same): the pipeline
+ * goes on without it. Anything else is rethrown: a cancellation, and the SDK's error for a local activity the worker
+ * has not registered, which fails the workflow task (nothing recorded) until a worker that has it picks the task up.
+ * Falling back there instead would not replay: on replay the SDK waits for the never-written marker.
+ */
+function ranAndFailed(err: unknown): boolean {
+  return err instanceof ActivityFailure && !isCancellation(err);
+}
 
 /** Failure type of a researchPipeline started with input that does not match `pipelineInputSchema`. */
 export const INVALID_PIPELINE_INPUT_FAILURE = 'InvalidPipelineInput';
@@ -83,24 +118,41 @@ export async function researchPipeline(
 
   const saga = new Saga<PipelineResult>({ timeoutMs: timeoutMs ?? DEFAULT_SAGA_TIMEOUT_MS });
   const sagaId = workflowInfo().workflowId;
+  // `strict` only when given, so the activity input of sagas started without it stays as it was.
+  const reasoningInput: ReasoningInput = {
+    sagaId,
+    idea,
+    symbol,
+    ...(strict === undefined ? {} : { strict }),
+  };
+  // The local activities run before the saga body, in the first workflow task: a worker that has not registered
+  // them fails that task (an error outside the body is not rolled back as a step failure; see `ranAndFailed`).
+  if (patched(LOCAL_STEPS_PATCH)) {
+    const answer: unknown = await askLocalSteps().catch((err: unknown) => {
+      if (!ranAndFailed(err)) throw err;
+      return [];
+    });
+    const candidates: readonly unknown[] = LOCAL_STEP_CANDIDATES;
+    if (Array.isArray(answer))
+      agents.useLocal(answer.filter((step: unknown): step is LocalStep => candidates.includes(step)));
+  }
+  // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is checked
+  // by the agent, so it skips the lookup (no marker in its history either).
+  const lookUpPlan = () =>
+    cachedPlan(reasoningInput).catch((err: unknown) => {
+      if (!ranAndFailed(err)) throw err;
+      return null;
+    });
+  const lookedUpFirst = strict !== true && patched(PLAN_CACHE_LOCAL_PATCH);
+  const cachedReasoning = lookedUpFirst ? await lookUpPlan() : null;
   return saga.run(async () => {
-    // `strict` only when given, so the activity input of sagas started without it stays as it was.
-    const reasoningInput: ReasoningInput = {
-      sagaId,
-      idea,
-      symbol,
-      ...(strict === undefined ? {} : { strict }),
-    };
     const reasoning = await saga.step(
       'reasoning',
       async () => {
-        // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is
-        // checked by the agent, so it skips the lookup (no marker in its history either).
-        if (strict !== true && patched(PLAN_CACHE_LOCAL_PATCH)) {
-          const hit = await cachedPlan(reasoningInput).catch((err: unknown) => {
-            if (isCancellation(err)) throw err;
-            return null;
-          });
+        if (cachedReasoning) return cachedReasoning;
+        // Only sagas recorded by the v1 code take this branch (new ones have the v2 marker, or are strict).
+        if (!lookedUpFirst && strict !== true && patched(PLAN_CACHE_LOCAL_PATCH_V1)) {
+          const hit = await lookUpPlan();
           if (hit) return hit;
         }
         return agents.reasoning(reasoningInput);
@@ -137,8 +189,14 @@ export async function researchPipeline(
   });
 }
 
-/** The agents with per-step timeouts, heartbeats and retry policies. */
-function pipelineAgents(t: Required<PipelineTuning>, priority?: SagaPriority): PipelineActivities {
+/**
+ * The agents with per-step timeouts, heartbeats and retry policies; `useLocal(steps)` switches those steps to local
+ * activities with the same timeout and retry policy.
+ */
+function pipelineAgents(
+  t: Required<PipelineTuning>,
+  priority?: SagaPriority,
+): PipelineActivities & { useLocal(steps: readonly LocalStep[]): void } {
   const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
     initialInterval: t.retryInitialIntervalMs,
     backoffCoefficient: 2,
@@ -176,7 +234,7 @@ function pipelineAgents(t: Required<PipelineTuning>, priority?: SagaPriority): P
     const hint = laneHint('express');
     return (input) => (step as (input: I, hint: unknown) => Promise<O>)(input, hint);
   };
-  return {
+  const remote: PipelineActivities = {
     reasoning: onLane(reasoning),
     codegen: onLane(codegen),
     ml: onLane(ml),
@@ -186,4 +244,28 @@ function pipelineAgents(t: Required<PipelineTuning>, priority?: SagaPriority): P
     compensateMl,
     compensateBacktest,
   };
+  const local = {
+    codegen: proxyLocalActivities<PipelineActivities>({
+      startToCloseTimeout: quick.startToCloseTimeout,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: quick.retry,
+    }).codegen,
+    ...pickCompensations(
+      proxyLocalActivities<PipelineActivities>({
+        startToCloseTimeout: compensation.startToCloseTimeout,
+        retry: compensation.retry,
+      }),
+    ),
+  };
+  const agents = { ...remote };
+  return Object.assign(agents, {
+    useLocal(steps: readonly LocalStep[]) {
+      for (const step of steps) (agents as Record<LocalStep, unknown>)[step] = local[step];
+    },
+  });
+}
+
+function pickCompensations(a: PipelineActivities) {
+  const { compensateReasoning, compensateCodegen, compensateMl, compensateBacktest } = a;
+  return { compensateReasoning, compensateCodegen, compensateMl, compensateBacktest };
 }

@@ -9,6 +9,7 @@
 import { ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
 import type { CompensationRecord } from './pipeline-definitions';
 import { rootMessage } from './saga-failure';
+import { runAsCompensation, type CompensationRun } from './step-attempts';
 
 /**
  * Saga-level retries of one compensation function, on top of any activity retry policy inside it (a compensation
@@ -82,12 +83,16 @@ export async function runCompensations(
   return allCompensated;
 }
 
-async function runOne(compensation: RegisteredCompensation, hooks: CompensationHooks): Promise<boolean> {
+async function runOne(registered: RegisteredCompensation, hooks: CompensationHooks): Promise<boolean> {
+  // Where a lane-dispatched compensation ran (set by the step-attempt interceptor; absent without it or in-worker).
+  const ran: CompensationRun = { attempts: 1 };
+  const compensation = { ...registered, run: () => runAsCompensation(ran, registered.run) };
+  const where = () => (ran.taskId && ran.lane ? { lane: ran.lane, taskId: ran.taskId } : {});
   const { options } = compensation;
   if (!options?.retry && options?.timeoutMs === undefined) {
     try {
       await compensation.run();
-      hooks.finished({ step: compensation.step, status: 'completed' });
+      hooks.finished({ step: compensation.step, status: 'completed', ...where() });
       return true;
     } catch (err) {
       hooks.finished({ step: compensation.step, status: 'failed', error: rootMessage(err) });
@@ -102,7 +107,7 @@ async function runOne(compensation: RegisteredCompensation, hooks: CompensationH
   for (let attempt = 1; ; attempt++) {
     try {
       await attemptOnce(compensation.run, options.timeoutMs);
-      hooks.finished({ step: compensation.step, status: 'completed', attempts: attempt });
+      hooks.finished({ step: compensation.step, status: 'completed', attempts: attempt, ...where() });
       return true;
     } catch (err) {
       if (attempt >= maximumAttempts || !retryable(err, retry.nonRetryableErrorTypes ?? [])) {

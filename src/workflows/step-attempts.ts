@@ -26,12 +26,37 @@ export const STEP_ATTEMPT_ENVELOPE = '__sagalaneStepAttempt';
 
 /** Each step's action runs in a scope of its own; activities scheduled in it (or below it) belong to the step. */
 const stepOfScope = new WeakMap<CancellationScope, StepRecord>();
+/** Where the lane ran a compensation: filled in by the interceptor, read by the compensation runner. */
+export interface CompensationRun {
+  attempts: number;
+  lane?: StepRecord['lane'];
+  taskId?: string;
+}
+const compensationOfScope = new WeakMap<CancellationScope, CompensationRun>();
 
 /** Runs a step's action in its own cancellation scope, so the interceptor can tell which step an activity serves. */
 export function runAsStep<T>(record: StepRecord, action: () => Promise<T>): Promise<T> {
   const scope = new CancellationScope();
   stepOfScope.set(scope, record);
   return scope.run(action);
+}
+
+/**
+ * Runs a compensation in its own cancellation scope (a child of the rollback's, so as little cancellable as it), so
+ * the interceptor can record the lane task of a lane-dispatched compensation activity in `run`.
+ */
+export function runAsCompensation<T>(run: CompensationRun, compensation: () => Promise<T>): Promise<T> {
+  const scope = new CancellationScope();
+  compensationOfScope.set(scope, run);
+  return scope.run(compensation);
+}
+
+function currentCompensation(): CompensationRun | undefined {
+  for (let scope: CancellationScope | undefined = CancellationScope.current(); scope; scope = scope.parent) {
+    const run = compensationOfScope.get(scope);
+    if (run) return run;
+  }
+  return undefined;
 }
 
 function currentStep(): StepRecord | undefined {
@@ -60,8 +85,9 @@ class StepAttemptOutbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
   ): Promise<unknown> {
     const record = currentStep();
-    // A lane-dispatched activity (a compensation too) answers with a lane envelope: unwrap it here as well.
-    if (!record) return takeLaneStepResult(undefined, await next(input));
+    // A lane-dispatched activity (a compensation too) answers with a lane envelope: unwrap it here as well, and for
+    // a compensation note the lane task that ran it.
+    if (!record) return takeLaneStepResult(currentCompensation(), await next(input));
     const headers = { ...input.headers, [STEP_ATTEMPT_HEADER]: defaultPayloadConverter.toPayload(1) };
     const { attempt, value } = unwrapStepAttempt(await next({ ...input, headers }));
     if (attempt !== undefined) record.attempts = attempt;

@@ -9,6 +9,7 @@
  * - `fail(taskToken, ApplicationFailure.nonRetryable(...))` is not retried by Temporal.
  * If an SDK upgrade changes one of these, this file fails before the dispatch tests do.
  */
+import { NO_PIPELINE_LOCAL_ACTIVITIES } from '../../src/activities/local-steps';
 import { ActivityCancelledError, ActivityNotFoundError } from '@temporalio/client';
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -46,6 +47,7 @@ describe('Temporal async completion (what lane dispatch relies on)', () => {
       compensateCodegen: noop,
       compensateMl: noop,
       compensateBacktest: noop,
+      ...NO_PIPELINE_LOCAL_ACTIVITIES,
     } as unknown as PipelineActivities;
     await ctx.startWorker({ taskQueue, activities, sinks: createLogSagaSinks(createLogger('silent')) });
   });

@@ -2,6 +2,7 @@
  * Shared set-up of the dispatch tests: a saga worker whose pipeline steps are the real dispatch activities, a lane
  * worker serving the step types with the test agents (in process, or as a real process to kill), and checks.
  */
+import { withPipelineLocalActivities } from '../../src/activities/local-steps';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -33,7 +34,9 @@ export async function startDispatchingSagaWorker(
 ): Promise<void> {
   await ctx.startWorker({
     taskQueue,
-    activities: createLaneDispatchActivities({ express, steps: PIPELINE_DISPATCH_STEPS }),
+    activities: withPipelineLocalActivities(
+      createLaneDispatchActivities({ express, steps: PIPELINE_DISPATCH_STEPS }),
+    ),
     sinks: createLogSagaSinks(createLogger('silent')),
   });
 }

@@ -115,6 +115,12 @@ describe('lane-dispatched saga steps', () => {
         result: { activity: 'completed' },
       });
     }
+    // The state names the lane task of each compensation, as it does for steps.
+    const taskOf = (name: string) => runs.find((r) => r.name === name)!.taskId;
+    expect(state.compensations.map((c) => [c.step, c.lane, c.taskId])).toEqual([
+      ['codegen', 'express', taskOf('compensateCodegen')],
+      ['reasoning', 'express', taskOf('compensateReasoning')],
+    ]);
   });
 
   it('retries a retryable failure through Temporal only: each Temporal attempt is one lane run', async () => {

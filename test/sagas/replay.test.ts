@@ -36,7 +36,10 @@ import { failureOf, startPipeline, waitForState } from './saga-test-kit';
 // Sinks are not called during replay, but a worker must know every sink the workflow names.
 const sinks = createLogSagaSinks(createLogger('silent'));
 const HISTORIES_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
-/** Pipeline histories recorded before `patched('sagalane-fewer-commands-v1')`, and newer shapes recorded after it. */
+/**
+ * Pipeline histories recorded before `patched('sagalane-fewer-commands-v1')`, newer shapes recorded after it, and
+ * one after `patched('sagalane-plan-cache-local-v1')` whose plan came from the cache (a local activity).
+ */
 const SAGAS = [
   'completed',
   'rolled-back',
@@ -44,6 +47,7 @@ const SAGAS = [
   'cancelled',
   'approval-approved',
   'parallel-rolled-back',
+  'plan-cache-hit',
 ] as const;
 type SagaKind = (typeof SAGAS)[number];
 const historyFile = (kind: SagaKind) =>
@@ -91,9 +95,23 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
     keyPrefix,
     scenarioFor: (id) => scenarios.get(id) ?? {},
   });
+  // The plan-cache lookup answers for the plan-cache-hit saga only (the others were recorded before it existed).
+  const cachedPlan = async (input: { sagaId: string; idea: string; symbol: string }) =>
+    input.idea === 'replay plan-cache-hit'
+      ? {
+          plan: {
+            family: 'ma_crossover' as const,
+            parameterRanges: { fast: { min: 2, max: 4, step: 1 }, slow: { min: 10, max: 20, step: 5 } },
+            rationale: `cached test plan for ${input.symbol}`,
+            provider: 'test',
+          },
+          cacheKey: 'test-plan:cached',
+          cached: true,
+        }
+      : null;
   await ctx.startWorker({
     taskQueue,
-    activities: { ...activities, ...createFeatureActivities({ log: [] }) },
+    activities: { ...activities, cachedPlan, ...createFeatureActivities({ log: [] }) },
     sinks,
     maxHeartbeatThrottleInterval: '200ms',
   });
@@ -103,6 +121,7 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
     'compensation-failed': { failAt: 'backtest', failCompensationOf: 'codegen' },
     cancelled: { blockAt: 'ml' },
     'approval-approved': {},
+    'plan-cache-hit': {},
   };
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   for (const kind of SAGAS) {
@@ -136,7 +155,8 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
         await handle.executeUpdate(approveUpdate, { args: [{ approver: 'replay test' }] });
       }
     }
-    if (kind === 'completed' || kind === 'approval-approved') await handle.result();
+    if (kind === 'completed' || kind === 'approval-approved' || kind === 'plan-cache-hit')
+      await handle.result();
     else await failureOf(handle);
     fs.writeFileSync(
       historyFile(kind),
@@ -165,7 +185,7 @@ describe('saga histories replay against the current workflow code', () => {
     }
   });
 
-  it('has the committed histories: completed, rolled back, compensation failed, cancelled, approval, parallel', () => {
+  it('has the committed histories: completed, rolled back, compensation failed, cancelled, approval, parallel, plan-cache hit', () => {
     for (const kind of SAGAS) expect(fs.existsSync(historyFile(kind))).toBe(true);
     const eventTypes = (kind: SagaKind) =>
       JSON.stringify(
@@ -180,6 +200,18 @@ describe('saga histories replay against the current workflow code', () => {
     expect(eventTypes('approval-approved')).toContain('MARKER_RECORDED'); // the fewer-commands patch
     expect(eventTypes('completed')).not.toContain('MARKER_RECORDED'); // recorded before the patch existed
     expect(eventTypes('parallel-rolled-back')).toContain('ACTIVITY_TASK_CANCEL_REQUESTED');
+    // Three patch markers (fewer commands, local steps, plan cache) and two local activities (localSteps, cachedPlan);
+    // the plan came from the cache, so no reasoning activity.
+    const cacheHit = JSON.parse(fs.readFileSync(historyFile('plan-cache-hit'), 'utf8')).events as {
+      eventType: string;
+      activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+    }[];
+    expect(cacheHit.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(5);
+    expect(cacheHit.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType.name ?? [])).toEqual([
+      'codegen',
+      'ml',
+      'backtest',
+    ]);
   });
 
   it('replays every history without a nondeterminism error', async () => {

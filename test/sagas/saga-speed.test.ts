@@ -1,13 +1,14 @@
 /**
  * The speed levers of issue 14, pinned on the real dev server: eager workflow start through a SagaClient on the saga
- * worker's own NativeConnection (and what the SDK does without one), and the plan-cache hit that the pipeline answers
- * with a local activity instead of the `reasoning` activity.
+ * worker's own NativeConnection (and what the SDK does without one); the plan-cache hit that the pipeline answers
+ * with a local activity instead of the `reasoning` activity; codegen and the compensations as local activities on a
+ * worker with in-process agents (`localSteps`), activities on any other.
  */
 import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { createActivities } from '../../src/activities';
+import { createActivities, listArtifacts } from '../../src/activities';
 import { planCacheKey } from '../../src/activities/plan-cache';
 import { SagaClient } from '../../src/client/saga-client';
 import { SagaClientOptionsError } from '../../src/client/errors';
@@ -77,7 +78,7 @@ describe('eager workflow start (SagaClient on the saga worker connection)', () =
   });
 });
 
-describe('plan-cache hit as a local activity', () => {
+describe('local activities: plan-cache hits, and the quick step and compensations of in-worker agents', () => {
   let native: NativeConnection;
   let client: Client;
   let redis: Redis;
@@ -115,17 +116,16 @@ describe('plan-cache hit as a local activity', () => {
     const idea = 'trend following with moving averages, cached';
     const first = await startPipeline(client, taskQueue, { idea, symbol: 'DEMO' });
     const firstResult = (await first.result()) as PipelineResult;
-    expect(await activityTypes(first.workflowId)).toEqual(['reasoning', 'codegen', 'ml', 'backtest']);
+    // In-worker agents (`localSteps`): codegen is a local activity; the long steps stay activities.
+    expect(await activityTypes(first.workflowId)).toEqual(['reasoning', 'ml', 'backtest']);
 
     const second = await startPipeline(client, taskQueue, { idea, symbol: 'DEMO' });
     const secondResult = (await second.result()) as PipelineResult;
     expect(secondResult.plan).toEqual(firstResult.plan);
     const history = (await second.fetchHistory()).events ?? [];
-    expect(await activityTypes(second.workflowId)).toEqual(['codegen', 'ml', 'backtest']);
-    // The lookup is a local activity: a marker in the history, no activity task.
-    expect(
-      history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED).length,
-    ).toBeGreaterThan(0);
+    expect(await activityTypes(second.workflowId)).toEqual(['ml', 'backtest']);
+    // Local activities are markers in the history: three patches, localSteps, cachedPlan and codegen.
+    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(6);
     const state = await queryState(second);
     expect(state.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
       'reasoning:completed',
@@ -141,7 +141,15 @@ describe('plan-cache hit as a local activity', () => {
       dataset: 'NO_SUCH_DATASET',
     });
     await failureOf(third);
-    expect((await queryState(third)).state).toBe('rolled_back');
+    const rolledBack = await queryState(third);
+    expect(rolledBack.state).toBe('rolled_back');
+    // Its compensations ran as local activities: the only activity of the saga is the failed ml step.
+    expect(rolledBack.compensations).toEqual([
+      { step: 'codegen', status: 'completed' },
+      { step: 'reasoning', status: 'completed' },
+    ]);
+    expect(await activityTypes(third.workflowId)).toEqual(['ml']);
+    expect(await listArtifacts({ redis, keyPrefix }, third.workflowId)).toEqual([]);
     expect(await redis.exists(planCacheKey(keyPrefix, idea, 'DEMO', 'builtin'))).toBe(1);
   });
 
@@ -151,12 +159,40 @@ describe('plan-cache hit as a local activity', () => {
     const strict = await startPipeline(client, taskQueue, { idea, symbol: 'DEMO', strict: true });
     await strict.result();
     const history = (await strict.fetchHistory()).events ?? [];
-    expect(await activityTypes(strict.workflowId)).toEqual(['reasoning', 'codegen', 'ml', 'backtest']);
-    // The fewer-commands patch marker only; no local activity marker.
-    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(1);
+    expect(await activityTypes(strict.workflowId)).toEqual(['reasoning', 'ml', 'backtest']);
+    // No plan-cache patch or lookup: the fewer-commands and local-steps patches, localSteps and codegen.
+    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(4);
   });
 
-  it('a worker without cachedPlan (custom activities) still runs the reasoning activity', async () => {
+  it('a worker that does not register the local activities fails the workflow task, naming the missing one', async () => {
+    // The SDK fails an unregistered local activity at once on first execution but waits for its marker on replay,
+    // so the pipeline must not fall back there (it would not replay): it lets the workflow task fail, nothing is
+    // recorded, and a worker with the local activity can take the task over.
+    const taskQueue2 = uniqueTaskQueue('saga-no-local');
+    const { activities } = createTestPipelineActivities();
+    const { cachedPlan: _c, localSteps: _l, ...withoutLocal } = activities;
+    const other = await startWorker(native, taskQueue2, withoutLocal);
+    try {
+      const handle = await startPipeline(client, taskQueue2, { idea: 'no local activities', symbol: 'DEMO' });
+      let failed: string | undefined;
+      for (let i = 0; i < 100 && !failed; i++) {
+        const events = (await handle.fetchHistory()).events ?? [];
+        failed =
+          events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure
+            ?.message ?? undefined;
+        if (!failed) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(failed).toContain("Local activity of type 'localSteps' not registered on worker");
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.some((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(false);
+      await handle.terminate('test over');
+    } finally {
+      other.worker.shutdown();
+      await other.running;
+    }
+  });
+
+  it('a worker with the answers-nothing local activities (test agents) runs every step as an activity', async () => {
     const taskQueue2 = uniqueTaskQueue('saga-plan-cache-none');
     const { activities, calls } = createTestPipelineActivities();
     const other = await startWorker(native, taskQueue2, activities);
@@ -169,6 +205,7 @@ describe('plan-cache hit as a local activity', () => {
         'ml',
         'backtest',
       ]);
+      expect(await activityTypes(handle.workflowId)).toEqual(['reasoning', 'codegen', 'ml', 'backtest']);
     } finally {
       other.worker.shutdown();
       await other.running;

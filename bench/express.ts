@@ -4,8 +4,9 @@
  * `express` section of docs/BENCHMARKS.md.
  *
  * Options: `--scale <f>` multiplies every duration (e.g. 0.3 for a smoke run; figures are then noisier);
- * `--only raw,bullmq,lane,agent` runs some parts only and writes nothing; `--cluster` runs the Redis Cluster
- * comparison of bench/express-cluster.ts instead.
+ * `--only raw,bullmq,lane,lane-cpu,agent` runs some parts only and writes nothing; `--modes closed,saturation,paced`
+ * runs some load shapes only (also writes nothing); `--cluster` runs the Redis Cluster comparison of
+ * bench/express-cluster.ts instead.
  */
 import Redis from 'ioredis';
 import { createAgentTaskTypes } from '../src/lane/agent-task-types';
@@ -44,7 +45,18 @@ interface Measurement {
 
 /** `--only raw,bullmq,lane,agent` runs a subset (for trying things out; nothing is written then). */
 function onlyArgGiven(): boolean {
-  return process.argv.includes('--only');
+  return process.argv.includes('--only') || process.argv.includes('--modes');
+}
+
+/** `--modes closed,saturation,paced`: the load shapes to run (all by default). */
+function modesArg(): (mode: 'closed' | 'saturation' | 'paced') => boolean {
+  const i = process.argv.indexOf('--modes');
+  if (i < 0) return () => true;
+  const modes = (process.argv[i + 1] ?? '').split(',');
+  const unknown = modes.filter((m) => !['closed', 'saturation', 'paced'].includes(m));
+  if (unknown.length)
+    throw new Error(`--modes takes closed, saturation, paced (unknown: ${unknown.join(', ')})`);
+  return (mode) => modes.includes(mode);
 }
 function onlyArg(): (part: string) => boolean {
   const i = process.argv.indexOf('--only');
@@ -64,7 +76,8 @@ async function measureSubject(
   what: { concurrencies: number[]; saturation: boolean; paced: boolean },
 ): Promise<Measurement[]> {
   const out: Measurement[] = [];
-  for (const c of what.concurrencies) {
+  const mode = modesArg();
+  for (const c of mode('closed') ? what.concurrencies : []) {
     await subject.start(c);
     try {
       const result = await closedLoop(
@@ -76,7 +89,7 @@ async function measureSubject(
       await stopWithin(subject);
     }
   }
-  if (what.saturation) {
+  if (what.saturation && mode('saturation')) {
     await subject.start(SATURATION_CONCURRENCY);
     const satStart = performance.now();
     try {
@@ -104,7 +117,7 @@ async function measureSubject(
       await stopWithin(subject);
     }
   }
-  if (what.paced) {
+  if (what.paced && mode('paced')) {
     await subject.start(SATURATION_CONCURRENCY);
     try {
       const result = await paced(

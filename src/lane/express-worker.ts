@@ -1,26 +1,26 @@
 /**
  * The consumer side of the express lane. One process = one consumer in the shared group of each served type.
- * This class wires the parts, starts and stops them, and runs the autoscaler:
+ * This class wires the parts and starts and stops them:
  *
  * - stream-reader.ts: read loops, buffers and slot counts; slot-policy.ts: the (pure) rules for them;
  * - task-runs.ts: each dispatched entry from its checks to its stored outcome (the hot path);
  * - task-execution.ts + handler-pool.ts: handlers inline or in the worker-thread pool, with timeouts;
  * - outcome-writer.ts: results, retries, dead letters, hand-backs (atomic and fenced, see scripts.ts);
  * - janitor.ts: keepalive, retry promotion, orphan reclaim, stale consumers;
- * - autoscaler.ts (pure policy) + lane-load.ts (what it samples).
+ * - autoscaler.ts (pure policy) + autoscale-loop.ts (its period, sampling, applying) + lane-load.ts (what it
+ *   samples from Redis).
  */
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../logger';
-import { decideConcurrency, jitteredInterval, LatencyWindow, type LaneLoad } from './autoscaler';
+import { AutoscaleLoop } from './autoscale-loop';
+import { LatencyWindow } from './autoscaler';
 import type { StreamRef } from './entries';
 import { HandlerPools } from './handler-pool';
 import { Janitor } from './janitor';
-import { LaneKeys, LANES, type Lane } from './keys';
-import { sampleWaitingWork } from './lane-load';
+import { LaneKeys, LANES } from './keys';
 import { OutcomeWriter } from './outcome-writer';
 import { partitionStreams } from './partitions';
 import { openLaneConnection, type RedisClient } from './redis-connections';
-import { standardCapacity } from './slot-policy';
 import { StreamReader } from './stream-reader';
 import { TaskExecutor } from './task-execution';
 import { TaskRuns } from './task-runs';
@@ -51,7 +51,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
-  private autoscaleTimer?: NodeJS.Timeout;
+  private autoscaler?: AutoscaleLoop;
   private readonly latencies = new LatencyWindow();
 
   constructor(options: ExpressWorkerOptions) {
@@ -153,7 +153,21 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.loopDone = this.reader.run(this.readers);
     this.every(o.keepaliveIntervalMs, () => this.janitor.keepAlive());
     this.every(o.janitorIntervalMs, () => (this.stopping ? Promise.resolve() : this.janitor.sweep()));
-    if (o.autoscaleIntervalMs > 0) this.scheduleAutoscale();
+    if (o.autoscaleIntervalMs > 0) {
+      this.autoscaler = new AutoscaleLoop(
+        {
+          cmd: this.cmd,
+          streams: this.streams,
+          reader: this.reader,
+          runs: this.runs,
+          latencies: this.latencies,
+          events: this,
+          log: this.log,
+        },
+        o,
+      );
+      this.autoscaler.start();
+    }
     this.log.info('express worker started', {
       types: o.types.map((t) => t.name),
       concurrency: o.concurrency,
@@ -170,7 +184,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     if (!this.started || this.stopping) return this.loopDone;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    clearTimeout(this.autoscaleTimer);
+    this.autoscaler?.stop();
     this.runs.stop();
     this.reader.stop();
     // Blocked reads end with their connections; what they might have fetched stays pending and is reclaimed.
@@ -226,51 +240,5 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     }, ms);
     t.unref();
     this.timers.push(t);
-  }
-
-  private scheduleAutoscale(): void {
-    this.autoscaleTimer = setTimeout(() => {
-      this.autoscale()
-        .catch((err) => this.log.warn('autoscale failed', { error: (err as Error).message }))
-        .finally(() => {
-          if (!this.stopping) this.scheduleAutoscale();
-        });
-    }, jitteredInterval(this.options.autoscaleIntervalMs));
-    this.autoscaleTimer.unref();
-  }
-
-  private async autoscale(): Promise<void> {
-    if (this.stopping) return;
-    const o = this.options;
-    const now = Date.now();
-    const work = await sampleWaitingWork(this.cmd, this.streams, o.group, now);
-    const youngest = this.runs.youngestRunningMs(now);
-    const from = this.reader.concurrency;
-    const load = (lane: Lane): LaneLoad => ({
-      waiting: work[lane].waiting + this.reader.buffered[lane].length,
-      oldestWaitingMs: work[lane].oldestWaitingMs,
-      running: this.reader.running[lane],
-      capacity: lane === 'express' ? from : standardCapacity(from, o.expressReserve),
-      youngestRunningMs: Number.isFinite(youngest[lane]) ? youngest[lane] : 0,
-    });
-    const p95Ms = this.latencies.takeP95();
-    const lanes = { express: load('express'), standard: load('standard') };
-    const { to, reason } = decideConcurrency({
-      current: from,
-      min: o.concurrency.min,
-      max: o.concurrency.max,
-      targetP95Ms: o.targetP95Ms,
-      p95Ms,
-      lanes,
-    });
-    if (to === from) return;
-    this.reader.concurrency = to;
-    const backlog = lanes.express.waiting + lanes.standard.waiting;
-    this.log.info('autoscale', { from, to, reason, p95Ms, backlog });
-    this.emit('autoscale', { from, to, reason, p95Ms, backlog });
-    if (to > from) {
-      this.runs.dispatch();
-      this.reader.wake();
-    }
   }
 }

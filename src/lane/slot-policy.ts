@@ -51,6 +51,15 @@ export function readAhead(avgRunMs: number, concurrency: number): number {
   return avgRunMs <= READ_AHEAD_MAX_RUN_MS ? Math.max(concurrency, FAST_READ_AHEAD_MIN) : 0;
 }
 
+/**
+ * Outcome writes in flight beyond which reading pauses: MAX_SETTLING_PER_SLOT per slot and per entry a fast lane
+ * may read ahead. Counting slots only (3 × 2 with the default concurrency) capped a fast express lane at about
+ * 6 outcomes per completion round trip, a few hundred tasks/s on a busy machine, whatever the read-ahead.
+ */
+export function settlingLimit(s: SlotCounts): number {
+  return MAX_SETTLING_PER_SLOT * (s.concurrency + Math.max(s.expressReadAhead, s.standardReadAhead));
+}
+
 /** Slots standard tasks may use. */
 export function standardCapacity(concurrency: number, expressReserve: number): number {
   return Math.max(0, concurrency - expressReserve);
@@ -63,7 +72,7 @@ export function minimumConcurrency(expressReserve: number): number {
 
 /** Entries the lane may read now, net of what it runs, buffers and has asked for. */
 export function readRoom(s: SlotCounts, lane: Lane): number {
-  if (s.settling >= MAX_SETTLING_PER_SLOT * s.concurrency) return 0;
+  if (s.settling >= settlingLimit(s)) return 0;
   const capacity = standardCapacity(s.concurrency, s.expressReserve);
   const standardHeld = s.running.standard + s.buffered.standard;
   if (lane === 'standard') return capacity + s.standardReadAhead - standardHeld - s.requested.standard;

@@ -7,6 +7,7 @@ import {
   READ_AHEAD_MAX_RUN_MS,
   minimumConcurrency,
   readRoom,
+  settlingLimit,
   standardCapacity,
   type SlotCounts,
 } from '../../src/lane/slot-policy';
@@ -107,5 +108,15 @@ describe('slot policy', () => {
     const c = counts({ concurrency: 4, settling: MAX_SETTLING_PER_SLOT * 4 });
     expect(readRoom(c, 'express')).toBe(0);
     expect(readRoom(c, 'standard')).toBe(0);
+  });
+
+  it('lets a fast lane keep a read-ahead batch of outcome writes in flight, still bounded', () => {
+    // Default concurrency 2 and a fast express lane: 6 writes in flight must not stop its reads.
+    const fast = counts({ concurrency: 2, expressReadAhead: readAhead(0.1, 2), settling: 6 });
+    expect(settlingLimit(fast)).toBe(MAX_SETTLING_PER_SLOT * (2 + FAST_READ_AHEAD_MIN));
+    expect(readRoom(fast, 'express')).toBeGreaterThan(0);
+    expect(readRoom({ ...fast, settling: settlingLimit(fast) }, 'express')).toBe(0);
+    // Slow lanes keep the per-slot bound.
+    expect(settlingLimit(counts({ concurrency: 4 }))).toBe(MAX_SETTLING_PER_SLOT * 4);
   });
 });

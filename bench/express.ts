@@ -4,7 +4,8 @@
  * `express` section of docs/BENCHMARKS.md.
  *
  * Options: `--scale <f>` multiplies every duration (e.g. 0.3 for a smoke run; figures are then noisier);
- * `--only raw,bullmq,lane,agent` runs some parts only and writes nothing.
+ * `--only raw,bullmq,lane,agent` runs some parts only and writes nothing; `--cluster` runs the Redis Cluster
+ * comparison of bench/express-cluster.ts instead.
  */
 import Redis from 'ioredis';
 import { createAgentTaskTypes } from '../src/lane/agent-task-types';
@@ -24,6 +25,7 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, fmtRatio } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
+import { runClusterBench } from './express-cluster';
 
 const CONCURRENCIES = [1, 10, 50, 100];
 const SATURATION_CONCURRENCY = 50;
@@ -190,6 +192,8 @@ function rowOf(m: Measurement): Row {
 
 async function main(): Promise<void> {
   const scale = scaleArg();
+  // `--cluster`: the Redis Cluster comparison (bench/express-cluster.ts) instead of the comparison below.
+  if (process.argv.includes('--cluster')) return runClusterBench(scale);
   const redisUrl = redisUrlFromEnv();
   const admin = new Redis(redisUrl);
   const startedAt = new Date();

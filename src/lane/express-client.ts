@@ -269,21 +269,19 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         const keys = [stream];
         const first = prepared[chunk[0]!]!;
         const maxBacklog = this.registry.get(first.type)!.defaults.maxBacklog;
-        const args: (string | number)[] = [maxBacklog];
+        // One stream: type, lane and the task-key prefix are the same for every task of the call.
+        const args: (string | number)[] = [
+          maxBacklog,
+          first.type,
+          first.lane,
+          submittedAt,
+          this.keys.taskPrefix(first.tag),
+        ];
         for (const i of chunk) {
           const p = prepared[i]!;
-          keys.push(this.keys.task(p.taskId));
-          if (p.idempotencyKey !== undefined) keys.push(this.keys.idempotency(p.tag, p.idempotencyKey));
-          args.push(
-            p.taskId,
-            p.type,
-            p.lane,
-            p.payload,
-            p.maxAttempts,
-            p.timeoutMs,
-            submittedAt,
-            p.idempotencyKey !== undefined ? '1' : '0',
-          );
+          const idem = p.idempotencyKey !== undefined;
+          if (idem) keys.push(this.keys.idempotency(p.tag, p.idempotencyKey!));
+          args.push(p.taskId, p.payload, p.maxAttempts, p.timeoutMs, idem ? '1' : '0');
         }
         const durable = chunk.some((i) => prepared[i]!.durable);
         calls.push(
@@ -291,15 +289,21 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
             const flat = reply as (number | string)[];
             if (flat[0] === SUBMIT_BACKLOG_FULL)
               throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));
-            chunk.forEach((i, j) => {
+            let at = 0;
+            for (const i of chunk) {
               const p = prepared[i]!;
-              const code = flat[2 * j];
-              const taskId = String(flat[2 * j + 1]);
+              const code = flat[at++];
+              if (code === 1) {
+                results[i] = { taskId: p.taskId };
+                if (this.listenerCount('task:submitted'))
+                  this.emit('task:submitted', { type: p.type, lane: p.lane });
+                continue;
+              }
+              const firstTaskId = String(flat[at++]);
               if (code === SUBMIT_KEY_CONFLICT)
-                throw new IdempotencyConflictError(p.type, p.idempotencyKey!, taskId);
-              results[i] = { taskId };
-              if (code === 1) this.emit('task:submitted', { type: p.type, lane: p.lane });
-            });
+                throw new IdempotencyConflictError(p.type, p.idempotencyKey!, firstTaskId);
+              results[i] = { taskId: firstTaskId };
+            }
             if (durable)
               await this.awaitReplica(
                 stream,

@@ -5,26 +5,43 @@
  */
 import type { Logger } from '../logger';
 import { type Entry, errorText, type StreamRef } from './entries';
-import type { Lane, LaneKeys } from './keys';
+import { typeOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError, type RedisClient } from './redis-connections';
 import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
 
-/** A successful run's outcome, as COMPLETE stores it. */
+/**
+ * A successful run's outcome, as COMPLETE stores it. The worker's task object implements it: completing a task
+ * allocates no promise or record of its own.
+ */
 export interface Completion {
-  entryId: string;
-  taskId: string;
-  taskKey: string;
-  resultJson: string;
-  finishedAt: number;
-  startedAt: number;
-  attempt: number;
+  readonly taskId: string;
+  readonly entryId: string;
+  readonly resultJson: string;
+  readonly finishedAt: number;
+  readonly startedAt: number;
+  readonly attempt: number;
+  /**
+   * Called once: `true` = stored and acknowledged; `false` = not stored, another consumer owns the entry now
+   * (fenced); `undefined` = the write failed past its retries (the entry stays pending, to be redelivered).
+   */
+  stored(outcome: boolean | undefined): void;
 }
 
-interface PendingStart {
-  type: string;
-  taskKey: string;
+/** A run whose `running` status write is queued (the worker's task object). */
+export interface StartMark {
+  readonly taskId: string;
+  readonly taskKey: string;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly type: { readonly name: string };
+}
+
+interface CompletionBatch {
+  stream: StreamRef;
+  items: Completion[];
+  /** Retries through an outage end here. */
+  deadline: number;
   attempt: number;
-  startedAt: number;
 }
 
 export interface OutcomeWriterOptions {
@@ -49,15 +66,10 @@ export interface RetryPlan {
 }
 
 export class OutcomeWriter {
-  private readonly pendingStarts = new Map<string, PendingStart>();
+  private readonly pendingStarts = new Map<string, StartMark>();
   private startFlushQueued = false;
-  private readonly completeBatches = new Map<
-    string,
-    {
-      stream: StreamRef;
-      items: (Completion & { resolve: (stored: boolean) => void; reject: (e: unknown) => void })[];
-    }
-  >();
+  private readonly completeBatches = new Map<string, Completion[]>();
+  private readonly completeStreams = new Map<string, StreamRef>();
   private completeFlushQueued = false;
   private readonly retentionSec: number;
 
@@ -74,28 +86,30 @@ export class OutcomeWriter {
    * dispatched meanwhile; a task that finished before that (most fast tasks) skips it: its completion stores the
    * start time and attempt with the result, saving two commands per task.
    */
-  markStarted(type: string, taskId: string, taskKey: string, attempt: number, startedAt: number): void {
-    this.pendingStarts.set(taskId, { type, taskKey, attempt, startedAt });
+  markStarted(run: StartMark): void {
+    this.pendingStarts.set(run.taskId, run);
     if (this.startFlushQueued) return;
     this.startFlushQueued = true;
-    setImmediate(() => {
-      this.startFlushQueued = false;
-      const byType = new Map<string, PendingStart[]>();
-      for (const start of this.pendingStarts.values()) {
-        const list = byType.get(start.type);
-        if (list) list.push(start);
-        else byType.set(start.type, [start]);
-      }
-      this.pendingStarts.clear();
-      for (const starts of byType.values()) {
-        runScript(
-          this.cmd,
-          START,
-          starts.map((x) => x.taskKey),
-          [starts[0]!.startedAt, ...starts.map((x) => x.attempt)],
-        ).catch((err: unknown) => this.o.log.debug('could not mark tasks running', { error: err }));
-      }
-    });
+    setImmediate(() => this.flushStarts());
+  }
+
+  private flushStarts(): void {
+    this.startFlushQueued = false;
+    const byType = new Map<string, StartMark[]>();
+    for (const start of this.pendingStarts.values()) {
+      const list = byType.get(start.type.name);
+      if (list) list.push(start);
+      else byType.set(start.type.name, [start]);
+    }
+    this.pendingStarts.clear();
+    for (const starts of byType.values()) {
+      runScript(
+        this.cmd,
+        START,
+        starts.map((x) => x.taskKey),
+        [starts[0]!.startedAt, ...starts.map((x) => x.attempt)],
+      ).catch((err: unknown) => this.o.log.debug('could not mark tasks running', { error: err }));
+    }
   }
 
   /** Takes back a task's unsent `running` write (its outcome write carries the start instead). */
@@ -104,51 +118,60 @@ export class OutcomeWriter {
   }
 
   /**
-   * Stores a result and acknowledges its entry; resolves false when this consumer no longer owned the entry (the
-   * result was not stored). Completions of the same stream within one tick share one script call.
+   * Stores a result and acknowledges its entry, then calls `c.stored`. Completions of the same stream within one
+   * tick share one script call; a call cut by a connection error is retried as a whole through short outages.
    */
-  complete(stream: StreamRef, c: Completion): Promise<boolean> {
-    return this.withRetries(stream, () => this.completeBatched(stream, c)).then((r) => r === true);
-  }
-
-  private completeBatched(stream: StreamRef, c: Completion): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      let batch = this.completeBatches.get(stream.key);
-      if (!batch) {
-        batch = { stream, items: [] };
-        this.completeBatches.set(stream.key, batch);
-      }
-      batch.items.push({ ...c, resolve, reject });
-      if (this.completeFlushQueued) return;
-      this.completeFlushQueued = true;
-      setImmediate(() => this.flushCompletions());
-    });
+  complete(stream: StreamRef, c: Completion): void {
+    const batch = this.completeBatches.get(stream.key);
+    if (batch) batch.push(c);
+    else {
+      this.completeBatches.set(stream.key, [c]);
+      this.completeStreams.set(stream.key, stream);
+    }
+    if (this.completeFlushQueued) return;
+    this.completeFlushQueued = true;
+    setImmediate(() => this.flushCompletions());
   }
 
   private flushCompletions(): void {
     this.completeFlushQueued = false;
-    const batches = [...this.completeBatches.values()];
-    this.completeBatches.clear();
-    for (const { stream: s, items } of batches) {
-      runScript(
-        this.cmd,
-        COMPLETE,
-        [s.key, ...items.map((i) => i.taskKey)],
-        [
-          this.o.group,
-          this.retentionSec,
-          this.keys.completions(s.type.name),
-          this.o.consumerName,
-          ...items.flatMap((i) => [i.entryId, i.taskId, i.resultJson, i.finishedAt, i.startedAt, i.attempt]),
-        ],
-      ).then(
-        (acked) => {
-          const stored = new Set(acked as string[]);
-          for (const i of items) i.resolve(stored.has(i.entryId));
-        },
-        (err: unknown) => items.forEach((i) => i.reject(err)),
-      );
+    const deadline = Date.now() + this.retryWindowMs();
+    for (const [key, items] of this.completeBatches) {
+      this.sendCompletions({ stream: this.completeStreams.get(key)!, items, deadline, attempt: 0 });
     }
+    this.completeBatches.clear();
+    this.completeStreams.clear();
+  }
+
+  private sendCompletions(batch: CompletionBatch): void {
+    const { stream: s, items } = batch;
+    const args: (string | number)[] = [
+      this.o.group,
+      this.retentionSec,
+      this.keys.completions(s.type.name),
+      this.o.consumerName,
+      this.keys.taskPrefix(s.type.name),
+    ];
+    for (const i of items) args.push(i.entryId, i.taskId, i.resultJson, i.finishedAt, i.startedAt, i.attempt);
+    runScript(this.cmd, COMPLETE, [s.key], args).then(
+      (reply) => {
+        const fenced = reply as string[];
+        if (fenced.length === 0) for (const i of items) i.stored(true);
+        else {
+          const notStored = new Set(fenced);
+          for (const i of items) i.stored(!notStored.has(i.entryId));
+        }
+      },
+      (err: unknown) => {
+        if (isConnectionError(err) && Date.now() <= batch.deadline) {
+          const delay = Math.min(100 * 2 ** batch.attempt++, 2000);
+          setTimeout(() => this.sendCompletions(batch), delay);
+          return;
+        }
+        this.writeFailed(s, err);
+        for (const i of items) i.stored(undefined);
+      },
+    );
   }
 
   /** Records a failed attempt and schedules its retry; false when the entry is no longer this consumer's. */
@@ -188,14 +211,14 @@ export class OutcomeWriter {
     const taskId = fields.id ?? '';
     const keys = [stream.key, this.keys.deadLetters(stream.type.name, stream.lane)];
     let validTaskId = false;
-    if (taskId) {
-      try {
-        keys.push(this.keys.task(taskId));
-        validTaskId = true;
-      } catch {
-        // An id that is not ours: dead-letter the entry without touching any task record.
-      }
+    try {
+      // An id that is not ours, or of another type than the stream (another slot): dead-letter the entry without
+      // touching any task record.
+      validTaskId = !!taskId && typeOfTaskId(taskId) === stream.type.name;
+    } catch {
+      validTaskId = false;
     }
+    if (validTaskId) keys.push(this.keys.task(taskId));
     const r = await this.withRetries(stream, () =>
       runScript(this.cmd, DEAD_LETTER, keys, [
         this.o.group,
@@ -241,18 +264,27 @@ export class OutcomeWriter {
     }
   }
 
+  /** How long an outcome write is retried through an outage before the entry is left to orphan recovery. */
+  private retryWindowMs(): number {
+    return Math.max(this.o.minIdleMs * 6, 30_000);
+  }
+
+  private writeFailed(stream: StreamRef, err: unknown): void {
+    this.o.onWriteFailed({ type: stream.type.name, lane: stream.lane, error: errorText(err) });
+    this.o.log.error('could not store outcome; the entry stays pending and will be redelivered', {
+      error: err,
+    });
+  }
+
   /** Outcome writes must land: retry through short outages, then leave the entry to orphan recovery. */
   private async withRetries<T>(stream: StreamRef, write: () => Promise<T>): Promise<T | undefined> {
-    const deadline = Date.now() + Math.max(this.o.minIdleMs * 6, 30_000);
+    const deadline = Date.now() + this.retryWindowMs();
     for (let i = 0; ; i++) {
       try {
         return await write();
       } catch (err) {
         if (!isConnectionError(err) || Date.now() > deadline) {
-          this.o.onWriteFailed({ type: stream.type.name, lane: stream.lane, error: errorText(err) });
-          this.o.log.error('could not store outcome; the entry stays pending and will be redelivered', {
-            error: err,
-          });
+          this.writeFailed(stream, err);
           return undefined;
         }
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 2000)));

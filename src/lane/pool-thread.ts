@@ -3,6 +3,8 @@
  * module once per thread and calls its export. Errors come back as data, because an Error crossing the thread
  * boundary loses its own properties (`nonRetryable`).
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import type { PooledTaskContext } from './task-types';
 
 export interface PoolTask {
@@ -10,6 +12,8 @@ export interface PoolTask {
   exportName: string;
   payload: unknown;
   ctx: PooledTaskContext;
+  /** Niceness added to this thread's (0-19, see handler-pool.ts): how far below the event loop it runs. */
+  nice: number;
 }
 
 export type PoolReply =
@@ -20,7 +24,39 @@ type PooledFn = (payload: unknown, ctx: PooledTaskContext) => unknown;
 
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
+let niceApplied: number | undefined;
+
+/**
+ * This thread's kernel thread id on Linux (`/proc/thread-self` → `<pid>/task/<tid>`), undefined elsewhere.
+ * Linux's setpriority() takes a thread id and changes only that thread: the event loop keeps its priority.
+ */
+export function currentThreadId(): number | undefined {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Raises this thread's niceness by `nice` once, from what it inherited from the thread that created it (the event
+ * loop's). Raising niceness needs no privilege; best effort all the same: on failure the thread keeps its priority.
+ */
+function applyNiceness(nice: number): void {
+  if (niceApplied !== undefined || nice === 0) return;
+  niceApplied = nice;
+  const tid = currentThreadId();
+  if (tid === undefined) return;
+  try {
+    os.setPriority(tid, Math.min(19, os.getPriority(tid) + nice));
+  } catch {
+    // the thread keeps the priority it inherited
+  }
+}
+
 export default async function runPooledTask(task: PoolTask): Promise<PoolReply> {
+  applyNiceness(task.nice);
   try {
     let mod = loaded.get(task.module);
     if (!mod) {

@@ -19,10 +19,7 @@ import { groupBySlot } from './cluster-slots';
 import { type Entry, type StreamRef, toFields } from './entries';
 import { LANES, taskIdOfType, type Lane } from './keys';
 import { isCluster, isConnectionError, type RedisClient } from './redis-connections';
-import { canStart, readRoom, type SlotCounts } from './slot-policy';
-
-/** Handlers averaging at most this long get an express read-ahead batch. */
-const READ_AHEAD_MAX_RUN_MS = 5;
+import { canStart, readAhead, READ_AHEAD_MAX_RUN_MS, readRoom, type SlotCounts } from './slot-policy';
 
 export interface StreamReaderOptions {
   group: string;
@@ -89,6 +86,7 @@ export class StreamReader {
   constructor(private readonly o: StreamReaderOptions) {
     this.concurrency = o.concurrency;
     this.expressReserve = o.expressReserve;
+    this.startCounts.expressReserve = o.expressReserve;
     this.streamsByLane = {
       express: o.streams.filter((s) => s.lane === 'express'),
       standard: o.streams.filter((s) => s.lane === 'standard'),
@@ -111,8 +109,8 @@ export class StreamReader {
       buffered: { express: this.buffered.express.length, standard: this.buffered.standard.length },
       requested: this.requested,
       settling: this.settling,
-      expressReadAhead: this.avgRunMs.express <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
-      standardReadAhead: this.avgRunMs.standard <= READ_AHEAD_MAX_RUN_MS ? this.concurrency : 0,
+      expressReadAhead: readAhead(this.avgRunMs.express, this.concurrency),
+      standardReadAhead: readAhead(this.avgRunMs.standard, this.concurrency),
     };
   }
 
@@ -128,13 +126,23 @@ export class StreamReader {
     this.avgRunMs[lane] += (ms - this.avgRunMs[lane]) / 8;
   }
 
-  /** The next buffered entry allowed to start (express first), or undefined. */
+  /** The next buffered entry allowed to start (express first), or undefined. Called once per task: no allocation. */
   takeStartable(): Entry | undefined {
-    const c = this.counts();
-    if (this.buffered.express.length && canStart(c, 'express')) return this.buffered.express.shift();
-    if (this.buffered.standard.length && canStart(c, 'standard')) return this.buffered.standard.shift();
+    const express = this.buffered.express;
+    const standard = this.buffered.standard;
+    if (!express.length && !standard.length) return undefined;
+    this.startCounts.concurrency = this.concurrency;
+    if (express.length && canStart(this.startCounts, 'express')) return express.shift();
+    if (standard.length && canStart(this.startCounts, 'standard')) return standard.shift();
     return undefined;
   }
+
+  /** What `canStart` reads (it looks at running counts and capacity only), kept live instead of rebuilt per call. */
+  private readonly startCounts: Pick<SlotCounts, 'concurrency' | 'expressReserve' | 'running'> = {
+    concurrency: 0,
+    expressReserve: 0,
+    running: this.running,
+  };
 
   buffer(entry: Entry): void {
     this.hold(entry.stream, entry.id);

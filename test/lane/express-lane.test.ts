@@ -14,8 +14,10 @@ import {
   RedisUnavailableError,
   UnknownTaskTypeError,
   builtinTaskTypes,
+  defineTaskType,
   type TaskType,
 } from '../../src/lane';
+import { z } from 'zod';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, keysUnder, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { createLaneTestTypes } from '../fixtures/lane-task-types';
@@ -196,15 +198,53 @@ describe('express lane (in process)', () => {
       'at',
       '0',
     );
+    // A well-formed entry whose task id names another type: its record would be written where no client looks.
+    const foreignId = 'echo:00000000-0000-0000-0000-00000000000f';
+    await redis.xadd(
+      stream,
+      '*',
+      ...['id', foreignId, 'payload', '{"n":1}', 'attempt', '1', 'max', '3', 'timeout', '1000', 'at', '0'],
+    );
     const good = await client.submit({ type: 'probe', lane: 'express', payload: { n: 7 } });
     expect((await client.result(good.taskId, { waitMs: 10_000 })).status).toBe('succeeded');
     const letters = await redis.xrange(w.keys.deadLetters('probe', 'express'), '-', '+');
     expect(letters.map(([, f]) => f[f.indexOf('reason') + 1]).sort()).toEqual([
       'malformed-entry',
       'malformed-entry',
+      'malformed-entry',
     ]);
-    expect(reasons).toEqual(['malformed-entry', 'malformed-entry']);
+    expect(
+      letters.some(([, f]) => /of type "echo" in the "probe" stream/.test(f[f.indexOf('error') + 1]!)),
+    ).toBe(true);
+    expect(reasons).toEqual(['malformed-entry', 'malformed-entry', 'malformed-entry']);
+    expect(await client.get(foreignId)).toBeUndefined();
     await expectBookkeeping(client, [good.taskId], ['probe']);
+  });
+
+  it('ends a task dead, without retries, when its handler returns a result JSON cannot hold', async () => {
+    const prefix = uniquePrefix('lane-unserialisable');
+    prefixes.push(prefix);
+    let runs = 0;
+    const bigint = defineTaskType({
+      name: 'bigint',
+      schema: z.object({}),
+      handler: async () => {
+        runs++;
+        return { n: 1n };
+      },
+      defaults: { lane: 'express', maxAttempts: 3 },
+    });
+    const client = new ExpressClient({ types: [bigint], redisUrl: redisUrl(), keyPrefix: prefix });
+    clients.push(client);
+    const w = new ExpressWorker({ types: [bigint], redisUrl: redisUrl(), keyPrefix: prefix, logger: quiet });
+    workers.push(w);
+    await w.start();
+    const t = await client.submit({ type: 'bigint', payload: {} });
+    const info = await client.result(t.taskId, { waitMs: 10_000 });
+    expect(info.status).toBe('dead');
+    expect(info.error).toMatch(/result is not JSON-serialisable/);
+    expect(runs).toBe(1);
+    await expectBookkeeping(client, [t.taskId], ['bigint']);
   });
 
   it('serves express tasks before 10,000 queued standard tasks', async () => {

@@ -91,8 +91,20 @@ describe('lane scripts', () => {
     await runScript(
       redis,
       COMPLETE,
-      [e.stream, e.taskKey],
-      [GROUP, 60, keys.completions(e.type), 'a', e.entryId, e.taskId, '"late"', Date.now(), Date.now(), 1],
+      [e.stream],
+      [
+        GROUP,
+        60,
+        keys.completions(e.type),
+        'a',
+        keys.taskPrefix(e.type),
+        e.entryId,
+        e.taskId,
+        '"late"',
+        Date.now(),
+        Date.now(),
+        1,
+      ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('running');
     expect(await redis.hget(e.taskKey, 'result')).toBeNull();
@@ -105,12 +117,96 @@ describe('lane scripts', () => {
     await runScript(
       redis,
       COMPLETE,
-      [e.stream, e.taskKey],
-      [GROUP, 60, keys.completions(e.type), 'a', e.entryId, e.taskId, '"ok"', Date.now(), Date.now(), 1],
+      [e.stream],
+      [
+        GROUP,
+        60,
+        keys.completions(e.type),
+        'a',
+        keys.taskPrefix(e.type),
+        e.entryId,
+        e.taskId,
+        '"ok"',
+        Date.now(),
+        Date.now(),
+        1,
+      ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('succeeded');
     expect(await owner(e.stream, e.entryId)).toBeUndefined();
     expect(await redis.xlen(e.stream)).toBe(0);
+  });
+
+  it('COMPLETE removes acknowledged entries from the stream and never a pending or undelivered one', async () => {
+    const type = `t${n++}`;
+    const stream = keys.stream(type, 'standard');
+    await redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM');
+    const ids: string[] = [];
+    const taskIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const taskId = `${type}:00000000-0000-0000-0000-00000000000${i}`;
+      taskIds.push(taskId);
+      ids.push((await redis.xadd(stream, '*', 'id', taskId, 'payload', '{}', 'attempt', '1'))!);
+    }
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'a', 'COUNT', 3, 'STREAMS', stream, '>');
+    const complete = (which: number[]) =>
+      runScript(
+        redis,
+        COMPLETE,
+        [stream],
+        [
+          GROUP,
+          60,
+          keys.completions(type),
+          'a',
+          keys.taskPrefix(type),
+          ...which.flatMap((i) => [ids[i]!, taskIds[i]!, '"ok"', Date.now(), Date.now(), 1]),
+        ],
+      );
+    const inStream = async () => (await redis.xrange(stream, '-', '+')).map(([id]) => id);
+    // The oldest entry still runs: the two after it are acknowledged and leave (XDEL above the oldest pending).
+    expect(await complete([2, 1])).toEqual([]);
+    expect(await inStream()).toEqual([ids[0], ids[3]]);
+    // Now nothing is pending: the trim stops at the undelivered entry.
+    expect(await complete([0])).toEqual([]);
+    expect(await inStream()).toEqual([ids[3]]);
+    for (const i of [0, 1, 2]) expect(await redis.hget(keys.task(taskIds[i]!), 'status')).toBe('succeeded');
+    expect(await redis.hget(keys.task(taskIds[3]!), 'status')).toBeNull();
+    // The undelivered entry is still delivered.
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'a', 'STREAMS', stream, '>');
+    expect((await owner(stream, ids[3]!))?.[0]).toBe('a');
+  });
+
+  it('COMPLETE of a batch stores only the entries this consumer owns, and names the others', async () => {
+    const type = `t${n++}`;
+    const stream = keys.stream(type, 'standard');
+    await redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM');
+    const ids: string[] = [];
+    const taskIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const taskId = `${type}:00000000-0000-0000-0000-00000000001${i}`;
+      taskIds.push(taskId);
+      ids.push((await redis.xadd(stream, '*', 'id', taskId, 'payload', '{}', 'attempt', '1'))!);
+    }
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'a', 'COUNT', 3, 'STREAMS', stream, '>');
+    await redis.call('XCLAIM', stream, GROUP, 'b', 0, ids[1]!);
+    const fenced = await runScript(
+      redis,
+      COMPLETE,
+      [stream],
+      [
+        GROUP,
+        60,
+        keys.completions(type),
+        'a',
+        keys.taskPrefix(type),
+        ...[0, 1, 2].flatMap((i) => [ids[i]!, taskIds[i]!, '"ok"', Date.now(), Date.now(), 1]),
+      ],
+    );
+    expect(fenced).toEqual([ids[1]]);
+    expect(await redis.hget(keys.task(taskIds[1]!), 'status')).toBeNull();
+    expect((await owner(stream, ids[1]!))?.[0]).toBe('b');
+    expect((await redis.xrange(stream, '-', '+')).map(([id]) => id)).toEqual([ids[1]]);
   });
 
   it('HAND_BACK refuses an entry another consumer owns', async () => {

@@ -1,7 +1,10 @@
 /** The slot policy (pure): the express reserve holds, and standard entries never read ahead into it. */
 import {
   canStart,
+  FAST_READ_AHEAD_MIN,
   MAX_SETTLING_PER_SLOT,
+  readAhead,
+  READ_AHEAD_MAX_RUN_MS,
   minimumConcurrency,
   readRoom,
   standardCapacity,
@@ -40,6 +43,21 @@ describe('slot policy', () => {
     expect(readRoom(slow, 'express')).toBe(16 - 0);
     const fast = counts({ concurrency: 8, standardReadAhead: 8 });
     expect(readRoom(fast, 'standard')).toBe(15);
+  });
+
+  it('reads a batch of at least 32 ahead for fast handlers whatever the concurrency, nothing for slow ones', () => {
+    // The default concurrency (2) with a standard task in one slot: a batch of `concurrency` would bring 1-3
+    // express entries per read round trip.
+    expect(readAhead(1, 2)).toBe(FAST_READ_AHEAD_MIN);
+    expect(FAST_READ_AHEAD_MIN).toBeGreaterThanOrEqual(32);
+    expect(readAhead(READ_AHEAD_MAX_RUN_MS, 64)).toBe(64);
+    expect(readAhead(READ_AHEAD_MAX_RUN_MS + 0.1, 64)).toBe(0);
+    const busy = counts({
+      concurrency: 2,
+      expressReadAhead: readAhead(0.1, 2),
+      running: { express: 0, standard: 1 },
+    });
+    expect(readRoom(busy, 'express')).toBe(1 + FAST_READ_AHEAD_MIN);
   });
 
   it('never lets standard entries read ahead take express room', () => {

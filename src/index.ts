@@ -48,6 +48,8 @@ export * from './lane';
 export { createActivities, createAgents, agentDepsFromConfig } from './activities';
 export type { AgentDeps, AgentHandlers } from './activities';
 export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
+// The research pipeline's local activities, for a worker created without startSagaWorker (docs/SAGAS.md "Speed").
+export { NO_PIPELINE_LOCAL_ACTIVITIES, withPipelineLocalActivities } from './activities/local-steps';
 
 // Lane-dispatched saga steps: dispatch activities (saga worker side) and step types (lane worker side).
 export {

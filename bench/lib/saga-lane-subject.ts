@@ -2,9 +2,11 @@
  * bench:saga's lane-dispatched subject: the same research pipeline with the same near-instant agents, but every step
  * runs on the express lane. A saga worker with the dispatch activities on its own task queue, and a lane worker
  * serving the `step.*` types whose handlers are the fast agents, completing the activities through async
- * completion. Start sagas on `taskQueue`; `stop()` closes everything it opened.
+ * completion (with the step-run ledger, `runLedger`, so first runs make no heartbeat before the handler). Start sagas
+ * on `taskQueue`; `stop()` closes everything it opened.
  */
 import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { InjectedSinks, NativeConnection } from '@temporalio/worker';
 import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS } from '../../src/activities/lane-dispatch';
@@ -46,8 +48,14 @@ export async function startLaneDispatchSubject(opts: {
     handlers[name] = (input: unknown) => agent(input);
   }
   const concurrency = opts.concurrency ?? 128;
+  // The step-run ledger: first runs skip the heartbeat that checks the attempt before the handler.
+  const ledgerRedis = new Redis(opts.redisUrl);
   const lane = new ExpressWorker({
-    types: activityStepTypes(handlers, { completion: opts.client.activity, logger }),
+    types: activityStepTypes(handlers, {
+      completion: opts.client.activity,
+      logger,
+      runLedger: { redis: ledgerRedis, keyPrefix },
+    }),
     redisUrl: opts.redisUrl,
     keyPrefix,
     concurrency: { min: concurrency, max: concurrency },
@@ -74,6 +82,7 @@ export async function startLaneDispatchSubject(opts: {
       await sagaWorker.stop();
       await lane.stop();
       await express.close();
+      ledgerRedis.disconnect();
     },
   };
 }

@@ -47,6 +47,10 @@ const VARIANTS: Record<string, Variant> = {
   eager: { eagerStart: true, noPlanCache: true, noLocalSteps: true },
   'eager+plan-cache': { eagerStart: true, noLocalSteps: true },
   'eager+plan-cache+local-steps': { eagerStart: true },
+  'eager+plan-cache+local-steps+wft-slots100': {
+    eagerStart: true,
+    workerOptions: { maxConcurrentWorkflowTaskExecutions: 100 },
+  },
   'eager+plan-cache+partitions1': {
     eagerStart: true,
     flags: ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'],

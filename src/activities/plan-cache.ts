@@ -2,8 +2,8 @@
  * The reasoning step's plan cache (Redis, one entry per idea, symbol and provider, shared between sagas): the key,
  * the entry format, the read both the reasoning agent and the `cachedPlan` local activity use, and that activity.
  *
- * `cachedPlan` is why a cache hit is cheap: the pipeline runs it as a **local activity** inside the workflow task
- * that starts the reasoning step (one Redis GET, no activity dispatch, no extra workflow task), and only on a miss
+ * `cachedPlan` is why a cache hit is cheap: the pipeline runs it as a **local activity** in the saga's first workflow
+ * task, before the reasoning step (one Redis GET, no activity dispatch, no extra workflow task), and only on a miss
  * schedules the `reasoning` activity (in the saga worker or on the lane). It answers exactly what `reasoning`
  * would answer on a hit, so the compensation (which deletes the entry only when this saga created it) is the same.
  */

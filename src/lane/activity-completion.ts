@@ -14,7 +14,9 @@
  *
  * Temporal is the one retry authority: a failure is reported to Temporal and ends the lane task (it is never thrown
  * into the lane's retries). A lane worker that dies mid-step is still covered by the lane: its entry is reclaimed and
- * rerun with the same task token, and the first heartbeat of the rerun drops it when the activity already finished.
+ * rerun with the same task token, and a heartbeat before the rerun's handler drops it when the activity already
+ * finished. That check costs a Temporal call per step; with a `runLedger` only reruns pay it: the first run of a lane
+ * task claims a Redis key (`SET … NX`), and a run that finds the key taken is a rerun.
  */
 import {
   ActivityCancelledError,
@@ -36,6 +38,7 @@ import {
 } from './activity-step-contract';
 import { LaneOptionsError } from './errors';
 import type { Lane } from './keys';
+import type { RedisClient } from './redis-connections';
 import { defineTaskType, type TaskContext, type TaskType, type TaskTypeDefaults } from './task-types';
 
 /** What a step handler gets besides its input. */
@@ -80,6 +83,37 @@ export interface ActivityStepTypeOptions {
   defaults?: Partial<Omit<TaskTypeDefaults, 'maxAttempts'>>;
   /** @defaultValue a logger at info */
   logger?: Logger;
+  /**
+   * Where first runs of step tasks are recorded, so only reruns (a reclaimed or handed-back entry) heartbeat before
+   * the handler to learn whether the attempt is already over: one `SET <keyPrefix>:step-run:<taskId> NX EX` per step
+   * instead of one Temporal heartbeat. A Redis error counts as a possible rerun (the heartbeat is made).
+   * @defaultValue none: every run heartbeats before its handler
+   */
+  runLedger?: StepRunLedger;
+}
+
+/** `runLedger`: the Redis connection and key prefix (the lane's own: `config.keyPrefix`). */
+export interface StepRunLedger {
+  redis: Pick<RedisClient, 'set'>;
+  keyPrefix: string;
+  /**
+   * How long a first run is remembered. A rerun comes once the janitor finds the first run's entry idle (seconds,
+   * while any lane worker lives); one later than this (every lane worker down that long) is taken for a first run and
+   * skips the check, and its outcome is still dropped when its attempt is over (the completion is refused).
+   * @defaultValue 900000 (15 minutes)
+   */
+  ttlMs?: number;
+}
+
+/** True when this is the first run of the lane task (the ledger key was free and is now taken). */
+async function claimFirstRun(ledger: StepRunLedger, taskId: string): Promise<boolean> {
+  try {
+    const key = `${ledger.keyPrefix}:step-run:${taskId}`;
+    const set = await ledger.redis.set(key, '1', 'PX', ledger.ttlMs ?? 900_000, 'NX');
+    return set === 'OK';
+  } catch {
+    return false;
+  }
 }
 
 const optionsSchema = z.object({
@@ -127,8 +161,11 @@ export function defineActivityStepType<I, O>(
       const token = Buffer.from(payload.taskToken, 'base64');
       const meta = { taskId: ctx.taskId, ...payload.activity };
       // Before any work: a rerun of a task whose attempt already finished (its first worker completed it and died
-      // before acknowledging the entry) or timed out stops here.
-      const before = await heartbeatOnce(completion, token, undefined);
+      // before acknowledging the entry) or timed out stops here. With a ledger, a first run skips the call: no earlier
+      // run can have finished the attempt (a cancel or timeout meanwhile reaches it with the first periodic heartbeat,
+      // or as a refused completion).
+      const firstRun = options.runLedger ? await claimFirstRun(options.runLedger, ctx.taskId) : false;
+      const before = firstRun ? undefined : await heartbeatOnce(completion, token, undefined);
       if (before?.kind === 'gone') return dropped(log, meta, before.error);
       if (before?.kind === 'cancelled') {
         return write(log, meta, writeRetryMs, 'cancelled', () => completion.reportCancellation(token));

@@ -48,9 +48,10 @@ export const PIPELINE_DEFAULTS = {
  * Versioning (`patched`): sagas started by this code look the plan up in the plan cache with the `cachedPlan` local
  * activity before the saga body (in the first workflow task) and skip the `reasoning` activity on a hit. Sagas
  * started by the first version of this (`PLAN_CACHE_LOCAL_PATCH_V1`, commit 2cd20fa: the lookup inside the reasoning
- * step) replay through that branch; older sagas replay without the lookup.
+ * step) replay through that branch; older sagas replay without the lookup. (v2, commit d923209, asked its patch after
+ * a local activity, which does not replay when that activity resolves in a later workflow task: withdrawn.)
  */
-export const PLAN_CACHE_LOCAL_PATCH = 'sagalane-plan-cache-local-v2';
+export const PLAN_CACHE_LOCAL_PATCH = 'sagalane-plan-cache-local-v3';
 export const PLAN_CACHE_LOCAL_PATCH_V1 = 'sagalane-plan-cache-local-v1';
 
 /**
@@ -67,9 +68,10 @@ const { cachedPlan } = proxyLocalActivities<PlanCacheActivities>({
  * in-process, and run those as local activities inside the workflow task instead of scheduling an activity: with
  * in-worker agents the quick `codegen` step and the compensations (one Redis call each). A lane-dispatching worker
  * (or one without `localSteps`) answers none, so its steps stay activities dispatched to the lane. The answer is
- * recorded in the history, so a replay takes the same branch whatever the replaying worker would answer.
+ * recorded in the history, so a replay takes the same branch whatever the replaying worker would answer. (v1, commit
+ * d923209, asked the plan-cache patch after this local activity: withdrawn, see the comment where both are asked.)
  */
-export const LOCAL_STEPS_PATCH = 'sagalane-local-steps-v1';
+export const LOCAL_STEPS_PATCH = 'sagalane-local-steps-v2';
 
 const { localSteps: askLocalSteps } = proxyLocalActivities<LocalStepsActivities>({
   startToCloseTimeout: '5 seconds',
@@ -125,9 +127,15 @@ export async function researchPipeline(
     symbol,
     ...(strict === undefined ? {} : { strict }),
   };
+  // Every `patched()` of the first workflow task is asked before its first await: a local activity can finish in a
+  // later workflow task than the one that scheduled it (a query or update completes the task meanwhile), and on
+  // replay a patch asked only after it resolves is not known yet where its marker is (a nondeterminism error; seen
+  // in test/sagas/research-pipeline.test.ts with queries during the first task).
+  const localStepsPatched = patched(LOCAL_STEPS_PATCH);
+  const lookedUpFirst = strict !== true && patched(PLAN_CACHE_LOCAL_PATCH);
   // The local activities run before the saga body, in the first workflow task: a worker that has not registered
   // them fails that task (an error outside the body is not rolled back as a step failure; see `ranAndFailed`).
-  if (patched(LOCAL_STEPS_PATCH)) {
+  if (localStepsPatched) {
     const answer: unknown = await askLocalSteps().catch((err: unknown) => {
       if (!ranAndFailed(err)) throw err;
       return [];
@@ -143,14 +151,13 @@ export async function researchPipeline(
       if (!ranAndFailed(err)) throw err;
       return null;
     });
-  const lookedUpFirst = strict !== true && patched(PLAN_CACHE_LOCAL_PATCH);
   const cachedReasoning = lookedUpFirst ? await lookUpPlan() : null;
   return saga.run(async () => {
     const reasoning = await saga.step(
       'reasoning',
       async () => {
         if (cachedReasoning) return cachedReasoning;
-        // Only sagas recorded by the v1 code take this branch (new ones have the v2 marker, or are strict).
+        // Only sagas recorded by the v1 code take this branch (new ones have the v3 marker, or are strict).
         if (!lookedUpFirst && strict !== true && patched(PLAN_CACHE_LOCAL_PATCH_V1)) {
           const hit = await lookUpPlan();
           if (hit) return hit;

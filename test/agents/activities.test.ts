@@ -126,15 +126,18 @@ describe('createActivities (Temporal wrappers)', () => {
     expect((err as Error).message).toMatch(/Connection is closed/i);
   });
 
-  it('registers every pipeline activity under its contract name', () => {
+  it('registers every pipeline activity under its contract name, and the local activities the pipeline asks for', () => {
     const activities = createActivities(deps);
+    // cachedPlan and localSteps run as local activities: a worker without them fails the saga's first workflow task.
     expect(Object.keys(activities).sort()).toEqual([
       'backtest',
+      'cachedPlan',
       'codegen',
       'compensateBacktest',
       'compensateCodegen',
       'compensateMl',
       'compensateReasoning',
+      'localSteps',
       'ml',
       'reasoning',
     ]);

@@ -30,6 +30,9 @@ export async function scanKeys(
   onKeys: (keys: string[]) => Promise<boolean | void> | boolean | void,
   count = 1000,
 ): Promise<void> {
+  // A Cluster knows its masters only once it is ready: before that `nodes('master')` holds connections that are
+  // not open yet, and a SCAN on one fails with "Connection is closed". One command waits for the slot map.
+  if (isCluster(redis) && redis.status !== 'ready') await redis.ping();
   const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
   for (const node of nodes) {
     let cursor = '0';

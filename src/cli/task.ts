@@ -21,7 +21,10 @@ export function taskCommand(): Command {
     task
       .command('submit')
       .description('Submit a task to the express lane')
-      .requiredOption('--type <type>', 'task type, e.g. echo, hash, reasoning, backtest, research')
+      .requiredOption(
+        '--type <type>',
+        'task type, e.g. echo, hash, reasoning, backtest (a research run is a saga: `sagalane pipeline start`)',
+      )
       .addOption(new Option('--lane <lane>', 'lane (default: the type’s)').choices([...LANES]))
       .requiredOption('--payload <json>', 'the task input as JSON', parseJson)
       .option('--idempotency-key <key>', 'repeat-safe submit: the same key returns the first task')

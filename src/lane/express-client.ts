@@ -1,7 +1,7 @@
 /**
  * The producer side of the express lane: validates a submission against its task type's schema, enqueues it
  * atomically (idempotency key + task record + stream entry in one script), reads task state, waits for results
- * through a pub/sub completion channel (no polling), and reports per-lane statistics.
+ * through a pub/sub completion channel (no polling), and manages dead letters. Per-lane statistics: lane-stats.ts.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -36,7 +36,9 @@ import {
 import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
 import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
-import { readGroupInfo } from './stream-info';
+
+export { collectLaneStats, type LaneStats } from './lane-stats';
+import { collectLaneStats, type LaneStats } from './lane-stats';
 
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead';
 
@@ -71,21 +73,6 @@ export interface TaskInfo {
   submittedAt: number;
   startedAt?: number;
   finishedAt?: number;
-}
-
-export interface LaneStats {
-  type: string;
-  lane: Lane;
-  /** Entries in the stream: waiting + being worked on (acknowledged entries are deleted). */
-  length: number;
-  /** Delivered, not yet acknowledged. */
-  pending: number;
-  /** Entries not yet delivered to any consumer. */
-  lag: number;
-  consumers: number;
-  deadLetters: number;
-  /** Failed attempts waiting for their retry backoff. */
-  delayed: number;
 }
 
 /** One entry of a dead-letter stream. */
@@ -557,56 +544,6 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       throw err;
     }
   }
-}
-
-/** Per type and lane, summed over the type's stream partitions (`partitionsOf`; consumers: the most of any). */
-export async function collectLaneStats(
-  redis: RedisClient,
-  keys: LaneKeys,
-  group: string,
-  types: string[],
-  partitionsOf: (type: string) => number = () => 1,
-): Promise<LaneStats[]> {
-  const rows: LaneStats[] = [];
-  await Promise.all(
-    types.flatMap((type) =>
-      LANES.map(async (lane) => {
-        const parts = await Promise.all(
-          partitionTags(type, partitionsOf(type)).map(async (tag) => {
-            const stream = keys.stream(tag, lane);
-            const [length, deadLetters, delayed, info] = await Promise.all([
-              redis.xlen(stream),
-              redis.xlen(keys.deadLetters(tag, lane)),
-              redis.zcard(keys.delayed(tag, lane)),
-              readGroupInfo(redis, stream, group),
-            ]);
-            const pending = info?.pending ?? 0;
-            return {
-              length,
-              pending,
-              lag: info?.lag ?? Math.max(0, length - pending),
-              consumers: info?.consumers ?? 0,
-              deadLetters,
-              delayed,
-            };
-          }),
-        );
-        const sum = (f: (p: (typeof parts)[number]) => number) => parts.reduce((n, p) => n + f(p), 0);
-        rows.push({
-          type,
-          lane,
-          length: sum((p) => p.length),
-          pending: sum((p) => p.pending),
-          lag: sum((p) => p.lag),
-          consumers: Math.max(...parts.map((p) => p.consumers)),
-          deadLetters: sum((p) => p.deadLetters),
-          delayed: sum((p) => p.delayed),
-        });
-      }),
-    ),
-  );
-  const order = (r: LaneStats) => `${r.type}\u0000${LANES.indexOf(r.lane)}`;
-  return rows.sort((a, b) => order(a).localeCompare(order(b)));
 }
 
 function toDeadLetter(id: string, flat: string[]): DeadLetter {

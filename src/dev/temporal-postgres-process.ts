@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { boundToParent } from './parent-bound-spawn';
 
 /** Runs `command` to its end, handing each output line to `onLine`; resolves with the exit code and the output's tail. */
 export function runScript(
@@ -152,7 +153,9 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     }
   }
   const fd = fs.openSync(opts.logFile, 'a');
-  const child = spawn(opts.binary, opts.args, { cwd: opts.cwd, stdio: ['ignore', fd, fd] });
+  // Bound to this process: a `kill -9` of `sagalane dev` takes the server down too (src/dev/parent-bound-spawn.ts).
+  const launch = boundToParent(opts.binary, opts.args);
+  const child = spawn(launch.command, launch.args, { cwd: opts.cwd, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   if (child.pid) fs.writeFileSync(opts.pidFile, String(child.pid));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

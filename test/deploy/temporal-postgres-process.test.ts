@@ -1,7 +1,9 @@
 /**
  * Server processes of the Temporal-on-PostgreSQL run: a re-run stops what a killed run left behind (pid file), never
- * an unrelated process, and refuses ports someone else holds.
+ * an unrelated process, refuses ports someone else holds, and does not outlive a `kill -9` of the process that
+ * started it (Linux, through setpriv's parent-death signal).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,6 +13,7 @@ import {
   startServerProcess,
   type ServerProcessOptions,
 } from '../../src/dev/temporal-postgres-process';
+import { boundToParent } from '../../src/dev/parent-bound-spawn';
 
 const isAlive = (pid: number) => {
   try {
@@ -58,6 +61,45 @@ describe('Temporal-on-PostgreSQL server processes', () => {
     expect(isAlive(other.child.pid!)).toBe(true);
     await Promise.all([other.stop(), next.stop()]);
   });
+
+  const bindable = process.platform === 'linux' && boundToParent('/bin/sh', []).bound;
+  (bindable ? it : it.skip)(
+    'takes the server down when the process that started it is killed with SIGKILL',
+    async () => {
+      const parentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-pg-parent-'));
+      const parent = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/server-parent.ts', parentDir],
+        {
+          cwd: path.join(__dirname, '..', '..'),
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      try {
+        const serverPid = await new Promise<number>((resolve, reject) => {
+          let out = '';
+          parent.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            const m = /server pid (\d+)/.exec(out);
+            if (m) resolve(Number(m[1]));
+          });
+          parent.once('exit', (code) =>
+            reject(new Error(`server-parent exited (${code}) before starting the server`)),
+          );
+        });
+        expect(isAlive(serverPid)).toBe(true);
+        // The server runs the binary itself (setpriv exec'd it): the pid-file check of the next run still matches.
+        expect(fs.readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0')[0]).toBe('/bin/sh');
+        parent.kill('SIGKILL');
+        const deadline = Date.now() + 5_000;
+        while (isAlive(serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(isAlive(serverPid)).toBe(false);
+      } finally {
+        parent.kill('SIGKILL');
+        fs.rmSync(parentDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses to start on a port that already answers, naming the port and the settings', async () => {
     const holder = net.createServer();

@@ -3,6 +3,7 @@
  * docs/BENCHMARKS.md (between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->`), rewritten in place so
  * the hand-written analysis around it stays.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadAverage, machineMarkdown, type MachineDescription } from './machine';
@@ -74,6 +75,22 @@ export function replaceDocSection(name: string, body: string, docPath = DOC_PATH
     from >= 0 ? doc.slice(0, from) + block + doc.slice(to + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   fs.mkdirSync(path.dirname(docPath), { recursive: true });
   fs.writeFileSync(docPath, next);
+  formatDoc(docPath);
+}
+
+/**
+ * Formats the rewritten doc with the repository's prettier settings, so a bench run leaves a file that passes
+ * `npm run lint` (the generated tables are not column-aligned otherwise).
+ */
+function formatDoc(docPath: string): void {
+  try {
+    execFileSync(process.execPath, [require.resolve('prettier/bin/prettier.cjs'), '--write', docPath], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
+  } catch (err) {
+    process.stderr.write(`[bench] prettier could not format ${docPath}: ${(err as Error).message}\n`);
+  }
 }
 
 /** Turns `process.argv` back into the command a reader can paste. */

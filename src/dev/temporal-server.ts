@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SAGA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { childPids, terminateWhenParentDies } from './parent-bound-spawn';
 import { ensureTemporalCli, type FindOptions } from './temporal-cli';
 
 export interface DevServerOptions extends FindOptions {
@@ -68,10 +69,19 @@ export async function startTemporalDevServer(opts: DevServerOptions = {}): Promi
       ],
     },
   });
+  // @temporalio/testing starts the CLI as our child but does not stop it if we are killed (kill -9, a test runner's
+  // timeout): watch for that so a dead `sagalane dev` or test run does not leave a server holding its port.
+  const port = env.address.split(':').pop();
+  const stopWatchers = childPids(
+    (argv) => argv[1] === 'server' && argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === port,
+  ).map(terminateWhenParentDies);
   return {
     env,
     address: env.address,
     uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    stop: () => env.teardown(),
+    stop: async () => {
+      stopWatchers.forEach((stopWatcher) => stopWatcher());
+      await env.teardown();
+    },
   };
 }

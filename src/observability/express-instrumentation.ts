@@ -38,14 +38,21 @@ function listen(target: Emitter, handlers: Record<string, (payload: never) => vo
   };
 }
 
-const labelsOf = (p: TaskEventPayload) => ({ type: p.type, lane: p.lane });
+/**
+ * A worker's events name the stream it read, and a partitioned type's partitions 1…N-1 are streams `type~1` …
+ * (src/lane/partitions.ts; `~` cannot occur in a type name, src/lane/keys.ts). Metrics count per type: one series
+ * per type and lane whatever the partition count, the same labels the stream gauges and the dashboard use.
+ */
+export const metricType = (streamType: string): string => streamType.replace(/~\d+$/, '');
+
+const labelsOf = (p: TaskEventPayload) => ({ type: metricType(p.type), lane: p.lane });
 
 /**
  * Creates the zero series of a type and lane the first time it is seen, so the first dead letter or ACK failure
  * is an increase() from 0 that alerts see, rather than a brand-new series that increase() cannot.
  */
 function initSeries(metrics: SagalaneMetrics, seen: Set<string>, p: TaskEventPayload): void {
-  const key = `${p.type}\u0000${p.lane}`;
+  const key = `${metricType(p.type)}\u0000${p.lane}`;
   if (seen.has(key)) return;
   seen.add(key);
   const { express } = metrics;

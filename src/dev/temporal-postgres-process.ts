@@ -103,6 +103,8 @@ async function stopLeftover(
   } catch {
     // Not running (or no /proc): nothing to stop.
   }
+  // A process started a moment ago may still be `setpriv … -- <binary> …` (parent-bound-spawn.ts) before its exec.
+  if (argv[0]?.endsWith('/setpriv') && argv.includes('--')) argv = argv.slice(argv.indexOf('--') + 1);
   if (pid > 0 && argv[0] === binary && argv.includes(marker)) {
     log(`[sagalane]   stopping ${binary} left running by an earlier run (pid ${pid})`);
     process.kill(pid, 'SIGTERM');

@@ -14,29 +14,13 @@ import {
   type ServerProcessOptions,
 } from '../../src/dev/temporal-postgres-process';
 import { boundToParent } from '../../src/dev/parent-bound-spawn';
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isAlive, sleepingServerOptions } from '../helpers/processes';
 
 describe('Temporal-on-PostgreSQL server processes', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-pg-process-'));
   const lines: string[] = [];
-  // `/bin/sh -c 'sleep 60' <dir>`: a long-running process whose arguments name the state dir, like the server's.
   const options = (extra: Partial<ServerProcessOptions> = {}): ServerProcessOptions => ({
-    binary: '/bin/sh',
-    args: ['-c', 'sleep 60', dir],
-    cwd: dir,
-    logFile: path.join(dir, 'server.log'),
-    pidFile: path.join(dir, 'server.pid'),
-    marker: dir,
-    ports: [],
-    log: (l) => lines.push(l),
+    ...sleepingServerOptions(dir, (l) => lines.push(l)),
     ...extra,
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -88,8 +72,12 @@ describe('Temporal-on-PostgreSQL server processes', () => {
           );
         });
         expect(isAlive(serverPid)).toBe(true);
-        // The server runs the binary itself (setpriv exec'd it): the pid-file check of the next run still matches.
-        expect(fs.readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0')[0]).toBe('/bin/sh');
+        // Once setpriv has exec'd, the server runs the binary itself: the pid-file check of the next run matches it.
+        const argv0 = () => fs.readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0')[0];
+        for (const until = Date.now() + 2_000; argv0() !== '/bin/sh' && Date.now() < until;) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        expect(argv0()).toBe('/bin/sh');
         parent.kill('SIGKILL');
         const deadline = Date.now() + 5_000;
         while (isAlive(serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -6,15 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isAlive } from '../helpers/processes';
 
 /** Pids whose command line is a `temporal server start-dev` on `port`. */
 function devServerPids(port: string): number[] {

@@ -18,6 +18,10 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 export interface StackSubject {
   sagas: SagaClient;
+  /** The stack's Temporal frontend (`host:port`), for reading histories. */
+  temporalAddress: string;
+  /** Process id of `sagalane dev` (the leader of its process group: dev server, Redis, workers). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
 export async function startStackSubject(opts: {
   redisUrl: string;
   keyPrefix: string;
+  /** Node options for the stack's process, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']` to profile it. */
+  execArgv?: string[];
 }): Promise<StackSubject> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-bench-stack-'));
   const temporalPort = await freePort();
@@ -73,12 +79,16 @@ export async function startStackSubject(opts: {
     SAGALANE_LOG_LEVEL: 'warn',
   };
   delete env.TEMPORAL_ADDRESS;
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'sagalane.js'), 'dev'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [...(opts.execArgv ?? []), path.join(ROOT, 'bin', 'sagalane.js'), 'dev'],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stopChild = async () => {
     if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGINT');
@@ -94,6 +104,8 @@ export async function startStackSubject(opts: {
     );
     return {
       sagas,
+      temporalAddress: `127.0.0.1:${temporalPort}`,
+      pid: child.pid!,
       async stop() {
         await sagas.close();
         await stopChild();

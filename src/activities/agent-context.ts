@@ -10,7 +10,7 @@ import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { ArtifactStore, type ArtifactStep } from './artifact-store';
 import type { ArtifactCompensationInput } from './contracts';
 import { runCpuTaskInProcess, type CpuTaskRunner } from './cpu-tasks';
-import { loadMarketData, resolveDataset, SYNTHETIC_SAMPLE_SETS, type MarketData } from './market-data';
+import { MarketDataCache, resolveDataset, SYNTHETIC_SAMPLE_SETS, type MarketData } from './market-data';
 import { DEFAULT_WALK_FORWARD_FOLDS } from './parameter-search';
 
 /** The sample data sets shipped with sagalane (`<repo>/data`). */
@@ -97,6 +97,8 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
   if (!(deps.planCacheTtlS > 0)) throw new Error('planCacheTtlS must be positive');
   const store = new ArtifactStore(deps.redis, deps.keyPrefix, deps.artifactTtlS);
   const log = deps.logger.child({ component: 'agents' });
+  // Parsed data sets, shared by ml and backtest of every saga these agents run (re-read when a file changes).
+  const datasets = new MarketDataCache();
   return {
     deps,
     store,
@@ -110,7 +112,7 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
     runCpuTask: deps.runCpuTask ?? runCpuTaskInProcess,
     async loadDataset(symbol, dataset) {
       const file = await resolveDataset(dataset ?? symbol, { dataDir, allowedDirs: deps.allowedDataDirs });
-      const data = await loadMarketData(file);
+      const data = await datasets.load(file);
       const shipped = path.dirname(file) === DEFAULT_DATA_DIR;
       return {
         ...data,

@@ -6,6 +6,7 @@ import { DatasetAccessError, DatasetNotFoundError, MarketDataError } from '../..
 import {
   listDatasets,
   loadMarketData,
+  MarketDataCache,
   parseOhlcvCsv,
   resolveDataset,
 } from '../../src/activities/market-data';
@@ -192,5 +193,56 @@ describe('sample data sets', () => {
       expect(data.bars.length).toBeGreaterThanOrEqual(750);
       expect(data.bars.length).toBeLessThanOrEqual(1500);
     }
+  });
+});
+
+describe('MarketDataCache', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-mdcache-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const csv = (closes: number[]) =>
+    [HEADER, ...closes.map((c, i) => `2024-01-${String(i + 1).padStart(2, '0')},${c},${c},${c},${c},1`)].join(
+      '\n',
+    );
+
+  it('parses a file once and hands every caller the same frozen bars, equal to a fresh load', async () => {
+    const cache = new MarketDataCache();
+    const file = path.join(DATA_DIR, 'DEMO.csv');
+    const first = await cache.load(file);
+    const second = await cache.load(file);
+    expect(second.bars).toBe(first.bars);
+    expect(first).toEqual(await loadMarketData(file));
+    expect(Object.isFrozen(first.bars) && Object.isFrozen(first.bars[0])).toBe(true);
+    expect(() => (first.bars as { close: number }[])[0]!.close++).toThrow(TypeError);
+  });
+
+  it('reads a file again once it changed, even to the same size', async () => {
+    const cache = new MarketDataCache();
+    const file = path.join(tmp, 'X.csv');
+    fs.writeFileSync(file, csv([10, 11, 12]));
+    expect((await cache.load(file)).bars.map((b) => b.close)).toEqual([10, 11, 12]);
+    fs.writeFileSync(file, csv([10, 11, 13]));
+    expect((await cache.load(file)).bars.map((b) => b.close)).toEqual([10, 11, 13]);
+    fs.writeFileSync(file, csv([10, 11, 13, 14]));
+    expect((await cache.load(file)).bars.map((b) => b.close)).toEqual([10, 11, 13, 14]);
+  });
+
+  it('keeps at most maxEntries files, and no failed parse', async () => {
+    const cache = new MarketDataCache(2);
+    for (const name of ['A', 'B', 'C']) {
+      fs.writeFileSync(path.join(tmp, `${name}.csv`), csv([1, 2]));
+      await cache.load(path.join(tmp, `${name}.csv`));
+    }
+    expect(cache.size).toBe(2);
+    const bad = path.join(tmp, 'BAD.csv');
+    fs.writeFileSync(bad, 'date,close\n2024-01-01,1');
+    await expect(cache.load(bad)).rejects.toThrow(MarketDataError);
+    // B made room for BAD (least recently used), and BAD's failed parse is not kept.
+    expect(cache.size).toBe(1);
+    fs.writeFileSync(bad, csv([5, 6]));
+    expect((await cache.load(bad)).bars).toHaveLength(2);
+    await expect(cache.load(path.join(tmp, 'GONE.csv'))).rejects.toThrow(DatasetNotFoundError);
   });
 });

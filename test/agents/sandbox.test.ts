@@ -1,7 +1,7 @@
 /** Generated code runs isolated and time-limited; failures are GeneratedCodeError and the process carries on. */
 import { GeneratedCodeError } from '../../src/activities/errors';
 import { smokeSampleBars } from '../../src/activities/strategy-codegen';
-import { loadStrategy } from '../../src/activities/strategy-sandbox';
+import { loadStrategy, MAX_KEPT_STRATEGIES } from '../../src/activities/strategy-sandbox';
 
 const bars = smokeSampleBars(50);
 const flat = 'function positions(bars) { return bars.map(() => 0); }';
@@ -91,5 +91,50 @@ describe('strategy sandbox', () => {
   it('gives the strategy frozen bars, so one run cannot change what the next sees', () => {
     const mutate = `function positions(bars) { try { bars[0].close = -1; } catch (e) {} return bars.map((b) => (b.close < 0 ? 1 : 0)); }`;
     expect(loadStrategy(mutate, bars).positions({})).toEqual(bars.map(() => 0));
+  });
+
+  describe('a source loaded again reuses its compiled context (warm code from one saga to the next)', () => {
+    it('every load runs on its own bars, also when runners of one source interleave', () => {
+      const closes =
+        'function positions(bars) { return bars.map((b, i) => (b.close > bars[0].close ? 1 : 0)); }';
+      const up = smokeSampleBars(30).map((b, i) => ({ ...b, close: 100 + i }));
+      const down = smokeSampleBars(40).map((b, i) => ({ ...b, close: 100 - i }));
+      const a = loadStrategy(closes, up);
+      const b = loadStrategy(closes, down);
+      expect(a.positions({})).toEqual(up.map((_, i) => (i > 0 ? 1 : 0)));
+      expect(b.positions({})).toEqual(down.map(() => 0));
+      expect(a.positions({})).toEqual(up.map((_, i) => (i > 0 ? 1 : 0)));
+    });
+
+    it("keeps what the source's own code set up (generated code sets up only constants and functions)", () => {
+      const stateful =
+        'const seen = []; function positions(b) { seen.push(1); return b.map(() => (seen.length > 1 ? 1 : 0)); }';
+      expect(loadStrategy(stateful, bars).positions({})).toEqual(bars.map(() => 0));
+      expect(loadStrategy(stateful, bars).positions({})).toEqual(bars.map(() => 1));
+    });
+
+    it('drops a context in which a call failed: the next load of that source starts afresh', () => {
+      const failsFirst =
+        'let calls = 0; function positions(b) { calls++; if (calls === 1) throw new Error("first call"); return b.map(() => 0); }';
+      expect(failure(() => loadStrategy(failsFirst, bars).positions({})).message).toMatch(/first call/);
+      expect(failure(() => loadStrategy(failsFirst, bars).positions({})).message).toMatch(/first call/);
+      const slowFirst =
+        'let calls = 0; function positions(b) { calls++; if (calls === 1) for (;;) {} return b.map(() => 0); }';
+      expect(failure(() => loadStrategy(slowFirst, bars, { timeoutMs: 50 }).positions({})).message).toMatch(
+        /longer than 50 ms/,
+      );
+      expect(failure(() => loadStrategy(slowFirst, bars, { timeoutMs: 50 }).positions({})).message).toMatch(
+        /longer than 50 ms/,
+      );
+    });
+
+    it('keeps at most MAX_KEPT_STRATEGIES sources', () => {
+      const counting = (n: number) =>
+        `const seen = []; function positions(b) { seen.push(${n}); return b.map(() => (seen.length > 1 ? 1 : 0)); }`;
+      expect(loadStrategy(counting(0), bars).positions({})[0]).toBe(0);
+      for (let n = 1; n <= MAX_KEPT_STRATEGIES; n++) loadStrategy(counting(n), bars);
+      // Source 0 was the least recently used: its context is gone, so its state starts again.
+      expect(loadStrategy(counting(0), bars).positions({})[0]).toBe(0);
+    });
   });
 });

@@ -312,10 +312,10 @@ async function main(): Promise<void> {
     logger: createLogger('error'),
   });
   const timeline = new LaneTimeline();
-  const laneSubject = (awaitedSteps: boolean) =>
+  const laneSubject = (awaitedSteps: boolean, completionClient = client) =>
     startLaneDispatchSubject({
       nativeConnection: native,
-      client,
+      client: completionClient,
       redisUrl: redisUrlFromEnv(),
       agents: activities,
       sinks,
@@ -324,7 +324,14 @@ async function main(): Promise<void> {
     });
   const lane = await laneSubject(true);
   const laneAsync = await laneSubject(false);
-  const subjects = { inWorker: inWorkerQueue, lane: lane.taskQueue, laneAsync: laneAsync.taskQueue };
+  // Completions through the worker's NativeConnection (Rust gRPC) instead of a grpc-js Connection.
+  const laneNative = await laneSubject(true, eagerClient);
+  const subjects = {
+    inWorker: inWorkerQueue,
+    lane: lane.taskQueue,
+    laneAsync: laneAsync.taskQueue,
+    laneNative: laneNative.taskQueue,
+  };
   type Name = keyof typeof subjects;
   const names = Object.keys(subjects) as Name[];
   const measured = Object.fromEntries(
@@ -364,7 +371,7 @@ async function main(): Promise<void> {
     const m = measured[name];
     const s = summarize(m.lat);
     console.log(
-      `${name.padEnd(9)} p50 ${f(s.p50)} ms (${name === 'inWorker' ? '' : `+${f(s.p50 - p50('inWorker'))} `}) p95 ${f(s.p95)} mean ${f(s.mean)}` +
+      `${name.padEnd(10)} p50 ${f(s.p50)} ms (${name === 'inWorker' ? '' : `+${f(s.p50 - p50('inWorker'))} `}) p95 ${f(s.p95)} mean ${f(s.mean)}` +
         ` | CPU per saga: worker+client+lane ${f(m.cpu / sagas)} ms, server ${f(m.server / sagas)} ms`,
     );
   }
@@ -373,7 +380,7 @@ async function main(): Promise<void> {
     for (const g of (await historyGaps(client, measured[name].ids)).slice(0, 8))
       console.log(`  ${g.gap.padEnd(62)} ${f(g.msPerSaga).padStart(7)}  ×${g.occurrencesPerSaga.toFixed(1)}`);
   }
-  for (const name of ['lane', 'laneAsync'] as Name[]) {
+  for (const name of ['lane', 'laneAsync', 'laneNative'] as Name[]) {
     const dispatched = new Map<string, number[]>();
     const awaitedSegments = new Map<string, number[]>();
     let steps = 0;
@@ -409,6 +416,7 @@ async function main(): Promise<void> {
   }
   await lane.stop();
   await laneAsync.stop();
+  await laneNative.stop();
   await inWorker.stop();
   await native.close();
   await connection.close();

@@ -29,7 +29,7 @@ import { InvalidPayloadError, PayloadTooLargeError, UnknownTaskTypeError } from 
 import type { ExpressClient } from '../lane/express-client';
 import type { Lane } from '../lane/keys';
 import { hintedLane } from '../workflows/lane-step';
-import { LOCAL_STEP_CANDIDATES, type LocalStep } from './contracts';
+import type { LocalStep } from './contracts';
 import { awaitStep, type AwaitedSteps } from './lane-dispatch-awaited';
 
 /** How one activity type is dispatched. */
@@ -75,11 +75,16 @@ export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
 };
 
 /**
- * The research pipeline's `localSteps` answer for a lane-dispatching worker with awaited steps: its quick steps
- * (`codegen`, the compensations) run as local activities, each an awaited step on the lane.
+ * The research pipeline's quick steps that a lane-dispatching worker with awaited steps offers as local activities
+ * (its `localSteps` answer, `pipelineAwaitedSteps`): `codegen`, an awaited step on the express lane. The compensations
+ * could go the same way (they work as awaited steps), but the workflow's step-attempt interceptor notes the lane task
+ * of a compensation only for activities, so the `state` query would lose their `lane` and `taskId`: they stay
+ * dispatched activities until it does the same for local activities.
  */
+export const PIPELINE_AWAITED_STEPS: readonly LocalStep[] = ['codegen'];
+
 export async function pipelineAwaitedSteps(): Promise<LocalStep[]> {
-  return [...LOCAL_STEP_CANDIDATES];
+  return [...PIPELINE_AWAITED_STEPS];
 }
 
 /** Failure type of a dispatch the lane refused (unknown step type, payload too large or invalid). */

@@ -280,7 +280,9 @@ async function main(): Promise<void> {
   const server = await startTemporalDevServer({ logLevel: 'error' });
   const port = server.address.split(':').pop();
   const serverPid = Number(
-    execFileSync('pgrep', ['-f', `start-dev --port ${port} `], { encoding: 'utf8' }).trim().split('\n')[0],
+    execFileSync('pgrep', ['-f', `start-dev --port ${port} `], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
   );
   // utime + stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
   const serverCpuMs = () => {

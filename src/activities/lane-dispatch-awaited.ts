@@ -51,7 +51,10 @@ export async function awaitStep(
     () => undefined,
     (err: unknown) => err,
   );
-  const first = await Promise.race([result.then((info) => ({ info })), stopped.then((cancel) => ({ cancel }))]);
+  const first = await Promise.race([
+    result.then((info) => ({ info })),
+    stopped.then((cancel) => ({ cancel })),
+  ]);
   if ('info' in first) return fromOutcome(taskId, first.info);
   // The attempt is over for Temporal: the lane side stops the agent (or does not start it) when it sees the mark.
   await awaited.redis.set(stepCancelKey(awaited.keyPrefix, taskId), '1', 'PX', s.timeoutMs + CANCEL_WAIT_MS);
@@ -82,7 +85,9 @@ function fromOutcome(taskId: string, info: TaskInfo): unknown {
       });
     case 'cancelled':
     case 'dropped':
-      throw new CancelledFailure(`step stopped on the lane (lane task ${taskId}): ${outcome.error ?? outcome.activity}`);
+      throw new CancelledFailure(
+        `step stopped on the lane (lane task ${taskId}): ${outcome.error ?? outcome.activity}`,
+      );
     default:
       throw ApplicationFailure.retryable(
         `lane task ${taskId} ended ${info.status} without a step outcome${info.error ? `: ${info.error}` : ''}`,

@@ -8,7 +8,11 @@ import type Redis from 'ioredis';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { LOCAL_STEP_CANDIDATES } from '../../src/activities/contracts';
-import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS, submitStep } from '../../src/activities/lane-dispatch';
+import {
+  createLaneDispatchActivities,
+  PIPELINE_DISPATCH_STEPS,
+  submitStep,
+} from '../../src/activities/lane-dispatch';
 import { stepCancelKey } from '../../src/lane/activity-step-contract';
 import type { ExpressClient } from '../../src/lane/express-client';
 import type { ExpressWorker } from '../../src/lane/express-worker';
@@ -41,7 +45,11 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
     redis = redisClient();
     express = stepClient(prefix);
     await startDispatchingSagaWorker(ctx, taskQueue, express, { redis, prefix });
-    await startDispatchingSagaWorker(ctx, allLocalQueue, express, { redis, prefix, steps: LOCAL_STEP_CANDIDATES });
+    await startDispatchingSagaWorker(ctx, allLocalQueue, express, {
+      redis,
+      prefix,
+      steps: LOCAL_STEP_CANDIDATES,
+    });
     laneWorker = await startStepWorker({ client: ctx.client, redis, prefix, ledger: true });
   });
 
@@ -131,7 +139,11 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
     expect(state.error).toMatchObject({ reason: 'step_failed', step: 'codegen' });
     expect(state.error?.message).toContain("unknown data set 'NOPE'");
     const runs = await recordedRuns(redis, prefix, handle.workflowId);
-    expect(runs.map((r) => `${r.name}#${r.attempt}`)).toEqual(['reasoning#1', 'codegen#1', 'compensateReasoning#1']);
+    expect(runs.map((r) => `${r.name}#${r.attempt}`)).toEqual([
+      'reasoning#1',
+      'codegen#1',
+      'compensateReasoning#1',
+    ]);
     expect(await express.get(runs.find((r) => r.name === 'codegen')!.taskId)).toMatchObject({
       status: 'succeeded',
       attempts: 1,
@@ -140,7 +152,10 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
   });
 
   it('retries a failing awaited compensation through Temporal only: each attempt is one lane task', async () => {
-    const handle = await startPipeline(ctx.client, allLocalQueue, { idea: 'comp fails', symbol: 'FAILCOMP1' });
+    const handle = await startPipeline(ctx.client, allLocalQueue, {
+      idea: 'comp fails',
+      symbol: 'FAILCOMP1',
+    });
     await failureOf(handle);
     expect((await queryState(handle)).state).toBe('failed');
     const runs = await recordedRuns(redis, prefix, handle.workflowId);
@@ -195,7 +210,9 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
       return info?.status === 'succeeded' ? info : undefined;
     });
     expect(cancelled.result).toMatchObject({ activity: 'cancelled' });
-    const aborted = (await recordedEvents(redis, prefix, running)).find((e) => e.startsWith('aborted codegen '));
+    const aborted = (await recordedEvents(redis, prefix, running)).find((e) =>
+      e.startsWith('aborted codegen '),
+    );
     expect(Number(aborted!.split(' ')[2]) - markedAt).toBeLessThan(1_000);
   });
 
@@ -226,7 +243,9 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
     const settled = await outcome;
     expect(settled.ok).toBe(false);
     expect((settled as { err: unknown }).err).toBeInstanceOf(CancelledFailure);
-    const aborted = (await recordedEvents(redis, prefix, sagaId)).find((e) => e.startsWith('aborted codegen '));
+    const aborted = (await recordedEvents(redis, prefix, sagaId)).find((e) =>
+      e.startsWith('aborted codegen '),
+    );
     const abortedAt = Number(aborted!.split(' ')[2]);
     expect(abortedAt - cancelledAt).toBeLessThan(1_000);
     // The cancellation was reported after the agent stopped, and the lane task says so.

@@ -72,7 +72,13 @@ const stepKey = (a: { workflowId: string; activityId: string }) => `${a.workflow
 export async function startLaneDispatchSubject(opts: {
   /** Shared with the bench's other subjects: same server, same worker connection. */
   nativeConnection: NativeConnection;
+  /** A client on a grpc-js Connection: completes the activities with `completeVia: 'grpc-js'`. */
   client: Client;
+  /**
+   * What the lane worker completes activities through: `native`, a client on `nativeConnection` (as the shipped lane
+   * worker, src/runtime/express-worker.ts), or `grpc-js`, `client` (as it did before). @defaultValue 'native'
+   */
+  completeVia?: 'native' | 'grpc-js';
   redisUrl: string;
   /** The fast agents (bench/lib/fast-pipeline-activities.ts). */
   agents: PipelineActivities & Partial<PlanCacheActivities>;
@@ -111,8 +117,12 @@ export async function startLaneDispatchSubject(opts: {
   // The step-run ledger: first runs skip the heartbeat that checks the attempt before the handler.
   const ledgerRedis = new Redis(opts.redisUrl);
   const tokens = new Map<string, string>();
+  const completion =
+    (opts.completeVia ?? 'native') === 'native'
+      ? new Client({ connection: opts.nativeConnection }).activity
+      : opts.client.activity;
   let types = activityStepTypes(handlers, {
-    completion: tl ? timedCompletion(opts.client.activity, tl, tokens) : opts.client.activity,
+    completion: tl ? timedCompletion(completion, tl, tokens) : completion,
     logger,
     runLedger: { redis: ledgerRedis, keyPrefix },
   });
@@ -314,25 +324,27 @@ async function main(): Promise<void> {
     logger: createLogger('error'),
   });
   const timeline = new LaneTimeline();
-  const laneSubject = (awaitedSteps: boolean, completionClient = client) =>
+  const laneSubject = (awaitedSteps: boolean, completeVia: 'native' | 'grpc-js') =>
     startLaneDispatchSubject({
       nativeConnection: native,
-      client: completionClient,
+      client,
+      completeVia,
       redisUrl: redisUrlFromEnv(),
       agents: activities,
       sinks,
       timeline,
       awaitedSteps,
     });
-  const lane = await laneSubject(true);
-  const laneAsync = await laneSubject(false);
-  // Completions through the worker's NativeConnection (Rust gRPC) instead of a grpc-js Connection.
-  const laneNative = await laneSubject(true, eagerClient);
+  // `lane` as shipped now; `laneGrpcJs` completing through a grpc-js Connection; `laneBefore` as before this work
+  // (every step a dispatched activity, grpc-js completions).
+  const lane = await laneSubject(true, 'native');
+  const laneGrpcJs = await laneSubject(true, 'grpc-js');
+  const laneBefore = await laneSubject(false, 'grpc-js');
   const subjects = {
     inWorker: inWorkerQueue,
     lane: lane.taskQueue,
-    laneAsync: laneAsync.taskQueue,
-    laneNative: laneNative.taskQueue,
+    laneGrpcJs: laneGrpcJs.taskQueue,
+    laneBefore: laneBefore.taskQueue,
   };
   type Name = keyof typeof subjects;
   const names = Object.keys(subjects) as Name[];
@@ -382,7 +394,7 @@ async function main(): Promise<void> {
     for (const g of (await historyGaps(client, measured[name].ids)).slice(0, 8))
       console.log(`  ${g.gap.padEnd(62)} ${f(g.msPerSaga).padStart(7)}  ×${g.occurrencesPerSaga.toFixed(1)}`);
   }
-  for (const name of ['lane', 'laneAsync', 'laneNative'] as Name[]) {
+  for (const name of ['lane', 'laneGrpcJs', 'laneBefore'] as Name[]) {
     const dispatched = new Map<string, number[]>();
     const awaitedSegments = new Map<string, number[]>();
     let steps = 0;
@@ -417,8 +429,8 @@ async function main(): Promise<void> {
     }
   }
   await lane.stop();
-  await laneAsync.stop();
-  await laneNative.stop();
+  await laneGrpcJs.stop();
+  await laneBefore.stop();
   await inWorker.stop();
   await native.close();
   await connection.close();

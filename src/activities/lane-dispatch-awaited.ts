@@ -11,7 +11,11 @@
  *   the same attempt again, finds the same lane task and waits for it;
  * - a cancel or the local activity's timeout: the dispatcher marks the attempt over (`stepCancelKey`), which the lane
  *   side polls while the agent runs; the agent is aborted, and the dispatch waits for it to stop before it reports the
- *   cancellation (so a rollback starts after the step really stopped), for at most `CANCEL_WAIT_MS`;
+ *   cancellation (so a rollback starts after the step really stopped), for at most `CANCEL_WAIT_MS`; the saga
+ *   worker shutting down is no such cancel (the step goes on, see above);
+ * - a cancel of the saga reaches an awaited step only when its workflow task ends (the SDK holds the task while a
+ *   local activity runs, heartbeating it about every 8 s), as for any local activity: awaited steps are for quick
+ *   steps; long ones stay dispatched activities, whose cancel reaches the lane within a heartbeat;
  * - the lane task's result says failed: the failure is rethrown with its type and non-retryable flag, so a
  *   non-retryable agent error fails the step at once; a lane task that ended without a verdict (its handler was cut
  *   off: lane timeout, too many deliveries) is a retryable failure.
@@ -56,6 +60,10 @@ export async function awaitStep(
     stopped.then((cancel) => ({ cancel })),
   ]);
   if ('info' in first) return fromOutcome(taskId, first.info);
+  // This worker is shutting down: the attempt is not over. The step goes on on the lane, and the workflow task's retry
+  // on another worker submits the same attempt and waits for the same lane task.
+  if (first.cancel instanceof CancelledFailure && first.cancel.message === 'WORKER_SHUTDOWN')
+    throw first.cancel;
   // The attempt is over for Temporal: the lane side stops the agent (or does not start it) when it sees the mark.
   await awaited.redis.set(stepCancelKey(awaited.keyPrefix, taskId), '1', 'PX', s.timeoutMs + CANCEL_WAIT_MS);
   let timer: NodeJS.Timeout | undefined;

@@ -14,6 +14,7 @@ import {
   submitStep,
 } from '../../src/activities/lane-dispatch';
 import { stepCancelKey } from '../../src/lane/activity-step-contract';
+import { cancelUpdate } from '../../src/workflows/pipeline-contract';
 import type { ExpressClient } from '../../src/lane/express-client';
 import type { ExpressWorker } from '../../src/lane/express-worker';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
@@ -170,6 +171,28 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
       });
     }
   });
+
+  it('a saga cancelled during an awaited step: the cancel arrives when the workflow task is heartbeated, the step is aborted and reports it, then the rollback runs', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, { idea: 'cancel me', symbol: 'BLOCKCG1' });
+    await waitFor('codegen running on the lane', async () =>
+      (await recordedRuns(redis, prefix, handle.workflowId)).some((r) => r.name === 'codegen'),
+    );
+    const cancelledAt = Date.now();
+    await handle.executeUpdate(cancelUpdate, { args: ['wrong symbol'] });
+    expect((await failureOf(handle)).cause?.type).toBe('SagaRolledBack');
+    const events = await recordedEvents(redis, prefix, handle.workflowId);
+    const abortedAt = Number(events.find((e) => e.startsWith('aborted codegen '))!.split(' ')[2]);
+    // A local activity holds its workflow task: the update is delivered when the SDK heartbeats it (about 8 s of the
+    // 10 s workflow-task timeout), as for any local step. A real codegen ends sooner (its sandbox limit, 1 s).
+    expect(abortedAt - cancelledAt).toBeLessThan(10_000);
+    const state = await queryState(handle);
+    expect(state.error).toMatchObject({ reason: 'cancelled', step: 'codegen', cancelReason: 'wrong symbol' });
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    expect(runs.map((r) => r.name)).toEqual(['reasoning', 'codegen', 'compensateReasoning']);
+    expect(await express.get(runs[1]!.taskId)).toMatchObject({ result: { activity: 'cancelled' } });
+    // The rollback started after the step stopped.
+    expect(runs[2]!.at).toBeGreaterThanOrEqual(abortedAt);
+  }, 30_000);
 
   const awaitedSubmission = (sagaId: string) => ({
     activityType: 'codegen',

@@ -8,10 +8,11 @@
  * Run on its own it measures where a lane-dispatched saga's time goes beside an in-worker one (an A/B in one process
  * on one fresh dev server, the two subjects alternating saga by saga, so both see the same neighbours):
  *
- *   npx tsx bench/lib/saga-lane-subject.ts [--sagas 40]
+ *   npx tsx bench/lib/saga-lane-subject.ts [--sagas 40] [--c50]
  *
- * prints p50 latency and CPU per saga of both, the history gaps of both, and the timeline of one lane step (history
- * events and the dispatch activity, lane worker and completion call marks, see `LaneTimeline`).
+ * prints p50 latency and CPU per saga of each subject (in-worker; lane as shipped; lane completing through grpc-js;
+ * lane as before awaited steps), their history gaps, and the timeline of a lane step (history events and the dispatch
+ * activity, lane worker and completion call marks, see `LaneTimeline`); `--c50` adds sagas/s at 50 in flight.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -377,6 +378,24 @@ async function main(): Promise<void> {
     for (let j = 0; j < names.length; j++) await one(names[(i + j) % names.length]!, true);
   }
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+  if (process.argv.includes('--c50')) {
+    // Sagas per second at 50 in flight, 5 s per subject, one subject after the other (the same order twice).
+    for (const round of [1, 2]) {
+      for (const name of names) {
+        let done = 0;
+        const end = performance.now() + 5_000;
+        await Promise.all(
+          Array.from({ length: 50 }, async () => {
+            while (performance.now() < end) {
+              await one(name, false);
+              done++;
+            }
+          }),
+        );
+        console.log(`c=50 round ${round}: ${name.padEnd(10)} ${(done / 5).toFixed(1)} sagas/s`);
+      }
+    }
+  }
   console.log(
     `${sagas} sagas each, one at a time, taking turns; load ${load0.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}`,
   );

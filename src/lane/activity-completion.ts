@@ -219,6 +219,7 @@ export function defineActivityStepType<I, O>(
     try {
       value = await handler(payload.input as I, {
         signal: run.signal,
+        // No heartbeat to carry progress: a local activity has none (and awaited steps are quick).
         onProgress: () => undefined,
         activity: payload.activity,
         taskId: ctx.taskId,

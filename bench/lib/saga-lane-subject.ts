@@ -93,6 +93,11 @@ export async function startLaneDispatchSubject(opts: {
    * (`localSteps`); false: every step a dispatched activity (as before awaited steps). @defaultValue true
    */
   awaitedSteps?: boolean;
+  /**
+   * Bench-only what-if: the lane worker knows a first run without asking Redis (the ledger's `SET NX` answers at once),
+   * as it would if the lane told handlers whether an entry is a redelivery. Not safe for reruns. @defaultValue false
+   */
+  firstRunKnown?: boolean;
 }): Promise<LaneSubject> {
   const taskQueue = `bench-saga-lane-${randomUUID().slice(0, 8)}`;
   const keyPrefix = `bench-saga-lane-${randomUUID().slice(0, 8)}`;
@@ -125,7 +130,15 @@ export async function startLaneDispatchSubject(opts: {
   let types = activityStepTypes(handlers, {
     completion: tl ? timedCompletion(completion, tl, tokens) : completion,
     logger,
-    runLedger: { redis: ledgerRedis, keyPrefix },
+    runLedger: {
+      redis: opts.firstRunKnown
+        ? ({ set: async () => 'OK', exists: ledgerRedis.exists.bind(ledgerRedis) } as unknown as Pick<
+            Redis,
+            'set' | 'exists'
+          >)
+        : ledgerRedis,
+      keyPrefix,
+    },
   });
   if (tl) types = types.map((t) => timedStepType(t, tl, tokens));
   const lane = new ExpressWorker({
@@ -325,11 +338,12 @@ async function main(): Promise<void> {
     logger: createLogger('error'),
   });
   const timeline = new LaneTimeline();
-  const laneSubject = (awaitedSteps: boolean, completeVia: 'native' | 'grpc-js') =>
+  const laneSubject = (awaitedSteps: boolean, completeVia: 'native' | 'grpc-js', firstRunKnown = false) =>
     startLaneDispatchSubject({
       nativeConnection: native,
       client,
       completeVia,
+      firstRunKnown,
       redisUrl: redisUrlFromEnv(),
       agents: activities,
       sinks,
@@ -341,11 +355,14 @@ async function main(): Promise<void> {
   const lane = await laneSubject(true, 'native');
   const laneGrpcJs = await laneSubject(true, 'grpc-js');
   const laneBefore = await laneSubject(false, 'grpc-js');
+  // What-if: the ledger's round trip gone (the lane telling a first delivery from a redelivery).
+  const laneNoLedgerRtt = await laneSubject(true, 'native', true);
   const subjects = {
     inWorker: inWorkerQueue,
     lane: lane.taskQueue,
     laneGrpcJs: laneGrpcJs.taskQueue,
     laneBefore: laneBefore.taskQueue,
+    laneNoLedgerRtt: laneNoLedgerRtt.taskQueue,
   };
   type Name = keyof typeof subjects;
   const names = Object.keys(subjects) as Name[];
@@ -404,7 +421,7 @@ async function main(): Promise<void> {
     const m = measured[name];
     const s = summarize(m.lat);
     console.log(
-      `${name.padEnd(10)} p50 ${f(s.p50)} ms (${name === 'inWorker' ? '' : `+${f(s.p50 - p50('inWorker'))} `}) p95 ${f(s.p95)} mean ${f(s.mean)}` +
+      `${name.padEnd(15)} p50 ${f(s.p50)} ms (${name === 'inWorker' ? '' : `+${f(s.p50 - p50('inWorker'))} `}) p95 ${f(s.p95)} mean ${f(s.mean)}` +
         ` | CPU per saga: worker+client+lane ${f(m.cpu / sagas)} ms, server ${f(m.server / sagas)} ms`,
     );
   }
@@ -413,7 +430,7 @@ async function main(): Promise<void> {
     for (const g of (await historyGaps(client, measured[name].ids)).slice(0, 8))
       console.log(`  ${g.gap.padEnd(62)} ${f(g.msPerSaga).padStart(7)}  ×${g.occurrencesPerSaga.toFixed(1)}`);
   }
-  for (const name of ['lane', 'laneGrpcJs', 'laneBefore'] as Name[]) {
+  for (const name of ['lane', 'laneGrpcJs', 'laneBefore', 'laneNoLedgerRtt'] as Name[]) {
     const dispatched = new Map<string, number[]>();
     const awaitedSegments = new Map<string, number[]>();
     let steps = 0;
@@ -450,6 +467,7 @@ async function main(): Promise<void> {
   await lane.stop();
   await laneGrpcJs.stop();
   await laneBefore.stop();
+  await laneNoLedgerRtt.stop();
   await inWorker.stop();
   await native.close();
   await connection.close();

@@ -8,7 +8,7 @@
  * Run on its own it measures where a lane-dispatched saga's time goes beside an in-worker one (an A/B in one process
  * on one fresh dev server, the two subjects alternating saga by saga, so both see the same neighbours):
  *
- *   npx tsx bench/lib/saga-lane-subject.ts [--sagas 40] [--c50]
+ *   npx tsx bench/lib/saga-lane-subject.ts [--sagas 40] [--c50] [--only lane,inWorker]
  *
  * prints p50 latency and CPU per saga of each subject (in-worker; lane as shipped; lane completing through grpc-js;
  * lane as before awaited steps), their history gaps, and the timeline of a lane step (history events and the dispatch
@@ -365,7 +365,11 @@ async function main(): Promise<void> {
     laneNoLedgerRtt: laneNoLedgerRtt.taskQueue,
   };
   type Name = keyof typeof subjects;
-  const names = Object.keys(subjects) as Name[];
+  // `--only lane,inWorker`: measure only those (e.g. to profile one subject with `node --cpu-prof`).
+  const only = process.argv.indexOf('--only');
+  const names = (Object.keys(subjects) as Name[]).filter(
+    (n) => only < 0 || process.argv[only + 1]!.split(',').includes(n),
+  );
   const measured = Object.fromEntries(
     names.map((n) => [n, { lat: [] as number[], cpu: 0, server: 0, ids: [] as string[] }]),
   ) as Record<Name, { lat: number[]; cpu: number; server: number; ids: string[] }>;
@@ -421,7 +425,7 @@ async function main(): Promise<void> {
     const m = measured[name];
     const s = summarize(m.lat);
     console.log(
-      `${name.padEnd(15)} p50 ${f(s.p50)} ms (${name === 'inWorker' ? '' : `+${f(s.p50 - p50('inWorker'))} `}) p95 ${f(s.p95)} mean ${f(s.mean)}` +
+      `${name.padEnd(15)} p50 ${f(s.p50)} ms${name === 'inWorker' || !names.includes('inWorker') ? '' : ` (+${f(s.p50 - p50('inWorker'))})`} p95 ${f(s.p95)} mean ${f(s.mean)}` +
         ` | CPU per saga: worker+client+lane ${f(m.cpu / sagas)} ms, server ${f(m.server / sagas)} ms`,
     );
   }
@@ -430,7 +434,7 @@ async function main(): Promise<void> {
     for (const g of (await historyGaps(client, measured[name].ids)).slice(0, 8))
       console.log(`  ${g.gap.padEnd(62)} ${f(g.msPerSaga).padStart(7)}  ×${g.occurrencesPerSaga.toFixed(1)}`);
   }
-  for (const name of ['lane', 'laneGrpcJs', 'laneBefore', 'laneNoLedgerRtt'] as Name[]) {
+  for (const name of names.filter((n) => n !== 'inWorker')) {
     const dispatched = new Map<string, number[]>();
     const awaitedSegments = new Map<string, number[]>();
     let steps = 0;

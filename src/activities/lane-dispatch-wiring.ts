@@ -1,14 +1,16 @@
 /**
  * The saga worker's lane-dispatch activities for the research pipeline, with the express-lane client they submit
  * through (opened here unless given, closed with the worker), and the plan-cache lookup the workflow runs as a local
- * activity (a hit never reaches the lane).
+ * activity (a hit never reaches the lane). The quick `codegen` step is offered as a local activity (`localSteps`,
+ * PIPELINE_AWAITED_STEPS) and runs as an awaited step on the express lane (./lane-dispatch-awaited.ts): that saves each
+ * saga a workflow task and an activity round trip.
  */
 import { openRedis } from '../lane/redis-connections';
 import type { Config } from '../config';
 import { stepTaskSchemas } from '../lane/activity-step-contract';
 import { ExpressClient } from '../lane/express-client';
 import type { Logger } from '../logger';
-import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS } from './lane-dispatch';
+import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS, pipelineAwaitedSteps } from './lane-dispatch';
 import { createPlanCacheActivities } from './plan-cache';
 
 export function openLaneDispatch(
@@ -23,11 +25,18 @@ export function openLaneDispatch(
       redisUrl: config.redisUrl,
       keyPrefix: config.keyPrefix,
     });
-  // The plan cache is the lane workers' (same SAGALANE_KEY_PREFIX and LLM settings): a differing config only misses.
+  // The plan cache and the awaited steps' over-marks are the lane workers' (same SAGALANE_KEY_PREFIX and LLM settings):
+  // a differing plan-cache config only misses.
   const redis = openRedis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   return {
     activities: {
-      ...createLaneDispatchActivities({ express: client, steps: PIPELINE_DISPATCH_STEPS }),
+      ...createLaneDispatchActivities({
+        express: client,
+        steps: PIPELINE_DISPATCH_STEPS,
+        // Where the lane workers' step-run ledger lives (their `runLedger`: the same Redis and key prefix).
+        awaited: { redis, keyPrefix: config.keyPrefix },
+      }),
+      localSteps: pipelineAwaitedSteps,
       ...createPlanCacheActivities({ redis, keyPrefix: config.keyPrefix, llm: config.llm, logger }),
     },
     close: async () => {

@@ -8,6 +8,13 @@
  * Lane choice: compensations always go on the express lane (a rollback never waits behind bulk work); a step goes on
  * the lane its workflow asked for with a trailing `laneHint(lane)` argument (`researchPipeline` passes
  * `laneHint('express')` for `priority: 'express'` sagas), otherwise on the standard lane.
+ *
+ * Awaited steps: the same activity called as a local activity (a worker offers its quick steps as local ones, as the
+ * research pipeline's `localSteps` asks) cannot hand completion off, as a local activity has no task token the server
+ * knows. Its dispatch submits the lane task without a token and waits for the lane task's result instead
+ * (./lane-dispatch-awaited.ts): the step still runs on a lane worker, but inside the saga's workflow task, which saves
+ * the step its own workflow task and activity round trip. Awaited steps always go on the express lane: they hold
+ * their saga's workflow task while they wait.
  */
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -22,6 +29,8 @@ import { InvalidPayloadError, PayloadTooLargeError, UnknownTaskTypeError } from 
 import type { ExpressClient } from '../lane/express-client';
 import type { Lane } from '../lane/keys';
 import { hintedLane } from '../workflows/lane-step';
+import type { LocalStep } from './contracts';
+import { awaitStep, type AwaitedSteps } from './lane-dispatch-awaited';
 
 /** How one activity type is dispatched. */
 export interface LaneDispatchStep {
@@ -45,6 +54,12 @@ export interface LaneDispatchOptions {
   laneTimeoutGraceMs?: number;
   /** Called once a step is on the lane (metrics, logs). */
   onDispatched?: (event: { activityType: string; lane: Lane; taskId: string }) => void;
+  /**
+   * Where awaited steps (local activities) mark an attempt over, so the lane side stops its agent: the lane workers'
+   * Redis and key prefix (their `runLedger`). Without it a local activity's dispatch is refused (non-retryable).
+   * @defaultValue none
+   */
+  awaited?: AwaitedSteps;
 }
 
 /** Activity types of the research pipeline and whether each is a compensation. */
@@ -59,6 +74,19 @@ export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
   compensateBacktest: { compensation: true },
 };
 
+/**
+ * The research pipeline's quick steps that a lane-dispatching worker with awaited steps offers as local activities
+ * (its `localSteps` answer, `pipelineAwaitedSteps`): `codegen`, an awaited step on the express lane. The compensations
+ * could go the same way (they work as awaited steps), but the workflow's step-attempt interceptor notes the lane task
+ * of a compensation only for activities, so the `state` query would lose their `lane` and `taskId`: they stay
+ * dispatched activities until it does the same for local activities.
+ */
+export const PIPELINE_AWAITED_STEPS: readonly LocalStep[] = ['codegen'];
+
+export async function pipelineAwaitedSteps(): Promise<LocalStep[]> {
+  return [...PIPELINE_AWAITED_STEPS];
+}
+
 /** Failure type of a dispatch the lane refused (unknown step type, payload too large or invalid). */
 export const STEP_DISPATCH_REFUSED_FAILURE = 'StepDispatchRefused';
 
@@ -72,8 +100,27 @@ export function createLaneDispatchActivities(options: LaneDispatchOptions): Disp
   const activities: DispatchActivities = {};
   for (const [activityType, step] of Object.entries(options.steps)) {
     const dispatch = async (...args: unknown[]): Promise<never> => {
-      const info = Context.current().info;
+      const context = Context.current();
+      const info = context.info;
       const input = args[0];
+      if (info.isLocal) {
+        if (!options.awaited) {
+          throw ApplicationFailure.nonRetryable(
+            `step ${activityType} was called as a local activity, but this worker has no awaited-step store (awaited)`,
+            STEP_DISPATCH_REFUSED_FAILURE,
+          );
+        }
+        const submission = {
+          activityType,
+          lane: 'express' as const,
+          input,
+          activity: activityRef(info),
+          timeoutMs: info.startToCloseTimeoutMs + grace,
+        };
+        return (await awaitStep(options.express, options.awaited, submission, context, (taskId) =>
+          options.onDispatched?.({ activityType, lane: 'express', taskId }),
+        )) as never;
+      }
       const lane: Lane = step.compensation ? 'express' : (hintedLane(args) ?? 'standard');
       const { taskId } = await submitStep(options.express, {
         activityType,
@@ -103,7 +150,8 @@ function activityRef(info: Context['info']): StepActivityRef {
   return {
     workflowId: execution.workflowId,
     runId: execution.runId,
-    activityId: info.activityId,
+    // Local activities count their ids apart from activities (both start at 1): `local-3` is not activity 3.
+    activityId: info.isLocal ? `local-${info.activityId}` : info.activityId,
     activityType: info.activityType,
     attempt: info.attempt,
   };
@@ -113,7 +161,8 @@ export interface StepSubmission {
   activityType: string;
   lane: Lane;
   input: unknown;
-  taskToken: Uint8Array;
+  /** Absent for an awaited step. */
+  taskToken?: Uint8Array;
   activity: StepActivityRef;
   timeoutMs: number;
 }
@@ -125,7 +174,7 @@ export interface StepSubmission {
  */
 export async function submitStep(express: ExpressClient, s: StepSubmission): Promise<{ taskId: string }> {
   const payload: StepTaskPayload = {
-    taskToken: Buffer.from(s.taskToken).toString('base64'),
+    ...(s.taskToken ? { taskToken: Buffer.from(s.taskToken).toString('base64') } : {}),
     lane: s.lane,
     activity: s.activity,
     input: s.input,

@@ -17,6 +17,11 @@
  * rerun with the same task token, and a heartbeat before the rerun's handler drops it when the activity already
  * finished. That check costs a Temporal call per step; with a `runLedger` only reruns pay it: the first run of a lane
  * task claims a Redis key (`SET … NX`), and a run that finds the key taken is a rerun.
+ *
+ * An awaited step (a local activity's dispatch, src/activities/lane-dispatch-awaited.ts) comes without a task token:
+ * nothing is written to Temporal, the lane task's result is the step's outcome (value or failure) and the dispatcher
+ * waits for it. Instead of heartbeats the run polls the dispatcher's mark that the attempt is over (`stepCancelKey`,
+ * in the `runLedger`'s Redis), before the handler and every `heartbeatIntervalMs` while it runs.
  */
 import {
   ActivityCancelledError,
@@ -31,6 +36,7 @@ import { createLogger, type Logger } from '../logger';
 import { laneStepResult } from '../workflows/lane-step';
 import {
   STEP_TASK_MAX_ATTEMPTS,
+  stepCancelKey,
   stepTaskPayloadSchema,
   stepTaskType,
   type StepActivityRef,
@@ -63,6 +69,11 @@ export interface StepTaskOutcome {
   error?: string;
   /** For `failed`: Temporal will not retry it. */
   nonRetryable?: boolean;
+  /** An awaited step's value, `completed`: the agent's value in its `LaneStepResult` envelope. */
+  value?: unknown;
+  /** An awaited step's failure, `failed`: its type and details, for the dispatcher to rethrow. */
+  failureType?: string;
+  details?: unknown[];
 }
 
 export interface ActivityStepTypeOptions {
@@ -94,7 +105,8 @@ export interface ActivityStepTypeOptions {
 
 /** `runLedger`: the Redis connection and key prefix (the lane's own: `config.keyPrefix`). */
 export interface StepRunLedger {
-  redis: Pick<RedisClient, 'set'>;
+  /** `set` for the ledger; `exists` for awaited steps' over-marks. */
+  redis: Pick<RedisClient, 'set' | 'exists'>;
   keyPrefix: string;
   /**
    * How long a first run is remembered. A rerun comes once the janitor finds the first run's entry idle (seconds,
@@ -158,6 +170,7 @@ export function defineActivityStepType<I, O>(
     schema: stepTaskPayloadSchema,
     defaults: { lane: 'standard', ...options.defaults, maxAttempts: STEP_TASK_MAX_ATTEMPTS },
     handler: async (payload, ctx) => {
+      if (payload.taskToken === undefined) return runAwaited(payload, ctx);
       const token = Buffer.from(payload.taskToken, 'base64');
       const meta = { taskId: ctx.taskId, ...payload.activity };
       // Before any work: a rerun of a task whose attempt already finished (its first worker completed it and died
@@ -195,6 +208,40 @@ export function defineActivityStepType<I, O>(
       return write(log, meta, writeRetryMs, 'completed', () => completion.complete(token, result));
     },
   });
+
+  /** An awaited step: the outcome goes into the lane task's result, nothing to Temporal. */
+  async function runAwaited(payload: StepTaskPayload, ctx: TaskContext): Promise<StepTaskOutcome> {
+    const meta = { taskId: ctx.taskId, ...payload.activity };
+    const over = options.runLedger ? awaitedOver(options.runLedger, ctx.taskId) : undefined;
+    if (over && (await over())) return dropped(log, meta, 'the dispatcher marked the attempt over');
+    const run = new PolledRun(over, heartbeatIntervalMs, ctx.signal);
+    let value: O;
+    try {
+      value = await handler(payload.input as I, {
+        signal: run.signal,
+        // No heartbeat to carry progress: a local activity has none (and awaited steps are quick).
+        onProgress: () => undefined,
+        activity: payload.activity,
+        taskId: ctx.taskId,
+        lane: payload.lane,
+      });
+    } catch (err) {
+      const stoppedByMark = await run.finish();
+      if (stoppedByMark) return { activity: 'cancelled' };
+      if (ctx.signal.aborted) throw err;
+      const failure = toStepFailure(err);
+      return {
+        activity: 'failed',
+        error: failure.message,
+        nonRetryable: failure.nonRetryable === true,
+        ...(failure.type ? { failureType: failure.type } : {}),
+        ...(failure.details?.length ? { details: [...failure.details] } : {}),
+      };
+    }
+    await run.finish();
+    const ref = { lane: payload.lane, taskId: ctx.taskId, attempt: payload.activity.attempt };
+    return { activity: 'completed', value: laneStepResult(value, ref) };
+  }
 
   async function afterFailure(
     err: unknown,
@@ -368,5 +415,61 @@ async function write(
       log.warn('could not write the step outcome to Temporal; retrying', { ...meta, error: String(err) });
       await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** i, 2_000)));
     }
+  }
+}
+
+/** The check whether an awaited step's dispatcher marked the attempt over (a Redis error: not over, carry on). */
+function awaitedOver(ledger: StepRunLedger, taskId: string): () => Promise<boolean> {
+  const key = stepCancelKey(ledger.keyPrefix, taskId);
+  return async () => {
+    try {
+      return (await ledger.redis.exists(key)) > 0;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * An awaited step's handler run: every `intervalMs` it asks `over()` and aborts the handler's signal when the attempt
+ * is over, or when the lane aborts.
+ */
+class PolledRun {
+  private readonly controller = new AbortController();
+  private stoppedByMark = false;
+  private timer?: NodeJS.Timeout;
+  private finished = false;
+
+  constructor(
+    private readonly over: (() => Promise<boolean>) | undefined,
+    private readonly intervalMs: number,
+    laneSignal: AbortSignal,
+  ) {
+    if (laneSignal.aborted) this.controller.abort(laneSignal.reason);
+    else laneSignal.addEventListener('abort', () => this.controller.abort(laneSignal.reason), { once: true });
+    this.schedule();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private schedule(): void {
+    if (!this.over || this.finished) return;
+    this.timer = setTimeout(() => {
+      void this.over!().then((over) => {
+        if (this.finished) return;
+        if (!over) return this.schedule();
+        this.stoppedByMark = true;
+        this.controller.abort(new Error('step attempt over: cancelled or timed out'));
+      });
+    }, this.intervalMs);
+  }
+
+  /** Stops polling; true when the mark stopped the handler. */
+  async finish(): Promise<boolean> {
+    this.finished = true;
+    clearTimeout(this.timer);
+    return this.stoppedByMark;
   }
 }

@@ -26,8 +26,12 @@ export type StepActivityRef = z.infer<typeof stepActivityRefSchema>;
 
 export const stepTaskPayloadSchema = z
   .object({
-    /** The activity's task token, base64: what the lane worker completes, fails or cancels the activity with. */
-    taskToken: z.string().min(1).max(16_384),
+    /**
+     * The activity's task token, base64: what the lane worker completes, fails or cancels the activity with. Absent
+     * for an awaited step (a local activity's dispatch, which has no task token the server knows): the lane task's
+     * own result then carries the step's outcome and the dispatcher waits for it.
+     */
+    taskToken: z.string().min(1).max(16_384).optional(),
     /** The lane the dispatcher chose (the handler reports it back with the result). */
     lane: z.enum(LANES),
     activity: stepActivityRefSchema,
@@ -36,6 +40,15 @@ export const stepTaskPayloadSchema = z
   })
   .strict();
 export type StepTaskPayload = z.infer<typeof stepTaskPayloadSchema>;
+
+/**
+ * Where the dispatcher of an awaited step marks its attempt over (cancelled, timed out: it stopped waiting): the lane
+ * side polls it while the agent runs, and checks it before a run, so an abandoned step stops and a rerun of one does
+ * not run the agent again.
+ */
+export function stepCancelKey(keyPrefix: string, taskId: string): string {
+  return `${keyPrefix}:step-cancel:${taskId}`;
+}
 
 /**
  * One lane task per activity attempt: a dispatch that runs again for the same attempt (its submit retried after a

@@ -134,6 +134,52 @@ describe('lane-dispatched steps with real processes killed', () => {
     });
   }, 120_000);
 
+  it('a lane worker killed mid awaited step: the lane reruns the same lane task, the saga gets one result', async () => {
+    const prefix = uniquePrefix('dispatch-lanekill-awaited');
+    prefixes.push(prefix);
+    const taskQueue = uniqueTaskQueue('dispatch-lanekill-awaited');
+    const express = stepClient(prefix);
+    clients.push(express);
+    await startDispatchingSagaWorker(ctx, taskQueue, express, { redis, prefix });
+    const [a, b] = await Promise.all([
+      spawnStepWorker({ prefix, consumer: 'lane-a', temporalAddress: temporalAddress() }),
+      spawnStepWorker({ prefix, consumer: 'lane-b', temporalAddress: temporalAddress() }),
+    ]);
+    spawned.push(a!, b!);
+    const byPid = new Map([
+      [a!.child.pid, a!],
+      [b!.child.pid, b!],
+    ]);
+    const handle = await startPipeline(ctx.client, taskQueue, {
+      idea: 'kill the lane worker',
+      symbol: 'BLOCKCGK1',
+    });
+    const codegenRun = await waitFor('codegen running on a lane worker', async () =>
+      (await recordedRuns(redis, prefix, handle.workflowId)).find((r) => r.name === 'codegen'),
+    );
+    await byPid.get(codegenRun.pid)!.kill9();
+    await release(redis, prefix, handle.workflowId);
+    const result = await handle.result();
+    expect(result.artifacts.code).toBe(`test-artifact:${handle.workflowId}:codegen`);
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    const codegen = runs.filter((r) => r.name === 'codegen');
+    // The same lane task (same local-activity attempt) ran twice: on the killed worker, then on the survivor.
+    expect(codegen.map((r) => [r.taskId, r.attempt])).toEqual([
+      [codegenRun.taskId, 1],
+      [codegenRun.taskId, 1],
+    ]);
+    expect(codegen[1]!.pid).not.toBe(codegenRun.pid);
+    expect(runs.filter((r) => r.name !== 'codegen').map((r) => r.name)).toEqual([
+      'reasoning',
+      'ml',
+      'backtest',
+    ]);
+    expect((await queryState(handle)).steps.find((s) => s.name === 'codegen')).toMatchObject({
+      taskId: codegenRun.taskId,
+      attempts: 1,
+    });
+  }, 120_000);
+
   it('a saga worker killed while a step runs on the lane: the step goes on and its completion reaches the new saga worker', async () => {
     const prefix = uniquePrefix('dispatch-sagakill');
     prefixes.push(prefix);
@@ -171,11 +217,59 @@ describe('lane-dispatched steps with real processes killed', () => {
       'backtest#1',
     ]);
     const outcomes = await activityOutcomes(handle);
-    for (const step of ['reasoning', 'codegen', 'ml', 'backtest']) {
+    for (const step of ['reasoning', 'ml', 'backtest']) {
       expect({ step, ...outcomes[step] }).toEqual({ step, ...ONE_CLEAN_COMPLETION });
     }
+    // The shipped wiring runs codegen as an awaited step (a local activity): no activity of its own.
+    expect(outcomes.codegen).toBeUndefined();
     const state = await queryState(handle);
     expect(state.state).toBe('completed');
     expect(state.steps.find((s) => s.name === 'ml')?.taskId).toBe(mlRun.taskId);
+  }, 120_000);
+
+  it('a saga worker killed while an awaited step runs on the lane: the step goes on, the new saga worker waits for the same lane task', async () => {
+    const prefix = uniquePrefix('dispatch-sagakill-awaited');
+    prefixes.push(prefix);
+    const taskQueue = uniqueTaskQueue('dispatch-sagakill-awaited');
+    const express = stepClient(prefix);
+    clients.push(express);
+    inProcess.push(await startStepWorker({ client: ctx.client, redis, prefix, ledger: true }));
+    const processOpts = {
+      prefix,
+      taskQueue,
+      temporalAddress: temporalAddress(),
+      bundle: workflowBundlePath(),
+    };
+    const first = await spawnDispatchingSagaWorker(processOpts);
+    spawned.push(first);
+    const handle = await startPipeline(
+      ctx.client,
+      taskQueue,
+      { idea: 'kill the saga worker in codegen', symbol: 'BLOCKCGS1' },
+      { tuning: { heartbeatTimeoutMs: 15_000, retryInitialIntervalMs: 50 } },
+    );
+    const codegenRun = await waitFor('codegen running on the lane', async () =>
+      (await recordedRuns(redis, prefix, handle.workflowId)).find((r) => r.name === 'codegen'),
+    );
+    await first.kill9();
+    // The workflow task the dead worker held times out (10 s); the new worker replays and runs the local activity
+    // again: same attempt, same lane task, which it waits for.
+    const second = await spawnDispatchingSagaWorker(processOpts);
+    spawned.push(second);
+    await release(redis, prefix, handle.workflowId);
+    await handle.result();
+    const runs = await recordedRuns(redis, prefix, handle.workflowId);
+    expect(runs.map((r) => `${r.name}#${r.attempt}`)).toEqual([
+      'reasoning#1',
+      'codegen#1',
+      'ml#1',
+      'backtest#1',
+    ]);
+    const state = await queryState(handle);
+    expect(state.state).toBe('completed');
+    expect(state.steps.find((s) => s.name === 'codegen')).toMatchObject({
+      taskId: codegenRun.taskId,
+      lane: 'express',
+    });
   }, 120_000);
 });

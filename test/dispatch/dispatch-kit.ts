@@ -7,7 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS } from '../../src/activities/lane-dispatch';
+import {
+  createLaneDispatchActivities,
+  PIPELINE_DISPATCH_STEPS,
+  pipelineAwaitedSteps,
+} from '../../src/activities/lane-dispatch';
+import type { LocalStep } from '../../src/activities/contracts';
 import { createLogger } from '../../src/logger';
 import { activityStepTypes } from '../../src/lane/activity-completion';
 import { stepTaskSchemas } from '../../src/lane/activity-step-contract';
@@ -26,16 +31,28 @@ export function stepClient(prefix: string): ExpressClient {
   return new ExpressClient({ types: stepTaskSchemas(STEP_NAMES), redisUrl: redisUrl(), keyPrefix: prefix });
 }
 
-/** A saga worker on `taskQueue` whose pipeline activities dispatch to the lane under `prefix`. */
+/**
+ * A saga worker on `taskQueue` whose pipeline activities dispatch to the lane under `prefix`. With `awaited` (the
+ * shipped wiring's choice) the quick steps run as local activities, awaited steps; without, every step is a
+ * dispatched activity.
+ */
 export async function startDispatchingSagaWorker(
   ctx: TemporalTestContext,
   taskQueue: string,
   express: ExpressClient,
+  awaited?: { redis: Redis; prefix: string; steps?: readonly LocalStep[] },
 ): Promise<void> {
+  const dispatch = createLaneDispatchActivities({
+    express,
+    steps: PIPELINE_DISPATCH_STEPS,
+    awaited: awaited ? { redis: awaited.redis, keyPrefix: awaited.prefix } : undefined,
+  });
   await ctx.startWorker({
     taskQueue,
     activities: withPipelineLocalActivities(
-      createLaneDispatchActivities({ express, steps: PIPELINE_DISPATCH_STEPS }),
+      awaited
+        ? { ...dispatch, localSteps: awaited.steps ? async () => [...awaited.steps!] : pipelineAwaitedSteps }
+        : dispatch,
     ),
     sinks: createLogSagaSinks(createLogger('silent')),
   });
@@ -50,6 +67,8 @@ export async function startStepWorker(opts: {
   concurrency?: number;
   /** Serve only these activity types. @defaultValue all eight */
   only?: (name: string) => boolean;
+  /** With the step-run ledger (`runLedger`, as shipped), which awaited steps' over-marks need. @defaultValue false */
+  ledger?: boolean;
 }): Promise<ExpressWorker> {
   const handlers = createTestStepHandlers({
     redis: opts.redis,
@@ -58,7 +77,11 @@ export async function startStepWorker(opts: {
   });
   const served = Object.fromEntries(Object.entries(handlers).filter(([name]) => opts.only?.(name) ?? true));
   const worker = new ExpressWorker({
-    types: activityStepTypes(served, { completion: opts.client.activity, logger: createLogger('warn') }),
+    types: activityStepTypes(served, {
+      completion: opts.client.activity,
+      logger: createLogger('warn'),
+      ...(opts.ledger ? { runLedger: { redis: opts.redis, keyPrefix: opts.prefix } } : {}),
+    }),
     redisUrl: redisUrl(),
     keyPrefix: opts.prefix,
     concurrency: { min: opts.concurrency ?? 8, max: opts.concurrency ?? 8 },

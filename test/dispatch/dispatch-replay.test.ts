@@ -1,6 +1,6 @@
 /**
  * Determinism guard for lane-dispatched sagas: histories of sagas whose steps ran on the lane (standard and express
- * priority, rolled back, cancelled mid-step) are committed under test/dispatch/histories and must replay against the
+ * priority, rolled back, cancelled mid-step, and with codegen as an awaited step: a local activity) are committed under test/dispatch/histories and must replay against the
  * current workflow code, like the in-worker histories of test/sagas/replay.test.ts (recorded before lane dispatch
  * existed, which still replay too).
  *
@@ -22,7 +22,7 @@ import { recordedRuns } from './fixtures/step-handlers';
 
 const sinks = createLogSagaSinks(createLogger('silent'));
 const HISTORIES_DIR = path.resolve(__dirname, 'histories');
-const KINDS = ['completed', 'express-completed', 'rolled-back', 'cancelled'] as const;
+const KINDS = ['completed', 'express-completed', 'rolled-back', 'cancelled', 'awaited-completed'] as const;
 type Kind = (typeof KINDS)[number];
 const historyFile = (kind: Kind) => path.join(HISTORIES_DIR, `lane-dispatched-${kind}.json`);
 
@@ -32,20 +32,24 @@ async function writeHistories(): Promise<void> {
   const prefix = uniquePrefix('dispatch-replay');
   const taskQueue = uniqueTaskQueue('dispatch-replay');
   const express = stepClient(prefix);
-  const lane = await startStepWorker({ client: ctx.client, redis, prefix });
+  const lane = await startStepWorker({ client: ctx.client, redis, prefix, ledger: true });
   try {
     await startDispatchingSagaWorker(ctx, taskQueue, express);
+    // The shipped wiring's shape: codegen offered as a local activity, an awaited step.
+    await startDispatchingSagaWorker(ctx, `${taskQueue}-awaited`, express, { redis, prefix });
     const inputs: Record<Kind, PipelineInput> = {
       completed: { idea: 'replay lane', symbol: 'REPLAYLANE' },
       'express-completed': { idea: 'replay express', symbol: 'REPLAYEXP', priority: 'express' },
       'rolled-back': { idea: 'replay rollback', symbol: 'FAILMLREPLAY' },
       cancelled: { idea: 'replay cancel', symbol: 'BLOCKMLREPLAY' },
+      'awaited-completed': { idea: 'replay awaited', symbol: 'REPLAYAWAIT' },
     };
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
     // Only missing files: a committed history is what running sagas look like and is never rewritten.
     for (const kind of KINDS.filter((k) => !fs.existsSync(historyFile(k)))) {
       const input = inputs[kind];
-      const handle = await startPipeline(ctx.client, taskQueue, input, {
+      const queue = kind.startsWith('awaited') ? `${taskQueue}-awaited` : taskQueue;
+      const handle = await startPipeline(ctx.client, queue, input, {
         workflowId: pipelineWorkflowId(input.symbol, randomUUID()),
       });
       if (kind === 'cancelled') {
@@ -85,6 +89,12 @@ describe('lane-dispatched saga histories replay against the current workflow cod
     for (const kind of KINDS) expect(decoded(kind)).toContain('sagalaneLaneStep');
     expect(decoded('express-completed')).toContain('"sagalaneLane":"express"');
     expect(text('cancelled')).toContain('ACTIVITY_TASK_CANCELED');
+    // The awaited codegen: a local-activity marker holding the lane envelope, no codegen activity.
+    expect(text('awaited-completed')).toContain('EVENT_TYPE_MARKER_RECORDED');
+    expect(decoded('awaited-completed')).toMatch(
+      /"sagalaneLaneStep":\{"lane":"express","taskId":"step\.codegen:/,
+    );
+    expect(text('awaited-completed')).not.toMatch(/"activityType":\{\s*"name":\s*"codegen"/);
   });
 
   it('replays every history without a nondeterminism error', async () => {

@@ -4,7 +4,9 @@
  * reach Temporal exactly once (one completion, no failure or timeout from the kills), and no run of a step or
  * compensation may start after its activity completed (a rerun of a finished step is dropped before it runs).
  * Reruns are counted and reported: after a kill (expected), and on live workers whose entry the lane's janitor took
- * for an orphan (the lane is at-least-once; Temporal's completion is still single).
+ * for an orphan (the lane is at-least-once; Temporal's completion is still single). Run twice: with every step a
+ * dispatched activity, and with codegen an awaited step (a local activity waiting for its lane task, as the shipped
+ * saga worker runs it), which then has no activity in the history and must still run to one result.
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -32,7 +34,10 @@ const ROLLBACK_EVERY = 5; // every 5th saga fails in ml and rolls back
 const KILL_EVERY_MS = 2_000;
 const WORKERS = 3;
 
-describe('lane-dispatched sagas while lane workers are kill -9ed', () => {
+describe.each([
+  ['every step a dispatched activity', false],
+  ['codegen an awaited step', true],
+])('lane-dispatched sagas while lane workers are kill -9ed (%s)', (_mode, awaited) => {
   let ctx: TemporalTestContext;
   let redis: Redis;
   let express: ExpressClient;
@@ -59,7 +64,7 @@ describe('lane-dispatched sagas while lane workers are kill -9ed', () => {
     ctx = await temporalTestContext();
     redis = redisClient();
     express = stepClient(prefix);
-    await startDispatchingSagaWorker(ctx, taskQueue, express);
+    await startDispatchingSagaWorker(ctx, taskQueue, express, awaited ? { redis, prefix } : undefined);
     await Promise.all(Array.from({ length: WORKERS }, spawnOne));
   }, 120_000);
 
@@ -167,17 +172,21 @@ describe('lane-dispatched sagas while lane workers are kill -9ed', () => {
         const failed = e.activityTaskFailedEventAttributes;
         if (failed) completed.push(`failed:${types.get(String(failed.scheduledEventId))}`);
       }
+      // An awaited codegen is a local activity: no activity events.
+      const activities = (names: string[]) => names.filter((n) => !(awaited && n === 'codegen'));
       expect({ saga: handle.workflowId, completed }).toEqual({
         saga: handle.workflowId,
-        completed: rollback
-          ? ['reasoning', 'codegen', 'failed:ml', 'compensateCodegen', 'compensateReasoning']
-          : expected,
+        completed: activities(
+          rollback
+            ? ['reasoning', 'codegen', 'failed:ml', 'compensateCodegen', 'compensateReasoning']
+            : expected,
+        ),
       });
       // No run started after its activity completed (a rerun of a finished step stops at its first heartbeat).
       lateRuns += runs.filter((r) => r.at > (completedAt.get(r.name) ?? Infinity)).length;
     }
     process.stderr.write(
-      `dispatch chaos: ${SAGAS} sagas, ${kills} kills, ${reruns} reruns by the lane ` +
+      `dispatch chaos${awaited ? ' (awaited codegen)' : ''}: ${SAGAS} sagas, ${kills} kills, ${reruns} reruns by the lane ` +
         `(${duplicatesOnLiveWorkers} while the earlier run's worker was alive), ${lateRuns} runs after completion\n`,
     );
     expect(lateRuns).toBe(0);

@@ -80,6 +80,15 @@ const TERMINAL = new Set(['completed', 'rolled_back', 'failed']);
  */
 export const FEWER_COMMANDS_PATCH = 'sagalane-fewer-commands-v1';
 
+/**
+ * Versioning (`patched`): one patch standing for every change this version of sagalane made to a saga's commands
+ * (`FEWER_COMMANDS_PATCH`; in the research pipeline also its local steps and the plan-cache lookup before the body).
+ * Temporal's core records a marker and synthesises a `TemporalChangeVersion` search-attribute upsert for each patch a
+ * run asks (two commands and two history events each, and a visibility write), so sagas started by this code ask
+ * only this one; sagas recorded before it replay through the individual patches, asked when this one is absent.
+ */
+export const SAGA_V2_PATCH = 'sagalane-saga-v2';
+
 /** The `state` query of any saga (same name as the pipeline's `stateQuery`, with a generic result). */
 export const sagaStateQuery = defineQuery<SagaStateView<unknown, string>>('state');
 
@@ -207,7 +216,7 @@ export class Saga<TResult = unknown> {
   async run(body: (saga: this) => Promise<TResult>): Promise<TResult> {
     if (this.running) throw ApplicationFailure.nonRetryable('Saga.run may be called once per saga');
     this.running = true;
-    this.fewerCommands = patched(FEWER_COMMANDS_PATCH);
+    this.fewerCommands = patched(SAGA_V2_PATCH) || patched(FEWER_COMMANDS_PATCH);
     sagaMetrics.sagaStarted({ workflowType: this.view.workflowType });
     // A new saga leaves `SagaState` absent while pending: its first step's upsert follows in the same task.
     if (!this.fewerCommands) this.publishSearchAttributes();

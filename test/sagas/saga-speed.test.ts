@@ -4,6 +4,7 @@
  * with a local activity instead of the `reasoning` activity; codegen and the compensations as local activities on a
  * worker with in-process agents (`localSteps`), activities on any other.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -133,6 +134,12 @@ describe('local activities: plan-cache hits, and the quick step and compensation
       ).includes('TemporalChangeVersion'),
     );
     expect(changeVersionUpserts).toHaveLength(1);
+    // SagaState / SagaStep upserts: reasoning (a cache hit) and codegen fall in one activation and share one.
+    const sagaUpserts = history.flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+      return 'SagaState' in fields ? [defaultPayloadConverter.fromPayload<string>(fields.SagaState!)] : [];
+    });
+    expect(sagaUpserts).toEqual(['codegen', 'ml', 'backtest', 'completed']);
     const state = await queryState(second);
     expect(state.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
       'reasoning:completed',

@@ -136,8 +136,20 @@ export async function researchPipeline(
   // in test/sagas/research-pipeline.test.ts with queries during the first task).
   const localStepsPatched = v2 || patched(LOCAL_STEPS_PATCH);
   const lookedUpFirst = strict !== true && (v2 || patched(PLAN_CACHE_LOCAL_PATCH));
+  // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is checked
+  // by the agent, so it skips the lookup (no marker in its history either).
+  const lookUpPlan = () =>
+    cachedPlan(reasoningInput).catch((err: unknown) => {
+      if (!ranAndFailed(err)) throw err;
+      return null;
+    });
   // The local activities run before the saga body, in the first workflow task: a worker that has not registered
   // them fails that task (an error outside the body is not rolled back as a step failure; see `ranAndFailed`).
+  // Sagas of SAGA_V2_PATCH schedule both at once (one round trip to core instead of two in a row); older ones
+  // replay them one after the other.
+  const early = v2 && lookedUpFirst ? lookUpPlan() : undefined;
+  // Awaited below; handled here so a failure of `localSteps` first never leaves this one unhandled.
+  early?.catch(() => undefined);
   if (localStepsPatched) {
     const answer: unknown = await askLocalSteps().catch((err: unknown) => {
       if (!ranAndFailed(err)) throw err;
@@ -147,14 +159,7 @@ export async function researchPipeline(
     if (Array.isArray(answer))
       agents.useLocal(answer.filter((step: unknown): step is LocalStep => candidates.includes(step)));
   }
-  // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is checked
-  // by the agent, so it skips the lookup (no marker in its history either).
-  const lookUpPlan = () =>
-    cachedPlan(reasoningInput).catch((err: unknown) => {
-      if (!ranAndFailed(err)) throw err;
-      return null;
-    });
-  const cachedReasoning = lookedUpFirst ? await lookUpPlan() : null;
+  const cachedReasoning = lookedUpFirst ? await (early ?? lookUpPlan()) : null;
   return saga.run(async () => {
     const reasoning = await saga.step(
       'reasoning',

@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { openRedis, type RedisClient } from '../../src/lane/redis-connections';
 import { startStackSubject } from './saga-stack-subject';
 import { summarize } from './stats';
 
@@ -94,6 +95,14 @@ function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefin
   return Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 }
 
+/** Calls per command from INFO commandstats (e.g. `evalsha` → 1234). */
+async function redisCommandStats(redis: RedisClient): Promise<Map<string, number>> {
+  const info = await (redis as { info(section: string): Promise<string> }).info('commandstats');
+  const out = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
 interface StepTiming {
   wait: number[];
   run: number[];
@@ -104,8 +113,10 @@ async function main(): Promise<void> {
   const concurrency = intArg('--concurrency', 1);
   const p = process.argv.indexOf('--cpu-prof');
   const profileDir = p >= 0 ? process.argv[p + 1] : undefined;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = openRedis(redisUrl);
   const stack = await startStackSubject({
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl,
     keyPrefix: `sagaprof-${Date.now().toString(36)}`,
     ...(profileDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
   });
@@ -117,6 +128,20 @@ async function main(): Promise<void> {
       return { sagaId, ms: performance.now() - t };
     };
     for (let i = 0; i < 5; i++) await runOne();
+    // What the stack costs doing nothing (background loops), so per-saga figures can be read against it.
+    const idleS = 5;
+    const idleRedis = await redisCommandStats(redis);
+    const idleCpu = groupCpu(stack.pid);
+    await new Promise((r) => setTimeout(r, idleS * 1000));
+    const idleRedisAfter = await redisCommandStats(redis);
+    const idleCpuAfter = cpuDelta(idleCpu, groupCpu(stack.pid));
+    let idleCommands = 0;
+    for (const [cmd, n] of idleRedisAfter) idleCommands += n - (idleRedis.get(cmd) ?? 0);
+    console.log(
+      `idle for ${idleS} s: ${(idleCommands / idleS).toFixed(0)} Redis commands/s; CPU ms/s: ` +
+        [...idleCpuAfter.entries()].map(([name, ms]) => `${name} ${(ms / idleS).toFixed(1)}`).join(', '),
+    );
+    const redisBefore = await redisCommandStats(redis);
     const before = groupCpu(stack.pid);
     const threadsBefore = threadCpu(stack.pid);
     const ownBefore = process.cpuUsage();
@@ -133,6 +158,7 @@ async function main(): Promise<void> {
     );
     const wallS = (performance.now() - t0) / 1000;
     const cpu = cpuDelta(before, groupCpu(stack.pid));
+    const redisAfter = await redisCommandStats(redis);
     const threadsAfter = threadCpu(stack.pid);
     const threads = cpuDelta(threadsBefore, threadsAfter);
     // Worker threads (the SDK's workflow threads, piscina's pool threads) are all named `node`: list the busiest.
@@ -165,11 +191,23 @@ async function main(): Promise<void> {
     console.log(`  ${'(client: this)'.padEnd(20)} ${(clientMs / sagaCount).toFixed(1)}`);
     console.log(`  ${'total'.padEnd(20)} ${((total + clientMs) / sagaCount).toFixed(1)}`);
 
+    // Commands of every client of this Redis (use a Redis of the run's own for a clean count: REDIS_URL).
+    const commands = [...redisAfter.entries()]
+      .map(([cmd, calls]) => [cmd, calls - (redisBefore.get(cmd) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const totalCommands = commands.reduce((a, [, n]) => a + n, 0);
+    console.log(
+      `Redis commands per saga: ${(totalCommands / sagaCount).toFixed(1)} (` +
+        commands.map(([c, n]) => `${c} ${(n / sagaCount).toFixed(1)}`).join(', ') +
+        ')',
+    );
     const connection = await Connection.connect({ address: stack.temporalAddress });
     const client = new Client({ connection });
     const steps = new Map<string, StepTiming>();
     const wft = { wait: [] as number[], run: [] as number[], count: 0 };
     const firstToLast: number[] = [];
+    const eventCounts = new Map<string, number>();
     for (const { sagaId } of runs) {
       const events = (await client.workflow.getHandle(sagaId).fetchHistory()).events ?? [];
       const scheduled = new Map<string, { type: string; at: number }>();
@@ -178,6 +216,14 @@ async function main(): Promise<void> {
       let wftStarted = 0;
       firstToLast.push(millis(events[events.length - 1]!.eventTime) - millis(events[0]!.eventTime));
       for (const e of events) {
+        const kind = Object.keys(e).find(
+          (k) => k.endsWith('EventAttributes') && e[k as keyof typeof e] != null,
+        );
+        if (kind)
+          eventCounts.set(
+            kind.replace(/EventAttributes$/, ''),
+            (eventCounts.get(kind.replace(/EventAttributes$/, '')) ?? 0) + 1,
+          );
         const at = millis(e.eventTime);
         const id = String(e.eventId);
         if (e.activityTaskScheduledEventAttributes) {
@@ -202,10 +248,39 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (process.argv.includes('--show-history')) {
+      const events = (await client.workflow.getHandle(runs.at(-1)!.sagaId).fetchHistory()).events ?? [];
+      for (const e of events) {
+        const kind = Object.keys(e).find(
+          (k) => k.endsWith('EventAttributes') && e[k as keyof typeof e] != null,
+        )!;
+        const attrs = e[kind as keyof typeof e] as Record<string, unknown>;
+        const detail =
+          kind === 'upsertWorkflowSearchAttributesEventAttributes'
+            ? Object.keys((attrs.searchAttributes as { indexedFields: object }).indexedFields).join(',')
+            : kind === 'markerRecordedEventAttributes'
+              ? String(attrs.markerName)
+              : kind === 'activityTaskScheduledEventAttributes'
+                ? String((attrs.activityType as { name: string }).name)
+                : '';
+        console.log(
+          `  ${String(e.eventId).padStart(3)} ${millis(e.eventTime).toFixed(1)} ${kind.replace(/EventAttributes$/, '')} ${detail}`,
+        );
+      }
+    }
     await connection.close();
     const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
     const per = (a: number[]) => (sum(a) / runs.length).toFixed(1);
     console.log(`history, first → last event: ${per(firstToLast)} ms per saga`);
+    const totalEvents = [...eventCounts.values()].reduce((a, b) => a + b, 0);
+    console.log(
+      `events per saga: ${(totalEvents / runs.length).toFixed(1)} (` +
+        [...eventCounts.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k} ${(n / runs.length).toFixed(1)}`)
+          .join(', ') +
+        ')',
+    );
     console.log('per step (ms per saga, summed over the saga): dispatch wait, run');
     for (const [type, t] of steps)
       console.log(`  ${type.padEnd(20)} ${per(t.wait).padStart(6)} ${per(t.run).padStart(7)}`);
@@ -216,6 +291,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await stack.stop();
+    redis.disconnect();
   }
 }
 

@@ -34,7 +34,7 @@ import {
 // Not zod (`pipelineInputSchema`): evaluating zod in every workflow run cost ~14 ms of its first workflow task.
 import { validatePipelineInput, validatePipelineTuning } from './pipeline-input-validation';
 import { laneHint, type SagaPriority } from './lane-step';
-import { FEWER_COMMANDS_PATCH, Saga } from './saga';
+import { FEWER_COMMANDS_PATCH, SAGA_V2_PATCH, Saga } from './saga';
 
 /** Production defaults of the per-step activity options; `PipelineTuning` overrides a few for tests. */
 export const PIPELINE_DEFAULTS = {
@@ -114,8 +114,11 @@ export async function researchPipeline(
   const agents = pipelineAgents({ ...PIPELINE_DEFAULTS, ...parsedTuning.data }, priority);
   // The memo must be right whoever started the saga; SagaClient sets it at start, so newer sagas skip the command
   // when it is already there.
+  // One patch for sagas started by this code (SAGA_V2_PATCH: one marker and one core-made upsert instead of three
+  // of each); older sagas replay through the individual patches, in the order they were asked then.
+  const v2 = patched(SAGA_V2_PATCH);
   const memo = workflowInfo().memo ?? {};
-  if (!patched(FEWER_COMMANDS_PATCH) || memo.idea !== idea || memo.symbol !== symbol)
+  if (!(v2 || patched(FEWER_COMMANDS_PATCH)) || memo.idea !== idea || memo.symbol !== symbol)
     upsertMemo({ idea, symbol });
 
   const saga = new Saga<PipelineResult>({ timeoutMs: timeoutMs ?? DEFAULT_SAGA_TIMEOUT_MS });
@@ -131,10 +134,22 @@ export async function researchPipeline(
   // later workflow task than the one that scheduled it (a query or update completes the task meanwhile), and on
   // replay a patch asked only after it resolves is not known yet where its marker is (a nondeterminism error; seen
   // in test/sagas/research-pipeline.test.ts with queries during the first task).
-  const localStepsPatched = patched(LOCAL_STEPS_PATCH);
-  const lookedUpFirst = strict !== true && patched(PLAN_CACHE_LOCAL_PATCH);
+  const localStepsPatched = v2 || patched(LOCAL_STEPS_PATCH);
+  const lookedUpFirst = strict !== true && (v2 || patched(PLAN_CACHE_LOCAL_PATCH));
+  // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is checked
+  // by the agent, so it skips the lookup (no marker in its history either).
+  const lookUpPlan = () =>
+    cachedPlan(reasoningInput).catch((err: unknown) => {
+      if (!ranAndFailed(err)) throw err;
+      return null;
+    });
   // The local activities run before the saga body, in the first workflow task: a worker that has not registered
   // them fails that task (an error outside the body is not rolled back as a step failure; see `ranAndFailed`).
+  // Sagas of SAGA_V2_PATCH schedule both at once (one round trip to core instead of two in a row); older ones
+  // replay them one after the other.
+  const early = v2 && lookedUpFirst ? lookUpPlan() : undefined;
+  // Awaited below; handled here so a failure of `localSteps` first never leaves this one unhandled.
+  early?.catch(() => undefined);
   if (localStepsPatched) {
     const answer: unknown = await askLocalSteps().catch((err: unknown) => {
       if (!ranAndFailed(err)) throw err;
@@ -144,14 +159,7 @@ export async function researchPipeline(
     if (Array.isArray(answer))
       agents.useLocal(answer.filter((step: unknown): step is LocalStep => candidates.includes(step)));
   }
-  // A plan-cache hit needs no agent: a local activity answers in this workflow task. A strict saga's plan is checked
-  // by the agent, so it skips the lookup (no marker in its history either).
-  const lookUpPlan = () =>
-    cachedPlan(reasoningInput).catch((err: unknown) => {
-      if (!ranAndFailed(err)) throw err;
-      return null;
-    });
-  const cachedReasoning = lookedUpFirst ? await lookUpPlan() : null;
+  const cachedReasoning = lookedUpFirst ? await (early ?? lookUpPlan()) : null;
   return saga.run(async () => {
     const reasoning = await saga.step(
       'reasoning',

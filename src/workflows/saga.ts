@@ -80,6 +80,13 @@ const TERMINAL = new Set(['completed', 'rolled_back', 'failed']);
  */
 export const FEWER_COMMANDS_PATCH = 'sagalane-fewer-commands-v1';
 
+/**
+ * Versioning (`patched`): one patch for what this version changed in a saga's commands (`FEWER_COMMANDS_PATCH`,
+ * upserts coalesced per activation; the pipeline's local steps and plan-cache lookup). Core records a marker and a
+ * `TemporalChangeVersion` upsert for each patch a run asks; older sagas replay through the individual patches.
+ */
+export const SAGA_V2_PATCH = 'sagalane-saga-v2';
+
 /** The `state` query of any saga (same name as the pipeline's `stateQuery`, with a generic result). */
 export const sagaStateQuery = defineQuery<SagaStateView<unknown, string>>('state');
 
@@ -153,6 +160,9 @@ export class Saga<TResult = unknown> {
   private stepAtRollbackRequest?: string;
   private running = false;
   private fewerCommands = false;
+  /** SAGA_V2_PATCH: transitions within one activation share one upsert (see `transition`). */
+  private coalesceUpserts = false;
+  private upsertQueued = false;
   private published: { state?: string; step?: string } = {};
   /** The outermost running `parallel` group (its name is the saga's state meanwhile) and the nesting depth. */
   private group?: { name: string; depth: number };
@@ -207,7 +217,9 @@ export class Saga<TResult = unknown> {
   async run(body: (saga: this) => Promise<TResult>): Promise<TResult> {
     if (this.running) throw ApplicationFailure.nonRetryable('Saga.run may be called once per saga');
     this.running = true;
-    this.fewerCommands = patched(FEWER_COMMANDS_PATCH);
+    const v2 = patched(SAGA_V2_PATCH);
+    this.fewerCommands = v2 || patched(FEWER_COMMANDS_PATCH);
+    this.coalesceUpserts = v2;
     sagaMetrics.sagaStarted({ workflowType: this.view.workflowType });
     // A new saga leaves `SagaState` absent while pending: its first step's upsert follows in the same task.
     if (!this.fewerCommands) this.publishSearchAttributes();
@@ -536,7 +548,26 @@ export class Saga<TResult = unknown> {
     const from = this.view.state;
     this.view.state = to;
     if (from !== to) sagaMetrics.stateTransition({ workflowType: this.view.workflowType, from, to });
-    this.publishSearchAttributes();
+    if (this.coalesceUpserts && !TERMINAL.has(to)) this.queueUpsert();
+    else this.publishSearchAttributes();
+  }
+
+  /**
+   * Upserts once the code this activation runs has settled, so transitions that follow each other without waiting
+   * (a plan-cache hit, then the next step) cost one upsert command and visibility write. The SDK checks a blocked
+   * condition again only after the activation's microtasks ran, before it collects the commands; the upsert follows
+   * the next step's activity. A terminal state is upserted at once, before the workflow's last command.
+   */
+  private queueUpsert(): void {
+    if (this.upsertQueued) return;
+    this.upsertQueued = true;
+    let checked = false;
+    const settled = () => checked || !(checked = true);
+    // Not cancellable: a rollback's cancellation must not drop the upsert of the state it interrupted.
+    void CancellationScope.nonCancellable(() => condition(settled)).then(() => {
+      this.upsertQueued = false;
+      this.publishSearchAttributes();
+    });
   }
 
   private publishSearchAttributes(): void {

@@ -37,8 +37,9 @@ import { failureOf, startPipeline, waitForState } from './saga-test-kit';
 const sinks = createLogSagaSinks(createLogger('silent'));
 const HISTORIES_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 /**
- * Pipeline histories recorded before `patched('sagalane-fewer-commands-v1')`, newer shapes recorded after it, and
- * one after `patched('sagalane-plan-cache-local-v1')` whose plan came from the cache (a local activity).
+ * Pipeline histories recorded before `patched('sagalane-fewer-commands-v1')`, newer shapes recorded after it, one
+ * with the fewer-commands, local-steps and plan-cache-v3 patches whose plan came from the cache (a local activity),
+ * and the same saga recorded with the one patch that stands for all three (`SAGA_V2_PATCH`).
  */
 const SAGAS = [
   'completed',
@@ -48,6 +49,7 @@ const SAGAS = [
   'approval-approved',
   'parallel-rolled-back',
   'plan-cache-hit',
+  'v2-plan-cache-hit',
 ] as const;
 type SagaKind = (typeof SAGAS)[number];
 const historyFile = (kind: SagaKind) =>
@@ -97,7 +99,7 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
   });
   // The plan-cache lookup answers for the plan-cache-hit saga only (the others were recorded before it existed).
   const cachedPlan = async (input: { sagaId: string; idea: string; symbol: string }) =>
-    input.idea === 'replay plan-cache-hit'
+    input.idea === 'replay plan-cache-hit' || input.idea === 'replay v2-plan-cache-hit'
       ? {
           plan: {
             family: 'ma_crossover' as const,
@@ -122,6 +124,7 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
     cancelled: { blockAt: 'ml' },
     'approval-approved': {},
     'plan-cache-hit': {},
+    'v2-plan-cache-hit': {},
   };
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   for (const kind of SAGAS) {
@@ -155,7 +158,12 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
         await handle.executeUpdate(approveUpdate, { args: [{ approver: 'replay test' }] });
       }
     }
-    if (kind === 'completed' || kind === 'approval-approved' || kind === 'plan-cache-hit')
+    if (
+      kind === 'completed' ||
+      kind === 'approval-approved' ||
+      kind === 'plan-cache-hit' ||
+      kind === 'v2-plan-cache-hit'
+    )
       await handle.result();
     else await failureOf(handle);
     fs.writeFileSync(
@@ -185,7 +193,7 @@ describe('saga histories replay against the current workflow code', () => {
     }
   });
 
-  it('has the committed histories: completed, rolled back, compensation failed, cancelled, approval, parallel, plan-cache hit', () => {
+  it('has the committed histories: completed, rolled back, compensation failed, cancelled, approval, parallel, plan-cache hit (three patches, one patch)', () => {
     for (const kind of SAGAS) expect(fs.existsSync(historyFile(kind))).toBe(true);
     const eventTypes = (kind: SagaKind) =>
       JSON.stringify(
@@ -212,6 +220,19 @@ describe('saga histories replay against the current workflow code', () => {
       'ml',
       'backtest',
     ]);
+    // The same saga started by the current code: one patch marker (and one core-made TemporalChangeVersion upsert).
+    const v2 = JSON.parse(fs.readFileSync(historyFile('v2-plan-cache-hit'), 'utf8')).events as {
+      eventType: string;
+      upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes: { indexedFields: object } };
+    }[];
+    expect(v2.filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(3);
+    expect(
+      v2.filter((e) =>
+        Object.keys(
+          e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes.indexedFields ?? {},
+        ).includes('TemporalChangeVersion'),
+      ),
+    ).toHaveLength(1);
   });
 
   it('replays every history without a nondeterminism error', async () => {

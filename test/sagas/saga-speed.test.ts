@@ -4,6 +4,7 @@
  * with a local activity instead of the `reasoning` activity; codegen and the compensations as local activities on a
  * worker with in-process agents (`localSteps`), activities on any other.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -124,8 +125,21 @@ describe('local activities: plan-cache hits, and the quick step and compensation
     expect(secondResult.plan).toEqual(firstResult.plan);
     const history = (await second.fetchHistory()).events ?? [];
     expect(await activityTypes(second.workflowId)).toEqual(['ml', 'backtest']);
-    // Local activities are markers in the history: three patches, localSteps, cachedPlan and codegen.
-    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(6);
+    // Local activities are markers in the history: one patch (SAGA_V2_PATCH), localSteps, cachedPlan and codegen.
+    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(4);
+    // Temporal's core upserts TemporalChangeVersion once per patch asked: once.
+    const changeVersionUpserts = history.filter((e) =>
+      Object.keys(
+        e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+      ).includes('TemporalChangeVersion'),
+    );
+    expect(changeVersionUpserts).toHaveLength(1);
+    // SagaState / SagaStep upserts: reasoning (a cache hit) and codegen fall in one activation and share one.
+    const sagaUpserts = history.flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+      return 'SagaState' in fields ? [defaultPayloadConverter.fromPayload<string>(fields.SagaState!)] : [];
+    });
+    expect(sagaUpserts).toEqual(['codegen', 'ml', 'backtest', 'completed']);
     const state = await queryState(second);
     expect(state.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
       'reasoning:completed',
@@ -160,8 +174,8 @@ describe('local activities: plan-cache hits, and the quick step and compensation
     await strict.result();
     const history = (await strict.fetchHistory()).events ?? [];
     expect(await activityTypes(strict.workflowId)).toEqual(['reasoning', 'ml', 'backtest']);
-    // No plan-cache patch or lookup: the fewer-commands and local-steps patches, localSteps and codegen.
-    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(4);
+    // No plan-cache lookup: the one patch, localSteps and codegen.
+    expect(history.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(3);
   });
 
   it('a worker that does not register the local activities fails the workflow task, naming the missing one', async () => {

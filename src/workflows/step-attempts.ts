@@ -12,7 +12,6 @@
 import {
   CancellationScope,
   defaultPayloadConverter,
-  workflowInfo,
   type ActivityInput,
   type LocalActivityInput,
   type Next,
@@ -38,9 +37,16 @@ const compensationOfScope = new WeakMap<CancellationScope, CompensationRun>();
 /**
  * The steps running outside any parallel group, per workflow run, innermost last (a run's steps outside groups run
  * one at a time, or one inside another's action, so an activity scheduled meanwhile serves the innermost). Keyed by
- * run id rather than held in a variable, so nothing depends on whether workflow runs on one thread share this module.
+ * the run's root cancellation scope, not held in a variable: nothing depends on whether runs on one thread share
+ * this module, and a run evicted mid-step leaves nothing behind.
  */
-const soleStepsOfRun = new Map<string, StepRecord[]>();
+const soleStepsOfRun = new WeakMap<CancellationScope, StepRecord[]>();
+
+function runScope(): CancellationScope {
+  let scope = CancellationScope.current();
+  while (scope.parent) scope = scope.parent;
+  return scope;
+}
 
 /**
  * Runs a step's action so the interceptor can tell which step an activity serves. Inside a parallel group, where
@@ -55,21 +61,18 @@ export function runAsStep<T>(record: StepRecord, action: () => Promise<T>, inGro
     stepOfScope.set(scope, record);
     return scope.run(action);
   }
-  const runId = workflowInfo().runId;
-  const running = soleStepsOfRun.get(runId);
+  const run = runScope();
+  const running = soleStepsOfRun.get(run);
   if (running) running.push(record);
-  else soleStepsOfRun.set(runId, [record]);
+  else soleStepsOfRun.set(run, [record]);
   return action();
 }
 
 /** The step finished (or failed): activities scheduled from now on are not its. */
 export function stepEnded(record: StepRecord): void {
-  const runId = workflowInfo().runId;
-  const running = soleStepsOfRun.get(runId);
+  const running = soleStepsOfRun.get(runScope());
   const at = running?.lastIndexOf(record) ?? -1;
-  if (at < 0) return;
-  running!.splice(at, 1);
-  if (running!.length === 0) soleStepsOfRun.delete(runId);
+  if (at >= 0) running!.splice(at, 1);
 }
 
 /**
@@ -97,7 +100,7 @@ function currentStep(): StepRecord | undefined {
   }
   // A compensation's activity is never a step's, even if a step somehow still counted as running.
   if (currentCompensation()) return undefined;
-  return soleStepsOfRun.get(workflowInfo().runId)?.at(-1);
+  return soleStepsOfRun.get(runScope())?.at(-1);
 }
 
 export function unwrapStepAttempt(value: unknown): { attempt?: number; value: unknown } {

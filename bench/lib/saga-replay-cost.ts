@@ -6,12 +6,13 @@
  * turn, round after round, on the same history.
  *
  *   npx tsx bench/lib/saga-replay-cost.ts [--history test/fixtures/histories/<file>.json] [--replays 200]
- *     [--rounds 3] [--in-main-thread] [<src/workflows dir> ...]
+ *     [--rounds 3] [--in-main-thread [--count-promises]] [<src/workflows dir> ...]
  *
  * Without directories: this tree's src/workflows. A directory of another checkout (e.g. a `git worktree` of an
  * older commit) measures that code against the same history (the history must replay on both).
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -69,6 +70,12 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const { dir, bundle } of bundles) {
       const histories = Array.from({ length: replays }, (_, i) => ({ workflowId: `replay-${i}`, history }));
+      let promises = 0;
+      // --count-promises (with --in-main-thread): promises created in this thread, workflow code's among them; a
+      // count that does not depend on the neighbours, and each workflow promise costs a stack trace in the SDK.
+      const stop = process.argv.includes('--count-promises')
+        ? v8.promiseHooks.onInit(() => promises++)
+        : undefined;
       const cpu = process.cpuUsage();
       const t = performance.now();
       let errors = 0;
@@ -83,9 +90,12 @@ async function main(): Promise<void> {
         if (r.error) errors++;
       }
       const used = process.cpuUsage(cpu);
+      stop?.();
       console.log(
         `  round ${round + 1} ${path.relative(ROOT, dir) || dir}: ${((used.user + used.system) / 1000 / replays).toFixed(2)} ms CPU, ` +
-          `${((performance.now() - t) / replays).toFixed(2)} ms wall per replay${errors ? `, ${errors} failed` : ''}`,
+          `${((performance.now() - t) / replays).toFixed(2)} ms wall per replay` +
+          (stop ? `, ${(promises / replays).toFixed(0)} promises per replay` : '') +
+          (errors ? `, ${errors} failed` : ''),
       );
     }
   }

@@ -55,7 +55,7 @@ import {
 } from './saga-compensation';
 import { rootMessage, sagaRollbackFailure } from './saga-failure';
 import { takeLaneStepResult } from './lane-step';
-import { runAsStep } from './step-attempts';
+import { runAsStep, stepEnded } from './step-attempts';
 
 export * from './saga-failure';
 export type { ApprovalAnswer, ApprovalOptions } from './saga-approval';
@@ -282,12 +282,14 @@ export class Saga<TResult = unknown> {
     if (compensation && options.compensateBeforeAction) register();
     try {
       // Without the step-attempt interceptor a lane-dispatched step's result still arrives in its lane envelope.
-      const result = takeLaneStepResult<T>(record, await runAsStep(record, action));
+      const result = takeLaneStepResult<T>(record, await runAsStep(record, action, this.group !== undefined));
+      stepEnded(record);
       holder.result = result;
       this.finishStep(record, 'completed', started);
       if (compensation && !options.compensateBeforeAction) register();
       return result;
     } catch (err) {
+      stepEnded(record);
       this.finishStep(record, isCancellation(err) ? 'cancelled' : 'failed', started);
       throw err;
     }

@@ -29,7 +29,7 @@ import { InvalidPayloadError, PayloadTooLargeError, UnknownTaskTypeError } from 
 import type { ExpressClient } from '../lane/express-client';
 import type { Lane } from '../lane/keys';
 import { hintedLane } from '../workflows/lane-step';
-import type { LocalStep } from './contracts';
+import { LOCAL_STEP_CANDIDATES, type LocalStep } from './contracts';
 import { awaitStep, type AwaitedSteps } from './lane-dispatch-awaited';
 
 /** How one activity type is dispatched. */
@@ -76,12 +76,11 @@ export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
 
 /**
  * The research pipeline's quick steps that a lane-dispatching worker with awaited steps offers as local activities
- * (its `localSteps` answer, `pipelineAwaitedSteps`): `codegen`, an awaited step on the express lane. The compensations
- * could go the same way (they work as awaited steps), but the workflow's step-attempt interceptor notes the lane task
- * of a compensation only for activities, so the `state` query would lose their `lane` and `taskId`: they stay
- * dispatched activities until it does the same for local activities.
+ * (its `localSteps` answer, `pipelineAwaitedSteps`): `codegen` and the compensations, each an awaited step on the
+ * express lane (a rollback never waits behind bulk work and costs no activity round trips). The workflow's
+ * step-attempt interceptor unwraps their lane envelopes, so the `state` query names the lane task of each.
  */
-export const PIPELINE_AWAITED_STEPS: readonly LocalStep[] = ['codegen'];
+export const PIPELINE_AWAITED_STEPS: readonly LocalStep[] = LOCAL_STEP_CANDIDATES;
 
 export async function pipelineAwaitedSteps(): Promise<LocalStep[]> {
   return [...PIPELINE_AWAITED_STEPS];

@@ -6,8 +6,8 @@
  *   `sagalane-step-attempt` and unwraps the answer;
  * - the activity interceptor (`stepAttemptActivityInterceptor`, src/runtime/step-attempt-interceptor.ts) answers a
  *   marked activity with `{ [STEP_ATTEMPT_ENVELOPE]: attempt, value }`.
- * Either one missing degrades to `attempts: 1`, never to a wrong result. Local activities need no envelope: their
- * attempts are counted in the workflow. Deterministic workflow code only.
+ * Either one missing degrades to `attempts: 1`, never to a wrong result. Local activities need no attempt envelope:
+ * their attempts are counted in the workflow; an awaited lane step's lane envelope is unwrapped for them too. Deterministic workflow code only.
  */
 import {
   CancellationScope,
@@ -136,8 +136,11 @@ class StepAttemptOutbound implements WorkflowOutboundCallsInterceptor {
   ): Promise<unknown> {
     const record = currentStep();
     const value = await next(input);
-    if (record) record.attempts = input.attempt;
-    return value;
+    // An awaited lane step (a local activity that ran as a lane task, src/activities/lane-dispatch-awaited.ts) answers
+    // with a lane envelope like a dispatched activity: unwrap it, and for a compensation note the lane task too.
+    if (!record) return takeLaneStepResult(currentCompensation(), value);
+    record.attempts = input.attempt;
+    return takeLaneStepResult(record, value);
   }
 }
 

@@ -119,10 +119,11 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
       'compensateReasoning#1',
     ]);
     const state = await queryState(handle);
-    // (Their `lane` and `taskId` in the state need the workflow interceptor to unwrap local activities' results too.)
-    expect(state.compensations.map((c) => [c.step, c.status])).toEqual([
-      ['codegen', 'completed'],
-      ['reasoning', 'completed'],
+    // The state names the lane task that ran each compensation (the interceptor unwraps local activities' results).
+    const taskOf = (name: string) => runs.find((r) => r.name === name)!.taskId;
+    expect(state.compensations.map((c) => [c.step, c.status, c.lane, c.taskId])).toEqual([
+      ['codegen', 'completed', 'express', taskOf('compensateCodegen')],
+      ['reasoning', 'completed', 'express', taskOf('compensateReasoning')],
     ]);
     for (const run of runs.filter((r) => r.name.startsWith('compensate'))) {
       expect(await express.get(run.taskId)).toMatchObject({

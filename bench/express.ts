@@ -26,6 +26,7 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, fmtRatio } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
+import { phaseLines, watchProcess, type PhaseReport } from './lib/express-trace';
 import { runClusterBench } from './express-cluster';
 
 const CONCURRENCIES = [1, 10, 50, 100];
@@ -41,6 +42,8 @@ interface Measurement {
   cost?: CostPerTask;
   /** Keepalive calls/entries of the lane worker during a saturation run. */
   keepalive?: { calls: number; ids: number; seconds: number };
+  /** Paced lane runs: where the round trips' time went (bench/lib/express-trace.ts). */
+  phases?: PhaseReport;
 }
 
 /** `--only raw,bullmq,lane,agent` runs a subset (for trying things out; nothing is written then). */
@@ -120,6 +123,8 @@ async function measureSubject(
   if (what.paced && mode('paced')) {
     await subject.start(SATURATION_CONCURRENCY);
     try {
+      const watch = watchProcess();
+      const pacedFrom = performance.now();
       const result = await paced(
         {
           label: `${subject.name} paced ${PACED_RATE}/s`,
@@ -128,12 +133,17 @@ async function measureSubject(
         },
         () => subject.roundTrip(),
       );
+      // paced()'s warm-up second is left out of its latencies: the same for the traces.
+      const traces =
+        subject instanceof LaneSubject ? subject.traces().filter((t) => t.called >= pacedFrom + 1000) : [];
+      const phases = watch.finish(traces);
       out.push({
         subject: subject.name,
         mode: 'paced',
         concurrency: SATURATION_CONCURRENCY,
         offeredPerSecond: PACED_RATE,
         result,
+        ...(phases ? { phases } : {}),
       });
     } finally {
       await stopWithin(subject);
@@ -223,9 +233,15 @@ async function main(): Promise<void> {
 
   const raw = new RawStreamsSubject(redisUrl, `${prefix}:raw`);
   const bull = new BullMqSubject(redisUrl, `${prefix}-bull`);
-  const lane = new LaneSubject('sagalane lane (echo)', redisUrl, `${prefix}:lane`, echoTaskType, () => ({
-    message: 'benchmark',
-  }));
+  const trace = !process.argv.includes('--no-trace');
+  const lane = new LaneSubject(
+    'sagalane lane (echo)',
+    redisUrl,
+    `${prefix}:lane`,
+    echoTaskType,
+    () => ({ message: 'benchmark' }),
+    { trace },
+  );
   const agentLane = new LaneSubject(
     'sagalane lane (codegen agent)',
     redisUrl,
@@ -244,6 +260,7 @@ async function main(): Promise<void> {
     {
       background: { type: hashTaskType, payload: { data: 'x', rounds: 20_000 }, backlog: 200 },
       defaultWorker: true,
+      trace,
     },
   );
 
@@ -287,6 +304,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${consoleTable(measurements.map(rowOf))}\n`);
     for (const m of measurements.filter((x) => x.cost))
       process.stdout.write(`${m.subject}: ${JSON.stringify(m.cost)}\n`);
+    for (const m of measurements.filter((x) => x.phases))
+      process.stdout.write(`${phaseLines(m.subject, m.phases!)}\n`);
     status('--only given: partial run, nothing written');
     admin.disconnect();
     return;

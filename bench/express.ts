@@ -26,7 +26,7 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, fmtRatio } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
-import { phaseLines, watchProcess, type PhaseReport } from './lib/express-trace';
+import { phaseLines, PHASES, watchProcess, type PhaseReport } from './lib/express-trace';
 import { runClusterBench } from './express-cluster';
 
 const CONCURRENCIES = [1, 10, 50, 100];
@@ -125,13 +125,20 @@ async function measureSubject(
     try {
       const watch = watchProcess();
       const pacedFrom = performance.now();
-      const result = await paced(
-        {
-          label: `${subject.name} paced ${PACED_RATE}/s`,
-          ratePerSecond: PACED_RATE,
-          durationMs: 8000 * scale,
-        },
-        () => subject.roundTrip(),
+      // CPU and commands per round trip too (warm-up included, as in saturation): what a lone task costs.
+      const { result, cost } = await profileLoad(
+        admin,
+        () =>
+          paced(
+            {
+              label: `${subject.name} paced ${PACED_RATE}/s`,
+              ratePerSecond: PACED_RATE,
+              durationMs: 8000 * scale,
+            },
+            () => subject.roundTrip(),
+          ),
+        // Every round trip offered, warm-up included (the counters see them all).
+        () => Math.round(((1000 + 8000 * scale) / 1000) * PACED_RATE),
       );
       // paced()'s warm-up second is left out of its latencies: the same for the traces.
       const traces =
@@ -143,6 +150,7 @@ async function measureSubject(
         concurrency: SATURATION_CONCURRENCY,
         offeredPerSecond: PACED_RATE,
         result,
+        cost,
         ...(phases ? { phases } : {}),
       });
     } finally {
@@ -384,12 +392,35 @@ async function main(): Promise<void> {
     .filter((m) => m.cost)
     .map((m) => ({
       system: m.subject,
+      mode: m.mode,
       'Redis CPU µs/task': m.cost!.redisCpuUs.toFixed(1),
       'bench process CPU µs/task': m.cost!.nodeCpuUs.toFixed(1),
       'Redis commands per task (µs/task)': m
         .cost!.commands.slice(0, 6)
         .map((c) => `${c.command} ×${c.callsPerTask.toFixed(2)} (${c.usPerTask.toFixed(1)})`)
         .join(', '),
+    }));
+  const phaseRows: Row[] = measurements
+    .filter((m) => m.phases)
+    .flatMap((m) =>
+      PHASES.map((p) => ({
+        system: m.subject,
+        phase: p,
+        'p50 ms': fmtMs(m.phases!.phases[p].p50),
+        'p95 ms': fmtMs(m.phases!.phases[p].p95),
+        'p99 ms': fmtMs(m.phases!.phases[p].p99),
+        'mean ms, slowest 5 %': fmtMs(m.phases!.slowest5pct[p]),
+        'mean ms, fastest half': fmtMs(m.phases!.median50pct[p]),
+      })),
+    );
+  const processRows: Row[] = measurements
+    .filter((m) => m.phases)
+    .map((m) => ({
+      system: m.subject,
+      'round trip from the call p50/p95/p99 ms': `${fmtMs(m.phases!.total.p50)} / ${fmtMs(m.phases!.total.p95)} / ${fmtMs(m.phases!.total.p99)}`,
+      'GC pauses (≥ 2 ms)': `${m.phases!.gc.count} (${m.phases!.gc.over2ms})`,
+      'GC ms in all / longest': `${fmtMs(m.phases!.gc.totalMs)} / ${fmtMs(m.phases!.gc.maxMs)}`,
+      'event-loop delay p99 / max ms': `${fmtMs(m.phases!.eventLoopDelay.p99)} / ${fmtMs(m.phases!.eventLoopDelay.max)}`,
     }));
   const columns = [
     'system',
@@ -403,7 +434,7 @@ async function main(): Promise<void> {
     'errors',
   ];
   process.stdout.write(
-    `\n${consoleTable(rows, columns)}\n\n${consoleTable(ratioRows)}\n\n${consoleTable(targetRows)}\n\n${consoleTable(keepaliveRows)}\n\n${consoleTable(costRows)}\n`,
+    `\n${consoleTable(rows, columns)}\n\n${consoleTable(ratioRows)}\n\n${consoleTable(targetRows)}\n\n${consoleTable(keepaliveRows)}\n\n${consoleTable(costRows)}\n\n${consoleTable(phaseRows)}\n\n${consoleTable(processRows)}\n`,
   );
 
   const markdown = [
@@ -429,9 +460,19 @@ async function main(): Promise<void> {
           '',
         ]
       : []),
-    '#### Cost per task during the saturation runs (Redis INFO cpu/commandstats, process.cpuUsage)',
+    '#### Cost per task during the saturation and paced runs (Redis INFO cpu/commandstats, process.cpuUsage)',
     '',
     markdownTable(costRows),
+    '',
+    "#### Where the paced lane round trips' time goes (traced per task; latency from the call, the pacer's lag left out)",
+    '',
+    'Phases: submit (SUBMIT round trip), read (until the worker buffers the entry), dispatch (buffer to handler',
+    'start), run+write (handler, completion batch, COMPLETE round trip), notify (stored to the completion message),',
+    "fetch (message to `result()` returning: the client's HGETALL).",
+    '',
+    markdownTable(phaseRows),
+    '',
+    markdownTable(processRows),
   ].join('\n');
   const file = writeReport({
     name: 'express',

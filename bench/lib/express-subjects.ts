@@ -247,7 +247,7 @@ export class LaneSubject implements ExpressSubject {
   /** Per task id, while tracing: when its handler started, its outcome was stored, its completion was published. */
   private readonly marks = new Map<
     string,
-    { delivered?: number; started?: number; stored?: number; published?: number }
+    { submitted?: number; delivered?: number; started?: number; stored?: number; published?: number }
   >();
   private readonly traced: RoundTripTrace[] = [];
   private traceSubscriber?: Redis;
@@ -257,7 +257,11 @@ export class LaneSubject implements ExpressSubject {
     return this.traced;
   }
 
-  private mark(taskId: string, phase: 'delivered' | 'started' | 'stored' | 'published', at: number): void {
+  private mark(
+    taskId: string,
+    phase: 'submitted' | 'delivered' | 'started' | 'stored' | 'published',
+    at: number,
+  ): void {
     const m = this.marks.get(taskId);
     if (m) m[phase] = at;
     else this.marks.set(taskId, { [phase]: at });
@@ -311,6 +315,8 @@ export class LaneSubject implements ExpressSubject {
       if (this.o.trace) this.mark(e.taskId, 'stored', performance.now());
     });
     if (this.o.trace) {
+      // SUBMIT's reply, as the client reads it (before the waiting part of submitAndWait).
+      this.client.on('task:submitted', (e) => this.mark(e.taskId, 'submitted', performance.now()));
       const sub = new Redis(this.redisUrl);
       this.traceSubscriber = sub;
       sub.on('message', (_channel: string, ids: string) => {
@@ -347,19 +353,20 @@ export class LaneSubject implements ExpressSubject {
     })();
   }
 
+  /** Submits and waits in one call (`submitAndWait`: its wait is registered first, so one read of the record). */
   async roundTrip(): Promise<void> {
     const called = performance.now();
-    const { taskId } = await this.client!.submit({
+    const info = await this.client!.submitAndWait({
       type: this.taskType.name,
       payload: this.payload(this.submitted++),
     });
-    const submitted = performance.now();
-    const info = await this.client!.result(taskId);
-    if (info.status !== 'succeeded') throw new Error(`task ${taskId} ended ${info.status}: ${info.error}`);
+    if (info.status !== 'succeeded')
+      throw new Error(`task ${info.taskId} ended ${info.status}: ${info.error}`);
     if (this.o.trace) {
-      const m = this.marks.get(taskId);
-      this.marks.delete(taskId);
-      this.traced.push({ called, submitted, ...m, resolved: performance.now() });
+      const m = this.marks.get(info.taskId);
+      this.marks.delete(info.taskId);
+      if (m?.submitted !== undefined)
+        this.traced.push({ called, ...m, submitted: m.submitted, resolved: performance.now() });
     }
   }
 

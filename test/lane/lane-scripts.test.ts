@@ -5,7 +5,15 @@
  */
 import type Redis from 'ioredis';
 import { LaneKeys } from '../../src/lane/keys';
-import { COMPLETE, HAND_BACK, KEEPALIVE, PROMOTE, RETRY, runScript } from '../../src/lane/scripts';
+import {
+  COMPLETE,
+  completeArg,
+  HAND_BACK,
+  KEEPALIVE,
+  PROMOTE,
+  RETRY,
+  runScript,
+} from '../../src/lane/scripts';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 
 const GROUP = 'g';
@@ -98,12 +106,7 @@ describe('lane scripts', () => {
         keys.completions(e.type),
         'a',
         keys.taskPrefix(e.type),
-        e.entryId,
-        e.taskId,
-        '"late"',
-        Date.now(),
-        Date.now(),
-        1,
+        completeArg(e.entryId, e.taskId, 1, Date.now(), Date.now(), '"late"'),
       ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('running');
@@ -124,12 +127,7 @@ describe('lane scripts', () => {
         keys.completions(e.type),
         'a',
         keys.taskPrefix(e.type),
-        e.entryId,
-        e.taskId,
-        '"ok"',
-        Date.now(),
-        Date.now(),
-        1,
+        completeArg(e.entryId, e.taskId, 1, Date.now(), Date.now(), '"ok"'),
       ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('succeeded');
@@ -160,7 +158,7 @@ describe('lane scripts', () => {
           keys.completions(type),
           'a',
           keys.taskPrefix(type),
-          ...which.flatMap((i) => [ids[i]!, taskIds[i]!, '"ok"', Date.now(), Date.now(), 1]),
+          ...which.map((i) => completeArg(ids[i]!, taskIds[i]!, 1, Date.now(), Date.now(), '"ok"')),
         ],
       );
     const inStream = async () => (await redis.xrange(stream, '-', '+')).map(([id]) => id);
@@ -200,7 +198,7 @@ describe('lane scripts', () => {
         keys.completions(type),
         'a',
         keys.taskPrefix(type),
-        ...[0, 1, 2].flatMap((i) => [ids[i]!, taskIds[i]!, '"ok"', Date.now(), Date.now(), 1]),
+        ...[0, 1, 2].map((i) => completeArg(ids[i]!, taskIds[i]!, 1, Date.now(), Date.now(), '"ok"')),
       ],
     );
     expect(fenced).toEqual([ids[1]]);

@@ -26,14 +26,7 @@ import {
   qualifiedDeadLetterId,
 } from './partitions';
 import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
-import {
-  REPLAY_DEAD,
-  runScript,
-  SUBMIT,
-  SUBMIT_BACKLOG_FULL,
-  SUBMIT_KEY_CONFLICT,
-  submitArg,
-} from './scripts';
+import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 
 export { collectLaneStats, type LaneStats } from './lane-stats';
@@ -238,7 +231,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
           const p = prepared[i]!;
           const idem = p.idempotencyKey !== undefined;
           if (idem) keys.push(this.keys.idempotency(p.tag, p.idempotencyKey!));
-          args.push(submitArg(p.taskId, p.maxAttempts, p.timeoutMs, idem, p.payload));
+          args.push(p.taskId, p.payload, p.maxAttempts, p.timeoutMs, idem ? '1' : '0');
         }
         const durable = chunk.some((i) => prepared[i]!.durable);
         calls.push(

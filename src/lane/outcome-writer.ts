@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import { type Entry, errorText, packedFields, type StreamRef } from './entries';
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError, type RedisClient } from './redis-connections';
-import { COMPLETE, completeArg, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
+import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
 
 /**
  * A successful run's outcome, as COMPLETE stores it. The worker's task object implements it: completing a task
@@ -152,8 +152,7 @@ export class OutcomeWriter {
       this.o.consumerName,
       this.keys.taskPrefix(s.type.name),
     ];
-    for (const i of items)
-      args.push(completeArg(i.entryId, i.taskId, i.attempt, i.startedAt, i.finishedAt, i.resultJson));
+    for (const i of items) args.push(i.entryId, i.taskId, i.resultJson, i.finishedAt, i.startedAt, i.attempt);
     runScript(this.cmd, COMPLETE, [s.key], args).then(
       (reply) => {
         const fenced = reply as string[];

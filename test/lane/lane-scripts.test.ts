@@ -5,15 +5,7 @@
  */
 import type Redis from 'ioredis';
 import { LaneKeys } from '../../src/lane/keys';
-import {
-  COMPLETE,
-  completeArg,
-  HAND_BACK,
-  KEEPALIVE,
-  PROMOTE,
-  RETRY,
-  runScript,
-} from '../../src/lane/scripts';
+import { COMPLETE, HAND_BACK, KEEPALIVE, PROMOTE, RETRY, runScript } from '../../src/lane/scripts';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 
 const GROUP = 'g';
@@ -106,7 +98,12 @@ describe('lane scripts', () => {
         keys.completions(e.type),
         'a',
         keys.taskPrefix(e.type),
-        completeArg(e.entryId, e.taskId, 1, Date.now(), Date.now(), '"late"'),
+        e.entryId,
+        e.taskId,
+        '"late"',
+        Date.now(),
+        Date.now(),
+        1,
       ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('running');
@@ -127,7 +124,12 @@ describe('lane scripts', () => {
         keys.completions(e.type),
         'a',
         keys.taskPrefix(e.type),
-        completeArg(e.entryId, e.taskId, 1, Date.now(), Date.now(), '"ok"'),
+        e.entryId,
+        e.taskId,
+        '"ok"',
+        Date.now(),
+        Date.now(),
+        1,
       ],
     );
     expect(await redis.hget(e.taskKey, 'status')).toBe('succeeded');
@@ -158,7 +160,7 @@ describe('lane scripts', () => {
           keys.completions(type),
           'a',
           keys.taskPrefix(type),
-          ...which.map((i) => completeArg(ids[i]!, taskIds[i]!, 1, Date.now(), Date.now(), '"ok"')),
+          ...which.flatMap((i) => [ids[i]!, taskIds[i]!, '"ok"', Date.now(), Date.now(), 1]),
         ],
       );
     const inStream = async () => (await redis.xrange(stream, '-', '+')).map(([id]) => id);
@@ -198,7 +200,7 @@ describe('lane scripts', () => {
         keys.completions(type),
         'a',
         keys.taskPrefix(type),
-        ...[0, 1, 2].map((i) => completeArg(ids[i]!, taskIds[i]!, 1, Date.now(), Date.now(), '"ok"')),
+        ...[0, 1, 2].flatMap((i) => [ids[i]!, taskIds[i]!, '"ok"', Date.now(), Date.now(), 1]),
       ],
     );
     expect(fenced).toEqual([ids[1]]);

@@ -146,35 +146,36 @@ describe('express lane (in process)', () => {
   });
 
   it('submitAndWait returns the ended task after one read of its record (result() reads it before waiting too)', async () => {
-    const { client, worker, prefix } = setup('submit-and-wait');
+    const { client, worker, prefix, types } = setup('submit-and-wait');
     const w = worker({ autoscaleIntervalMs: 0, retryBaseDelayMs: 50, janitorIntervalMs: 50 }, [
       'echo',
       'flaky',
     ]);
     await w.start();
-    await client.submitAndWait({ type: 'echo', payload: { message: 'warm-up' } }); // subscribes, loads scripts
-    // Record reads of this prefix's tasks, as Redis saw them.
-    const monitor = await redis.monitor();
+    // A client on a connection of our own, whose record reads (HGETALL) are counted.
+    const connection = redisClient();
     const reads: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'hgetall' && args[1]?.startsWith(prefix)) reads.push(args[1]);
-    });
+    const hgetall = connection.hgetall.bind(connection) as (key: string) => Promise<Record<string, string>>;
+    (connection as unknown as { hgetall: typeof hgetall }).hgetall = (key: string) => {
+      reads.push(key);
+      return hgetall(key);
+    };
+    const counted = new ExpressClient({ types, redisUrl: redisUrl(), keyPrefix: prefix, connection });
+    clients.push(counted);
     try {
-      const done = await client.submitAndWait(
+      await counted.submitAndWait({ type: 'echo', payload: { message: 'warm-up' } }); // subscribes, loads scripts
+      const done = await counted.submitAndWait(
         { type: 'echo', payload: { message: 'hello' } },
         { waitMs: 10_000 },
       );
       expect(done).toMatchObject({ status: 'succeeded', attempts: 1, result: { message: 'hello' } });
-      const viaResult = await client.submit({ type: 'echo', payload: { message: 'again' } });
-      expect((await client.result(viaResult.taskId, { waitMs: 10_000 })).status).toBe('succeeded');
-      // MONITOR reports asynchronously: wait until the result() path's reads have arrived.
-      const deadline = Date.now() + 5000;
-      while (reads.filter((k) => k.endsWith(viaResult.taskId)).length < 1 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 20));
       expect(reads.filter((k) => k.endsWith(done.taskId))).toHaveLength(1);
+      const viaResult = await counted.submit({ type: 'echo', payload: { message: 'again' } });
+      expect((await counted.result(viaResult.taskId, { waitMs: 10_000 })).status).toBe('succeeded');
       expect(reads.filter((k) => k.endsWith(viaResult.taskId)).length).toBeGreaterThanOrEqual(1);
     } finally {
-      monitor.disconnect();
+      await counted.close();
+      connection.disconnect();
     }
     // A repeated idempotency key waits for the first task; a task that ends dead is returned dead.
     const first = await client.submitAndWait({

@@ -78,6 +78,15 @@ describe('slot policy', () => {
     expect(readRoom(counts({ concurrency: 8, requested: { express: 0, standard: 7 } }), 'standard')).toBe(0);
   });
 
+  it("lets a fast lane's outcome writes of two rounds of both reads be in flight before reading pauses", () => {
+    // A lower bound paused a saturated lane's reads for a third of the time while its writes were on their way.
+    const fast = counts({ concurrency: 50, expressReserve: 0, expressReadAhead: readAhead(0.1, 50) });
+    expect(settlingLimit(fast)).toBeGreaterThanOrEqual(2 * FAST_READS_IN_FLIGHT * readBatch(fast, 'express'));
+    expect(
+      readRoom({ ...fast, settling: 2 * FAST_READS_IN_FLIGHT * readBatch(fast, 'express') - 1 }, 'express'),
+    ).toBe(FAST_READS_IN_FLIGHT * readBatch(fast, 'express'));
+  });
+
   it('reads a batch of at least 32 ahead for fast handlers whatever the concurrency, nothing for slow ones', () => {
     // The default concurrency (2) with a standard task in one slot: a batch of `concurrency` would bring 1-3
     // express entries per read round trip.

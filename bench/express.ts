@@ -5,8 +5,9 @@
  *
  * Options: `--scale <f>` multiplies every duration (e.g. 0.3 for a smoke run; figures are then noisier);
  * `--only raw,bullmq,lane,lane-cpu,agent` runs some parts only and writes nothing; `--modes closed,saturation,paced`
- * runs some load shapes only (also writes nothing); `--cluster` runs the Redis Cluster comparison of
- * bench/express-cluster.ts instead.
+ * runs some load shapes only (also writes nothing); `--trace` times each paced lane round trip's phases (submit,
+ * read, dispatch, run+write, notify, fetch) with GC pauses and event-loop delay (bench/lib/express-trace.ts);
+ * `--cluster` runs the Redis Cluster comparison of bench/express-cluster.ts instead.
  */
 import Redis from 'ioredis';
 import { createAgentTaskTypes } from '../src/lane/agent-task-types';
@@ -221,6 +222,22 @@ function rowOf(m: Measurement): Row {
   };
 }
 
+/** The markdown of the traced paced runs (`--trace`): per-phase table and what the process did meanwhile. */
+function phaseSection(phaseRows: Row[], processRows: Row[]): string[] {
+  return [
+    '',
+    "#### Where the paced lane round trips' time goes (`--trace`; latency from the call, the pacer's lag left out)",
+    '',
+    'Phases: submit (SUBMIT round trip), read (until the worker buffers the entry), dispatch (buffer to handler',
+    'start), run+write (handler, completion batch, COMPLETE round trip), notify (stored to the completion message),',
+    "fetch (message to `submitAndWait` returning: the client's HGETALL).",
+    '',
+    markdownTable(phaseRows),
+    '',
+    markdownTable(processRows),
+  ];
+}
+
 async function main(): Promise<void> {
   const scale = scaleArg();
   // `--cluster`: the Redis Cluster comparison (bench/express-cluster.ts) instead of the comparison below.
@@ -241,7 +258,9 @@ async function main(): Promise<void> {
 
   const raw = new RawStreamsSubject(redisUrl, `${prefix}:raw`);
   const bull = new BullMqSubject(redisUrl, `${prefix}-bull`);
-  const trace = !process.argv.includes('--no-trace');
+  // Tracing costs the bench process 20-45 µs per paced round trip (6-12 %, measured alternately in one process),
+  // so the target runs go without it; `--trace` adds the per-phase attribution.
+  const trace = process.argv.includes('--trace');
   const lane = new LaneSubject(
     'sagalane lane (echo)',
     redisUrl,
@@ -463,16 +482,7 @@ async function main(): Promise<void> {
     '#### Cost per task during the saturation and paced runs (Redis INFO cpu/commandstats, process.cpuUsage)',
     '',
     markdownTable(costRows),
-    '',
-    "#### Where the paced lane round trips' time goes (traced per task; latency from the call, the pacer's lag left out)",
-    '',
-    'Phases: submit (SUBMIT round trip), read (until the worker buffers the entry), dispatch (buffer to handler',
-    'start), run+write (handler, completion batch, COMPLETE round trip), notify (stored to the completion message),',
-    "fetch (message to `result()` returning: the client's HGETALL).",
-    '',
-    markdownTable(phaseRows),
-    '',
-    markdownTable(processRows),
+    ...(phaseRows.length ? phaseSection(phaseRows, processRows) : []),
   ].join('\n');
   const file = writeReport({
     name: 'express',

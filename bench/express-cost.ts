@@ -178,6 +178,8 @@ function row(system: string, part: string, c: CostPerTask): Row {
     part,
     'Node µs/task': c.nodeCpuUs.toFixed(1),
     'Redis µs/task': c.redisCpuUs.toFixed(1),
+    'tasks/s': c.tasksPerSecond.toFixed(0),
+    'event loop busy': c.eventLoopBusy.toFixed(2),
     'commands per task (µs/task)': c.commands
       .slice(0, 7)
       .map((x) => `${x.command} ×${x.callsPerTask.toFixed(2)} (${x.usPerTask.toFixed(2)})`)

@@ -5,8 +5,9 @@
  *
  * Options: `--scale <f>` multiplies every duration (e.g. 0.3 for a smoke run; figures are then noisier);
  * `--only raw,bullmq,lane,lane-cpu,agent` runs some parts only and writes nothing; `--modes closed,saturation,paced`
- * runs some load shapes only (also writes nothing); `--cluster` runs the Redis Cluster comparison of
- * bench/express-cluster.ts instead.
+ * runs some load shapes only (also writes nothing); `--trace` times each paced lane round trip's phases (submit,
+ * read, dispatch, run+write, notify, fetch) with GC pauses and event-loop delay (bench/lib/express-trace.ts);
+ * `--cluster` runs the Redis Cluster comparison of bench/express-cluster.ts instead.
  */
 import Redis from 'ioredis';
 import { createAgentTaskTypes } from '../src/lane/agent-task-types';
@@ -26,6 +27,7 @@ import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRate, fmtRatio } from './lib/stats';
 import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
+import { phaseLines, PHASES, watchProcess, type PhaseReport } from './lib/express-trace';
 import { runClusterBench } from './express-cluster';
 
 const CONCURRENCIES = [1, 10, 50, 100];
@@ -41,6 +43,8 @@ interface Measurement {
   cost?: CostPerTask;
   /** Keepalive calls/entries of the lane worker during a saturation run. */
   keepalive?: { calls: number; ids: number; seconds: number };
+  /** Paced lane runs: where the round trips' time went (bench/lib/express-trace.ts). */
+  phases?: PhaseReport;
 }
 
 /** `--only raw,bullmq,lane,agent` runs a subset (for trying things out; nothing is written then). */
@@ -120,20 +124,35 @@ async function measureSubject(
   if (what.paced && mode('paced')) {
     await subject.start(SATURATION_CONCURRENCY);
     try {
-      const result = await paced(
-        {
-          label: `${subject.name} paced ${PACED_RATE}/s`,
-          ratePerSecond: PACED_RATE,
-          durationMs: 8000 * scale,
-        },
-        () => subject.roundTrip(),
+      const watch = watchProcess();
+      const pacedFrom = performance.now();
+      // CPU and commands per round trip too (warm-up included, as in saturation): what a lone task costs.
+      const { result, cost } = await profileLoad(
+        admin,
+        () =>
+          paced(
+            {
+              label: `${subject.name} paced ${PACED_RATE}/s`,
+              ratePerSecond: PACED_RATE,
+              durationMs: 8000 * scale,
+            },
+            () => subject.roundTrip(),
+          ),
+        // Every round trip offered, warm-up included (the counters see them all).
+        () => Math.round(((1000 + 8000 * scale) / 1000) * PACED_RATE),
       );
+      // paced()'s warm-up second is left out of its latencies: the same for the traces.
+      const traces =
+        subject instanceof LaneSubject ? subject.traces().filter((t) => t.called >= pacedFrom + 1000) : [];
+      const phases = watch.finish(traces);
       out.push({
         subject: subject.name,
         mode: 'paced',
         concurrency: SATURATION_CONCURRENCY,
         offeredPerSecond: PACED_RATE,
         result,
+        cost,
+        ...(phases ? { phases } : {}),
       });
     } finally {
       await stopWithin(subject);
@@ -203,6 +222,22 @@ function rowOf(m: Measurement): Row {
   };
 }
 
+/** The markdown of the traced paced runs (`--trace`): per-phase table and what the process did meanwhile. */
+function phaseSection(phaseRows: Row[], processRows: Row[]): string[] {
+  return [
+    '',
+    "#### Where the paced lane round trips' time goes (`--trace`; latency from the call, the pacer's lag left out)",
+    '',
+    'Phases: submit (SUBMIT round trip), read (until the worker buffers the entry), dispatch (buffer to handler',
+    'start), run+write (handler, completion batch, COMPLETE round trip), notify (stored to the completion message),',
+    "fetch (message to `submitAndWait` returning: the client's HGETALL).",
+    '',
+    markdownTable(phaseRows),
+    '',
+    markdownTable(processRows),
+  ];
+}
+
 async function main(): Promise<void> {
   const scale = scaleArg();
   // `--cluster`: the Redis Cluster comparison (bench/express-cluster.ts) instead of the comparison below.
@@ -223,9 +258,17 @@ async function main(): Promise<void> {
 
   const raw = new RawStreamsSubject(redisUrl, `${prefix}:raw`);
   const bull = new BullMqSubject(redisUrl, `${prefix}-bull`);
-  const lane = new LaneSubject('sagalane lane (echo)', redisUrl, `${prefix}:lane`, echoTaskType, () => ({
-    message: 'benchmark',
-  }));
+  // Tracing costs the bench process 20-45 µs per paced round trip (6-12 %, measured alternately in one process),
+  // so the target runs go without it; `--trace` adds the per-phase attribution.
+  const trace = process.argv.includes('--trace');
+  const lane = new LaneSubject(
+    'sagalane lane (echo)',
+    redisUrl,
+    `${prefix}:lane`,
+    echoTaskType,
+    () => ({ message: 'benchmark' }),
+    { trace },
+  );
   const agentLane = new LaneSubject(
     'sagalane lane (codegen agent)',
     redisUrl,
@@ -244,6 +287,7 @@ async function main(): Promise<void> {
     {
       background: { type: hashTaskType, payload: { data: 'x', rounds: 20_000 }, backlog: 200 },
       defaultWorker: true,
+      trace,
     },
   );
 
@@ -287,6 +331,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${consoleTable(measurements.map(rowOf))}\n`);
     for (const m of measurements.filter((x) => x.cost))
       process.stdout.write(`${m.subject}: ${JSON.stringify(m.cost)}\n`);
+    for (const m of measurements.filter((x) => x.phases))
+      process.stdout.write(`${phaseLines(m.subject, m.phases!)}\n`);
     status('--only given: partial run, nothing written');
     admin.disconnect();
     return;
@@ -365,12 +411,35 @@ async function main(): Promise<void> {
     .filter((m) => m.cost)
     .map((m) => ({
       system: m.subject,
+      mode: m.mode,
       'Redis CPU µs/task': m.cost!.redisCpuUs.toFixed(1),
       'bench process CPU µs/task': m.cost!.nodeCpuUs.toFixed(1),
       'Redis commands per task (µs/task)': m
         .cost!.commands.slice(0, 6)
         .map((c) => `${c.command} ×${c.callsPerTask.toFixed(2)} (${c.usPerTask.toFixed(1)})`)
         .join(', '),
+    }));
+  const phaseRows: Row[] = measurements
+    .filter((m) => m.phases)
+    .flatMap((m) =>
+      PHASES.map((p) => ({
+        system: m.subject,
+        phase: p,
+        'p50 ms': fmtMs(m.phases!.phases[p].p50),
+        'p95 ms': fmtMs(m.phases!.phases[p].p95),
+        'p99 ms': fmtMs(m.phases!.phases[p].p99),
+        'mean ms, slowest 5 %': fmtMs(m.phases!.slowest5pct[p]),
+        'mean ms, fastest half': fmtMs(m.phases!.median50pct[p]),
+      })),
+    );
+  const processRows: Row[] = measurements
+    .filter((m) => m.phases)
+    .map((m) => ({
+      system: m.subject,
+      'round trip from the call p50/p95/p99 ms': `${fmtMs(m.phases!.total.p50)} / ${fmtMs(m.phases!.total.p95)} / ${fmtMs(m.phases!.total.p99)}`,
+      'GC pauses (≥ 2 ms)': `${m.phases!.gc.count} (${m.phases!.gc.over2ms})`,
+      'GC ms in all / longest': `${fmtMs(m.phases!.gc.totalMs)} / ${fmtMs(m.phases!.gc.maxMs)}`,
+      'event-loop delay p99 / max ms': `${fmtMs(m.phases!.eventLoopDelay.p99)} / ${fmtMs(m.phases!.eventLoopDelay.max)}`,
     }));
   const columns = [
     'system',
@@ -384,7 +453,7 @@ async function main(): Promise<void> {
     'errors',
   ];
   process.stdout.write(
-    `\n${consoleTable(rows, columns)}\n\n${consoleTable(ratioRows)}\n\n${consoleTable(targetRows)}\n\n${consoleTable(keepaliveRows)}\n\n${consoleTable(costRows)}\n`,
+    `\n${consoleTable(rows, columns)}\n\n${consoleTable(ratioRows)}\n\n${consoleTable(targetRows)}\n\n${consoleTable(keepaliveRows)}\n\n${consoleTable(costRows)}\n\n${consoleTable(phaseRows)}\n\n${consoleTable(processRows)}\n`,
   );
 
   const markdown = [
@@ -410,9 +479,10 @@ async function main(): Promise<void> {
           '',
         ]
       : []),
-    '#### Cost per task during the saturation runs (Redis INFO cpu/commandstats, process.cpuUsage)',
+    '#### Cost per task during the saturation and paced runs (Redis INFO cpu/commandstats, process.cpuUsage)',
     '',
     markdownTable(costRows),
+    ...(phaseRows.length ? phaseSection(phaseRows, processRows) : []),
   ].join('\n');
   const file = writeReport({
     name: 'express',

@@ -7,7 +7,8 @@
  */
 import Redis from 'ioredis';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { ExpressClient, ExpressWorker, type TaskType } from '../../src/lane';
+import { ExpressClient, ExpressWorker, type ExpressWorkerOptions, type TaskType } from '../../src/lane';
+import type { Entry } from '../../src/lane/entries';
 import { createLogger } from '../../src/logger';
 import { deleteMatching } from './redis-keys';
 
@@ -191,11 +192,37 @@ export interface BackgroundLoad {
   backlog: number;
 }
 
+/**
+ * One traced round trip (performance.now() ms of this process; the worker runs in it too). Phases: submit
+ * (`submitted - called`), read (`delivered - submitted`: the worker's read bringing the entry), dispatch
+ * (`started - delivered`: waiting in the worker's buffer for a slot, and the handler call),
+ * run+write (`stored - started`: handler, the completion batch's setImmediate, COMPLETE's round trip), notify
+ * (`published - stored`), fetch (`resolved - published`: the client's wake-up and its HGETALL).
+ */
+export interface RoundTripTrace {
+  called: number;
+  submitted: number;
+  /** When the worker's read reply carrying the entry was buffered (before dispatch). */
+  delivered?: number;
+  started?: number;
+  stored?: number;
+  published?: number;
+  resolved: number;
+}
+
 export interface LaneSubjectOptions {
   /** Standard-lane load running during every measurement. @defaultValue none */
   background?: BackgroundLoad;
   /** Worker with its default options (autoscaler, reserve) instead of a fixed concurrency. @defaultValue false */
   defaultWorker?: boolean;
+  /** Worker options over the subject's (e.g. janitor or keepalive off, for an A/B). */
+  workerOverrides?: Partial<ExpressWorkerOptions>;
+  /**
+   * Time each round trip's phases (`traces()`): the handler is wrapped to note its start, the worker's
+   * `task:succeeded` notes the stored outcome, and a subscriber of the bench's own notes the completion message.
+   * @defaultValue false
+   */
+  trace?: boolean;
 }
 
 export class LaneSubject implements ExpressSubject {
@@ -217,6 +244,42 @@ export class LaneSubject implements ExpressSubject {
   ) {}
 
   private submitted = 0;
+  /** Per task id, while tracing: when its handler started, its outcome was stored, its completion was published. */
+  private readonly marks = new Map<
+    string,
+    { submitted?: number; delivered?: number; started?: number; stored?: number; published?: number }
+  >();
+  private readonly traced: RoundTripTrace[] = [];
+  private traceSubscriber?: Redis;
+
+  /** Round trips traced since the last `start()` (with `trace`). */
+  traces(): RoundTripTrace[] {
+    return this.traced;
+  }
+
+  private mark(
+    taskId: string,
+    phase: 'submitted' | 'delivered' | 'started' | 'stored' | 'published',
+    at: number,
+  ): void {
+    const m = this.marks.get(taskId);
+    if (m) m[phase] = at;
+    else this.marks.set(taskId, { [phase]: at });
+  }
+
+  /** The task type with its handler noting when it starts (tracing). */
+  private tracedType(): TaskType {
+    const t = this.taskType;
+    if (!this.o.trace || !t.handler) return t;
+    const handler = t.handler;
+    return {
+      ...t,
+      handler: (payload, ctx) => {
+        this.mark(ctx.taskId, 'started', performance.now());
+        return handler(payload, ctx);
+      },
+    };
+  }
 
   /** Keepalive calls and entries refreshed by the current worker (for the keepalive cost). */
   keepaliveCounts(): { calls: number; ids: number } {
@@ -226,7 +289,10 @@ export class LaneSubject implements ExpressSubject {
   async start(concurrency: number): Promise<void> {
     const keyPrefix = `${this.prefix}:r${this.run++}`;
     this.done = 0;
-    const types = this.o.background ? [this.taskType, this.o.background.type] : [this.taskType];
+    this.traced.length = 0;
+    this.marks.clear();
+    const measured = this.tracedType();
+    const types = this.o.background ? [measured, this.o.background.type] : [measured];
     this.client = new ExpressClient({ types, redisUrl: this.redisUrl, keyPrefix });
     this.worker = new ExpressWorker({
       types,
@@ -240,11 +306,33 @@ export class LaneSubject implements ExpressSubject {
             autoscaleIntervalMs: 0,
             expressReserve: 0,
           }),
+      ...this.o.workerOverrides,
       logger: createLogger('error'),
     });
     this.worker.on('task:succeeded', (e) => {
-      if (e.type === this.taskType.name) this.done++;
+      if (e.type !== this.taskType.name) return;
+      this.done++;
+      if (this.o.trace) this.mark(e.taskId, 'stored', performance.now());
     });
+    if (this.o.trace) {
+      // SUBMIT's reply, as the client reads it (before the waiting part of submitAndWait).
+      this.client.on('task:submitted', (e) => this.mark(e.taskId, 'submitted', performance.now()));
+      const sub = new Redis(this.redisUrl);
+      this.traceSubscriber = sub;
+      sub.on('message', (_channel: string, ids: string) => {
+        const at = performance.now();
+        for (const id of ids.split(',')) this.mark(id, 'published', at);
+      });
+      await sub.subscribe(this.client.keys.completions(this.taskType.name));
+      // Bench-only hook on the worker's reader (private): when each read reply's entries are buffered.
+      const reader = (this.worker as unknown as { reader: { buffer(e: Entry): void } }).reader;
+      const buffer = reader.buffer.bind(reader);
+      reader.buffer = (e: Entry) => {
+        if (e.stream.type.name === this.taskType.name && e.fields.id)
+          this.mark(e.fields.id, 'delivered', performance.now());
+        buffer(e);
+      };
+    }
     await this.worker.start();
     if (this.o.background) this.startBackground(this.o.background);
   }
@@ -265,13 +353,21 @@ export class LaneSubject implements ExpressSubject {
     })();
   }
 
+  /** Submits and waits in one call (`submitAndWait`: its wait is registered first, so one read of the record). */
   async roundTrip(): Promise<void> {
-    const { taskId } = await this.client!.submit({
+    const called = performance.now();
+    const info = await this.client!.submitAndWait({
       type: this.taskType.name,
       payload: this.payload(this.submitted++),
     });
-    const info = await this.client!.result(taskId);
-    if (info.status !== 'succeeded') throw new Error(`task ${taskId} ended ${info.status}: ${info.error}`);
+    if (info.status !== 'succeeded')
+      throw new Error(`task ${info.taskId} ended ${info.status}: ${info.error}`);
+    if (this.o.trace) {
+      const m = this.marks.get(info.taskId);
+      this.marks.delete(info.taskId);
+      if (m?.submitted !== undefined)
+        this.traced.push({ called, ...m, submitted: m.submitted, resolved: performance.now() });
+    }
   }
 
   async enqueue(n: number): Promise<void> {
@@ -291,6 +387,8 @@ export class LaneSubject implements ExpressSubject {
     await this.backgroundLoop;
     await this.worker?.stop();
     await this.client?.close();
+    this.traceSubscriber?.disconnect();
+    this.traceSubscriber = undefined;
   }
 
   async close(redis: Redis): Promise<void> {

@@ -4,12 +4,15 @@
  * counted too), and this process's `process.cpuUsage()`. Divided by the tasks done, these say how much each task
  * costs each side. The shared Redis may serve others meanwhile, so figures are upper bounds.
  */
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type Redis from 'ioredis';
 
 interface Snapshot {
   redisCpuSeconds: number;
   commands: Map<string, { calls: number; usec: number }>;
   nodeCpu: NodeJS.CpuUsage;
+  elu: EventLoopUtilization;
+  at: number;
 }
 
 export interface CostPerTask {
@@ -19,6 +22,15 @@ export interface CostPerTask {
   nodeCpuUs: number;
   /** Top-level and in-script commands, by µs per task. */
   commands: { command: string; callsPerTask: number; usPerTask: number }[];
+  /**
+   * Share of the run this process's event loop was busy (0-1). Below ~0.9 at saturation, the consumer waits on
+   * round trips rather than on its own CPU: throughput is then bound by how reads and writes overlap.
+   */
+  eventLoopBusy: number;
+  /** Redis server CPU over the run, in cores (0-1 for its one main thread). */
+  redisBusy: number;
+  /** Tasks per second of wall-clock time over the run. */
+  tasksPerSecond: number;
 }
 
 async function snapshot(redis: Redis): Promise<Snapshot> {
@@ -35,6 +47,8 @@ async function snapshot(redis: Redis): Promise<Snapshot> {
     redisCpuSeconds: num(/used_cpu_sys:([\d.]+)/) + num(/used_cpu_user:([\d.]+)/),
     commands,
     nodeCpu: process.cpuUsage(),
+    elu: performance.eventLoopUtilization(),
+    at: performance.now(),
   };
 }
 
@@ -61,6 +75,9 @@ export async function profileLoad<T>(
       redisCpuUs: ((after.redisCpuSeconds - before.redisCpuSeconds) * 1e6) / tasks,
       nodeCpuUs: (node.user + node.system) / tasks,
       commands,
+      eventLoopBusy: performance.eventLoopUtilization(after.elu, before.elu).utilization,
+      redisBusy: ((after.redisCpuSeconds - before.redisCpuSeconds) * 1000) / (after.at - before.at),
+      tasksPerSecond: (tasks * 1000) / (after.at - before.at),
     },
   };
 }

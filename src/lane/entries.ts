@@ -30,11 +30,38 @@ export const DEAD_REASONS = {
   entryDeleted: 'entry-deleted',
 } as const;
 
+/**
+ * An entry's fields by name, with the packed `m` ("attempt max timeout at", scripts.ts ENTRY_FIELDS) read into
+ * `attempt`, `max`, `timeout` and `at`, so the rest of the worker sees one shape for both entry forms.
+ */
 export function toFields(flat: string[] | null): Fields {
   const f: Fields = {};
   if (!flat) return f;
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i]!;
+    if (name !== 'm') {
+      f[name] = flat[i + 1]!;
+      continue;
+    }
+    // Empty parts stay absent, so a short `m` is as malformed as an entry lacking the fields.
+    const [attempt, max, timeout, at] = flat[i + 1]!.split(' ');
+    if (attempt) f.attempt = attempt;
+    if (max) f.max = max;
+    if (timeout) f.timeout = timeout;
+    if (at) f.at = at;
+  }
   return f;
+}
+
+const PACKED = new Set(['attempt', 'max', 'timeout', 'at']);
+
+/** Fields as field/value pairs of the packed form (what a hand-back re-adds); fields it does not know are kept. */
+export function packedFields(f: Fields): string[] {
+  const flat: string[] = [];
+  for (const [k, v] of Object.entries(f)) if (!PACKED.has(k)) flat.push(k, v);
+  if (f.attempt !== undefined)
+    flat.push('m', [f.attempt, f.max ?? '', f.timeout ?? '', f.at ?? ''].join(' '));
+  return flat;
 }
 
 /** Milliseconds part of a stream entry id: when Redis appended it. */

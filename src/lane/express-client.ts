@@ -17,15 +17,7 @@ import {
   TaskWaitTimeoutError,
   UnknownTaskTypeError,
 } from './errors';
-import {
-  DEFAULT_GROUP,
-  LaneKeys,
-  LANES,
-  streamTagOfTaskId,
-  taskIdOfType,
-  typeOfTaskId,
-  type Lane,
-} from './keys';
+import { DEFAULT_GROUP, LaneKeys, LANES, streamTagOfTaskId, taskIdOfType, type Lane } from './keys';
 import {
   parseDeadLetterId,
   PartitionChooser,
@@ -38,9 +30,9 @@ import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLIC
 import { TaskTypeRegistry, type TaskSchema } from './task-types';
 
 export { collectLaneStats, type LaneStats } from './lane-stats';
+export type { DeadLetter, TaskInfo, TaskStatus } from './task-records';
+import { toDeadLetter, toTaskInfo, type DeadLetter, type TaskInfo } from './task-records';
 import { collectLaneStats, type LaneStats } from './lane-stats';
-
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead';
 
 export interface SubmitRequest {
   type: string;
@@ -59,35 +51,6 @@ export interface SubmitRequest {
    * Needs a Redis with replicas. @defaultValue false
    */
   durable?: boolean;
-}
-
-export interface TaskInfo {
-  taskId: string;
-  type: string;
-  lane: Lane;
-  status: TaskStatus;
-  attempts: number;
-  maxAttempts: number;
-  result?: unknown;
-  error?: string;
-  submittedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-}
-
-/** One entry of a dead-letter stream. */
-export interface DeadLetter {
-  /** The dead letter's own id (what `retryDead` / `purgeDead` take). */
-  id: string;
-  /** '' when the entry carried no valid task id. */
-  taskId: string;
-  reason: string;
-  error: string;
-  attempts: number;
-  /** The payload as submitted (JSON-decoded when it decodes). */
-  payload: unknown;
-  /** When the task was dead-lettered (ms). */
-  at: number;
 }
 
 export interface ExpressClientOptions {
@@ -142,7 +105,7 @@ interface PreparedSubmit {
 }
 
 export interface ExpressClientEvents {
-  'task:submitted': [{ type: string; lane: Lane }];
+  'task:submitted': [{ type: string; lane: Lane; taskId: string }];
 }
 
 export class ExpressClient extends EventEmitter<ExpressClientEvents> {
@@ -283,7 +246,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
               if (code === 1) {
                 results[i] = { taskId: p.taskId };
                 if (this.listenerCount('task:submitted'))
-                  this.emit('task:submitted', { type: p.type, lane: p.lane });
+                  this.emit('task:submitted', { type: p.type, lane: p.lane, taskId: p.taskId });
                 continue;
               }
               const firstTaskId = String(flat[at++]);
@@ -336,6 +299,34 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   async result(taskId: string, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<TaskInfo> {
     // The completion channel is the task's partition's (its id names it).
     await this.subscribe(streamTagOfTaskId(taskId));
+    return this.waitForEnd(taskId, waitMs);
+  }
+
+  /**
+   * `submit` then `result` in one call, with one read of the task fewer: the wait is registered before the task
+   * is enqueued, so its completion message cannot come before it, and the record is read only once the task has
+   * ended (`result` must read it first, in case it ended before the wait began). A repeated idempotency key waits
+   * for the first task. Throws what `submit` and `result` throw.
+   */
+  async submitAndWait(
+    request: SubmitRequest,
+    { waitMs = 30_000 }: { waitMs?: number } = {},
+  ): Promise<TaskInfo> {
+    const prepared = this.prepare(request);
+    await this.subscribe(prepared.tag);
+    return this.waitForEnd(prepared.taskId, waitMs, async () => (await this.enqueue([prepared]))[0]!.taskId);
+  }
+
+  /**
+   * The wait of `result` and `submitAndWait`: registers for the task's completion message, then (with `enqueue`)
+   * enqueues it, and reads the record after each message, and before the first one unless this call enqueued
+   * the task. Every timeout is preceded by a read, so a lost message costs time, never the outcome.
+   */
+  private async waitForEnd(
+    taskId: string,
+    waitMs: number,
+    enqueue?: () => Promise<string>,
+  ): Promise<TaskInfo> {
     let notified!: () => void;
     let wake = new Promise<void>((r) => (notified = r));
     const listener = () => notified();
@@ -344,12 +335,24 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     this.waiters.set(taskId, set);
     const deadline = Date.now() + waitMs;
     try {
-      for (;;) {
-        // Read after subscribing, so a completion between the two cannot be missed.
-        const info = await this.get(taskId);
-        if (info && (info.status === 'succeeded' || info.status === 'dead')) return info;
+      if (enqueue) {
+        const enqueuedId = await enqueue();
+        // A repeated idempotency key: the first task, which may have ended long ago.
+        if (enqueuedId !== taskId)
+          return await this.result(enqueuedId, { waitMs: Math.max(1, deadline - Date.now()) });
+      }
+      // Read after subscribing, so a completion between the two cannot be missed.
+      for (let read = !enqueue; ; read = true) {
+        let info: TaskInfo | undefined;
+        if (read) {
+          info = await this.get(taskId);
+          if (info && (info.status === 'succeeded' || info.status === 'dead')) return info;
+        }
         const left = deadline - Date.now();
-        if (left <= 0) throw new TaskWaitTimeoutError(taskId, waitMs, info?.status);
+        if (left <= 0) {
+          if (!read) continue;
+          throw new TaskWaitTimeoutError(taskId, waitMs, info?.status);
+        }
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([wake, new Promise<void>((r) => (timer = setTimeout(r, left).unref()))]);
         clearTimeout(timer);
@@ -544,41 +547,4 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       throw err;
     }
   }
-}
-
-function toDeadLetter(id: string, flat: string[]): DeadLetter {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
-  let payload: unknown = f.payload;
-  try {
-    payload = JSON.parse(f.payload ?? '');
-  } catch {
-    // kept as the raw string: a malformed entry's payload is exactly what could not be decoded
-  }
-  return {
-    id,
-    taskId: f.id ?? '',
-    reason: f.reason ?? '',
-    error: f.error ?? '',
-    attempts: Number(f.attempts ?? 0),
-    payload,
-    at: Number(f.at ?? 0),
-  };
-}
-
-function toTaskInfo(taskId: string, h: Record<string, string>): TaskInfo {
-  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
-  return {
-    taskId,
-    type: h.type ?? typeOfTaskId(taskId),
-    lane: (h.lane as Lane) ?? 'standard',
-    status: h.status as TaskStatus,
-    attempts: num(h.attempts) ?? 0,
-    maxAttempts: num(h.maxAttempts) ?? 0,
-    ...(h.result !== undefined ? { result: JSON.parse(h.result) as unknown } : {}),
-    ...(h.error !== undefined ? { error: h.error } : {}),
-    submittedAt: num(h.submittedAt) ?? 0,
-    ...(h.startedAt !== undefined ? { startedAt: num(h.startedAt) } : {}),
-    ...(h.finishedAt !== undefined ? { finishedAt: num(h.finishedAt) } : {}),
-  };
 }

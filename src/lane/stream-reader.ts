@@ -19,7 +19,14 @@ import { groupBySlot } from './cluster-slots';
 import { type Entry, type StreamRef, toFields } from './entries';
 import { LANES, taskIdOfType, type Lane } from './keys';
 import { isCluster, isConnectionError, type RedisClient } from './redis-connections';
-import { canStart, readAhead, READ_AHEAD_MAX_RUN_MS, readRoom, type SlotCounts } from './slot-policy';
+import {
+  canStart,
+  readAhead,
+  READ_AHEAD_MAX_RUN_MS,
+  readBatch,
+  readRoom,
+  type SlotCounts,
+} from './slot-policy';
 
 export interface StreamReaderOptions {
   group: string;
@@ -256,14 +263,15 @@ export class StreamReader {
 
   /**
    * What a group may read now: the lane's room net of the group's own outstanding reads (with one group, that is
-   * the lane's), divided among the groups.
+   * the lane's), divided among the groups, and at most one batch (so a fast lane's other loop can read too).
    */
   private roomOf(group: ReadGroup): number {
     const counts = this.counts();
-    if (group.share === 1) return readRoom(counts, group.lane);
+    const batch = readBatch(counts, group.lane);
+    if (group.share === 1) return Math.min(readRoom(counts, group.lane), batch);
     const own = { ...counts, requested: { ...counts.requested, [group.lane]: group.requested } };
     const room = readRoom(own, group.lane);
-    return room <= 0 ? room : Math.ceil(room / group.share);
+    return room <= 0 ? room : Math.min(Math.ceil(room / group.share), batch);
   }
 
   /** One XREADGROUP over the group's streams; entries go to the lane buffer. */

@@ -266,6 +266,7 @@ export class TaskRuns {
         events.emit('task:succeeded', {
           type: task.type.name,
           lane: task.lane,
+          taskId: task.taskId,
           waitMs: Math.max(0, task.startedAt - queuedAt),
           runMs: task.finishedAt - task.startedAt,
         });

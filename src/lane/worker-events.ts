@@ -3,7 +3,7 @@ import type { Lane } from './keys';
 
 export interface ExpressWorkerEvents {
   'task:started': [{ type: string; lane: Lane; waitMs: number }];
-  'task:succeeded': [{ type: string; lane: Lane; waitMs: number; runMs: number }];
+  'task:succeeded': [{ type: string; lane: Lane; taskId: string; waitMs: number; runMs: number }];
   'task:retried': [{ type: string; lane: Lane; attempt: number; error: string }];
   'task:dead': [{ type: string; lane: Lane; reason: string }];
   /** An outcome was not written because another consumer owns the entry now (this one was cut off). */

@@ -12,6 +12,7 @@ import {
   LaneOptionsError,
   PayloadTooLargeError,
   RedisUnavailableError,
+  TaskWaitTimeoutError,
   UnknownTaskTypeError,
   builtinTaskTypes,
   defineTaskType,
@@ -127,7 +128,7 @@ describe('express lane (in process)', () => {
     await expect(
       client.submit({ type: 'hash', payload: { data: 'zzz' }, idempotencyKey: 'k1' }),
     ).rejects.toThrow(IdempotencyConflictError);
-    expect(submitted).toEqual([{ type: 'hash', lane: 'standard' }]);
+    expect(submitted).toEqual([{ type: 'hash', lane: 'standard', taskId: first.taskId }]);
     const done = await client.result(first.taskId, { waitMs: 10_000 });
     const once = createHash('sha256').update('abc').digest('hex');
     const twice = createHash('sha256').update(once).digest('hex');
@@ -142,6 +143,61 @@ describe('express lane (in process)', () => {
     expect((await client.result(echo.taskId, { waitMs: 10_000 })).result).toEqual({ message: 'hello' });
     expect(await client.get('echo:00000000-0000-0000-0000-000000000000')).toBeUndefined();
     await expectBookkeeping(client, [first.taskId, echo.taskId], ['hash', 'echo']);
+  });
+
+  it('submitAndWait returns the ended task after one read of its record (result() reads it before waiting too)', async () => {
+    const { client, worker, prefix, types } = setup('submit-and-wait');
+    const w = worker({ autoscaleIntervalMs: 0, retryBaseDelayMs: 50, janitorIntervalMs: 50 }, [
+      'echo',
+      'flaky',
+    ]);
+    await w.start();
+    // A client on a connection of our own, whose record reads (HGETALL) are counted.
+    const connection = redisClient();
+    const reads: string[] = [];
+    const hgetall = connection.hgetall.bind(connection) as (key: string) => Promise<Record<string, string>>;
+    (connection as unknown as { hgetall: typeof hgetall }).hgetall = (key: string) => {
+      reads.push(key);
+      return hgetall(key);
+    };
+    const counted = new ExpressClient({ types, redisUrl: redisUrl(), keyPrefix: prefix, connection });
+    clients.push(counted);
+    try {
+      await counted.submitAndWait({ type: 'echo', payload: { message: 'warm-up' } }); // subscribes, loads scripts
+      const done = await counted.submitAndWait(
+        { type: 'echo', payload: { message: 'hello' } },
+        { waitMs: 10_000 },
+      );
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 1, result: { message: 'hello' } });
+      expect(reads.filter((k) => k.endsWith(done.taskId))).toHaveLength(1);
+      const viaResult = await counted.submit({ type: 'echo', payload: { message: 'again' } });
+      expect((await counted.result(viaResult.taskId, { waitMs: 10_000 })).status).toBe('succeeded');
+      expect(reads.filter((k) => k.endsWith(viaResult.taskId)).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await counted.close();
+      connection.disconnect();
+    }
+    // A repeated idempotency key waits for the first task; a task that ends dead is returned dead.
+    const first = await client.submitAndWait({
+      type: 'echo',
+      payload: { message: 'k' },
+      idempotencyKey: 'k',
+    });
+    const repeat = await client.submitAndWait({
+      type: 'echo',
+      payload: { message: 'k' },
+      idempotencyKey: 'k',
+    });
+    expect(repeat).toMatchObject({ taskId: first.taskId, status: 'succeeded', result: { message: 'k' } });
+    const dead = await client.submitAndWait({ type: 'flaky', payload: { failTimes: 9 }, maxAttempts: 1 });
+    expect(dead).toMatchObject({ status: 'dead', attempts: 1 });
+    // Nobody serves `slow` here: the timeout reports the status it read.
+    await expect(client.submitAndWait({ type: 'slow', payload: { ms: 1 } }, { waitMs: 300 })).rejects.toThrow(
+      TaskWaitTimeoutError,
+    );
+    await expect(
+      client.submitAndWait({ type: 'slow', payload: { ms: 1 } }, { waitMs: 300 }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/queued/) });
   });
 
   it('retries with backoff, then dead-letters a task that always fails, with its error and attempts', async () => {

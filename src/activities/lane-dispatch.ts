@@ -74,16 +74,31 @@ export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
   compensateBacktest: { compensation: true },
 };
 
-/**
- * The research pipeline's quick steps that a lane-dispatching worker with awaited steps offers as local activities
- * (its `localSteps` answer, `pipelineAwaitedSteps`): `codegen` and the compensations, each an awaited step on the
- * express lane (a rollback never waits behind bulk work and costs no activity round trips). The workflow's
- * step-attempt interceptor unwraps their lane envelopes, so the `state` query names the lane task of each.
- */
-export const PIPELINE_AWAITED_STEPS: readonly LocalStep[] = LOCAL_STEP_CANDIDATES;
+/** Which steps a lane-dispatching worker offers as awaited steps (SAGALANE_AWAITED_STEPS; `all`: with compensations). */
+export type AwaitedStepsSetting = 'none' | 'codegen' | 'all';
 
-export async function pipelineAwaitedSteps(): Promise<LocalStep[]> {
-  return [...PIPELINE_AWAITED_STEPS];
+/**
+ * The research pipeline's quick steps that a lane-dispatching worker offers as local activities, awaited steps on the
+ * express lane, for each setting. Off by default (`none`): an awaited step holds its saga's workflow task, so a
+ * cancel (and a query or update) reaches the saga only when that task ends or is heartbeated (~8 s), not within the
+ * 1 s a dispatched step's cancel takes; and it needs lane workers that know tokenless tasks (docs/SAGAS.md). The
+ * workflow's step-attempt interceptor unwraps their lane envelopes, so the `state` query names each one's lane task.
+ */
+export const PIPELINE_AWAITED_STEPS: Record<AwaitedStepsSetting, readonly LocalStep[]> = {
+  none: [],
+  codegen: ['codegen'],
+  all: LOCAL_STEP_CANDIDATES,
+};
+
+/**
+ * The `localSteps` local activity of a lane-dispatching worker: its answer is recorded in the saga's history (a
+ * marker), so a saga keeps the answer it got when it started, whatever the setting of the worker that replays it.
+ */
+export function pipelineAwaitedSteps(setting: AwaitedStepsSetting): () => Promise<LocalStep[]> {
+  const steps = PIPELINE_AWAITED_STEPS[setting];
+  return async function localSteps() {
+    return [...steps];
+  };
 }
 
 /** Failure type of a dispatch the lane refused (unknown step type, payload too large or invalid). */

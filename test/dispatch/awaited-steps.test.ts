@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { LOCAL_STEP_CANDIDATES } from '../../src/activities/contracts';
 import {
   createLaneDispatchActivities,
   PIPELINE_DISPATCH_STEPS,
@@ -49,7 +48,7 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
     await startDispatchingSagaWorker(ctx, allLocalQueue, express, {
       redis,
       prefix,
-      steps: LOCAL_STEP_CANDIDATES,
+      steps: 'all',
     });
     laneWorker = await startStepWorker({ client: ctx.client, redis, prefix, ledger: true });
   });

@@ -25,7 +25,12 @@ import {
   type StepActivityRef,
   type StepTaskPayload,
 } from '../lane/activity-step-contract';
-import { InvalidPayloadError, PayloadTooLargeError, UnknownTaskTypeError } from '../lane/errors';
+import {
+  IdempotencyConflictError,
+  InvalidPayloadError,
+  PayloadTooLargeError,
+  UnknownTaskTypeError,
+} from '../lane/errors';
 import type { ExpressClient } from '../lane/express-client';
 import type { Lane } from '../lane/keys';
 import { hintedLane } from '../workflows/lane-step';
@@ -130,6 +135,7 @@ export function createLaneDispatchActivities(options: LaneDispatchOptions): Disp
           input,
           activity: activityRef(info),
           timeoutMs: info.startToCloseTimeoutMs + grace,
+          startToCloseMs: info.startToCloseTimeoutMs,
         };
         return (await awaitStep(options.express, options.awaited, submission, context, (taskId) =>
           options.onDispatched?.({ activityType, lane: 'express', taskId }),
@@ -179,6 +185,13 @@ export interface StepSubmission {
   taskToken?: Uint8Array;
   activity: StepActivityRef;
   timeoutMs: number;
+  /** An awaited step's absolute deadline (epoch ms): the lane drops the task if it has not started by then. */
+  deadlineMs?: number;
+  /**
+   * An awaited step submitted again for the same attempt (its earlier task was stopped by a mark, see
+   * ./lane-dispatch-awaited.ts): 1, 2, … give the submission a key of its own. @defaultValue 0
+   */
+  resubmission?: number;
 }
 
 /**
@@ -192,17 +205,23 @@ export async function submitStep(express: ExpressClient, s: StepSubmission): Pro
     lane: s.lane,
     activity: s.activity,
     input: s.input,
+    ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
   };
   try {
     return await express.submit({
       type: stepTaskType(s.activityType),
       lane: s.lane,
       payload,
-      idempotencyKey: stepIdempotencyKey(s.activity),
+      idempotencyKey: stepIdempotencyKey(s.activity, s.resubmission),
       maxAttempts: STEP_TASK_MAX_ATTEMPTS,
       timeoutMs: s.timeoutMs,
     });
   } catch (err) {
+    // An awaited step submitted again for the same attempt (a re-run of its local activity) differs from the first
+    // submission only by its deadline (the attempt and input are the workflow's, deterministic): the first task is
+    // this attempt's, and keeps the first deadline.
+    if (err instanceof IdempotencyConflictError && s.taskToken === undefined)
+      return { taskId: err.firstTaskId };
     if (
       err instanceof UnknownTaskTypeError ||
       err instanceof InvalidPayloadError ||

@@ -56,6 +56,9 @@ export const REREAD_MS = 1_500;
 /** How many times a re-run of an attempt submits the step again after finding the earlier run's task stopped. */
 export const MAX_RESUBMITS = 3;
 
+/** How long setting the over-mark is retried through Redis errors before the cancel is reported without it. */
+export const MARK_RETRY_MS = 2_000;
+
 /** Failure type of an awaited step whose lane task ended without a verdict from its handler. */
 export const STEP_LANE_TASK_ENDED_FAILURE = 'StepLaneTaskEnded';
 
@@ -156,7 +159,7 @@ async function waitForTask(
 /** Sets the over-mark, retrying a Redis error for a few seconds; a mark that cannot be set does not hide the cancel. */
 async function markOver(awaited: AwaitedSteps, taskId: string, ttlMs: number): Promise<void> {
   const key = stepCancelKey(awaited.keyPrefix, taskId);
-  const until = Date.now() + CANCEL_WAIT_MS;
+  const until = Date.now() + MARK_RETRY_MS;
   for (let i = 0; ; i++) {
     try {
       await awaited.redis.set(key, '1', 'PX', Math.ceil(ttlMs));

@@ -6,7 +6,8 @@
  * - a completion whose message is lost is still seen, by reading the task again (item 2);
  * - a re-run of an attempt whose earlier task was stopped by its mark runs the step again (item 3);
  * - a task queued past its deadline is dropped without running, even once the over-mark expired (item 4);
- * - a lane worker without a mark store refuses awaited steps (item 7).
+ * - a lane worker without a mark store refuses awaited steps (item 7);
+ * - a cancel whose over-mark cannot be set is still the cancellation (lesser item).
  */
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -197,6 +198,27 @@ describe('awaited steps: edges', () => {
     workers.push(await startStepWorker({ client: ctx.client, redis, prefix, ledger: true }));
     expect((await ended(express, taskId)).result).toMatchObject({ activity: 'dropped' });
     expect(await recordedRuns(redis, prefix, sagaId)).toEqual([]);
+  });
+
+  it('a cancel whose over-mark cannot be set (Redis errors) is still reported as the cancellation, not a Redis error', async () => {
+    const { prefix, express } = lane('markfails');
+    const sagaId = `pipeline-MARKFAIL1-${randomUUID()}`;
+    const taskIds: string[] = [];
+    const dispatch = createLaneDispatchActivities({
+      express,
+      steps: PIPELINE_DISPATCH_STEPS,
+      // A stub only for the mark's SET: a Redis that refuses it (the waits and reads go to the real lane).
+      awaited: {
+        redis: { set: () => Promise.reject(new Error('READONLY You cannot write')) },
+        keyPrefix: prefix,
+      },
+      onDispatched: ({ taskId }) => taskIds.push(taskId),
+    });
+    const env = localCodegen(sagaId, randomUUID());
+    const outcome = settle(env.run(dispatch.codegen!, { sagaId, plan: {} }));
+    await waitFor('the lane task', async () => taskIds[0]);
+    env.cancel();
+    expect(await outcome).toMatchObject({ ok: false, err: expect.any(CancelledFailure) });
   });
 
   it('a lane worker without a mark store (runLedger) refuses an awaited step, non-retryably, without running it', async () => {

@@ -9,12 +9,13 @@
  * the lane its workflow asked for with a trailing `laneHint(lane)` argument (`researchPipeline` passes
  * `laneHint('express')` for `priority: 'express'` sagas), otherwise on the standard lane.
  *
- * Awaited steps: the same activity called as a local activity (a worker offers its quick steps as local ones, as the
- * research pipeline's `localSteps` asks) cannot hand completion off, as a local activity has no task token the server
+ * Awaited steps (opt-in, SAGALANE_AWAITED_STEPS): the same activity called as a local activity (a worker offers its
+ * quick steps as local ones through the research pipeline's `localSteps`) cannot hand completion off, as a local activity has no task token the server
  * knows. Its dispatch submits the lane task without a token and waits for the lane task's result instead
  * (./lane-dispatch-awaited.ts): the step still runs on a lane worker, but inside the saga's workflow task, which saves
- * the step its own workflow task and activity round trip. Awaited steps always go on the express lane: they hold
- * their saga's workflow task while they wait.
+ * the step its own workflow task and activity round trip, but a cancel then waits for that workflow task (see
+ * PIPELINE_AWAITED_STEPS). Awaited steps always go on the express lane: they hold their saga's workflow task while
+ * they wait.
  */
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';

@@ -1,7 +1,8 @@
 /**
- * Awaited steps against the real dev server and real Redis: a lane-dispatching saga worker that offers the quick
- * steps (`codegen`, the compensations) as local activities runs each as a lane task without a task token and waits
- * for the lane task's result; a lane worker with the step-run ledger (as shipped) runs the test agents.
+ * Awaited steps (opt-in, SAGALANE_AWAITED_STEPS=codegen or all) against the real dev server and real Redis: a
+ * lane-dispatching saga worker that offers the quick steps (`codegen`, the compensations) as local activities runs
+ * each as a lane task without a task token and waits for the lane task's result; a lane worker with the step-run
+ * ledger (as shipped) runs the test agents. Edges: ./awaited-edges.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';

@@ -139,6 +139,13 @@ export const envSchema = z.object({
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** How the saga worker runs researchPipeline's steps: as lane tasks (lane workers run the agents) or inline. */
   SAGALANE_STEP_DISPATCH: z.enum(['lane', 'inline']).default('lane'),
+  /**
+   * Which pipeline steps a lane-dispatching saga worker runs as awaited steps (local activities waiting for their lane
+   * task in Redis: one workflow task per saga less, but a cancel, query or update waits for the step's workflow task,
+   * up to ~8 s): `none`, `codegen`, or `all` (codegen and the compensations). Lane workers must be upgraded first
+   * (docs/SAGAS.md, "Awaited steps").
+   */
+  SAGALANE_AWAITED_STEPS: z.enum(['none', 'codegen', 'all']).default('none'),
   /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
   SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
 
@@ -196,6 +203,8 @@ export interface Config {
   planCacheTtlS: number;
   /** `lane`: saga steps run on lane workers (async activity completion); `inline`: in the saga worker. */
   stepDispatch: Env['SAGALANE_STEP_DISPATCH'];
+  /** With `stepDispatch` `lane`: which steps run as awaited steps (see SAGALANE_AWAITED_STEPS). */
+  awaitedSteps: Env['SAGALANE_AWAITED_STEPS'];
   artifactTtlS: number;
   shutdownGraceMs: number;
   workflowBundlePath?: string;
@@ -275,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     planCacheTtlS: e.SAGALANE_PLAN_CACHE_TTL_S,
     stepDispatch: e.SAGALANE_STEP_DISPATCH,
+    awaitedSteps: e.SAGALANE_AWAITED_STEPS,
     artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
     shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
     workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,

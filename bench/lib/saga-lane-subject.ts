@@ -10,8 +10,8 @@
  *
  *   npx tsx bench/lib/saga-lane-subject.ts [--sagas 40] [--c50] [--only lane,inWorker]
  *
- * prints p50 latency and CPU per saga of each subject (in-worker; lane as shipped; lane completing through grpc-js;
- * lane as before awaited steps), their history gaps, and the timeline of a lane step (history events and the dispatch
+ * prints p50 latency and CPU per saga of each subject (in-worker; lane as shipped; lane with awaited steps; lane
+ * completing through grpc-js), their history gaps, and the timeline of a lane step (history events and the dispatch
  * activity, lane worker and completion call marks, see `LaneTimeline`); `--c50` adds sagas/s at 50 in flight.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,6 +26,7 @@ import {
   createLaneDispatchActivities,
   PIPELINE_DISPATCH_STEPS,
   pipelineAwaitedSteps,
+  type AwaitedStepsSetting,
 } from '../../src/activities/lane-dispatch';
 import type { PipelineActivities, PlanCacheActivities } from '../../src/activities/contracts';
 import { loadConfig } from '../../src/config';
@@ -89,10 +90,10 @@ export async function startLaneDispatchSubject(opts: {
   /** Records the marks of every lane step (the standalone run's timeline). @defaultValue none */
   timeline?: LaneTimeline;
   /**
-   * Offer the quick steps as local activities dispatched as awaited steps, as the shipped lane-dispatch wiring does
-   * (`localSteps`); false: every step a dispatched activity (as before awaited steps). @defaultValue true
+   * Which quick steps are offered as local activities dispatched as awaited steps, as the lane-dispatch wiring does
+   * for SAGALANE_AWAITED_STEPS (`localSteps`). @defaultValue 'none': every step a dispatched activity, as shipped
    */
-  awaitedSteps?: boolean;
+  awaitedSteps?: AwaitedStepsSetting;
   /**
    * Bench-only what-if: the lane worker knows a first run without asking Redis (the ledger's `SET NX` answers at once),
    * as it would if the lane told handlers whether an entry is a redelivery. Not safe for reruns. @defaultValue false
@@ -150,12 +151,12 @@ export async function startLaneDispatchSubject(opts: {
     logger,
   });
   await lane.start();
-  const awaited = opts.awaitedSteps ?? true;
+  const awaited = opts.awaitedSteps ?? 'none';
   let dispatch = createLaneDispatchActivities({
     express,
     steps: PIPELINE_DISPATCH_STEPS,
     onDispatched: tl ? () => tl.mark(activityKey(), 'submitted') : undefined,
-    awaited: awaited ? { redis: ledgerRedis, keyPrefix } : undefined,
+    awaited: { redis: ledgerRedis, keyPrefix },
   });
   if (tl) {
     dispatch = Object.fromEntries(
@@ -176,7 +177,7 @@ export async function startLaneDispatchSubject(opts: {
     // As the shipped lane-dispatch wiring: the plan-cache lookup runs in the saga worker (a local activity).
     activities: {
       ...dispatch,
-      ...(awaited ? { localSteps: pipelineAwaitedSteps } : {}),
+      localSteps: pipelineAwaitedSteps(awaited),
       ...(opts.agents.cachedPlan ? { cachedPlan: opts.agents.cachedPlan } : {}),
     },
     sinks: opts.sinks,
@@ -338,7 +339,11 @@ async function main(): Promise<void> {
     logger: createLogger('error'),
   });
   const timeline = new LaneTimeline();
-  const laneSubject = (awaitedSteps: boolean, completeVia: 'native' | 'grpc-js', firstRunKnown = false) =>
+  const laneSubject = (
+    awaitedSteps: AwaitedStepsSetting,
+    completeVia: 'native' | 'grpc-js',
+    firstRunKnown = false,
+  ) =>
     startLaneDispatchSubject({
       nativeConnection: native,
       client,
@@ -350,18 +355,18 @@ async function main(): Promise<void> {
       timeline,
       awaitedSteps,
     });
-  // `lane` as shipped now; `laneGrpcJs` completing through a grpc-js Connection; `laneBefore` as before this work
-  // (every step a dispatched activity, grpc-js completions).
-  const lane = await laneSubject(true, 'native');
-  const laneGrpcJs = await laneSubject(true, 'grpc-js');
-  const laneBefore = await laneSubject(false, 'grpc-js');
+  // `lane` as shipped (every step a dispatched activity); `laneAwaited` with SAGALANE_AWAITED_STEPS=all (codegen and
+  // the compensations awaited steps); `laneGrpcJs` completing through a grpc-js Connection.
+  const lane = await laneSubject('none', 'native');
+  const laneAwaited = await laneSubject('all', 'native');
+  const laneGrpcJs = await laneSubject('none', 'grpc-js');
   // What-if: the ledger's round trip gone (the lane telling a first delivery from a redelivery).
-  const laneNoLedgerRtt = await laneSubject(true, 'native', true);
+  const laneNoLedgerRtt = await laneSubject('none', 'native', true);
   const subjects = {
     inWorker: inWorkerQueue,
     lane: lane.taskQueue,
+    laneAwaited: laneAwaited.taskQueue,
     laneGrpcJs: laneGrpcJs.taskQueue,
-    laneBefore: laneBefore.taskQueue,
     laneNoLedgerRtt: laneNoLedgerRtt.taskQueue,
   };
   type Name = keyof typeof subjects;
@@ -470,7 +475,7 @@ async function main(): Promise<void> {
   }
   await lane.stop();
   await laneGrpcJs.stop();
-  await laneBefore.stop();
+  await laneAwaited.stop();
   await laneNoLedgerRtt.stop();
   await inWorker.stop();
   await native.close();

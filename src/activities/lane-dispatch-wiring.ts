@@ -33,10 +33,12 @@ export function openLaneDispatch(
       ...createLaneDispatchActivities({
         express: client,
         steps: PIPELINE_DISPATCH_STEPS,
-        // Where the lane workers' step-run ledger lives (their `runLedger`: the same Redis and key prefix).
+        // Where the lane workers' step-run ledger lives (their `runLedger`: the same Redis and key prefix). Kept with
+        // the setting `none` too: a saga that started on a worker offering awaited steps keeps calling them as local
+        // activities (its recorded `localSteps` answer) when a worker with awaited steps off continues it.
         awaited: { redis, keyPrefix: config.keyPrefix },
       }),
-      localSteps: pipelineAwaitedSteps,
+      localSteps: pipelineAwaitedSteps(config.awaitedSteps),
       ...createPlanCacheActivities({ redis, keyPrefix: config.keyPrefix, llm: config.llm, logger }),
     },
     close: async () => {

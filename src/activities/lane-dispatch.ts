@@ -9,12 +9,13 @@
  * the lane its workflow asked for with a trailing `laneHint(lane)` argument (`researchPipeline` passes
  * `laneHint('express')` for `priority: 'express'` sagas), otherwise on the standard lane.
  *
- * Awaited steps: the same activity called as a local activity (a worker offers its quick steps as local ones, as the
- * research pipeline's `localSteps` asks) cannot hand completion off, as a local activity has no task token the server
+ * Awaited steps (opt-in, SAGALANE_AWAITED_STEPS): the same activity called as a local activity (a worker offers its
+ * quick steps as local ones through the research pipeline's `localSteps`) cannot hand completion off, as a local activity has no task token the server
  * knows. Its dispatch submits the lane task without a token and waits for the lane task's result instead
  * (./lane-dispatch-awaited.ts): the step still runs on a lane worker, but inside the saga's workflow task, which saves
- * the step its own workflow task and activity round trip. Awaited steps always go on the express lane: they hold
- * their saga's workflow task while they wait.
+ * the step its own workflow task and activity round trip, but a cancel then waits for that workflow task (see
+ * PIPELINE_AWAITED_STEPS). Awaited steps always go on the express lane: they hold their saga's workflow task while
+ * they wait.
  */
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -25,7 +26,12 @@ import {
   type StepActivityRef,
   type StepTaskPayload,
 } from '../lane/activity-step-contract';
-import { InvalidPayloadError, PayloadTooLargeError, UnknownTaskTypeError } from '../lane/errors';
+import {
+  IdempotencyConflictError,
+  InvalidPayloadError,
+  PayloadTooLargeError,
+  UnknownTaskTypeError,
+} from '../lane/errors';
 import type { ExpressClient } from '../lane/express-client';
 import type { Lane } from '../lane/keys';
 import { hintedLane } from '../workflows/lane-step';
@@ -74,16 +80,31 @@ export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
   compensateBacktest: { compensation: true },
 };
 
-/**
- * The research pipeline's quick steps that a lane-dispatching worker with awaited steps offers as local activities
- * (its `localSteps` answer, `pipelineAwaitedSteps`): `codegen` and the compensations, each an awaited step on the
- * express lane (a rollback never waits behind bulk work and costs no activity round trips). The workflow's
- * step-attempt interceptor unwraps their lane envelopes, so the `state` query names the lane task of each.
- */
-export const PIPELINE_AWAITED_STEPS: readonly LocalStep[] = LOCAL_STEP_CANDIDATES;
+/** Which steps a lane-dispatching worker offers as awaited steps (SAGALANE_AWAITED_STEPS; `all`: with compensations). */
+export type AwaitedStepsSetting = 'none' | 'codegen' | 'all';
 
-export async function pipelineAwaitedSteps(): Promise<LocalStep[]> {
-  return [...PIPELINE_AWAITED_STEPS];
+/**
+ * The research pipeline's quick steps that a lane-dispatching worker offers as local activities, awaited steps on the
+ * express lane, for each setting. Off by default (`none`): an awaited step holds its saga's workflow task, so a
+ * cancel (and a query or update) reaches the saga only when that task ends or is heartbeated (~8 s), not within the
+ * 1 s a dispatched step's cancel takes; and it needs lane workers that know tokenless tasks (docs/SAGAS.md). The
+ * workflow's step-attempt interceptor unwraps their lane envelopes, so the `state` query names each one's lane task.
+ */
+export const PIPELINE_AWAITED_STEPS: Record<AwaitedStepsSetting, readonly LocalStep[]> = {
+  none: [],
+  codegen: ['codegen'],
+  all: LOCAL_STEP_CANDIDATES,
+};
+
+/**
+ * The `localSteps` local activity of a lane-dispatching worker: its answer is recorded in the saga's history (a
+ * marker), so a saga keeps the answer it got when it started, whatever the setting of the worker that replays it.
+ */
+export function pipelineAwaitedSteps(setting: AwaitedStepsSetting): () => Promise<LocalStep[]> {
+  const steps = PIPELINE_AWAITED_STEPS[setting];
+  return async function localSteps() {
+    return [...steps];
+  };
 }
 
 /** Failure type of a dispatch the lane refused (unknown step type, payload too large or invalid). */
@@ -115,6 +136,7 @@ export function createLaneDispatchActivities(options: LaneDispatchOptions): Disp
           input,
           activity: activityRef(info),
           timeoutMs: info.startToCloseTimeoutMs + grace,
+          startToCloseMs: info.startToCloseTimeoutMs,
         };
         return (await awaitStep(options.express, options.awaited, submission, context, (taskId) =>
           options.onDispatched?.({ activityType, lane: 'express', taskId }),
@@ -164,6 +186,13 @@ export interface StepSubmission {
   taskToken?: Uint8Array;
   activity: StepActivityRef;
   timeoutMs: number;
+  /** An awaited step's absolute deadline (epoch ms): the lane drops the task if it has not started by then. */
+  deadlineMs?: number;
+  /**
+   * An awaited step submitted again for the same attempt (its earlier task was stopped by a mark, see
+   * ./lane-dispatch-awaited.ts): 1, 2, … give the submission a key of its own. @defaultValue 0
+   */
+  resubmission?: number;
 }
 
 /**
@@ -177,17 +206,23 @@ export async function submitStep(express: ExpressClient, s: StepSubmission): Pro
     lane: s.lane,
     activity: s.activity,
     input: s.input,
+    ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
   };
   try {
     return await express.submit({
       type: stepTaskType(s.activityType),
       lane: s.lane,
       payload,
-      idempotencyKey: stepIdempotencyKey(s.activity),
+      idempotencyKey: stepIdempotencyKey(s.activity, s.resubmission),
       maxAttempts: STEP_TASK_MAX_ATTEMPTS,
       timeoutMs: s.timeoutMs,
     });
   } catch (err) {
+    // An awaited step submitted again for the same attempt (a re-run of its local activity) differs from the first
+    // submission only by its deadline (the attempt and input are the workflow's, deterministic): the first task is
+    // this attempt's, and keeps the first deadline.
+    if (err instanceof IdempotencyConflictError && s.taskToken === undefined)
+      return { taskId: err.firstTaskId };
     if (
       err instanceof UnknownTaskTypeError ||
       err instanceof InvalidPayloadError ||

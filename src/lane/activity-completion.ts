@@ -21,7 +21,9 @@
  * An awaited step (a local activity's dispatch, src/activities/lane-dispatch-awaited.ts) comes without a task token:
  * nothing is written to Temporal, the lane task's result is the step's outcome (value or failure) and the dispatcher
  * waits for it. Instead of heartbeats the run polls the dispatcher's mark that the attempt is over (`stepCancelKey`,
- * in the `runLedger`'s Redis), before the handler and every `heartbeatIntervalMs` while it runs.
+ * in the `runLedger`'s Redis), before the handler and every `heartbeatIntervalMs` while it runs, and drops a task that
+ * starts after its deadline (`deadlineMs`). A lane worker without a `runLedger` refuses awaited steps (non-retryable):
+ * nothing could stop them.
  */
 import {
   ActivityCancelledError,
@@ -60,9 +62,15 @@ export interface StepHandlerContext {
   lane: Lane;
 }
 
+/** Failure type of an awaited step a lane worker without a mark store (`runLedger`) refuses. */
+export const AWAITED_STEP_REFUSED_FAILURE = 'AwaitedStepRefused';
+
 export type StepHandler<I = never, O = unknown> = (input: I, ctx: StepHandlerContext) => Promise<O>;
 
-/** What the lane task records as its result: what it wrote to Temporal (the step's value goes to Temporal only). */
+/**
+ * What the lane task records as its result: what it wrote to Temporal (a dispatched step's value goes to Temporal
+ * only); for an awaited step, the outcome itself, value included (kept with the record for the lane's retention).
+ */
 export interface StepTaskOutcome {
   activity: 'completed' | 'failed' | 'cancelled' | 'dropped';
   /** The failure reported, for `failed`; why the outcome was dropped, for `dropped`. */
@@ -98,7 +106,8 @@ export interface ActivityStepTypeOptions {
    * Where first runs of step tasks are recorded, so only reruns (a reclaimed or handed-back entry) heartbeat before
    * the handler to learn whether the attempt is already over: one `SET <keyPrefix>:step-run:<taskId> NX EX` per step
    * instead of one Temporal heartbeat. A Redis error counts as a possible rerun (the heartbeat is made).
-   * @defaultValue none: every run heartbeats before its handler
+   * Its Redis also holds awaited steps' over-marks: a worker without it refuses awaited steps (tokenless tasks).
+   * @defaultValue none: every run heartbeats before its handler, awaited steps are refused
    */
   runLedger?: StepRunLedger;
 }
@@ -212,8 +221,18 @@ export function defineActivityStepType<I, O>(
   /** An awaited step: the outcome goes into the lane task's result, nothing to Temporal. */
   async function runAwaited(payload: StepTaskPayload, ctx: TaskContext): Promise<StepTaskOutcome> {
     const meta = { taskId: ctx.taskId, ...payload.activity };
-    const over = options.runLedger ? awaitedOver(options.runLedger, ctx.taskId) : undefined;
-    if (over && (await over())) return dropped(log, meta, 'the dispatcher marked the attempt over');
+    // Without the mark store nothing could stop the agent once its dispatcher gave up (cancel, timeout): refused.
+    if (!options.runLedger) {
+      const error = `awaited step ${activityType} refused: this lane worker has no runLedger, where awaited steps' over-marks live`;
+      log.error(error, meta);
+      return { activity: 'failed', error, nonRetryable: true, failureType: AWAITED_STEP_REFUSED_FAILURE };
+    }
+    // Queued past its deadline (a backlog, lane workers down): the attempt is over for Temporal, even if the mark expired.
+    if (payload.deadlineMs !== undefined && Date.now() >= payload.deadlineMs) {
+      return dropped(log, meta, 'the attempt passed its deadline before the step started');
+    }
+    const over = awaitedOver(options.runLedger, ctx.taskId);
+    if (await over()) return dropped(log, meta, 'the dispatcher marked the attempt over');
     const run = new PolledRun(over, heartbeatIntervalMs, ctx.signal);
     let value: O;
     try {

@@ -37,6 +37,12 @@ export const stepTaskPayloadSchema = z
     activity: stepActivityRefSchema,
     /** The activity's input, validated by the agent itself (its own schema). */
     input: z.unknown(),
+    /**
+     * An awaited step's absolute deadline (epoch ms: its dispatch's submit time + the local activity's start-to-close
+     * timeout): a run that starts after it drops the task without running the agent (the attempt is over for
+     * Temporal, whatever became of the over-mark). Lane and saga workers' clocks are assumed close (NTP).
+     */
+    deadlineMs: z.number().int().positive().optional(),
   })
   .strict();
 export type StepTaskPayload = z.infer<typeof stepTaskPayloadSchema>;
@@ -55,8 +61,10 @@ export function stepCancelKey(keyPrefix: string, taskId: string): string {
  * lost reply, a duplicate delivery) finds the first task. A Temporal retry is a new attempt with a new task token, so
  * it gets its own task; the old attempt's task, if it still runs, finds its token dead and writes nothing.
  */
-export function stepIdempotencyKey(ref: StepActivityRef): string {
-  return `step:${ref.workflowId}:${ref.runId}:${ref.activityId}:${ref.attempt}`;
+export function stepIdempotencyKey(ref: StepActivityRef, resubmission = 0): string {
+  const key = `step:${ref.workflowId}:${ref.runId}:${ref.activityId}:${ref.attempt}`;
+  // An awaited step submitted again for the same attempt after its earlier task was stopped (lane-dispatch-awaited).
+  return resubmission > 0 ? `${key}:again-${resubmission}` : key;
 }
 
 /**

@@ -1,13 +1,13 @@
 /**
- * Awaited steps against the real dev server and real Redis: a lane-dispatching saga worker that offers the quick
- * steps (`codegen`, the compensations) as local activities runs each as a lane task without a task token and waits
- * for the lane task's result; a lane worker with the step-run ledger (as shipped) runs the test agents.
+ * Awaited steps (opt-in, SAGALANE_AWAITED_STEPS=codegen or all) against the real dev server and real Redis: a
+ * lane-dispatching saga worker that offers the quick steps (`codegen`, the compensations) as local activities runs
+ * each as a lane task without a task token and waits for the lane task's result; a lane worker with the step-run
+ * ledger (as shipped) runs the test agents. Edges: ./awaited-edges.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { LOCAL_STEP_CANDIDATES } from '../../src/activities/contracts';
 import {
   createLaneDispatchActivities,
   PIPELINE_DISPATCH_STEPS,
@@ -21,7 +21,7 @@ import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';
 import { startDispatchingSagaWorker, startStepWorker, stepClient, waitFor } from './dispatch-kit';
-import { recordedEvents, recordedRuns, release } from './fixtures/step-handlers';
+import { recordedEvents, recordedRuns } from './fixtures/step-handlers';
 
 /** Activity types the saga's history scheduled as activities (awaited steps are local: not among them). */
 async function scheduledActivities(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }) {
@@ -49,7 +49,7 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
     await startDispatchingSagaWorker(ctx, allLocalQueue, express, {
       redis,
       prefix,
-      steps: LOCAL_STEP_CANDIDATES,
+      steps: 'all',
     });
     laneWorker = await startStepWorker({ client: ctx.client, redis, prefix, ledger: true });
   });
@@ -275,35 +275,5 @@ describe('awaited steps: quick steps as local activities on the lane', () => {
     // The cancellation was reported after the agent stopped, and the lane task says so.
     expect(settled.at).toBeGreaterThanOrEqual(abortedAt);
     expect(await express.get(run.taskId)).toMatchObject({ result: { activity: 'cancelled' } });
-  });
-
-  it('a saga worker shutting down stops waiting without marking the attempt over: the step goes on on the lane', async () => {
-    const dispatch = createLaneDispatchActivities({
-      express,
-      steps: PIPELINE_DISPATCH_STEPS,
-      awaited: { redis, keyPrefix: prefix },
-    });
-    const sagaId = `pipeline-BLOCKCG4-${randomUUID()}`;
-    const env = new MockActivityEnvironment({
-      isLocal: true,
-      activityId: '2',
-      activityType: 'codegen',
-      attempt: 1,
-      startToCloseTimeoutMs: 60_000,
-      workflowExecution: { workflowId: sagaId, runId: randomUUID() },
-    });
-    const outcome = env.run(dispatch.codegen!, { sagaId, plan: {} }).catch((err: unknown) => err);
-    const run = await waitFor('codegen running', async () => (await recordedRuns(redis, prefix, sagaId))[0]);
-    env.cancel('WORKER_SHUTDOWN');
-    const err = await outcome;
-    expect(err).toBeInstanceOf(CancelledFailure);
-    expect(await redis.exists(stepCancelKey(prefix, run.taskId))).toBe(0);
-    await release(redis, prefix, sagaId);
-    const done = await waitFor('the step to finish on the lane', async () => {
-      const info = await express.get(run.taskId);
-      return info?.status === 'succeeded' ? info : undefined;
-    });
-    expect(done.result).toMatchObject({ activity: 'completed' });
-    expect(await recordedEvents(redis, prefix, sagaId)).toEqual(['finished codegen']);
   });
 });

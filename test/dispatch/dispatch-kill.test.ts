@@ -217,11 +217,10 @@ describe('lane-dispatched steps with real processes killed', () => {
       'backtest#1',
     ]);
     const outcomes = await activityOutcomes(handle);
-    for (const step of ['reasoning', 'ml', 'backtest']) {
+    // As shipped (SAGALANE_AWAITED_STEPS unset: none), codegen is a dispatched activity like the others.
+    for (const step of ['reasoning', 'codegen', 'ml', 'backtest']) {
       expect({ step, ...outcomes[step] }).toEqual({ step, ...ONE_CLEAN_COMPLETION });
     }
-    // The shipped wiring runs codegen as an awaited step (a local activity): no activity of its own.
-    expect(outcomes.codegen).toBeUndefined();
     const state = await queryState(handle);
     expect(state.state).toBe('completed');
     expect(state.steps.find((s) => s.name === 'ml')?.taskId).toBe(mlRun.taskId);
@@ -239,6 +238,7 @@ describe('lane-dispatched steps with real processes killed', () => {
       taskQueue,
       temporalAddress: temporalAddress(),
       bundle: workflowBundlePath(),
+      awaitedSteps: 'codegen' as const,
     };
     const first = await spawnDispatchingSagaWorker(processOpts);
     spawned.push(first);

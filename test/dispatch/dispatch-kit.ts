@@ -12,7 +12,7 @@ import {
   PIPELINE_DISPATCH_STEPS,
   pipelineAwaitedSteps,
 } from '../../src/activities/lane-dispatch';
-import type { LocalStep } from '../../src/activities/contracts';
+import type { AwaitedStepsSetting } from '../../src/activities/lane-dispatch';
 import { createLogger } from '../../src/logger';
 import { activityStepTypes } from '../../src/lane/activity-completion';
 import { stepTaskSchemas } from '../../src/lane/activity-step-contract';
@@ -32,15 +32,16 @@ export function stepClient(prefix: string): ExpressClient {
 }
 
 /**
- * A saga worker on `taskQueue` whose pipeline activities dispatch to the lane under `prefix`. With `awaited` (the
- * shipped wiring's choice) the quick steps run as local activities, awaited steps; without, every step is a
- * dispatched activity.
+ * A saga worker on `taskQueue` whose pipeline activities dispatch to the lane under `prefix`. With `awaited` its
+ * `localSteps` answers as the wiring does for SAGALANE_AWAITED_STEPS=`awaited.steps` (default `codegen`): those steps
+ * run as local activities, awaited steps; without, as shipped by default (`none`), every step is a dispatched
+ * activity (the awaited-step store is still passed, as the wiring does).
  */
 export async function startDispatchingSagaWorker(
   ctx: TemporalTestContext,
   taskQueue: string,
   express: ExpressClient,
-  awaited?: { redis: Redis; prefix: string; steps?: readonly LocalStep[] },
+  awaited?: { redis: Redis; prefix: string; steps?: AwaitedStepsSetting },
 ): Promise<void> {
   const dispatch = createLaneDispatchActivities({
     express,
@@ -49,11 +50,10 @@ export async function startDispatchingSagaWorker(
   });
   await ctx.startWorker({
     taskQueue,
-    activities: withPipelineLocalActivities(
-      awaited
-        ? { ...dispatch, localSteps: awaited.steps ? async () => [...awaited.steps!] : pipelineAwaitedSteps }
-        : dispatch,
-    ),
+    activities: withPipelineLocalActivities({
+      ...dispatch,
+      localSteps: pipelineAwaitedSteps(awaited ? (awaited.steps ?? 'codegen') : 'none'),
+    }),
     sinks: createLogSagaSinks(createLogger('silent')),
   });
 }
@@ -161,19 +161,25 @@ export function spawnStepWorker(opts: {
   });
 }
 
-/** A saga worker process in lane-dispatch mode (`startSagaWorker` with `stepDispatch: 'lane'`). */
+/**
+ * A saga worker process in lane-dispatch mode (`startSagaWorker` with `stepDispatch: 'lane'`), with
+ * SAGALANE_AWAITED_STEPS=`awaitedSteps` (unset: the default, `none`).
+ */
 export function spawnDispatchingSagaWorker(opts: {
   prefix: string;
   taskQueue: string;
   temporalAddress: string;
   bundle: string;
+  awaitedSteps?: AwaitedStepsSetting;
 }): Promise<SpawnedProcess> {
-  return spawnReady('test/dispatch/fixtures/saga-worker-process.ts', {
+  const env: Record<string, string> = {
     DISPATCH_TEST_PREFIX: opts.prefix,
     DISPATCH_TEST_TASK_QUEUE: opts.taskQueue,
     DISPATCH_TEST_TEMPORAL: opts.temporalAddress,
     DISPATCH_TEST_BUNDLE: opts.bundle,
-  });
+  };
+  if (opts.awaitedSteps) env.SAGALANE_AWAITED_STEPS = opts.awaitedSteps;
+  return spawnReady('test/dispatch/fixtures/saga-worker-process.ts', env);
 }
 
 export async function waitFor<T>(

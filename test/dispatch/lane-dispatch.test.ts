@@ -10,10 +10,15 @@ import { submitStep } from '../../src/activities/lane-dispatch';
 import { stepIdempotencyKey } from '../../src/lane/activity-step-contract';
 import { cancelUpdate } from '../../src/workflows/pipeline-contract';
 import { LANE_STEP_MARKER } from '../../src/workflows/lane-step';
-import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';
-import { startDispatchingSagaWorker, startStepWorker, stepClient, waitFor } from './dispatch-kit';
+import { ConfigError, loadConfig } from '../../src/config';
+import { openLaneDispatch } from '../../src/activities/lane-dispatch-wiring';
+import { withPipelineLocalActivities } from '../../src/activities/local-steps';
+import { createLogger } from '../../src/logger';
+import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import { startStepWorker, stepClient, waitFor } from './dispatch-kit';
 import { recordedEvents, recordedRuns } from './fixtures/step-handlers';
 
 describe('lane-dispatched saga steps', () => {
@@ -21,28 +26,72 @@ describe('lane-dispatched saga steps', () => {
   let redis: Redis;
   let express: ExpressClient;
   let laneWorker: ExpressWorker;
+  let wiring: ReturnType<typeof openLaneDispatch>;
   const prefix = uniquePrefix('dispatch');
   const taskQueue = uniqueTaskQueue('dispatch');
+  const configOf = (env: Record<string, string> = {}) =>
+    loadConfig({ REDIS_URL: redisUrl(), SAGALANE_KEY_PREFIX: prefix, ...env });
 
   beforeAll(async () => {
     ctx = await temporalTestContext();
     redis = redisClient();
     express = stepClient(prefix);
-    await startDispatchingSagaWorker(ctx, taskQueue, express);
+    // The saga worker's activities as startSagaWorker wires them for SAGALANE_STEP_DISPATCH=lane, default settings.
+    wiring = openLaneDispatch(configOf(), express, createLogger('silent'));
+    await ctx.startWorker({
+      taskQueue,
+      activities: withPipelineLocalActivities(wiring.activities),
+      sinks: createLogSagaSinks(createLogger('silent')),
+    });
     laneWorker = await startStepWorker({ client: ctx.client, redis, prefix });
   });
 
   afterAll(async () => {
     await laneWorker?.stop();
     await ctx?.closeAll();
+    await wiring?.close();
     await express?.close();
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
 
+  it('offers no awaited steps by default: SAGALANE_AWAITED_STEPS=none|codegen|all picks them, a bad value is refused', async () => {
+    const answer = async (env?: Record<string, string>) => {
+      const w = openLaneDispatch(configOf(env), express, createLogger('silent'));
+      try {
+        return await (w.activities.localSteps as () => Promise<string[]>)();
+      } finally {
+        await w.close();
+      }
+    };
+    expect(await answer()).toEqual([]);
+    expect(await answer({ SAGALANE_AWAITED_STEPS: 'none' })).toEqual([]);
+    expect(await answer({ SAGALANE_AWAITED_STEPS: 'codegen' })).toEqual(['codegen']);
+    expect(await answer({ SAGALANE_AWAITED_STEPS: 'all' })).toEqual([
+      'codegen',
+      'compensateReasoning',
+      'compensateCodegen',
+      'compensateMl',
+      'compensateBacktest',
+    ]);
+    let err: unknown;
+    try {
+      configOf({ SAGALANE_AWAITED_STEPS: 'some' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.variable)).toEqual(['SAGALANE_AWAITED_STEPS']);
+  });
+
   it('runs every step and compensation-free happy path on the lane; state names the lane task of each step', async () => {
     const handle = await startPipeline(ctx.client, taskQueue, { idea: 'trend following', symbol: 'HAPPY' });
     const result = await handle.result();
+    // Default wiring: every step, codegen included, is an activity of the saga's history, completed by the lane.
+    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
+    expect(scheduled).toEqual(['reasoning', 'codegen', 'ml', 'backtest']);
     expect(result.artifacts.code).toBe(`test-artifact:${handle.workflowId}:codegen`);
     const state = await queryState(handle);
     expect(state.state).toBe('completed');
@@ -139,6 +188,31 @@ describe('lane-dispatched saga steps', () => {
         result: { activity: 'failed', nonRetryable: false },
       });
     }
+  });
+
+  it('cancel during codegen (an activity by default, not an awaited step): its handler is aborted within 1 s', async () => {
+    const handle = await startPipeline(ctx.client, taskQueue, {
+      idea: 'cancel codegen',
+      symbol: 'BLOCKCGD1',
+    });
+    await waitFor('codegen running on the lane', async () =>
+      (await recordedRuns(redis, prefix, handle.workflowId)).some((r) => r.name === 'codegen'),
+    );
+    const cancelledAt = Date.now();
+    await handle.executeUpdate(cancelUpdate, { args: ['stop codegen'] });
+    expect((await failureOf(handle)).cause?.type).toBe('SagaRolledBack');
+    const aborted = (await recordedEvents(redis, prefix, handle.workflowId)).find((e) =>
+      e.startsWith('aborted codegen '),
+    );
+    expect(Number(aborted!.split(' ')[2]) - cancelledAt).toBeLessThan(1_000);
+    const state = await queryState(handle);
+    expect(state.error).toMatchObject({ reason: 'cancelled', step: 'codegen' });
+    expect(state.steps.find((s) => s.name === 'codegen')?.status).toBe('cancelled');
+    const codegen = (await recordedRuns(redis, prefix, handle.workflowId)).find((r) => r.name === 'codegen')!;
+    expect(await express.get(codegen.taskId)).toMatchObject({
+      lane: 'standard',
+      result: { activity: 'cancelled' },
+    });
   });
 
   it('cancel while a step runs on the lane: the handler is aborted within 1 s, the cancellation reported, then the rollback runs', async () => {

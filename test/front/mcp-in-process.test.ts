@@ -154,7 +154,7 @@ describe('MCP server in process', () => {
     });
     expect(
       withPayloads.items.filter((e) => e.type === 'ActivityTaskScheduled').map((e) => e.activityType),
-    ).toEqual(['reasoning', 'ml', 'backtest']); // codegen runs on the lane as an awaited step: a marker, no activity
+    ).toEqual(['reasoning', 'codegen', 'ml', 'backtest']); // as shipped (SAGALANE_AWAITED_STEPS=none): every step an activity
     // Payloads are cut to the bound with a marker (the client's knob; MCP uses the default bound).
     const bounded = await stack.sagas.history(started.sagaId, {
       pageSize: 200,

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     redisUrl: redisUrlFromEnv(),
     agents: activities,
     sinks,
-    awaitedSteps: false,
+    awaitedSteps: 'none',
   });
   const laneAwaited: LaneSubject = await startLaneDispatchSubject({
     nativeConnection,
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     redisUrl: redisUrlFromEnv(),
     agents: activities,
     sinks,
-    awaitedSteps: true,
+    awaitedSteps: 'all',
   });
   const runBare = async (eager = false) => {
     const workflowId = `bare-${randomUUID()}`;

@@ -42,7 +42,7 @@ import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workfl
 import { SAGA_METRICS_SINK, type SagaSinks } from '../../src/workflows/saga-sinks';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 import { historyGaps } from './history-timing';
-import { redisUrlFromEnv } from './redis-keys';
+import { deleteMatching, redisUrlFromEnv } from './redis-keys';
 import { summarize } from './stats';
 
 export interface LaneSubject {
@@ -190,6 +190,8 @@ export async function startLaneDispatchSubject(opts: {
       await sagaWorker.stop();
       await lane.stop();
       await express.close();
+      // Leave nothing behind in the shared Redis (the lane's task records, streams and ledger live under keyPrefix).
+      await deleteMatching(ledgerRedis, `${keyPrefix}:*`);
       ledgerRedis.disconnect();
     },
   };

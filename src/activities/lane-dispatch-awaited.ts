@@ -39,7 +39,7 @@ import { stepCancelKey } from '../lane/activity-step-contract';
 import type { StepTaskOutcome } from '../lane/activity-completion';
 import type { ExpressClient, TaskInfo } from '../lane/express-client';
 import type { RedisClient } from '../lane/redis-connections';
-import { submitStep, type StepSubmission } from './lane-dispatch';
+import { submitStep, type StepSubmission } from './lane-step-submit';
 
 /** The lane workers' Redis and key prefix: where an awaited step's dispatcher marks its attempt over. */
 export interface AwaitedSteps {

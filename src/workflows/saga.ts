@@ -58,6 +58,8 @@ import { takeLaneStepResult } from './lane-step';
 import { runAsStep, stepEnded } from './step-attempts';
 
 export * from './saga-failure';
+import { FEWER_COMMANDS_PATCH, SAGA_V2_PATCH } from './saga-versions';
+export { FEWER_COMMANDS_PATCH, SAGA_V2_PATCH };
 export type { ApprovalAnswer, ApprovalOptions } from './saga-approval';
 export type { CompensationMode, CompensationOptions, CompensationRetryPolicy } from './saga-compensation';
 
@@ -72,20 +74,6 @@ export const SAGA_LIFECYCLE_STATES = [
 ] as const;
 const RESERVED_NAMES = new Set<string>(SAGA_LIFECYCLE_STATES);
 const TERMINAL = new Set(['completed', 'rolled_back', 'failed']);
-
-/**
- * Versioning (`patched`): sagas started by this code skip the `pending` search-attribute upsert (an absent
- * `SagaState` means pending), upsert only the search attributes that changed, and the pipeline sets its memo only
- * when the client did not. Older sagas replay with the commands they were recorded with.
- */
-export const FEWER_COMMANDS_PATCH = 'sagalane-fewer-commands-v1';
-
-/**
- * Versioning (`patched`): one patch for what this version changed in a saga's commands (`FEWER_COMMANDS_PATCH`,
- * upserts coalesced per activation; the pipeline's local steps and plan-cache lookup). Core records a marker and a
- * `TemporalChangeVersion` upsert for each patch a run asks; older sagas replay through the individual patches.
- */
-export const SAGA_V2_PATCH = 'sagalane-saga-v2';
 
 /** The `state` query of any saga (same name as the pipeline's `stateQuery`, with a generic result). */
 export const sagaStateQuery = defineQuery<SagaStateView<unknown, string>>('state');

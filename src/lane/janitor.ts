@@ -6,7 +6,9 @@
  * - Sweep, every `janitorIntervalMs`: promotes due retries, then claims orphans (entries idle past `minIdleMs`)
  *   into this consumer's free slots only, walking each stream's pending list with a cursor kept across sweeps
  *   (one RECLAIM script call per stream: no XPENDING per entry). An orphan delivered `maxDeliveries` times is
- *   dead-lettered instead of run again; one whose stream entry was deleted ends its task `dead`.
+ *   dead-lettered instead of run again; one on its last delivery is claimed alone and run in isolation (see
+ *   RECLAIM), so an innocent task that shared a process with a poison one is not dead-lettered with it; one whose
+ *   stream entry was deleted ends its task `dead`.
  * - Consumers idle past `staleConsumerMs` with nothing pending are removed from the group.
  */
 import type { RedisClient } from './redis-connections';
@@ -105,7 +107,15 @@ export class Janitor {
       this.cmd,
       RECLAIM,
       [s.key],
-      [this.o.group, this.o.consumerName, this.o.minIdleMs, cursor, free, SCAN_PER_SWEEP],
+      [
+        this.o.group,
+        this.o.consumerName,
+        this.o.minIdleMs,
+        cursor,
+        free,
+        SCAN_PER_SWEEP,
+        this.o.maxDeliveries,
+      ],
     )) as [string, [string, number, string[]][], string[]];
     this.cursors.set(s.key, next);
     if (missing.length) await this.endVanishedTasks(s, missing);
@@ -126,7 +136,9 @@ export class Janitor {
         continue;
       }
       reclaimed++;
-      this.reader.buffer(entry);
+      // Its last chance (RECLAIM claimed it alone): it runs by itself, so only its own crash can count against it.
+      if (runs === this.o.maxDeliveries - 1) this.reader.isolate(entry);
+      else this.reader.buffer(entry);
     }
     if (reclaimed) {
       this.o.log.info('reclaimed orphaned entries', { type: s.type.name, lane: s.lane, count: reclaimed });

@@ -375,31 +375,54 @@ return {lost, missing}
 
 /**
  * The janitor's orphan sweep of one stream. KEYS: stream. ARGV: group, consumer, minIdleMs, cursor ('0-0' =
- * from the start), maxClaims, scanCount. Looks at up to scanCount pending entries idle at least minIdleMs after
- * the cursor and claims at most maxClaims of them (the caller's free slots). An idle pending entry whose stream
- * entry is gone is acknowledged (dropped from the group) and reported. Returns {nextCursor, claimed, missing}:
- * claimed = {id, deliveries (this claim included), fields}…; nextCursor '0-0' when the sweep reached the end.
+ * from the start), maxClaims, scanCount, maxDeliveries.
+ * Looks at up to scanCount pending entries idle at least minIdleMs after the cursor and claims at most maxClaims
+ * of them (the caller's free slots). An idle pending entry whose stream entry is gone is acknowledged (dropped
+ * from the group) and reported.
+ *
+ * An entry on its last chance (its consumers died maxDeliveries - 1 times while holding it: one more death
+ * dead-letters it) is claimed alone and the sweep stops there: the caller runs it in isolation (no other task
+ * starts until it ends, and it starts once the running ones have ended), so if its consumer dies again the entry
+ * itself is to blame, not a poison task that shared the process.
+ * Without this an innocent task read alongside a poison one is counted every time the poison kills their consumer
+ * and is dead-lettered with it. Entries past the limit are claimed as usual (the caller dead-letters them).
+ * Returns {nextCursor, claimed, missing}: claimed = {id, deliveries (this claim included), fields}…; nextCursor
+ * '0-0' when the sweep reached the end.
  */
 export const RECLAIM = script(
   'reclaim',
   `
 local start = (ARGV[4] == '0-0') and '-' or ('(' .. ARGV[4])
-local idle = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], start, '+', ARGV[6])
+local scanCount = tonumber(ARGV[6])
+local idle = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], start, '+', scanCount)
 local maxClaims = tonumber(ARGV[5])
+local lastChance = tonumber(ARGV[7]) - 1
 local claimed, missing = {}, {}
-local cursor = '0-0'
+-- Where the next sweep goes on from: the last entry looked at (unchanged when none was).
+local cursor = ARGV[4]
 for i, p in ipairs(idle) do
-  if #claimed >= maxClaims then break end
+  if #claimed >= maxClaims then return {cursor, claimed, missing} end
   local id = p[1]
-  if redis.call('XRANGE', KEYS[1], id, id)[1] == nil then
+  local e = redis.call('XRANGE', KEYS[1], id, id)[1]
+  if e == nil then
     redis.call('XACK', KEYS[1], ARGV[1], id)
     missing[#missing + 1] = id
   else
+    local runs = p[4]
+    for j = 1, #e[2], 2 do
+      if e[2][j] == 'dlv' then runs = runs + (tonumber(e[2][j + 1]) or 0) end
+    end
+    -- A last-chance entry is claimed alone; after other claims the sweep stops before it (the next starts there).
+    if runs == lastChance and #claimed > 0 then return {cursor, claimed, missing} end
     local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
-    if c[1] then claimed[#claimed + 1] = {id, p[4] + 1, c[1][2]} end
+    if c[1] then
+      claimed[#claimed + 1] = {id, p[4] + 1, c[1][2]}
+      if runs == lastChance then return {id, claimed, missing} end
+    end
   end
-  if i == #idle and #idle < tonumber(ARGV[6]) then cursor = '0-0' else cursor = id end
+  cursor = id
 end
+if #idle < scanCount then cursor = '0-0' end
 return {cursor, claimed, missing}
 `,
 );

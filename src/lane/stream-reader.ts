@@ -87,6 +87,11 @@ export class StreamReader {
     standard: READ_AHEAD_MAX_RUN_MS + 1,
   };
   private stopping = false;
+  /**
+   * An entry on its last delivery, claimed by the janitor: while it is set, nothing is read or started, it starts
+   * once the running tasks have ended, and it ends when its outcome is stored (`release`).
+   */
+  private isolated: Entry | undefined;
   /** Read connections of the slot groups beyond each lane's first (Cluster only); closed by `stop()`. */
   private readonly groupConnections: Cluster[] = [];
 
@@ -123,6 +128,7 @@ export class StreamReader {
 
   /** Slots free right now (what the janitor may claim orphans into). */
   freeSlots(): number {
+    if (this.isolated) return 0;
     return Math.max(
       0,
       this.concurrency - this.inFlight - this.buffered.express.length - this.buffered.standard.length,
@@ -138,6 +144,7 @@ export class StreamReader {
     const express = this.buffered.express;
     const standard = this.buffered.standard;
     if (!express.length && !standard.length) return undefined;
+    if (this.isolated) return this.takeIsolated();
     this.startCounts.concurrency = this.concurrency;
     if (express.length && canStart(this.startCounts, 'express')) return express.shift();
     if (standard.length && canStart(this.startCounts, 'standard')) return standard.shift();
@@ -151,6 +158,20 @@ export class StreamReader {
     running: this.running,
   };
 
+  /** Holds a last-chance entry to run alone (see `isolated`). */
+  isolate(entry: Entry): void {
+    this.isolated = entry;
+    this.buffer(entry);
+  }
+
+  private takeIsolated(): Entry | undefined {
+    if (this.inFlight > 0) return undefined;
+    const buffer = this.buffered[this.isolated!.stream.lane];
+    const i = buffer.indexOf(this.isolated!);
+    // Not buffered any more (handed back or its stream entry deleted): it was released, so isolation has ended.
+    return i < 0 ? undefined : buffer.splice(i, 1)[0];
+  }
+
   buffer(entry: Entry): void {
     this.hold(entry.stream, entry.id);
     this.buffered[entry.stream.lane].push(entry);
@@ -161,6 +182,10 @@ export class StreamReader {
   }
   release(entry: Entry): void {
     this.held.get(entry.stream.key)?.delete(entry.id);
+    if (this.isolated && this.isolated.id === entry.id && this.isolated.stream.key === entry.stream.key) {
+      this.isolated = undefined;
+      this.wake();
+    }
   }
 
   /**
@@ -266,6 +291,7 @@ export class StreamReader {
    * the lane's), divided among the groups, and at most one batch (so a fast lane's other loop can read too).
    */
   private roomOf(group: ReadGroup): number {
+    if (this.isolated) return 0;
     const counts = this.counts();
     const batch = readBatch(counts, group.lane);
     if (group.share === 1) return Math.min(readRoom(counts, group.lane), batch);

@@ -1,11 +1,11 @@
 /**
  * The lane's Lua scripts against the real Redis, one scenario each: fencing (a consumer that no longer owns an
- * entry cannot store an outcome or acknowledge it), hand-back keeping the delivery count, and retry promotion
- * surviving an undecodable member.
+ * entry cannot store an outcome or acknowledge it), hand-back keeping the delivery count, retry promotion
+ * surviving an undecodable member, and the orphan sweep claiming a last-chance entry alone.
  */
 import type Redis from 'ioredis';
 import { LaneKeys } from '../../src/lane/keys';
-import { COMPLETE, HAND_BACK, KEEPALIVE, PROMOTE, RETRY, runScript } from '../../src/lane/scripts';
+import { COMPLETE, HAND_BACK, KEEPALIVE, PROMOTE, RECLAIM, RETRY, runScript } from '../../src/lane/scripts';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 
 const GROUP = 'g';
@@ -243,6 +243,60 @@ describe('lane scripts', () => {
     expect(f.dlv).toBe('2');
     expect(f.id).toBe(e.taskId);
     expect(await redis.hget(e.taskKey, 'status')).toBe('queued');
+  });
+
+  it('RECLAIM claims a last-chance entry alone and stops the sweep before it after other claims', async () => {
+    const type = `t${n++}`;
+    const stream = keys.stream(type, 'standard');
+    await redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM');
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++)
+      ids.push((await redis.xadd(stream, '*', 'id', `${type}:${i}`, 'payload', '{}'))!);
+    // All four read by a consumer that died; ids[1] was reclaimed once more (2 deliveries: its last chance with a
+    // limit of 3), ids[3] three times (past the limit: claimed so the caller dead-letters it).
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'dead', 'COUNT', 4, 'STREAMS', stream, '>');
+    await redis.call('XCLAIM', stream, GROUP, 'dead', 0, ids[1]!);
+    await redis.call('XCLAIM', stream, GROUP, 'dead', 0, ids[3]!);
+    await redis.call('XCLAIM', stream, GROUP, 'dead', 0, ids[3]!);
+    const sweep = async (cursor: string) =>
+      (await runScript(redis, RECLAIM, [stream], [GROUP, 'me', 0, cursor, 10, 200, 3])) as [
+        string,
+        [string, number, string[]][],
+        string[],
+      ];
+    // First sweep: ids[0] claimed, then it stops before the last-chance ids[1] (the next sweep starts there).
+    const [c1, first] = await sweep('0-0');
+    expect(first.map(([id]) => id)).toEqual([ids[0]]);
+    expect(c1).toBe(ids[0]);
+    // Second: ids[1] alone, with its deliveries (this claim included).
+    const [c2, second] = await sweep(c1);
+    expect(second.map(([id, deliveries]) => [id, deliveries])).toEqual([[ids[1], 3]]);
+    expect(c2).toBe(ids[1]);
+    // Third: the rest, to the end of the pending list.
+    const [c3, third] = await sweep(c2);
+    expect(third.map(([id, deliveries]) => [id, deliveries])).toEqual([
+      [ids[2], 2],
+      [ids[3], 4],
+    ]);
+    expect(c3).toBe('0-0');
+    // A hand-back's earlier deliveries (dlv) count too: one delivery plus dlv 1 is a last chance as well.
+    const handedBack = (await redis.xadd(stream, '*', 'id', `${type}:5`, 'payload', '{}', 'dlv', '1'))!;
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'dead', 'COUNT', 1, 'STREAMS', stream, '>');
+    const fresh = (await redis.xadd(stream, '*', 'id', `${type}:6`, 'payload', '{}'))!;
+    await redis.call('XREADGROUP', 'GROUP', GROUP, 'dead', 'COUNT', 1, 'STREAMS', stream, '>');
+    const [, alone] = await sweep(ids[3]!);
+    expect(alone.map(([id]) => id)).toEqual([handedBack]);
+    const [, after] = await sweep(handedBack);
+    expect(after.map(([id]) => id)).toEqual([fresh]);
+    // With no free slot nothing is claimed and the walk keeps its place.
+    const [kept, none] = (await runScript(
+      redis,
+      RECLAIM,
+      [stream],
+      [GROUP, 'me', 0, ids[3]!, 0, 200, 3],
+    )) as [string, unknown[]];
+    expect(none).toEqual([]);
+    expect(kept).toBe(ids[3]);
   });
 
   it('PROMOTE skips an undecodable member (dead-lettering it) and still promotes the good ones', async () => {

@@ -2,7 +2,7 @@
  * bench:saga's lane-dispatched subject: the same research pipeline with the same near-instant agents, but every step
  * runs on the express lane. A saga worker with the dispatch activities on its own task queue, and a lane worker
  * serving the `step.*` types whose handlers are the fast agents, completing the activities through async
- * completion (with the step-run ledger, `runLedger`, so first runs make no heartbeat before the handler). Start sagas
+ * completion (a first delivery makes no heartbeat before the handler: `ctx.redelivered`, with the step-run ledger for the rest). Start sagas
  * on `taskQueue`; `stop()` closes everything it opened.
  *
  * Run on its own it measures where a lane-dispatched saga's time goes beside an in-worker one (an A/B in one process
@@ -11,7 +11,8 @@
  *   npx tsx bench/lib/saga-lane-subject.ts [--sagas 40] [--c50] [--only lane,inWorker]
  *
  * prints p50 latency and CPU per saga of each subject (in-worker; lane as shipped; lane with awaited steps; lane
- * completing through grpc-js), their history gaps, and the timeline of a lane step (history events and the dispatch
+ * completing through grpc-js; lane as before `ctx.redelivered`, every first run waiting for the ledger's SET NX),
+ * their history gaps, and the timeline of a lane step (history events and the dispatch
  * activity, lane worker and completion call marks, see `LaneTimeline`); `--c50` adds sagas/s at 50 in flight.
  */
 import { execFileSync } from 'node:child_process';
@@ -35,7 +36,7 @@ import { activityStepTypes, type StepHandler } from '../../src/lane/activity-com
 import { stepTaskSchemas, type StepTaskPayload } from '../../src/lane/activity-step-contract';
 import { ExpressClient } from '../../src/lane/express-client';
 import { ExpressWorker } from '../../src/lane/express-worker';
-import type { TaskType } from '../../src/lane/task-types';
+import type { TaskContext, TaskType } from '../../src/lane/task-types';
 import { startSagaWorker } from '../../src/runtime/saga-worker';
 import { startTemporalDevServer } from '../../src/dev/temporal-server';
 import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
@@ -95,10 +96,11 @@ export async function startLaneDispatchSubject(opts: {
    */
   awaitedSteps?: AwaitedStepsSetting;
   /**
-   * Bench-only what-if: the lane worker knows a first run without asking Redis (the ledger's `SET NX` answers at once),
-   * as it would if the lane told handlers whether an entry is a redelivery. Not safe for reruns. @defaultValue false
+   * The path before the lane told handlers a first delivery from a redelivery (`ctx.redelivered`): the context
+   * reaches the step types without it, so every first run waits for the ledger's `SET NX`. For the A/B in the
+   * standalone run. @defaultValue false
    */
-  firstRunKnown?: boolean;
+  ledgerRoundTrip?: boolean;
 }): Promise<LaneSubject> {
   const taskQueue = `bench-saga-lane-${randomUUID().slice(0, 8)}`;
   const keyPrefix = `bench-saga-lane-${randomUUID().slice(0, 8)}`;
@@ -131,16 +133,9 @@ export async function startLaneDispatchSubject(opts: {
   let types = activityStepTypes(handlers, {
     completion: tl ? timedCompletion(completion, tl, tokens) : completion,
     logger,
-    runLedger: {
-      redis: opts.firstRunKnown
-        ? ({ set: async () => 'OK', exists: ledgerRedis.exists.bind(ledgerRedis) } as unknown as Pick<
-            Redis,
-            'set' | 'exists'
-          >)
-        : ledgerRedis,
-      keyPrefix,
-    },
+    runLedger: { redis: ledgerRedis, keyPrefix },
   });
+  if (opts.ledgerRoundTrip) types = types.map(withoutRedelivered);
   if (tl) types = types.map((t) => timedStepType(t, tl, tokens));
   const lane = new ExpressWorker({
     types,
@@ -204,6 +199,20 @@ function activityKey(): string {
 }
 
 /** The step type with `laneStart` marked when the lane worker calls it (and its token remembered for the call marks). */
+/** The step type with `redelivered` taken out of the lane's context (the ledger decides, as before). */
+function withoutRedelivered(type: TaskType): TaskType {
+  const handler = type.handler as (payload: unknown, ctx: TaskContext) => Promise<unknown>;
+  return {
+    ...type,
+    handler: ((payload: unknown, ctx: TaskContext) =>
+      handler(payload, {
+        signal: ctx.signal,
+        taskId: ctx.taskId,
+        attempt: ctx.attempt,
+      })) as TaskType['handler'],
+  };
+}
+
 function timedStepType(type: TaskType, tl: LaneTimeline, tokens: Map<string, string>): TaskType {
   const handler = type.handler as (payload: StepTaskPayload, ctx: unknown) => Promise<unknown>;
   return {
@@ -247,7 +256,7 @@ const SEGMENTS: [string, string, string][] = [
   ['ActivityTaskScheduled → dispatch activity starts (eager)', 'scheduled', 'dispatchStart'],
   ['dispatch activity → lane task submitted (Redis)', 'dispatchStart', 'submitted'],
   ['submitted → lane worker runs the step type (read)', 'submitted', 'laneStart'],
-  ['step type → agent starts (ledger SET NX)', 'laneStart', 'agentStart'],
+  ['step type → agent starts (ledger SET NX on laneLedgerRtt only)', 'laneStart', 'agentStart'],
   ['agent runs', 'agentStart', 'agentEnd'],
   ['agent done → complete() sent', 'agentEnd', 'completeSent'],
   ['complete() sent → ActivityTaskCompleted (history)', 'completeSent', 'completed'],
@@ -344,13 +353,13 @@ async function main(): Promise<void> {
   const laneSubject = (
     awaitedSteps: AwaitedStepsSetting,
     completeVia: 'native' | 'grpc-js',
-    firstRunKnown = false,
+    ledgerRoundTrip = false,
   ) =>
     startLaneDispatchSubject({
       nativeConnection: native,
       client,
       completeVia,
-      firstRunKnown,
+      ledgerRoundTrip,
       redisUrl: redisUrlFromEnv(),
       agents: activities,
       sinks,
@@ -362,14 +371,14 @@ async function main(): Promise<void> {
   const lane = await laneSubject('none', 'native');
   const laneAwaited = await laneSubject('all', 'native');
   const laneGrpcJs = await laneSubject('none', 'grpc-js');
-  // What-if: the ledger's round trip gone (the lane telling a first delivery from a redelivery).
-  const laneNoLedgerRtt = await laneSubject('none', 'native', true);
+  // Before `ctx.redelivered`: every first run waited for the ledger's SET NX.
+  const laneLedgerRtt = await laneSubject('none', 'native', true);
   const subjects = {
     inWorker: inWorkerQueue,
     lane: lane.taskQueue,
     laneAwaited: laneAwaited.taskQueue,
     laneGrpcJs: laneGrpcJs.taskQueue,
-    laneNoLedgerRtt: laneNoLedgerRtt.taskQueue,
+    laneLedgerRtt: laneLedgerRtt.taskQueue,
   };
   type Name = keyof typeof subjects;
   // `--only lane,inWorker`: measure only those (e.g. to profile one subject with `node --cpu-prof`).
@@ -478,7 +487,7 @@ async function main(): Promise<void> {
   await lane.stop();
   await laneGrpcJs.stop();
   await laneAwaited.stop();
-  await laneNoLedgerRtt.stop();
+  await laneLedgerRtt.stop();
   await inWorker.stop();
   await native.close();
   await connection.close();

@@ -15,8 +15,10 @@
  * Temporal is the one retry authority: a failure is reported to Temporal and ends the lane task (it is never thrown
  * into the lane's retries). A lane worker that dies mid-step is still covered by the lane: its entry is reclaimed and
  * rerun with the same task token, and a heartbeat before the rerun's handler drops it when the activity already
- * finished. That check costs a Temporal call per step; with a `runLedger` only reruns pay it: the first run of a lane
- * task claims a Redis key (`SET … NX`), and a run that finds the key taken is a rerun.
+ * finished. Only reruns and late starts pay that Temporal call: the lane tells a first delivery from a redelivery
+ * (`ctx.redelivered`, no round trip), and a first delivery that waited past `uncheckedFirstRunMs` checks too. Where a context does not say, the `runLedger` does: the first run of a lane task claims a Redis key
+ * (`SET … NX`), and a run that finds the key taken is a rerun; first runs still write that key (without waiting) for
+ * lane workers of the version before `redelivered`.
  *
  * An awaited step (a local activity's dispatch, src/activities/lane-dispatch-awaited.ts) comes without a task token:
  * nothing is written to Temporal, the lane task's result is the step's outcome (value or failure) and the dispatcher
@@ -93,6 +95,13 @@ export interface ActivityStepTypeOptions {
    */
   heartbeatIntervalMs?: number;
   /**
+   * A first delivery of a step task picked up within this long of its submit starts its agent without first checking
+   * that its activity attempt is still open (one Temporal call saved per step); one that waited longer, and every
+   * redelivery, checks (its activity may have timed out meanwhile). Keep it below the steps' heartbeat timeouts.
+   * @defaultValue 500
+   */
+  uncheckedFirstRunMs?: number;
+  /**
    * How long a write to Temporal (complete, fail, report cancellation) is retried through a Temporal outage before
    * the lane task gives up (Temporal's timeouts then retry the activity).
    * @defaultValue 30000
@@ -103,9 +112,10 @@ export interface ActivityStepTypeOptions {
   /** @defaultValue a logger at info */
   logger?: Logger;
   /**
-   * Where first runs of step tasks are recorded, so only reruns (a reclaimed or handed-back entry) heartbeat before
-   * the handler to learn whether the attempt is already over: one `SET <keyPrefix>:step-run:<taskId> NX EX` per step
-   * instead of one Temporal heartbeat. A Redis error counts as a possible rerun (the heartbeat is made).
+   * Where first runs of step tasks are recorded (`SET <keyPrefix>:step-run:<taskId> NX PX`), so a run whose context
+   * does not say whether it is a redelivery (`ctx.redelivered` undefined) heartbeats before its handler only if the
+   * key was taken. The lane's own contexts say, so their first runs write the key without waiting for it (for older
+   * lane workers that rerun the task) and redeliveries always heartbeat. A Redis error counts as a possible rerun.
    * Its Redis also holds awaited steps' over-marks: a worker without it refuses awaited steps (tokenless tasks).
    * @defaultValue none: every run heartbeats before its handler, awaited steps are refused
    */
@@ -126,6 +136,28 @@ export interface StepRunLedger {
   ttlMs?: number;
 }
 
+/**
+ * Whether the run may skip the check that its attempt is still open. Yes for a first delivery (`ctx.redelivered ===
+ * false`) that waited less than `uncheckedMs` (`uncheckedFirstRunMs`): nothing can have finished its attempt, and a
+ * cancel meanwhile reaches it with the first periodic heartbeat. One that waited longer (a backlog, no worker for its
+ * type) checks: its activity may have timed out meanwhile (a heartbeat timeout counts from the dispatch, and nobody
+ * heartbeats a step before its run starts), and Temporal, not the lane, says so. The ledger is still written then, without waiting, for lane workers of
+ * the version before `redelivered` that rerun this task and ask it. A redelivery always checks. Where the lane does
+ * not say (a context without `redelivered`), the ledger decides (one `SET NX` round trip), as before.
+ */
+async function isFirstRun(
+  ledger: StepRunLedger | undefined,
+  ctx: TaskContext,
+  uncheckedMs: number,
+): Promise<boolean> {
+  if (ctx.redelivered === true || ctx.attempt > 1) return false;
+  if (ctx.redelivered === false) {
+    if (ledger) void claimFirstRun(ledger, ctx.taskId);
+    return ctx.enqueuedAt !== undefined && Date.now() - ctx.enqueuedAt < uncheckedMs;
+  }
+  return ledger ? claimFirstRun(ledger, ctx.taskId) : false;
+}
+
 /** True when this is the first run of the lane task (the ledger key was free and is now taken). */
 async function claimFirstRun(ledger: StepRunLedger, taskId: string): Promise<boolean> {
   try {
@@ -139,6 +171,7 @@ async function claimFirstRun(ledger: StepRunLedger, taskId: string): Promise<boo
 
 const optionsSchema = z.object({
   heartbeatIntervalMs: z.number().int().min(10).max(60_000).default(250),
+  uncheckedFirstRunMs: z.number().int().min(0).max(600_000).default(500),
   writeRetryMs: z.number().int().min(0).max(600_000).default(30_000),
 });
 
@@ -164,6 +197,7 @@ export function defineActivityStepType<I, O>(
 ): TaskType<StepTaskPayload, StepTaskOutcome> {
   const parsed = optionsSchema.safeParse({
     heartbeatIntervalMs: options.heartbeatIntervalMs,
+    uncheckedFirstRunMs: options.uncheckedFirstRunMs,
     writeRetryMs: options.writeRetryMs,
   });
   if (!parsed.success) {
@@ -171,7 +205,7 @@ export function defineActivityStepType<I, O>(
       `activity step type "${activityType}": ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }
-  const { heartbeatIntervalMs, writeRetryMs } = parsed.data;
+  const { heartbeatIntervalMs, uncheckedFirstRunMs, writeRetryMs } = parsed.data;
   const { completion } = options;
   const log = (options.logger ?? createLogger()).child({ component: 'activity-step', activityType });
   return defineTaskType({
@@ -186,7 +220,7 @@ export function defineActivityStepType<I, O>(
       // before acknowledging the entry) or timed out stops here. With a ledger, a first run skips the call: no earlier
       // run can have finished the attempt (a cancel or timeout meanwhile reaches it with the first periodic heartbeat,
       // or as a refused completion).
-      const firstRun = options.runLedger ? await claimFirstRun(options.runLedger, ctx.taskId) : false;
+      const firstRun = await isFirstRun(options.runLedger, ctx, uncheckedFirstRunMs);
       const before = firstRun ? undefined : await heartbeatOnce(completion, token, undefined);
       if (before?.kind === 'gone') return dropped(log, meta, before.error);
       if (before?.kind === 'cancelled') {

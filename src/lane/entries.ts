@@ -16,6 +16,8 @@ export interface Entry {
   stream: StreamRef;
   id: string;
   fields: Fields;
+  /** Claimed by the janitor from a consumer that died: an earlier delivery of it may have run. */
+  reclaimed?: boolean;
 }
 
 /** The `reason` of a dead letter, per cause. */
@@ -73,6 +75,14 @@ export function entryTime(id: string): number {
 export function priorDeliveries(fields: Fields): number {
   const n = Number(fields.dlv ?? 0);
   return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/**
+ * Whether an earlier delivery of this entry may have run its task: it was reclaimed from a consumer that died, handed
+ * back by a stopping one (`dlv`), or replayed from the dead letters (`rp`). A fresh read of a new entry is not.
+ */
+export function mayHaveRunBefore(entry: Entry): boolean {
+  return entry.reclaimed === true || priorDeliveries(entry.fields) > 0 || entry.fields.rp === '1';
 }
 
 export function errorText(err: unknown): string {

@@ -122,6 +122,7 @@ export class Janitor {
     let reclaimed = 0;
     for (const [id, deliveries, flat] of claimed) {
       const entry = entryOf(s, id, flat);
+      entry.reclaimed = true;
       this.reader.hold(s, id);
       // This claim counted as a delivery, so the runs so far are deliveries - 1 (plus any before a hand-back).
       const runs = deliveries - 1 + priorDeliveries(entry.fields);

@@ -430,7 +430,8 @@ return {cursor, claimed, missing}
 /**
  * KEYS: dead-letter stream, stream, task hash. ARGV: deadEntryId, taskId, type, lane, maxAttempts, timeoutMs, now.
  * Replays one dead letter as a fresh run of the same task (attempt 1, same task id, so `result()` waiters see it):
- * re-enqueues its payload, resets the record to `queued` (removing its expiry) and deletes the dead letter.
+ * re-enqueues its payload, resets the record to `queued` (removing its expiry) and deletes the dead letter. The new
+ * entry carries `rp` = 1: an earlier delivery of the task may have run (a handler's `ctx.redelivered`).
  * Returns 1, or 0 when the dead letter no longer exists.
  */
 export const REPLAY_DEAD = script(
@@ -445,7 +446,7 @@ local h = redis.call('HMGET', KEYS[3], 'maxAttempts', 'timeoutMs')
 local max = h[1] or ARGV[5]
 local timeout = h[2] or ARGV[6]
 local entryId = redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'payload', payload,
-  'm', '1 ' .. max .. ' ' .. timeout .. ' ' .. ARGV[7])
+  'm', '1 ' .. max .. ' ' .. timeout .. ' ' .. ARGV[7], 'rp', '1')
 redis.call('HDEL', KEYS[3], 'result', 'finishedAt', 'startedAt')
 redis.call('HSET', KEYS[3], 'type', ARGV[3], 'lane', ARGV[4], 'status', 'queued', 'attempts', '0',
   'maxAttempts', max, 'timeoutMs', timeout, 'submittedAt', ARGV[7], 'entry', entryId)

@@ -28,6 +28,10 @@ export interface RunRequest {
   readonly payload: unknown;
   readonly taskId: string;
   readonly attempt: number;
+  /** An earlier delivery of this run may have started it (TaskContext.redelivered). */
+  readonly redelivered: boolean;
+  /** When the run's stream entry was appended (TaskContext.enqueuedAt). */
+  readonly enqueuedAt: number;
   readonly timeoutMs: number;
   readonly abort: LazyAbort;
   progress(info: Record<string, unknown>): void;
@@ -143,10 +147,14 @@ function timeOut(run: InlineRun): void {
 class HandlerContext implements TaskContext {
   readonly taskId: string;
   readonly attempt: number;
+  readonly redelivered: boolean;
+  readonly enqueuedAt: number;
 
   constructor(private readonly r: RunRequest) {
     this.taskId = r.taskId;
     this.attempt = r.attempt;
+    this.redelivered = r.redelivered;
+    this.enqueuedAt = r.enqueuedAt;
   }
 
   get signal(): AbortSignal {

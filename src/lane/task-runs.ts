@@ -10,7 +10,15 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../logger';
 import type { LatencyWindow } from './autoscaler';
-import { DEAD_REASONS, type Entry, entryTime, errorText, priorDeliveries, type StreamRef } from './entries';
+import {
+  DEAD_REASONS,
+  type Entry,
+  entryTime,
+  errorText,
+  mayHaveRunBefore,
+  priorDeliveries,
+  type StreamRef,
+} from './entries';
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import type { Completion, OutcomeWriter, StartMark } from './outcome-writer';
 import type { StreamReader } from './stream-reader';
@@ -80,6 +88,12 @@ export class ActiveTask implements RunRequest, StartMark, Completion {
   }
   get entryId(): string {
     return this.entry.id;
+  }
+  get redelivered(): boolean {
+    return mayHaveRunBefore(this.entry);
+  }
+  get enqueuedAt(): number {
+    return entryTime(this.entry.id);
   }
   progress(info: Record<string, unknown>): void {
     this.runs.progress(this, info);

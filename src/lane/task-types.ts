@@ -13,6 +13,15 @@ export interface TaskContext {
   taskId: string;
   /** 1 on the first run, 2 on the first retry, … */
   attempt: number;
+  /**
+   * Whether an earlier delivery of this run may have started it: `true` for an entry reclaimed from a consumer that
+   * died, handed back by a stopping one or replayed from the dead letters; `false` for a first delivery (no run of
+   * this attempt can have happened before). Undefined where the lane does not say (pooled handlers, hand-made
+   * contexts): treat it as possibly run.
+   */
+  redelivered?: boolean;
+  /** When this run's stream entry was appended (epoch ms; a retry's when it was promoted). Undefined where unknown. */
+  enqueuedAt?: number;
   /** Optional progress reporting (logged at debug level). */
   progress?: (info: Record<string, unknown>) => void;
 }

@@ -1,7 +1,8 @@
 /**
- * The step-run ledger (`runLedger` of the lane step types): a first run of a step task skips the heartbeat that
- * checks its attempt before the handler (one Temporal call per step saved), a rerun of the same lane task still makes
- * it, and a rerun of a step whose activity another run already completed does not run the agent again.
+ * Only reruns of step tasks check their attempt before the handler: a first delivery (the lane's `ctx.redelivered`
+ * false) skips the heartbeat (one Temporal call per step saved) and still writes the step-run ledger for older lane
+ * workers; a rerun the ledger or the lane marks makes it, and a rerun of a step whose activity another run already
+ * completed does not run the agent again.
  */
 import type Redis from 'ioredis';
 import type { AsyncCompletionClient } from '@temporalio/client';
@@ -16,7 +17,7 @@ import { queryState, startPipeline } from '../sagas/saga-test-kit';
 import { startDispatchingSagaWorker, stepClient } from './dispatch-kit';
 import { createTestStepHandlers, recordedRuns } from './fixtures/step-handlers';
 
-describe('step-run ledger: only reruns check their attempt before the handler', () => {
+describe('step runs: only reruns check their attempt before the handler', () => {
   let ctx: TemporalTestContext;
   let redis: Redis;
   let express: ExpressClient;
@@ -50,6 +51,8 @@ describe('step-run ledger: only reruns check their attempt before the handler', 
       completion,
       logger: createLogger('warn'),
       runLedger: { redis, keyPrefix: prefix },
+      // However slow the box, these first runs count as picked up at once (the default is 500 ms).
+      uncheckedFirstRunMs: 60_000,
     }).map((type) => ({
       ...type,
       handler: (payload: unknown, taskCtx) => {
@@ -98,6 +101,19 @@ describe('step-run ledger: only reruns check their attempt before the handler', 
     });
     expect(outcome).toMatchObject({ activity: 'dropped' });
     expect(heartbeats).toHaveLength(1);
+    expect(await recordedRuns(redis, prefix, handle.workflowId)).toEqual(runsBefore);
+
+    // The lane's own word wins over the ledger: a redelivery checks even when the ledger has no key for it (gone,
+    // or never written), and is dropped the same way.
+    await redis.del(`${prefix}:step-run:${mlTaskId}`);
+    const redelivered = await mlType.handler!(payloads.get(mlTaskId) as never, {
+      signal: new AbortController().signal,
+      taskId: mlTaskId,
+      attempt: 1,
+      redelivered: true,
+    });
+    expect(redelivered).toMatchObject({ activity: 'dropped' });
+    expect(heartbeats).toHaveLength(2);
     expect(await recordedRuns(redis, prefix, handle.workflowId)).toEqual(runsBefore);
   });
 });

@@ -5,9 +5,12 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import {
+  DEFAULT_GROUP,
   ExpressClient,
   ExpressWorker,
   IdempotencyConflictError,
+  LaneKeys,
+  UnrecoverableTaskError,
   InvalidPayloadError,
   LaneOptionsError,
   PayloadTooLargeError,
@@ -20,6 +23,7 @@ import {
 } from '../../src/lane';
 import { z } from 'zod';
 import { createLogger } from '../../src/logger';
+import { HAND_BACK, runScript } from '../../src/lane/scripts';
 import { deleteKeys, keysUnder, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { createLaneTestTypes } from '../fixtures/lane-task-types';
 import { expectBookkeeping, freePort, percentile, runCounts } from './lane-helpers';
@@ -367,6 +371,72 @@ describe('express lane (in process)', () => {
       [...long, quick].map((t) => t.taskId),
       ['slow'],
     );
+  });
+
+  it('tells handlers a redelivery (reclaimed, handed back, replayed dead letter) from a first delivery', async () => {
+    const prefix = uniquePrefix('lane-redelivered');
+    prefixes.push(prefix);
+    const keys = new LaneKeys(prefix);
+    const seen = new Map<string, (boolean | undefined)[]>();
+    const noted = defineTaskType({
+      name: 'noted',
+      schema: z.object({ failFirst: z.boolean() }),
+      handler: async ({ failFirst }, ctx) => {
+        seen.set(ctx.taskId, [...(seen.get(ctx.taskId) ?? []), ctx.redelivered]);
+        if (failFirst && !ctx.redelivered) throw new UnrecoverableTaskError('fails until replayed');
+        return null;
+      },
+    });
+    const client = new ExpressClient({ types: [noted], redisUrl: redisUrl(), keyPrefix: prefix });
+    clients.push(client);
+    const stream = keys.stream('noted', 'standard');
+    await redis.call('XGROUP', 'CREATE', stream, DEFAULT_GROUP, '0', 'MKSTREAM');
+    // Two entries read by a consumer that then "dies": one is left to the janitor, one it hands back first.
+    const orphan = await client.submit({ type: 'noted', payload: { failFirst: false } });
+    const handedBack = await client.submit({ type: 'noted', payload: { failFirst: false } });
+    const read = (await redis.xreadgroup(
+      'GROUP',
+      DEFAULT_GROUP,
+      'ghost',
+      'COUNT',
+      2,
+      'STREAMS',
+      stream,
+      '>',
+    )) as [string, [string, string[]][]][];
+    const back = read[0]![1][1]!;
+    expect(
+      await runScript(
+        redis,
+        HAND_BACK,
+        [stream, keys.task(handedBack.taskId)],
+        [DEFAULT_GROUP, 'ghost', back[0], ...back[1]],
+      ),
+    ).toBe(1);
+    const fresh = await client.submit({ type: 'noted', payload: { failFirst: false } });
+    const replayed = await client.submit({ type: 'noted', payload: { failFirst: true } });
+    const w = new ExpressWorker({
+      types: [noted],
+      redisUrl: redisUrl(),
+      keyPrefix: prefix,
+      logger: quiet,
+      minIdleMs: 300,
+      janitorIntervalMs: 50,
+      autoscaleIntervalMs: 0,
+    });
+    workers.push(w);
+    await w.start();
+    for (const t of [orphan, handedBack, fresh])
+      expect((await client.result(t.taskId, { waitMs: 10_000 })).status).toBe('succeeded');
+    expect((await client.result(replayed.taskId, { waitMs: 10_000 })).status).toBe('dead');
+    expect((await client.retryDead('noted', 'standard')).retried).toEqual([replayed.taskId]);
+    expect((await client.result(replayed.taskId, { waitMs: 10_000 })).status).toBe('succeeded');
+    expect(Object.fromEntries(seen)).toEqual({
+      [orphan.taskId]: [true],
+      [handedBack.taskId]: [true],
+      [fresh.taskId]: [false],
+      [replayed.taskId]: [false, true],
+    });
   });
 
   it('keeps a slow task on its live worker: no other worker steals it after minIdleMs', async () => {

@@ -67,8 +67,9 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
       ? createPipelineStepTypes(createAgents(deps), {
           completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
           logger,
-          // First runs of step tasks are recorded in Redis, so only a rerun heartbeats before its handler; awaited
-          // steps' over-marks are read there too (a lane worker without it refuses awaited steps).
+          // Only reruns and late starts heartbeat before their handler (the lane says which runs are redeliveries);
+          // the ledger answers for contexts that do not say, and holds awaited steps' over-marks (a lane worker
+          // without it refuses awaited steps).
           runLedger: { redis: connection, keyPrefix: config.keyPrefix },
         })
       : []),

@@ -5,21 +5,23 @@
  *   `keepaliveIntervalMs`, so a short `minIdleMs` flags only entries of dead consumers.
  * - Sweep, every `janitorIntervalMs`: promotes due retries, then claims orphans (entries idle past `minIdleMs`)
  *   into this consumer's free slots only, walking each stream's pending list with a cursor kept across sweeps
- *   (one RECLAIM script call per stream: no XPENDING per entry). An orphan delivered `maxDeliveries` times is
+ *   (one SWEEP script call for all streams on a single Redis, one per slot on a Cluster: no XPENDING per entry). An orphan delivered `maxDeliveries` times is
  *   dead-lettered instead of run again; one on its last delivery is claimed alone and run in isolation (see
  *   RECLAIM), so an innocent task that shared a process with a poison one is not dead-lettered with it; one whose
  *   stream entry was deleted ends its task `dead`.
  * - Consumers idle past `staleConsumerMs` with nothing pending are removed from the group.
  */
-import type { RedisClient } from './redis-connections';
+import { isCluster, type RedisClient } from './redis-connections';
 import type { Logger } from '../logger';
-import { scanKeys } from './cluster-slots';
+import { groupBySlot, scanKeys } from './cluster-slots';
 import { DEAD_REASONS, priorDeliveries, type StreamRef } from './entries';
 import type { LaneKeys } from './keys';
 import type { OutcomeWriter } from './outcome-writer';
-import { KEEPALIVE, PROMOTE, RECLAIM, runScript } from './scripts';
+import { KEEPALIVE, PROMOTE, runScript, SWEEP } from './scripts';
 import { entryOf, type StreamReader } from './stream-reader';
 
+/** Due retries one sweep moves back into a stream, at most. */
+const PROMOTE_LIMIT = 500;
 /** Pending entries one sweep looks at per stream. */
 const SCAN_PER_SWEEP = 200;
 /** How often (in sweeps) stale consumers are looked for. */
@@ -38,8 +40,12 @@ export interface JanitorOptions {
   onReclaimed: (stream: StreamRef, count: number) => void;
 }
 
+/** A RECLAIM claim: entry id, deliveries (this claim included), fields. */
+type ClaimedEntry = [string, number, string[]];
+
 export class Janitor {
   private readonly cursors = new Map<string, string>();
+  private groups: StreamRef[][] | undefined;
   private busy = false;
   private sweeps = 0;
 
@@ -75,18 +81,49 @@ export class Janitor {
     );
   }
 
-  /** Promotes due retries and reclaims orphans; skipped while the previous sweep still runs. */
+  /**
+   * Promotes due retries and reclaims orphans, one SWEEP call per slot group of streams (one call in all on a single
+   * Redis); skipped while the previous sweep still runs.
+   */
   async sweep(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      for (const s of this.streams) {
-        await this.promote(s);
-        await this.reclaimOrphans(s);
-      }
+      for (const group of this.sweepGroups()) await this.sweepGroup(group);
       if (++this.sweeps % STALE_CHECK_EVERY === 1) await this.removeStaleConsumers();
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** The streams one SWEEP may name together: all of them, or those of one slot on a Cluster (in stream order). */
+  private sweepGroups(): StreamRef[][] {
+    this.groups ??= isCluster(this.cmd) ? groupBySlot(this.streams, (s) => s.key) : [this.streams];
+    return this.groups;
+  }
+
+  private async sweepGroup(streams: StreamRef[]): Promise<void> {
+    const keys: string[] = [];
+    const perStream: string[] = [];
+    for (const s of streams) {
+      keys.push(this.keys.delayed(s.type.name, s.lane), s.key, this.keys.deadLetters(s.type.name, s.lane));
+      perStream.push(this.keys.taskPrefix(s.type.name), this.cursors.get(s.key) ?? '0-0');
+    }
+    const results = (await runScript(this.cmd, SWEEP, keys, [
+      Date.now(),
+      PROMOTE_LIMIT,
+      this.o.deadLetterMaxLen,
+      this.o.group,
+      this.o.consumerName,
+      this.o.minIdleMs,
+      this.reader.freeSlots(),
+      SCAN_PER_SWEEP,
+      this.o.maxDeliveries,
+      ...perStream,
+    ])) as [number, string, ClaimedEntry[], string[]][];
+    for (const [i, s] of streams.entries()) {
+      const [, next, claimed, missing] = results[i]!;
+      await this.takeClaims(s, next, claimed, missing);
     }
   }
 
@@ -95,28 +132,17 @@ export class Janitor {
       this.cmd,
       PROMOTE,
       [this.keys.delayed(s.type.name, s.lane), s.key, this.keys.deadLetters(s.type.name, s.lane)],
-      [Date.now(), 500, this.o.deadLetterMaxLen, this.keys.taskPrefix(s.type.name)],
+      [Date.now(), PROMOTE_LIMIT, this.o.deadLetterMaxLen, this.keys.taskPrefix(s.type.name)],
     )) as number;
   }
 
-  /** One step of the stream's orphan walk: claims at most this consumer's free slots. */
-  async reclaimOrphans(s: StreamRef): Promise<number> {
-    const free = this.reader.freeSlots();
-    const cursor = this.cursors.get(s.key) ?? '0-0';
-    const [next, claimed, missing] = (await runScript(
-      this.cmd,
-      RECLAIM,
-      [s.key],
-      [
-        this.o.group,
-        this.o.consumerName,
-        this.o.minIdleMs,
-        cursor,
-        free,
-        SCAN_PER_SWEEP,
-        this.o.maxDeliveries,
-      ],
-    )) as [string, [string, number, string[]][], string[]];
+  /** What the sweep claimed in one stream for this consumer (RECLAIM's reply): dead-letter, isolate or buffer each entry. */
+  private async takeClaims(
+    s: StreamRef,
+    next: string,
+    claimed: ClaimedEntry[],
+    missing: string[],
+  ): Promise<number> {
     this.cursors.set(s.key, next);
     if (missing.length) await this.endVanishedTasks(s, missing);
     let reclaimed = 0;

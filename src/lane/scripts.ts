@@ -284,9 +284,7 @@ return 1
  * new entry. A member that does not decode (written by hand, or by an incompatible version) is moved to the
  * dead-letter stream with reason `malformed-retry` instead of aborting the call and blocking every retry behind it.
  */
-export const PROMOTE = script(
-  'promote',
-  `
+const PROMOTE_BODY = `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 local promoted = 0
 for _, m in ipairs(due) do
@@ -305,8 +303,9 @@ for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
 end
 return promoted
-`,
-);
+`;
+
+export const PROMOTE = script('promote', PROMOTE_BODY);
 
 /**
  * KEYS: stream, task hash. ARGV: group, consumer, entryId, then the entry's field/value pairs. Hands an entry back
@@ -375,7 +374,8 @@ return {lost, missing}
 
 /**
  * The janitor's orphan sweep of one stream. KEYS: stream. ARGV: group, consumer, minIdleMs, cursor ('0-0' =
- * from the start), maxClaims, scanCount, maxDeliveries.
+ * from the start), maxClaims, scanCount, maxDeliveries, and (optional) claims the caller made earlier in the same
+ * sweep (SWEEP: they count for the last-chance rule below).
  * Looks at up to scanCount pending entries idle at least minIdleMs after the cursor and claims at most maxClaims
  * of them (the caller's free slots). An idle pending entry whose stream entry is gone is acknowledged (dropped
  * from the group) and reported.
@@ -386,22 +386,21 @@ return {lost, missing}
  * itself is to blame, not a poison task that shared the process.
  * Without this an innocent task read alongside a poison one is counted every time the poison kills their consumer
  * and is dead-lettered with it. Entries past the limit are claimed as usual (the caller dead-letters them).
- * Returns {nextCursor, claimed, missing}: claimed = {id, deliveries (this claim included), fields}…; nextCursor
- * '0-0' when the sweep reached the end.
+ * Returns {nextCursor, claimed, missing, isolated}: claimed = {id, deliveries (this claim included), fields}…;
+ * nextCursor '0-0' when the sweep reached the end; isolated 1 when the one claim is a last-chance entry.
  */
-export const RECLAIM = script(
-  'reclaim',
-  `
+const RECLAIM_BODY = `
 local start = (ARGV[4] == '0-0') and '-' or ('(' .. ARGV[4])
 local scanCount = tonumber(ARGV[6])
 local idle = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], start, '+', scanCount)
 local maxClaims = tonumber(ARGV[5])
 local lastChance = tonumber(ARGV[7]) - 1
+local claimedBefore = tonumber(ARGV[8] or '0')
 local claimed, missing = {}, {}
 -- Where the next sweep goes on from: the last entry looked at (unchanged when none was).
 local cursor = ARGV[4]
 for i, p in ipairs(idle) do
-  if #claimed >= maxClaims then return {cursor, claimed, missing} end
+  if #claimed >= maxClaims then return {cursor, claimed, missing, 0} end
   local id = p[1]
   local e = redis.call('XRANGE', KEYS[1], id, id)[1]
   if e == nil then
@@ -413,17 +412,50 @@ for i, p in ipairs(idle) do
       if e[2][j] == 'dlv' then runs = runs + (tonumber(e[2][j + 1]) or 0) end
     end
     -- A last-chance entry is claimed alone; after other claims the sweep stops before it (the next starts there).
-    if runs == lastChance and #claimed > 0 then return {cursor, claimed, missing} end
+    if runs == lastChance and #claimed + claimedBefore > 0 then return {cursor, claimed, missing, 0} end
     local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
     if c[1] then
       claimed[#claimed + 1] = {id, p[4] + 1, c[1][2]}
-      if runs == lastChance then return {id, claimed, missing} end
+      if runs == lastChance then return {id, claimed, missing, 1} end
     end
   end
   cursor = id
 end
 if #idle < scanCount then cursor = '0-0' end
-return {cursor, claimed, missing}
+return {cursor, claimed, missing, 0}
+`;
+
+export const RECLAIM = script('reclaim', RECLAIM_BODY);
+
+/**
+ * The janitor's whole sweep in one call: PROMOTE then RECLAIM for each stream of one slot (all of them on a single
+ * Redis; one call per slot on a Cluster). KEYS: per stream, its delayed zset, stream and dead-letter stream. ARGV:
+ * now, promoteLimit, deadLetterMaxLen, group, consumer, minIdleMs, maxClaims (shared by all the streams, in order),
+ * scanCount, maxDeliveries, then per stream its taskKeyPrefix and cursor. A last-chance entry claimed in one stream
+ * (RECLAIM) ends the claims of the sweep; one met after claims in an earlier stream is left for the next sweep.
+ * Returns per stream {promoted, nextCursor, claimed, missing} (RECLAIM's). One call instead of two per stream: an
+ * idle worker's sweeps were most of the Redis commands and of the CPU an idle stack spends.
+ */
+export const SWEEP = script(
+  'sweep',
+  `
+local function promote(KEYS, ARGV)
+${PROMOTE_BODY}end
+local function reclaim(KEYS, ARGV)
+${RECLAIM_BODY}end
+local out = {}
+local free = tonumber(ARGV[7])
+local claimedSoFar = 0
+for i = 1, #KEYS / 3 do
+  local delayed, stream, dead = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local promoted = promote({delayed, stream, dead}, {ARGV[1], ARGV[2], ARGV[3], ARGV[8 + 2 * i]})
+  local r = reclaim({stream}, {ARGV[4], ARGV[5], ARGV[6], ARGV[9 + 2 * i], free, ARGV[8], ARGV[9], claimedSoFar})
+  out[i] = {promoted, r[1], r[2], r[3]}
+  free = free - #r[2]
+  claimedSoFar = claimedSoFar + #r[2]
+  if r[4] == 1 then free = 0 end
+end
+return out
 `,
 );
 

@@ -1,11 +1,21 @@
 /**
  * The lane's Lua scripts against the real Redis, one scenario each: fencing (a consumer that no longer owns an
  * entry cannot store an outcome or acknowledge it), hand-back keeping the delivery count, retry promotion
- * surviving an undecodable member, and the orphan sweep claiming a last-chance entry alone.
+ * surviving an undecodable member, the orphan sweep claiming a last-chance entry alone, and the whole sweep of
+ * several streams in one call.
  */
 import type Redis from 'ioredis';
 import { LaneKeys } from '../../src/lane/keys';
-import { COMPLETE, HAND_BACK, KEEPALIVE, PROMOTE, RECLAIM, RETRY, runScript } from '../../src/lane/scripts';
+import {
+  COMPLETE,
+  HAND_BACK,
+  KEEPALIVE,
+  PROMOTE,
+  RECLAIM,
+  RETRY,
+  runScript,
+  SWEEP,
+} from '../../src/lane/scripts';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 
 const GROUP = 'g';
@@ -297,6 +307,101 @@ describe('lane scripts', () => {
     )) as [string, unknown[]];
     expect(none).toEqual([]);
     expect(kept).toBe(ids[3]);
+  });
+
+  it('SWEEP promotes and reclaims several streams in one call, sharing the free slots and the last-chance rule', async () => {
+    // Both lanes of one type: one slot, so one SWEEP may name them on a Cluster too.
+    const type = `t${n++}`;
+    const streams = (['express', 'standard'] as const).map((lane) => ({
+      type,
+      stream: keys.stream(type, lane),
+      delayed: keys.delayed(type, lane),
+      dead: keys.deadLetters(type, lane),
+    }));
+    const [a, b] = streams as [(typeof streams)[0], (typeof streams)[0]];
+    for (const s of streams) await redis.call('XGROUP', 'CREATE', s.stream, GROUP, '0', 'MKSTREAM');
+    /** An entry a consumer that died read, idle for long, delivered `deliveries` times. */
+    const orphan = async (stream: string, id: string, deliveries: number) => {
+      const entryId = (await redis.xadd(stream, '*', 'id', id, 'payload', '{}'))!;
+      // Everything new in the stream is read (a promoted retry too, but only this entry is made old).
+      await redis.call('XREADGROUP', 'GROUP', GROUP, 'dead', 'COUNT', 100, 'STREAMS', stream, '>');
+      await redis.call(
+        'XCLAIM',
+        stream,
+        GROUP,
+        'dead',
+        0,
+        entryId,
+        'IDLE',
+        100_000,
+        'RETRYCOUNT',
+        deliveries,
+        'JUSTID',
+      );
+      return entryId;
+    };
+    const orphanA = await orphan(a.stream, `${type}:1`, 1);
+    const lastChanceB = await orphan(b.stream, `${type}:2`, 2);
+    const orphanB = await orphan(b.stream, `${type}:3`, 1);
+    // A retry due in stream a.
+    await redis.zadd(
+      a.delayed,
+      1,
+      JSON.stringify({ id: `${type}:9`, payload: '{}', attempt: 2, max: 3, timeout: 1000, at: 1 }),
+    );
+    type Reply = [number, string, [string, number, string[]][], string[]];
+    // minIdleMs 10 s: only the orphans above qualify, never an entry this consumer has just claimed.
+    const sweep = async (free: number, cursors: string[]) =>
+      (await runScript(
+        redis,
+        SWEEP,
+        streams.flatMap((s) => [s.delayed, s.stream, s.dead]),
+        [
+          Date.now(),
+          500,
+          100,
+          GROUP,
+          'me',
+          10_000,
+          free,
+          200,
+          3,
+          ...streams.flatMap((s, i) => [keys.taskPrefix(s.type), cursors[i]!]),
+        ],
+      )) as Reply[];
+    const claims = (r: Reply) => r[2].map(([id, deliveries]) => [id, deliveries]);
+
+    // One free slot: a's orphan takes it (and a's retry is promoted); b claims nothing and keeps its place.
+    const one = await sweep(1, ['0-0', '0-0']);
+    expect(one[0]![0]).toBe(1);
+    expect(claims(one[0]!)).toEqual([[orphanA, 2]]);
+    expect(await redis.zcard(a.delayed)).toBe(0);
+    expect(claims(one[1]!)).toEqual([]);
+    expect(one[1]![1]).toBe('0-0');
+    // Room for all, nothing left in a: b's last-chance entry is claimed alone and ends the claims (its orphan waits).
+    const two = await sweep(
+      10,
+      one.map((r) => r[1]),
+    );
+    expect(claims(two[0]!)).toEqual([]);
+    expect(claims(two[1]!)).toEqual([[lastChanceB, 3]]);
+    // Next: the rest of b.
+    const three = await sweep(
+      10,
+      two.map((r) => r[1]),
+    );
+    expect(claims(three[1]!)).toEqual([[orphanB, 2]]);
+    // A last-chance entry met after a claim in an earlier stream of the same sweep is left for the next sweep.
+    const orphanA2 = await orphan(a.stream, `${type}:4`, 1);
+    const lastChanceB2 = await orphan(b.stream, `${type}:5`, 2);
+    const four = await sweep(10, ['0-0', '0-0']);
+    expect(claims(four[0]!)).toEqual([[orphanA2, 2]]);
+    expect(claims(four[1]!)).toEqual([]);
+    const five = await sweep(
+      10,
+      four.map((r) => r[1]),
+    );
+    expect(claims(five[1]!)).toEqual([[lastChanceB2, 3]]);
   });
 
   it('PROMOTE skips an undecodable member (dead-lettering it) and still promotes the good ones', async () => {

@@ -48,6 +48,16 @@ export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = [
   ...['transfer', 'timer', 'visibility'].map((queue) => `history.${queue}ProcessorMaxPollRPS=10000`),
 ];
 
+/**
+ * SQLite pragmas of a dev server with a database file (`dbFilename`: the `sagalane dev` stack). The CLI opens the
+ * file with SQLite's defaults, a rollback journal and `synchronous=FULL`: every transaction creates, syncs and deletes
+ * a journal file and syncs the database, several fsyncs for each of the ~30 writes a saga makes. A write-ahead log
+ * with `synchronous=NORMAL` appends to one file and syncs at checkpoints; it survives a crash of the server or of
+ * `sagalane dev` (kill -9 included) and can lose only the last transactions on a power loss or an OS crash, which a
+ * local dev stack can afford. Measured in docs/BENCHMARKS.md.
+ */
+export const DEV_SERVER_FILE_PRAGMAS: readonly string[] = ['journal_mode=wal', 'synchronous=normal'];
+
 export async function startTemporalDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const executable = await ensureTemporalCli(opts);
   if (opts.dbFilename) fs.mkdirSync(path.dirname(opts.dbFilename), { recursive: true });
@@ -64,6 +74,7 @@ export async function startTemporalDevServer(opts: DevServerOptions = {}): Promi
       log: { format: 'pretty', level: opts.logLevel ?? 'warn' },
       extraArgs: [
         ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+        ...(opts.dbFilename ? DEV_SERVER_FILE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]) : []),
         // The UI would otherwise listen on all interfaces.
         ...(opts.uiPort !== undefined ? ['--ui-ip', '127.0.0.1'] : []),
       ],

@@ -269,8 +269,16 @@ describe('lane-dispatched saga steps', () => {
     const mlEntries = await redis.xrange(`${prefix}:lane:{step.ml}:standard`, '-', '+');
     expect(mlEntries).toHaveLength(1);
     const mlTaskId = mlEntries[0]![1][mlEntries[0]![1].indexOf('id') + 1]!;
-    // Now a lane worker for ml picks the stale task up: its first heartbeat finds the attempt gone.
-    const mlWorker = await startStepWorker({ client: ctx.client, redis, prefix, only: (n) => n === 'ml' });
+    // Now a lane worker for ml picks the stale task up, configured as shipped (with the step-run ledger): a first
+    // delivery that waited this long checks its attempt before the handler and finds it gone. (Before the lane told
+    // a first delivery's age, a worker with the ledger skipped that check and ran the agent of a timed-out step.)
+    const mlWorker = await startStepWorker({
+      client: ctx.client,
+      redis,
+      prefix,
+      only: (n) => n === 'ml',
+      ledger: true,
+    });
     try {
       const task = await waitFor('the stale ml task to finish', async () => {
         const info = await express.get(mlTaskId);

@@ -2,8 +2,8 @@
  * bench:saga's lane-dispatched subject: the same research pipeline with the same near-instant agents, but every step
  * runs on the express lane. A saga worker with the dispatch activities on its own task queue, and a lane worker
  * serving the `step.*` types whose handlers are the fast agents, completing the activities through async
- * completion (a first delivery makes no heartbeat before the handler: `ctx.redelivered`, with the step-run ledger for the rest). Start sagas
- * on `taskQueue`; `stop()` closes everything it opened.
+ * completion (a first delivery makes no heartbeat before the handler: `ctx.redelivered`, with the step-run ledger
+ * for the rest). Start sagas on `taskQueue`; `stop()` closes everything it opened.
  *
  * Run on its own it measures where a lane-dispatched saga's time goes beside an in-worker one (an A/B in one process
  * on one fresh dev server, the two subjects alternating saga by saga, so both see the same neighbours):
@@ -12,8 +12,8 @@
  *
  * prints p50 latency and CPU per saga of each subject (in-worker; lane as shipped; lane with awaited steps; lane
  * completing through grpc-js; lane as before `ctx.redelivered`, every first run waiting for the ledger's SET NX),
- * their history gaps, and the timeline of a lane step (history events and the dispatch
- * activity, lane worker and completion call marks, see `LaneTimeline`); `--c50` adds sagas/s at 50 in flight.
+ * their history gaps, and the timeline of a lane step (history events and the dispatch activity, lane worker and
+ * completion call marks, see `LaneTimeline`); `--c50` adds sagas/s at 50 in flight.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -198,7 +198,6 @@ function activityKey(): string {
   return stepKey({ workflowId: info.workflowExecution?.workflowId ?? '?', activityId });
 }
 
-/** The step type with `laneStart` marked when the lane worker calls it (and its token remembered for the call marks). */
 /** The step type with `redelivered` taken out of the lane's context (the ledger decides, as before). */
 function withoutRedelivered(type: TaskType): TaskType {
   const handler = type.handler as (payload: unknown, ctx: TaskContext) => Promise<unknown>;
@@ -213,6 +212,7 @@ function withoutRedelivered(type: TaskType): TaskType {
   };
 }
 
+/** The step type with `laneStart` marked when the lane worker calls it (and its token remembered for the call marks). */
 function timedStepType(type: TaskType, tl: LaneTimeline, tokens: Map<string, string>): TaskType {
   const handler = type.handler as (payload: StepTaskPayload, ctx: unknown) => Promise<unknown>;
   return {

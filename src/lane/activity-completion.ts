@@ -16,9 +16,10 @@
  * into the lane's retries). A lane worker that dies mid-step is still covered by the lane: its entry is reclaimed and
  * rerun with the same task token, and a heartbeat before the rerun's handler drops it when the activity already
  * finished. Only reruns and late starts pay that Temporal call: the lane tells a first delivery from a redelivery
- * (`ctx.redelivered`, no round trip), and a first delivery that waited past `uncheckedFirstRunMs` checks too. Where a context does not say, the `runLedger` does: the first run of a lane task claims a Redis key
- * (`SET … NX`), and a run that finds the key taken is a rerun; first runs still write that key (without waiting) for
- * lane workers of the version before `redelivered`.
+ * (`ctx.redelivered`, no round trip), and a first delivery that waited past `uncheckedFirstRunMs` checks too. Where
+ * a context does not say, the `runLedger` does: the first run of a lane task claims a Redis key (`SET … NX`), and a
+ * run that finds the key taken is a rerun; first runs still write that key (without waiting) for lane workers of the
+ * version before `redelivered`.
  *
  * An awaited step (a local activity's dispatch, src/activities/lane-dispatch-awaited.ts) comes without a task token:
  * nothing is written to Temporal, the lane task's result is the step's outcome (value or failure) and the dispatcher
@@ -141,9 +142,10 @@ export interface StepRunLedger {
  * false`) that waited less than `uncheckedMs` (`uncheckedFirstRunMs`): nothing can have finished its attempt, and a
  * cancel meanwhile reaches it with the first periodic heartbeat. One that waited longer (a backlog, no worker for its
  * type) checks: its activity may have timed out meanwhile (a heartbeat timeout counts from the dispatch, and nobody
- * heartbeats a step before its run starts), and Temporal, not the lane, says so. The ledger is still written then, without waiting, for lane workers of
- * the version before `redelivered` that rerun this task and ask it. A redelivery always checks. Where the lane does
- * not say (a context without `redelivered`), the ledger decides (one `SET NX` round trip), as before.
+ * heartbeats a step before its run starts), and Temporal, not the lane, says so. The ledger is still written for a
+ * first delivery, without waiting, for lane workers of the version before `redelivered` that rerun this task and
+ * ask it. A redelivery always checks. Where the lane does not say (a context without `redelivered`), the ledger
+ * decides (one `SET NX` round trip), as before.
  */
 async function isFirstRun(
   ledger: StepRunLedger | undefined,

@@ -120,10 +120,10 @@ export class Janitor {
       SCAN_PER_SWEEP,
       this.o.maxDeliveries,
       ...perStream,
-    ])) as [number, string, ClaimedEntry[], string[]][];
+    ])) as [number, string, ClaimedEntry[], string[], 0 | 1][];
     for (const [i, s] of streams.entries()) {
-      const [, next, claimed, missing] = results[i]!;
-      await this.takeClaims(s, next, claimed, missing);
+      const [, next, claimed, missing, isolated] = results[i]!;
+      await this.takeClaims(s, next, claimed, missing, isolated === 1);
     }
   }
 
@@ -136,13 +136,17 @@ export class Janitor {
     )) as number;
   }
 
-  /** What the sweep claimed in one stream for this consumer (RECLAIM's reply): dead-letter, isolate or buffer each entry. */
+  /**
+   * What the sweep claimed in one stream for this consumer (RECLAIM's reply): dead-letter, isolate or buffer each
+   * entry. `isolated`: the one claim is a last-chance entry, to run alone.
+   */
   private async takeClaims(
     s: StreamRef,
     next: string,
     claimed: ClaimedEntry[],
     missing: string[],
-  ): Promise<number> {
+    isolated: boolean,
+  ): Promise<void> {
     this.cursors.set(s.key, next);
     if (missing.length) await this.endVanishedTasks(s, missing);
     let reclaimed = 0;
@@ -164,14 +168,13 @@ export class Janitor {
       }
       reclaimed++;
       // Its last chance (RECLAIM claimed it alone): it runs by itself, so only its own crash can count against it.
-      if (runs === this.o.maxDeliveries - 1) this.reader.isolate(entry);
+      if (isolated) this.reader.isolate(entry);
       else this.reader.buffer(entry);
     }
     if (reclaimed) {
       this.o.log.info('reclaimed orphaned entries', { type: s.type.name, lane: s.lane, count: reclaimed });
       this.o.onReclaimed(s, reclaimed);
     }
-    return reclaimed;
   }
 
   /**

@@ -399,7 +399,7 @@ local claimedBefore = tonumber(ARGV[8] or '0')
 local claimed, missing = {}, {}
 -- Where the next sweep goes on from: the last entry looked at (unchanged when none was).
 local cursor = ARGV[4]
-for i, p in ipairs(idle) do
+for _, p in ipairs(idle) do
   if #claimed >= maxClaims then return {cursor, claimed, missing, 0} end
   local id = p[1]
   local e = redis.call('XRANGE', KEYS[1], id, id)[1]
@@ -433,7 +433,7 @@ export const RECLAIM = script('reclaim', RECLAIM_BODY);
  * now, promoteLimit, deadLetterMaxLen, group, consumer, minIdleMs, maxClaims (shared by all the streams, in order),
  * scanCount, maxDeliveries, then per stream its taskKeyPrefix and cursor. A last-chance entry claimed in one stream
  * (RECLAIM) ends the claims of the sweep; one met after claims in an earlier stream is left for the next sweep.
- * Returns per stream {promoted, nextCursor, claimed, missing} (RECLAIM's). One call instead of two per stream: an
+ * Returns per stream {promoted, nextCursor, claimed, missing, isolated} (RECLAIM's). One call instead of two per stream: an
  * idle worker's sweeps were most of the Redis commands and of the CPU an idle stack spends.
  */
 export const SWEEP = script(
@@ -450,7 +450,7 @@ for i = 1, #KEYS / 3 do
   local delayed, stream, dead = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
   local promoted = promote({delayed, stream, dead}, {ARGV[1], ARGV[2], ARGV[3], ARGV[8 + 2 * i]})
   local r = reclaim({stream}, {ARGV[4], ARGV[5], ARGV[6], ARGV[9 + 2 * i], free, ARGV[8], ARGV[9], claimedSoFar})
-  out[i] = {promoted, r[1], r[2], r[3]}
+  out[i] = {promoted, r[1], r[2], r[3], r[4]}
   free = free - #r[2]
   claimedSoFar = claimedSoFar + #r[2]
   if r[4] == 1 then free = 0 end

@@ -147,14 +147,19 @@ function timeOut(run: InlineRun): void {
 class HandlerContext implements TaskContext {
   readonly taskId: string;
   readonly attempt: number;
-  readonly redelivered: boolean;
-  readonly enqueuedAt: number;
 
   constructor(private readonly r: RunRequest) {
     this.taskId = r.taskId;
     this.attempt = r.attempt;
-    this.redelivered = r.redelivered;
-    this.enqueuedAt = r.enqueuedAt;
+  }
+
+  /** Read from the entry only if the handler asks (most do not). */
+  get redelivered(): boolean {
+    return this.r.redelivered;
+  }
+
+  get enqueuedAt(): number {
+    return this.r.enqueuedAt;
   }
 
   get signal(): AbortSignal {

@@ -30,7 +30,13 @@ import {
 } from '../helpers/temporal';
 import { createLogger } from '../../src/logger';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import { approveUpdate, cancelUpdate, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import { LOCAL_STEP_CANDIDATES } from '../../src/activities/contracts';
+import {
+  approveUpdate,
+  cancelUpdate,
+  pipelineWorkflowId,
+  rejectUpdate,
+} from '../../src/workflows/pipeline-contract';
 import { failureOf, startPipeline, waitForState } from './saga-test-kit';
 
 // Sinks are not called during replay, but a worker must know every sink the workflow names.
@@ -39,7 +45,10 @@ const HISTORIES_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 /**
  * Pipeline histories recorded before `patched('sagalane-fewer-commands-v1')`, newer shapes recorded after it, one
  * with the fewer-commands, local-steps and plan-cache-v3 patches whose plan came from the cache (a local activity),
- * and the same saga recorded with the one patch that stands for all three (`SAGA_V2_PATCH`).
+ * and the same saga recorded with the one patch that stands for all three (`SAGA_V2_PATCH`). The `v2-` shapes
+ * after it were recorded by that version with in-worker agents (codegen and the compensations as local activities):
+ * they pin the order of its coalesced search-attribute upserts among the other commands, so a change to how the
+ * Saga helper waits (fewer promises, scopes) cannot move a command unnoticed.
  */
 const SAGAS = [
   'completed',
@@ -50,7 +59,22 @@ const SAGAS = [
   'parallel-rolled-back',
   'plan-cache-hit',
   'v2-plan-cache-hit',
+  'v2-completed',
+  'v2-rolled-back',
+  'v2-compensation-failed',
+  'v2-cancelled',
+  'v2-approval-approved',
+  'v2-approval-rejected',
 ] as const;
+/** Kinds recorded with a worker that runs codegen and the compensations as local activities. */
+const WITH_LOCAL_STEPS = new Set<SagaKind>([
+  'v2-completed',
+  'v2-rolled-back',
+  'v2-compensation-failed',
+  'v2-cancelled',
+  'v2-approval-approved',
+  'v2-approval-rejected',
+]);
 type SagaKind = (typeof SAGAS)[number];
 const historyFile = (kind: SagaKind) =>
   path.join(
@@ -111,9 +135,12 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
           cached: true,
         }
       : null;
+  // Sagas are recorded one after the other, so the answer can follow the kind being recorded.
+  let localStepsAnswer: string[] = [];
+  const localSteps = async () => localStepsAnswer;
   await ctx.startWorker({
     taskQueue,
-    activities: { ...activities, cachedPlan, ...createFeatureActivities({ log: [] }) },
+    activities: { ...activities, cachedPlan, localSteps, ...createFeatureActivities({ log: [] }) },
     sinks,
     maxHeartbeatThrottleInterval: '200ms',
   });
@@ -125,10 +152,18 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
     'approval-approved': {},
     'plan-cache-hit': {},
     'v2-plan-cache-hit': {},
+    'v2-completed': {},
+    'v2-rolled-back': { failAt: 'ml' },
+    'v2-compensation-failed': { failAt: 'backtest', failCompensationOf: 'codegen' },
+    'v2-cancelled': { blockAt: 'ml' },
+    'v2-approval-approved': {},
+    'v2-approval-rejected': {},
   };
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   for (const kind of SAGAS) {
     if (!rewriteAll && fs.existsSync(historyFile(kind))) continue;
+    localStepsAnswer = WITH_LOCAL_STEPS.has(kind) ? [...LOCAL_STEP_CANDIDATES] : [];
+    const approval = kind === 'approval-approved' || kind.startsWith('v2-approval');
     let handle;
     if (kind === 'parallel-rolled-back') {
       handle = await ctx.client.workflow.start('fixtureFeatureSaga', {
@@ -145,24 +180,30 @@ async function writeHistories(ctx: TemporalTestContext, redis: Redis, keyPrefix:
         {
           idea: `replay ${kind}`,
           symbol: 'REPLAY',
-          ...(kind === 'approval-approved' ? { approval: 'before_backtest' as const } : {}),
+          ...(approval ? { approval: 'before_backtest' as const } : {}),
         },
         { workflowId },
       );
-      if (kind === 'cancelled') {
+      if (kind === 'cancelled' || kind === 'v2-cancelled') {
         await waitForState(handle, (s) => s.currentStep === 'ml');
         await handle.executeUpdate(cancelUpdate, { args: ['recorded for the replay test'] });
       }
-      if (kind === 'approval-approved') {
+      if (approval) {
         await waitForState(handle, (s) => s.state === 'awaiting_approval');
-        await handle.executeUpdate(approveUpdate, { args: [{ approver: 'replay test' }] });
+        if (kind === 'v2-approval-rejected')
+          await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'replay test', reason: 'no' }] });
+        else await handle.executeUpdate(approveUpdate, { args: [{ approver: 'replay test' }] });
       }
     }
     if (
-      kind === 'completed' ||
-      kind === 'approval-approved' ||
-      kind === 'plan-cache-hit' ||
-      kind === 'v2-plan-cache-hit'
+      [
+        'completed',
+        'approval-approved',
+        'plan-cache-hit',
+        'v2-plan-cache-hit',
+        'v2-completed',
+        'v2-approval-approved',
+      ].includes(kind)
     )
       await handle.result();
     else await failureOf(handle);
@@ -233,6 +274,34 @@ describe('saga histories replay against the current workflow code', () => {
         ).includes('TemporalChangeVersion'),
       ),
     ).toHaveLength(1);
+  });
+
+  it('has the v2 shapes recorded with in-worker agents: codegen and the compensations ran as local activities', () => {
+    const end: Record<string, string> = {
+      'v2-completed': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+      'v2-approval-approved': 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+      'v2-rolled-back': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+      'v2-compensation-failed': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+      'v2-cancelled': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+      'v2-approval-rejected': 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED',
+    };
+    for (const kind of WITH_LOCAL_STEPS) {
+      const events = JSON.parse(fs.readFileSync(historyFile(kind), 'utf8')).events as {
+        eventType: string;
+        activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+      }[];
+      const scheduled = events.flatMap(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType.name ?? [],
+      );
+      expect({
+        kind,
+        scheduled: scheduled.filter((n) => n === 'codegen' || n.startsWith('compensate')),
+      }).toEqual({
+        kind,
+        scheduled: [],
+      });
+      expect({ kind, end: events.at(-1)!.eventType }).toEqual({ kind, end: end[kind] });
+    }
   });
 
   it('replays every history without a nondeterminism error', async () => {

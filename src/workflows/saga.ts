@@ -147,10 +147,18 @@ export class Saga<TResult = unknown> {
   /** The step that was running when the rollback was requested (it may still have finished). */
   private stepAtRollbackRequest?: string;
   private running = false;
+  /** An approval gate ran: its update handler may still be returning when the saga ends (`handlersFinished`). */
+  private approvalRan = false;
   private fewerCommands = false;
   /** SAGA_V2_PATCH: transitions within one activation share one upsert (see `transition`). */
   private coalesceUpserts = false;
   private upsertQueued = false;
+  /**
+   * Where queued upserts wait (`queueUpsert`): one non-cancellable scope per saga, made on first use, instead of one
+   * per upsert. Equivalent for the history (a scope makes no command; a condition in a non-cancellable scope is never
+   * cancelled either way) and three promises fewer per upsert, each of which the SDK's stack-trace hook costs.
+   */
+  private upsertScope?: CancellationScope;
   private published: { state?: string; step?: string } = {};
   /** The outermost running `parallel` group (its name is the saga's state meanwhile) and the nesting depth. */
   private group?: { name: string; depth: number };
@@ -219,11 +227,11 @@ export class Saga<TResult = unknown> {
       this.view.currentStep = undefined;
       this.transition('completed');
       this.ended('completed');
-      await this.handlersFinished();
+      if (this.approvalRan) await this.handlersFinished();
       return result;
     } catch (err) {
       const failure = await this.rollBack(err);
-      await this.handlersFinished();
+      if (this.approvalRan) await this.handlersFinished();
       throw failure;
     } finally {
       this.timeout?.scope.cancel();
@@ -247,18 +255,16 @@ export class Saga<TResult = unknown> {
     compensation: (result: T | undefined) => Promise<void>,
     options: StepOptions & { compensateBeforeAction: true },
   ): Promise<T>;
-  async step<T>(
+  // Not `async`: an async method and its await are two promises more per step, each of which the SDK's stack-trace
+  // hook costs (node_modules/@temporalio/worker/lib/workflow/vm-shared.js, `setPromiseHook`); errors still reject.
+  step<T>(
     name: string,
     action: () => Promise<T>,
     compensation?: (result: T | undefined) => Promise<void>,
     options: StepOptions = {},
   ): Promise<T> {
-    this.claimName(name, 'step');
-    validateCompensationOptions(name, options.compensation);
-    // A step that finished after the rollback was requested (its activity waited for the cancel) is kept and
-    // compensated; the next one must not start.
-    this.assertNotRollingBack(name);
-    const record = this.startRecord(name);
+    let record: StepRecord;
+    let running: Promise<unknown>;
     const started = Date.now();
     const holder: { result?: T } = {};
     const register = () =>
@@ -267,20 +273,41 @@ export class Saga<TResult = unknown> {
         run: () => compensation!(holder.result),
         options: options.compensation,
       });
-    if (compensation && options.compensateBeforeAction) register();
     try {
-      // Without the step-attempt interceptor a lane-dispatched step's result still arrives in its lane envelope.
-      const result = takeLaneStepResult<T>(record, await runAsStep(record, action, this.group !== undefined));
+      this.claimName(name, 'step');
+      validateCompensationOptions(name, options.compensation);
+      // A step that finished after the rollback was requested (its activity waited for the cancel) is kept and
+      // compensated; the next one must not start.
+      this.assertNotRollingBack(name);
+      record = this.startRecord(name);
+      if (compensation && options.compensateBeforeAction) register();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const failed = (err: unknown): never => {
+      stepEnded(record);
+      this.finishStep(record, isCancellation(err) ? 'cancelled' : 'failed', started);
+      throw err;
+    };
+    try {
+      running = runAsStep(record, action, this.group !== undefined);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.then((value) => {
+      let result: T;
+      try {
+        // Without the step-attempt interceptor a lane-dispatched step's result still arrives in its lane envelope.
+        result = takeLaneStepResult<T>(record, value);
+      } catch (err) {
+        return failed(err);
+      }
       stepEnded(record);
       holder.result = result;
       this.finishStep(record, 'completed', started);
       if (compensation && !options.compensateBeforeAction) register();
       return result;
-    } catch (err) {
-      stepEnded(record);
-      this.finishStep(record, isCancellation(err) ? 'cancelled' : 'failed', started);
-      throw err;
-    }
+    }, failed);
   }
 
   /**
@@ -346,6 +373,7 @@ export class Saga<TResult = unknown> {
     const approval: ApprovalRecord = { decision: 'pending', timeoutMs };
     const record = this.startRecord(name, 'awaiting_approval');
     record.approval = approval;
+    this.approvalRan = true;
     const started = Date.now();
     this.pauseTimeout();
     let answer;
@@ -531,7 +559,7 @@ export class Saga<TResult = unknown> {
 
   /** An approval handler may still be returning its answer: let it, so the caller gets the state, not an error. */
   private async handlersFinished(): Promise<void> {
-    if (this.view.steps.some((s) => s.approval)) await condition(allHandlersFinished);
+    await condition(allHandlersFinished);
   }
 
   private transition(to: string): void {
@@ -554,10 +582,13 @@ export class Saga<TResult = unknown> {
     let checked = false;
     const settled = () => checked || !(checked = true);
     // Not cancellable: a rollback's cancellation must not drop the upsert of the state it interrupted.
-    void CancellationScope.nonCancellable(() => condition(settled)).then(() => {
-      this.upsertQueued = false;
-      this.publishSearchAttributes();
-    });
+    this.upsertScope ??= new CancellationScope({ cancellable: false });
+    void this.upsertScope
+      .run(() => condition(settled))
+      .then(() => {
+        this.upsertQueued = false;
+        this.publishSearchAttributes();
+      });
   }
 
   private publishSearchAttributes(): void {

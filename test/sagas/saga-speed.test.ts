@@ -2,8 +2,12 @@
  * The speed levers of issue 14, pinned on the real dev server: eager workflow start through a SagaClient on the saga
  * worker's own NativeConnection (and what the SDK does without one); the plan-cache hit that the pipeline answers
  * with a local activity instead of the `reasoning` activity; codegen and the compensations as local activities on a
- * worker with in-process agents (`localSteps`), activities on any other.
+ * worker with in-process agents (`localSteps`), activities on any other; the promises a saga creates in workflow
+ * code, each of which the SDK's stack-trace hook costs.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { defaultPayloadConverter } from '@temporalio/common';
 import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
@@ -22,6 +26,8 @@ import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { failureOf, queryState, startPipeline } from './saga-test-kit';
 
 const EventType = temporal.api.enums.v1.EventType;
+const execFileAsync = promisify(execFile);
+const PROMISE_COUNT_SCRIPT = path.resolve(__dirname, '..', 'fixtures', 'saga-promise-count.ts');
 const sinks = createLogSagaSinks(createLogger('silent'));
 
 async function startWorker(connection: NativeConnection, taskQueue: string, activities: object) {
@@ -225,4 +231,18 @@ describe('local activities: plan-cache hits, and the quick step and compensation
       await other.running;
     }
   });
+});
+
+describe('promises per saga (the SDK stack-trace hook costs each one)', () => {
+  it('a no-op in-worker pipeline saga creates at most 95 promises in workflow code (104 before 351fcb9)', async () => {
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', PROMISE_COUNT_SCRIPT, temporalAddress(), workflowBundlePath()],
+      { timeout: 60_000 },
+    );
+    const { perSaga } = JSON.parse(stdout.trim().split('\n').pop()!) as { perSaga: number };
+    // The lower bound proves the hook saw the workflow context's promises at all.
+    expect(perSaga).toBeGreaterThan(40);
+    expect(perSaga).toBeLessThanOrEqual(95);
+  }, 90_000);
 });

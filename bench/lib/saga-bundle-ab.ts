@@ -11,7 +11,6 @@
  * Prints, per bundle: p50 / mean latency one saga at a time (A, B, A, B, …), and sagas/s with the CPU per saga
  * (this process: client, both workers; plus the dev server) at 50 in flight, in alternating 5-second blocks.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Client } from '@temporalio/client';
@@ -25,6 +24,7 @@ import { startSagaWorker } from '../../src/runtime/saga-worker';
 import { SAGA_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
+import { cpuMeter, devServerCpuClock } from './process-cpu';
 import { summarize } from './stats';
 
 const BLOCK_MS = 5000;
@@ -82,16 +82,7 @@ async function main(): Promise<void> {
       return { label: `${'AB'[i]} ${bundle}`, worker, one, latencies: [] as number[], c50: [] as number[][] };
     }),
   );
-  const port = env.address.split(':').pop();
-  const serverPid = Number(
-    execFileSync('pgrep', ['-f', `start-dev --port ${port} `], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
-  const serverCpuMs = () => {
-    const fields = fs.readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms clock ticks
-  };
+  const serverCpuMs = devServerCpuClock(env.address);
   // Warm-up, then one at a time, taking turns.
   for (let i = 0; i < 10; i++) for (const s of subjects) await s.one();
   for (let i = 0; i < sagas; i++) {
@@ -106,8 +97,7 @@ async function main(): Promise<void> {
     const s = subjects[b % 2]!;
     let done = 0;
     const end = performance.now() + BLOCK_MS;
-    const cpu0 = process.cpuUsage();
-    const server0 = serverCpuMs();
+    const meter = cpuMeter(serverCpuMs);
     await Promise.all(
       Array.from({ length: 50 }, async () => {
         while (performance.now() < end) {
@@ -116,12 +106,8 @@ async function main(): Promise<void> {
         }
       }),
     );
-    const cpu = process.cpuUsage(cpu0);
-    s.c50.push([
-      done / (BLOCK_MS / 1000),
-      (cpu.user + cpu.system) / 1000 / done,
-      (serverCpuMs() - server0) / done,
-    ]);
+    const cpu = meter.stop(done);
+    s.c50.push([done / (BLOCK_MS / 1000), cpu.processMs, cpu.serverMs]);
     process.stderr.write(
       `block ${b + 1}/${blocks} (${s.label.slice(0, 1)}): ${(done / 5).toFixed(1)} sagas/s\n`,
     );

@@ -12,9 +12,7 @@
  *   npx tsx bench/lib/saga-tuning.ts                 # every variant
  *   npx tsx bench/lib/saga-tuning.ts baseline eager  # the named ones
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -27,6 +25,7 @@ import { SAGA_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 import { historyGaps } from './history-timing';
+import { cpuMeter, devServerCpuClock } from './process-cpu';
 import { summarize } from './stats';
 
 interface Variant {
@@ -119,16 +118,7 @@ async function run(label: string, v: Variant): Promise<void> {
       args: [{ sagaId: id, symbol: 'TUNE' }],
     });
   };
-  const serverPid = Number(
-    execFileSync('pgrep', ['-f', `start-dev --port ${env.address.split(':').pop()} `], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
-  const serverCpuMs = () => {
-    // utime + stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
-    const fields = fs.readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  };
+  const serverCpuMs = devServerCpuClock(env.address);
   const oneAtATime = async (fn: () => Promise<unknown>) => {
     const lat: number[] = [];
     let cpu0 = process.cpuUsage();
@@ -154,8 +144,7 @@ async function run(label: string, v: Variant): Promise<void> {
   const closed50 = async (fn: () => Promise<unknown>) => {
     let done = 0;
     const end = performance.now() + C50_WINDOW_MS;
-    const cpu0 = process.cpuUsage();
-    const server0 = serverCpuMs();
+    const meter = cpuMeter(serverCpuMs);
     await Promise.all(
       Array.from({ length: 50 }, async () => {
         while (performance.now() < end) {
@@ -164,12 +153,8 @@ async function run(label: string, v: Variant): Promise<void> {
         }
       }),
     );
-    const cpu = process.cpuUsage(cpu0);
-    return {
-      rate: done / (C50_WINDOW_MS / 1000),
-      workerCpuMs: (cpu.user + cpu.system) / 1000 / done,
-      serverCpuMs: (serverCpuMs() - server0) / done,
-    };
+    const cpu = meter.stop(done);
+    return { rate: done / (C50_WINDOW_MS / 1000), workerCpuMs: cpu.processMs, serverCpuMs: cpu.serverMs };
   };
   const bare1 = await oneAtATime(bareOne);
   const ids: string[] = [];

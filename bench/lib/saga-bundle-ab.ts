@@ -14,14 +14,11 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Client } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/dev/temporal-server';
-import { ensureTemporalCli } from '../../src/dev/temporal-cli';
+import { startTemporalDevServer } from '../../src/dev/temporal-server';
 import { createLogger } from '../../src/logger';
 import { startSagaWorker } from '../../src/runtime/saga-worker';
-import { SAGA_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 import { cpuMeter, devServerCpuClock } from './process-cpu';
@@ -48,16 +45,9 @@ async function main(): Promise<void> {
   const sagas = intArg('--sagas', 100);
   const blocks = intArg('--blocks', 6);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: await ensureTemporalCli({}),
-      ip: '127.0.0.1',
-      searchAttributes: SAGA_SEARCH_ATTRIBUTES,
-      log: { format: 'pretty', level: 'error' },
-      extraArgs: DEV_SERVER_DYNAMIC_CONFIG.flatMap((f) => ['--dynamic-config-value', f]),
-    },
-  });
-  const native = await NativeConnection.connect({ address: env.address });
+  // The dev server sagalane starts everywhere (its flags, the saga search attributes), in memory.
+  const server = await startTemporalDevServer({ logLevel: 'error' });
+  const native = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection: native });
   const subjects = await Promise.all(
     bundles.map(async (bundle, i) => {
@@ -82,7 +72,7 @@ async function main(): Promise<void> {
       return { label: `${'AB'[i]} ${bundle}`, worker, one, latencies: [] as number[], c50: [] as number[][] };
     }),
   );
-  const serverCpuMs = devServerCpuClock(env.address);
+  const serverCpuMs = devServerCpuClock(server.address);
   // Warm-up, then one at a time, taking turns.
   for (let i = 0; i < 10; i++) for (const s of subjects) await s.one();
   for (let i = 0; i < sagas; i++) {
@@ -123,7 +113,7 @@ async function main(): Promise<void> {
   }
   for (const s of subjects) await s.worker.stop();
   await native.close();
-  await env.teardown();
+  await server.stop();
   process.exit(0);
 }
 

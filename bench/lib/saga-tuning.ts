@@ -121,23 +121,15 @@ async function run(label: string, v: Variant): Promise<void> {
   const serverCpuMs = devServerCpuClock(env.address);
   const oneAtATime = async (fn: () => Promise<unknown>) => {
     const lat: number[] = [];
-    let cpu0 = process.cpuUsage();
-    let server0 = serverCpuMs();
+    let meter = cpuMeter(serverCpuMs);
     for (let i = 0; i < 35; i++) {
-      if (i === 5) {
-        cpu0 = process.cpuUsage();
-        server0 = serverCpuMs();
-      }
+      if (i === 5) meter = cpuMeter(serverCpuMs); // the first 5 are warm-up
       const t0 = performance.now();
       await fn();
       if (i >= 5) lat.push(performance.now() - t0);
     }
-    const cpu = process.cpuUsage(cpu0);
-    return {
-      ...summarize(lat),
-      workerCpuMs: (cpu.user + cpu.system) / 1000 / 30,
-      serverCpuMs: (serverCpuMs() - server0) / 30,
-    };
+    const cpu = meter.stop(30);
+    return { ...summarize(lat), workerCpuMs: cpu.processMs, serverCpuMs: cpu.serverMs };
   };
   // Sagas/s at 50 in flight, and the CPU each one cost (worker+client process and dev server): on a CPU-bound box
   // the rate swings with the neighbours, the CPU per saga much less.

@@ -27,10 +27,8 @@ import {
   proxySinks,
   setHandler,
   sleep,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   DEFAULT_SAGA_TIMEOUT_MS,
   SAGA_APPROVAL_REJECTED_FAILURE,
@@ -43,7 +41,7 @@ import {
   type SagaStateView,
   type StepRecord,
 } from './pipeline-definitions';
-import { SAGA_STATE, SAGA_STEP } from './search-attributes';
+import { SagaSearchAttributes } from './saga-search-attributes';
 import type { SagaEndOutcome, SagaSinks } from './saga-sinks';
 import { ApprovalGate, type ApprovalAnswer, type ApprovalOptions } from './saga-approval';
 import {
@@ -136,7 +134,7 @@ export class Saga<TResult = unknown> {
   /** Everything the body does runs in this scope, so a cancel request or the timeout can stop the running step. */
   private readonly bodyScope = new CancellationScope();
   private readonly timeoutMs: number;
-  private readonly upsertSearchAttributes: boolean;
+  private readonly searchAttributes: SagaSearchAttributes;
   private readonly compensationMode: CompensationMode;
   private readonly continueWithError: boolean;
   private readonly approvals: ApprovalGate;
@@ -147,19 +145,6 @@ export class Saga<TResult = unknown> {
   /** The step that was running when the rollback was requested (it may still have finished). */
   private stepAtRollbackRequest?: string;
   private running = false;
-  /** An approval gate ran: its update handler may still be returning when the saga ends (`handlersFinished`). */
-  private approvalRan = false;
-  private fewerCommands = false;
-  /** SAGA_V2_PATCH: transitions within one activation share one upsert (see `transition`). */
-  private coalesceUpserts = false;
-  private upsertQueued = false;
-  /**
-   * Where queued upserts wait (`queueUpsert`): one non-cancellable scope per saga, made on first use, instead of one
-   * per upsert. Equivalent for the history (a scope makes no command; a condition in a non-cancellable scope is never
-   * cancelled either way) and three promises fewer per upsert, each of which the SDK's stack-trace hook costs.
-   */
-  private upsertScope?: CancellationScope;
-  private published: { state?: string; step?: string } = {};
   /** The outermost running `parallel` group (its name is the saga's state meanwhile) and the nesting depth. */
   private group?: { name: string; depth: number };
   private timeout?: { scope: CancellationScope; deadline: number; remainingMs?: number };
@@ -176,7 +161,6 @@ export class Saga<TResult = unknown> {
       );
     }
     this.timeoutMs = timeoutMs;
-    this.upsertSearchAttributes = options.searchAttributes ?? true;
     this.compensationMode = mode;
     this.continueWithError = options.continueWithError ?? true;
     const info = workflowInfo();
@@ -188,6 +172,7 @@ export class Saga<TResult = unknown> {
       steps: [],
       compensations: [],
     };
+    this.searchAttributes = new SagaSearchAttributes(options.searchAttributes ?? true, this.view);
     setHandler(sagaStateQuery, () => this.view);
     setHandler(cancelUpdate, (reason) => this.requestCancel(reason), {
       validator: (reason) => {
@@ -214,11 +199,9 @@ export class Saga<TResult = unknown> {
     if (this.running) throw ApplicationFailure.nonRetryable('Saga.run may be called once per saga');
     this.running = true;
     const v2 = patched(SAGA_V2_PATCH);
-    this.fewerCommands = v2 || patched(FEWER_COMMANDS_PATCH);
-    this.coalesceUpserts = v2;
+    const fewerCommands = v2 || patched(FEWER_COMMANDS_PATCH);
     sagaMetrics.sagaStarted({ workflowType: this.view.workflowType });
-    // A new saga leaves `SagaState` absent while pending: its first step's upsert follows in the same task.
-    if (!this.fewerCommands) this.publishSearchAttributes();
+    this.searchAttributes.begin({ fewerCommands, coalesce: v2 });
     const outerScope = CancellationScope.current();
     this.armTimeout(this.timeoutMs, outerScope);
     try {
@@ -227,11 +210,11 @@ export class Saga<TResult = unknown> {
       this.view.currentStep = undefined;
       this.transition('completed');
       this.ended('completed');
-      if (this.approvalRan) await this.handlersFinished();
+      if (this.approvalRan) await condition(allHandlersFinished);
       return result;
     } catch (err) {
       const failure = await this.rollBack(err);
-      if (this.approvalRan) await this.handlersFinished();
+      if (this.approvalRan) await condition(allHandlersFinished);
       throw failure;
     } finally {
       this.timeout?.scope.cancel();
@@ -373,7 +356,6 @@ export class Saga<TResult = unknown> {
     const approval: ApprovalRecord = { decision: 'pending', timeoutMs };
     const record = this.startRecord(name, 'awaiting_approval');
     record.approval = approval;
-    this.approvalRan = true;
     const started = Date.now();
     this.pauseTimeout();
     let answer;
@@ -557,55 +539,19 @@ export class Saga<TResult = unknown> {
     this.armTimeout(remaining, this.timeout!.scope.parent ?? CancellationScope.current());
   }
 
-  /** An approval handler may still be returning its answer: let it, so the caller gets the state, not an error. */
-  private async handlersFinished(): Promise<void> {
-    await condition(allHandlersFinished);
+  /**
+   * An approval gate ran: its update handler may still be returning its answer when the saga ends (awaited then, so
+   * the caller gets the state, not an error; only then, since each awaited promise costs the SDK's stack-trace hook).
+   */
+  private get approvalRan(): boolean {
+    return this.view.steps.some((s) => s.approval);
   }
 
   private transition(to: string): void {
     const from = this.view.state;
     this.view.state = to;
     if (from !== to) sagaMetrics.stateTransition({ workflowType: this.view.workflowType, from, to });
-    if (this.coalesceUpserts && !TERMINAL.has(to)) this.queueUpsert();
-    else this.publishSearchAttributes();
-  }
-
-  /**
-   * Upserts once the code this activation runs has settled, so transitions that follow each other without waiting
-   * (a plan-cache hit, then the next step) cost one upsert command and visibility write. The SDK checks a blocked
-   * condition again only after the activation's microtasks ran, before it collects the commands; the upsert follows
-   * the next step's activity. A terminal state is upserted at once, before the workflow's last command.
-   */
-  private queueUpsert(): void {
-    if (this.upsertQueued) return;
-    this.upsertQueued = true;
-    let checked = false;
-    const settled = () => checked || !(checked = true);
-    // Not cancellable: a rollback's cancellation must not drop the upsert of the state it interrupted.
-    this.upsertScope ??= new CancellationScope({ cancellable: false });
-    void this.upsertScope
-      .run(() => condition(settled))
-      .then(() => {
-        this.upsertQueued = false;
-        this.publishSearchAttributes();
-      });
-  }
-
-  private publishSearchAttributes(): void {
-    if (!this.upsertSearchAttributes) return;
-    const step = this.view.currentStep ?? this.view.error?.step ?? this.view.steps.at(-1)?.name;
-    if (!this.fewerCommands) {
-      const updates: SearchAttributeUpdatePair[] = [{ key: SAGA_STATE, value: this.view.state }];
-      if (step !== undefined) updates.push({ key: SAGA_STEP, value: step });
-      upsertSearchAttributes(updates);
-      return;
-    }
-    const updates: SearchAttributeUpdatePair[] = [];
-    if (this.view.state !== this.published.state) updates.push({ key: SAGA_STATE, value: this.view.state });
-    if (step !== undefined && step !== this.published.step) updates.push({ key: SAGA_STEP, value: step });
-    if (updates.length === 0) return;
-    upsertSearchAttributes(updates);
-    this.published = { state: this.view.state, step: step ?? this.published.step };
+    this.searchAttributes.changed(TERMINAL.has(to));
   }
 
   private compensationFinished(step: string, outcome: 'completed' | 'failed'): void {

@@ -66,15 +66,10 @@ const SAGAS = [
   'v2-approval-approved',
   'v2-approval-rejected',
 ] as const;
-/** Kinds recorded with a worker that runs codegen and the compensations as local activities. */
-const WITH_LOCAL_STEPS = new Set<SagaKind>([
-  'v2-completed',
-  'v2-rolled-back',
-  'v2-compensation-failed',
-  'v2-cancelled',
-  'v2-approval-approved',
-  'v2-approval-rejected',
-]);
+/** Kinds recorded with a worker that runs codegen and the compensations as local activities: the v2 shapes after it. */
+const WITH_LOCAL_STEPS = new Set<SagaKind>(
+  SAGAS.filter((kind) => kind.startsWith('v2-') && kind !== 'v2-plan-cache-hit'),
+);
 type SagaKind = (typeof SAGAS)[number];
 const historyFile = (kind: SagaKind) =>
   path.join(

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { ParameterRange, StrategyFamily, StrategyPlan } from './contracts';
 import { UnmappableIdeaError } from './errors';
-import { readIdea } from './idea-reader';
+import { readIdea, type ReadOptions } from './idea-reader';
 import { FAMILY_SPECS, STRATEGY_FAMILIES, type ParameterSpec } from './strategy-families';
 
 /** Largest parameter grid a plan may ask the ML step to search. */
@@ -111,22 +111,20 @@ export function rangeAround(value: number, p: ParameterSpec, exact = false): Par
   return { min, max, step };
 }
 
-export interface PlanOptions {
+export interface PlanOptions extends ReadOptions {
   /** Refuse an idea that names no family, or numbers outside their limits, instead of assuming. @defaultValue false */
   strict?: boolean;
 }
 
 /** The built-in planner: deterministic, no network; says what it understood and what it assumed. */
 export function planFromIdea(idea: string, symbol: string, options: PlanOptions = {}): StrategyPlan {
-  const reading = readIdea(idea);
+  const reading = readIdea(idea, { barFrequency: options.barFrequency });
   const spec = FAMILY_SPECS[reading.family];
   if (options.strict) refuseUnmapped(idea, reading.familySource, reading.problems);
   const parameterRanges: Record<string, ParameterRange> = structuredClone(spec.defaultRanges);
   for (const [name, v] of Object.entries(reading.values)) {
     parameterRanges[name] = rangeAround(v.value, spec.parameters[name]!, v.exact);
   }
-  keepOrdered(parameterRanges, 'fast', 'slow');
-  keepOrdered(parameterRanges, 'lower', 'upper');
   const named = Object.entries(reading.values).map(([n, v]) => `${n} ${v.exact ? '=' : '≈'} ${v.value}`);
   const why =
     reading.familySource === 'idea'
@@ -166,17 +164,5 @@ export function refuseUnmapped(
         'reversion) with values inside its limits, or plan without strict to accept the defaults',
       { reasons },
     );
-  }
-}
-
-/** When a lower range can reach the upper one (fast ≥ slow), shift the upper range above it. */
-function keepOrdered(ranges: Record<string, ParameterRange>, low: string, high: string): void {
-  const a = ranges[low];
-  const b = ranges[high];
-  if (!a || !b || a.max < b.min) return;
-  if (a.min >= b.max) {
-    // Named the wrong way round ("slow 10, fast 50"): swap.
-    ranges[low] = b;
-    ranges[high] = a;
   }
 }

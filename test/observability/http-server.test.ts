@@ -98,8 +98,9 @@ describe('observability HTTP server', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     // Every line is a comment (HELP/TYPE) or `name{labels} value`.
+    // The value alternatives are grouped: ungrouped, `^…-?[0-9.e+-]+` alone would accept any line with such a prefix.
     const sample =
-      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/;
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
     for (const line of text.split('\n').filter(Boolean)) {
       if (!line.startsWith('#')) expect(line).toMatch(sample);
     }

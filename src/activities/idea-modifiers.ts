@@ -18,14 +18,30 @@ function firstMatch(text: string, pattern: RegExp): Span | undefined {
   return m ? { index: m.index, end: m.index + m[0].length } : undefined;
 }
 
-/** A number just before a word ("a 5% stop", "20-day volatility"): at most `gap` characters between them. */
-function numberBefore(tokens: NumberToken[], at: Span, gap: number, accept: (t: NumberToken) => boolean) {
-  return tokens.find((t) => accept(t) && t.end <= at.index && at.index - t.end <= gap);
+/** A number just before a word ("a 5% stop", "20-day volatility"): at most `gap` spaces or dashes between. */
+function numberBefore(
+  text: string,
+  tokens: NumberToken[],
+  at: Span,
+  gap: number,
+  accept: (t: NumberToken) => boolean,
+) {
+  return tokens.find(
+    (t) =>
+      accept(t) &&
+      t.end <= at.index &&
+      at.index - t.end <= gap &&
+      /^[\s-]*$/.test(text.slice(t.end, at.index)),
+  );
 }
 
-/** The first number after a word, within `window` characters ("stop loss of 5%"). */
+/**
+ * The first number after a word, within `window` characters ("stop loss of 5%"), with no other number between:
+ * the phrase the plan quotes for it must not hold a number it did not use.
+ */
 function numberAfter(tokens: NumberToken[], at: Span, window: number, accept: (t: NumberToken) => boolean) {
-  return tokens.find((t) => accept(t) && t.index >= at.end && t.index - at.end <= window);
+  const next = tokens.find((t) => t.index >= at.end);
+  return next && accept(next) && next.index - at.end <= window ? next : undefined;
 }
 
 const EXITS = [
@@ -56,9 +72,15 @@ export function readRiskExits(
     const hit = firstMatch(text, exit.words);
     if (!hit) continue;
     // "a 10-day trailing stop" is an exit channel in bars, not a percentage: the family's roles read it.
-    const inBars = numberBefore(tokens, hit, 12, (t) => free(t) && t.unit === 'bars');
-    if (inBars && /^[\s-]*(?:trailing[\s-]+)?$/.test(text.slice(inBars.end, hit.index))) continue;
-    const token = numberBefore(tokens, hit, 3, pct) ?? numberAfter(tokens, hit, 20, pct);
+    const inBars = tokens.find(
+      (t) =>
+        free(t) &&
+        t.unit === 'bars' &&
+        t.end <= hit.index &&
+        /^[\s-]*(?:trailing[\s-]+)?$/.test(text.slice(t.end, hit.index)),
+    );
+    if (inBars) continue;
+    const token = numberBefore(text, tokens, hit, 3, pct) ?? numberAfter(tokens, hit, 20, pct);
     if (!token) {
       risk[exit.field] = exit.otherwise;
       ledger.understand(hit.index, hit.end, `a ${exit.label} exit`);
@@ -92,7 +114,7 @@ export function readVolatilityFilter(
   const vol = firstMatch(text, /volatility|\bvol\b/);
   if (!vol) return undefined;
   const free = (t: NumberToken) => !ledger.isPlaced(t);
-  const lookbackToken = numberBefore(tokens, vol, 3, (t) => free(t) && t.unit === 'bars');
+  const lookbackToken = numberBefore(text, tokens, vol, 3, (t) => free(t) && t.unit === 'bars');
   const limitToken = numberAfter(tokens, vol, 30, (t) => free(t) && t.unit === 'pct');
   let lookback = 20;
   let maxAnnualVolPct = 30;

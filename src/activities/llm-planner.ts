@@ -11,11 +11,12 @@ import { z } from 'zod';
 import type { StrategyPlan } from './contracts';
 import { LlmProviderError } from './errors';
 import { FAMILY_SPECS } from './strategy-families';
+import { BARS_PER_PERIOD, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';
 import {
   describeIssues,
   MAX_GRID_SIZE,
   planFromIdea,
-  proposedPlanSchema,
+  planSchemaForIdea,
   refuseUnmapped,
 } from './strategy-plan';
 
@@ -39,7 +40,9 @@ const chatCompletionSchema = z.object({
     .min(1, 'no choices'),
 });
 
-function systemPrompt(): string {
+function systemPrompt(frequency: BarFrequency): string {
+  const bars = BARS_PER_PERIOD[frequency];
+  const n = (x: number) => Math.round(x * 100) / 100;
   const families = Object.values(FAMILY_SPECS)
     .map(
       (f) =>
@@ -62,24 +65,24 @@ function systemPrompt(): string {
     '"familySource": "idea" if the idea names one of the families, "default" if you had to pick one}.\n' +
     'Numbers in the idea become the centre of their parameter range (two steps either side); when the idea says ' +
     '"exactly", min = max = that number. Parameters the idea does not name get a sensible range and an "assumed" ' +
-    `entry. Families and their parameters (give exactly the family's parameters; at most ${MAX_GRID_SIZE} ` +
+    'entry. Every number written in the idea (digits or words: "10/30", "three standard deviations", "a ' +
+    'fortnight") goes in exactly one place, never both: in "understood", with a phrase copied from the idea that ' +
+    'holds it and the meaning "<parameter> ≈ <value>" ("=" when exactly), or in "assumed" as an entry of the ' +
+    'form: ignored "<the number as written>": <why>. Every "understood" phrase is words copied from the idea. ' +
+    `Periods are bars of ${frequency} data: a week is ${n(bars.week)} bars, a fortnight ${n(bars.fortnight)}, a ` +
+    `month ${n(bars.month)}, a quarter ${n(bars.quarter)}, a year ${n(bars.year)}. ` +
+    `Families and their parameters (give exactly the family's parameters; at most ${MAX_GRID_SIZE} ` +
     'combinations):\n' +
     families
   );
 }
 
-/** What a model must answer: the proposed plan with `understood` and `assumed` required. */
-const llmPlanSchema = proposedPlanSchema.and(
-  z.object({
-    understood: z.array(z.object({ phrase: z.string(), meaning: z.string() })),
-    assumed: z.array(z.string()),
-  }),
-);
-
 export interface LlmPlanOptions {
   signal?: AbortSignal;
   /** Refuse an idea the model reports as naming no family (familySource "default"). @defaultValue false */
   strict?: boolean;
+  /** What one bar of the data set is, for periods in words. @defaultValue 'daily' (the sample data's) */
+  barFrequency?: BarFrequency;
 }
 
 /**
@@ -96,10 +99,10 @@ export async function planWithLlmOrFallback(
   try {
     let plan: StrategyPlan;
     try {
-      plan = await planWithLlm(settings, idea, symbol, options.signal);
+      plan = await planWithLlm(settings, idea, symbol, options.signal, undefined, options.barFrequency);
     } catch (err) {
       if (!(err instanceof LlmProviderError) || err.details?.reply !== 'invalid') throw err;
-      plan = await planWithLlm(settings, idea, symbol, options.signal, err.message);
+      plan = await planWithLlm(settings, idea, symbol, options.signal, err.message, options.barFrequency);
     }
     if (options.strict) refuseUnmapped(idea, plan.familySource);
     return { plan, fellBack: false };
@@ -108,7 +111,7 @@ export async function planWithLlmOrFallback(
     if (!(err instanceof LlmProviderError) || !err.retryable) throw err;
     failure = err;
   }
-  const plan = planFromIdea(idea, symbol, { strict: options.strict });
+  const plan = planFromIdea(idea, symbol, { strict: options.strict, barFrequency: options.barFrequency });
   return {
     fellBack: true,
     plan: {
@@ -130,6 +133,7 @@ export async function planWithLlm(
   signal?: AbortSignal,
   /** The validation errors of the previous reply, when asking again. */
   previousError?: string,
+  barFrequency: BarFrequency = DEFAULT_BAR_FREQUENCY,
 ): Promise<StrategyPlan> {
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   const timeout = AbortSignal.timeout(settings.timeoutMs);
@@ -149,7 +153,7 @@ export async function planWithLlm(
         temperature: 0,
         response_format: { type: 'json_object' },
         messages: [
-          { role: 'system', content: systemPrompt() },
+          { role: 'system', content: systemPrompt(barFrequency) },
           { role: 'user', content: `Symbol: ${symbol}\nIdea: ${idea}` },
           ...(previousError
             ? [
@@ -203,7 +207,8 @@ export async function planWithLlm(
       reply: 'invalid',
     });
   }
-  const plan = llmPlanSchema.safeParse(proposal);
+  // The same schema the built-in planner's plans pass, account of the idea's numbers included.
+  const plan = planSchemaForIdea(idea, { barFrequency }).safeParse(proposal);
   if (!plan.success) {
     throw new LlmProviderError(`LLM plan failed validation: ${describeIssues(plan.error)}`, {
       url,

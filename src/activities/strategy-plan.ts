@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { ParameterRange, StrategyFamily, StrategyPlan } from './contracts';
 import { UnmappableIdeaError } from './errors';
+import { accountingIssues } from './idea-accounting';
 import { readIdea, type ReadOptions } from './idea-reader';
 import { FAMILY_SPECS, STRATEGY_FAMILIES, type ParameterSpec } from './strategy-families';
 
@@ -86,6 +87,26 @@ function checkParameterRanges(
 
 /** A plan as a planner proposes it (the provider is stamped by sagalane, not trusted from a model). */
 export const proposedPlanSchema = proposedPlanShape.superRefine(checkParameterRanges);
+
+/**
+ * A plan for one idea, from whichever planner: the proposed plan with `understood` and `assumed` required, and its
+ * account of the idea's numbers holding (./idea-accounting: each number understood or quoted in assumed, never both;
+ * a parameter's meaning in `understood` inside its range). The LLM's replies are checked with it, and the tests
+ * check the built-in planner's plans with it.
+ */
+export function planSchemaForIdea(idea: string, options: ReadOptions = {}) {
+  return proposedPlanShape
+    .extend({
+      understood: proposedPlanShape.shape.understood.unwrap(),
+      assumed: proposedPlanShape.shape.assumed.unwrap(),
+    })
+    .superRefine((plan, ctx) => {
+      checkParameterRanges(plan, ctx);
+      for (const message of accountingIssues(idea, plan, options.barFrequency)) {
+        ctx.addIssue({ code: 'custom', path: ['understood'], message });
+      }
+    });
+}
 
 /** A complete plan, as steps receive it. */
 export const strategyPlanSchema = proposedPlanShape

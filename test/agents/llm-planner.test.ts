@@ -112,8 +112,17 @@ describe('LLM reasoning provider (local OpenAI-compatible server)', () => {
     expect(out.plan.family).toBe('breakout');
   });
 
-  it('puts the family table and the plan schema (understood, assumed) in the system prompt', () => {
-    const system = (requests[0]!.body.messages as { role: string; content: string }[])[0]!.content;
+  it('puts the family table and the plan schema (understood, assumed) in the system prompt', async () => {
+    // A request of this test's own (an idea no other test asks, so not served from the plan cache).
+    behaviour = 'plan';
+    const before = requests.length;
+    await createAgents(deps).reasoning({
+      sagaId: 's-prompt',
+      idea: 'read the system prompt',
+      symbol: 'DEMO',
+    });
+    expect(requests.length).toBeGreaterThan(before);
+    const system = (requests[before]!.body.messages as { role: string; content: string }[])[0]!.content;
     for (const family of [
       'ma_crossover',
       'ema_crossover',

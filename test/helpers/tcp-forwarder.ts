@@ -8,6 +8,7 @@ import net from 'node:net';
 export class TcpForwarder {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private accepted = 0;
 
   constructor(
     readonly port: number,
@@ -18,6 +19,11 @@ export class TcpForwarder {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Connections accepted since the forwarder was made (over every start), e.g. to check a client opened none. */
+  get connections(): number {
+    return this.accepted;
+  }
+
   static toAddress(port: number, address: string): TcpForwarder {
     const [host, targetPort] = address.split(':');
     return new TcpForwarder(port, { host: host!, port: Number(targetPort) });
@@ -25,6 +31,7 @@ export class TcpForwarder {
 
   async start(): Promise<void> {
     const server = net.createServer((client) => {
+      this.accepted += 1;
       const upstream = net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);

@@ -53,6 +53,13 @@ export const FAMILY_KEYWORDS: FamilyKeyword[] = [
     agreesWith: MEAN_REVERTING,
   },
   {
+    // "the lower band" without a name: Bollinger's are the bands sagalane knows.
+    family: 'bollinger',
+    tier: 2,
+    pattern: /\b(?:lower|upper|outer) bands?\b/g,
+    agreesWith: MEAN_REVERTING,
+  },
+  {
     family: 'rsi',
     tier: 2,
     pattern: /oversold|overbought/g,

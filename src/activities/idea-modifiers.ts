@@ -80,6 +80,16 @@ export function readRiskExits(
         /^[\s-]*(?:trailing[\s-]+)?$/.test(text.slice(t.end, hit.index)),
     );
     if (inBars) continue;
+    // An ATR stop moves with volatility; a fixed percentage in its place would be a different strategy.
+    if (
+      exit.field === 'stopLossPct' &&
+      /\batr\b[\s-]*(?:based\s+|trailing\s+)?$/.test(text.slice(0, hit.index))
+    ) {
+      ledger.assume(
+        'no stop-loss: an ATR stop is not something a plan has (stops are in percent of the entry close)',
+      );
+      continue;
+    }
     const token = numberBefore(text, tokens, hit, 3, pct) ?? numberAfter(tokens, hit, 20, pct);
     if (!token) {
       risk[exit.field] = exit.otherwise;

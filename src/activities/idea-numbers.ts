@@ -9,6 +9,20 @@
 export type BarFrequency = 'daily' | 'weekly' | 'monthly';
 export const DEFAULT_BAR_FREQUENCY: BarFrequency = 'daily';
 
+/**
+ * A data set's frequency from its dates (ISO, in order): the median gap between bars. The median, because weekends
+ * and holidays stretch a few of a daily set's gaps to 3 or 4 days, and a missing week does the same to a weekly one.
+ */
+export function barFrequencyOf(dates: string[]): BarFrequency {
+  const gaps = dates
+    .slice(1)
+    .map((d, i) => (Date.parse(d) - Date.parse(dates[i]!)) / 86_400_000)
+    .sort((a, b) => a - b);
+  const median = gaps[Math.floor(gaps.length / 2)];
+  if (median === undefined || median <= 4) return 'daily';
+  return median <= 10 ? 'weekly' : 'monthly';
+}
+
 type Period = 'bar' | 'day' | 'week' | 'fortnight' | 'month' | 'quarter' | 'year';
 
 /** Bars per period word. Daily: 252 trading days a year (what annualising uses), 21 a month, 5 a week. */
@@ -17,6 +31,14 @@ export const BARS_PER_PERIOD: Record<BarFrequency, Record<Period, number>> = {
   weekly: { bar: 1, day: 1 / 5, week: 1, fortnight: 2, month: 52 / 12, quarter: 13, year: 52 },
   monthly: { bar: 1, day: 1 / 21, week: 12 / 52, fortnight: 12 / 26, month: 1, quarter: 3, year: 12 },
 };
+
+/** "week 5, fortnight 10, month 21, quarter 63, year 252": what plans and the LLM's prompt say of a frequency. */
+export function barsPerPeriodText(frequency: BarFrequency): string {
+  const rate = BARS_PER_PERIOD[frequency];
+  return (['week', 'fortnight', 'month', 'quarter', 'year'] as const)
+    .map((p) => `${p} ${Math.round(rate[p] * 100) / 100}`)
+    .join(', ');
+}
 
 /** A number in the idea, with its unit and where it is. */
 export interface NumberToken {

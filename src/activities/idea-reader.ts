@@ -16,7 +16,7 @@ import { chooseFamily, findFamilies, numbersOfOtherFamily } from './idea-familie
 import { IdeaLedger, type NumberPlacement } from './idea-ledger';
 import { readDirection, readRiskExits, readVolatilityFilter } from './idea-modifiers';
 import {
-  BARS_PER_PERIOD,
+  barsPerPeriodText,
   dependsOnFrequency,
   DEFAULT_BAR_FREQUENCY,
   readNumbers,
@@ -47,20 +47,41 @@ export interface IdeaReading {
   numbers: NumberPlacement[];
 }
 
-// A number right after an index's name is the name ("S&P 500 momentum"), not a lookback.
-const INDEX_NAME = /(?:s\s?&\s?p|russell|ftse|nasdaq|nikkei|dax|cac|dow(?: jones)?|stoxx|asx)\s*$/;
+/**
+ * Numbers that are not parameters of any plan, read before anything else can take them for a lookback: each with
+ * the words before or after it that say what it is, and the reason the plan gives for leaving it out.
+ */
+const NOT_PARAMETERS: { before?: RegExp; after?: RegExp; reason: string }[] = [
+  {
+    before: /(?:s\s?&\s?p|russell|ftse|nasdaq|nikkei|dax|cac|dow(?: jones)?|stoxx|asx)\s*$/,
+    reason: 'part of the name of an index, not a parameter',
+  },
+  {
+    after: /^\s*(?:x|×)(?![a-z])/,
+    reason: 'a multiple ("3x ATR"); plans have no ATR or multiple-based exits, only stops in percent',
+  },
+  {
+    before:
+      /(?:(?:exit|sell|close|out)\s+after|hold(?:s|ing)?(?:\s+(?:it|them|positions?|the trade))?\s+for)\s+$/,
+    reason:
+      "a holding period; a plan exits on its family's signal, a stop-loss or a take-profit, not after a time",
+  },
+];
 
 /** Reads an idea (any case). What it cannot use is in `assumed` and `problems`. */
 export function readIdea(idea: string, options: ReadOptions = {}): IdeaReading {
   const frequency = options.barFrequency ?? DEFAULT_BAR_FREQUENCY;
   const text = idea.toLowerCase();
   const tokens = readNumbers(text, frequency);
-  const ledger = new IdeaLedger(idea);
+  const ledger = new IdeaLedger(idea, tokens);
 
   for (const t of tokens) {
-    if (INDEX_NAME.test(text.slice(Math.max(0, t.index - 12), t.index)) && t.unit === 'none') {
-      ledger.setAside(t, 'part of the name of an index, not a parameter');
-    }
+    const rule = NOT_PARAMETERS.find(
+      (r) =>
+        (r.before && r.before.test(text.slice(Math.max(0, t.index - 30), t.index))) ||
+        (r.after && r.after.test(text.slice(t.end, t.end + 4))),
+    );
+    if (rule) ledger.setAside(t, rule.reason);
   }
   // Modifiers first, so their numbers are not taken for lookbacks.
   const risk = readRiskExits(text, tokens, ledger);
@@ -105,10 +126,7 @@ export function readIdea(idea: string, options: ReadOptions = {}): IdeaReading {
     direction,
     ...(risk ? { risk } : {}),
     ...(volatilityFilter ? { volatilityFilter } : {}),
-    understood: ledger.understood,
-    assumed: ledger.assumed,
-    problems: ledger.problems,
-    numbers: ledger.numbers(),
+    ...ledger.entries(),
   };
 }
 
@@ -191,10 +209,5 @@ function deriveMissing(
 }
 
 function periodNote(frequency: BarFrequency): string {
-  const r = BARS_PER_PERIOD[frequency];
-  const n = (x: number) => Math.round(x * 100) / 100;
-  return (
-    `periods are counted in ${frequency} bars (the data set's frequency): a week is ${n(r.week)} bars, a month ` +
-    `${n(r.month)}, a quarter ${n(r.quarter)}, a year ${n(r.year)}`
-  );
+  return `periods are counted in ${frequency} bars, the data set's (bars per ${barsPerPeriodText(frequency)})`;
 }

@@ -75,7 +75,7 @@ const ROLES: Record<StrategyFamily, Record<string, ParameterRole>> = {
 
 /** What may stand between role words and the number after them ("exit on a 20-day low", "signal of 9"). */
 const FILLER_AFTER =
-  /^(?:[\s:=(]|\b(?:of|at|on|a|an|the|is|to|leg|line|length|period|window|lookback|ema|sma|ma|about|around)\b)*$/;
+  /^(?:[\s:=(-]|\b(?:of|at|on|a|an|the|is|to|leg|line|length|period|window|lookback|ema|sma|ma|about|around)\b)*$/;
 /** Comparison words an RSI level or a z-score is written with; they join the level's phrase ("below 30"). */
 const COMPARISON =
   /(?:below|under|above|over|<=?|>=?|less than|greater than|at|hits|reaches|tops|beyond|±)\s*(?:exactly\s*)?$/;

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { StrategyPlan } from './contracts';
 import { LlmProviderError } from './errors';
 import { FAMILY_SPECS } from './strategy-families';
-import { BARS_PER_PERIOD, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';
+import { barsPerPeriodText, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';
 import {
   describeIssues,
   MAX_GRID_SIZE,
@@ -41,8 +41,6 @@ const chatCompletionSchema = z.object({
 });
 
 function systemPrompt(frequency: BarFrequency): string {
-  const bars = BARS_PER_PERIOD[frequency];
-  const n = (x: number) => Math.round(x * 100) / 100;
   const families = Object.values(FAMILY_SPECS)
     .map(
       (f) =>
@@ -69,8 +67,7 @@ function systemPrompt(frequency: BarFrequency): string {
     'fortnight") goes in exactly one place, never both: in "understood", with a phrase copied from the idea that ' +
     'holds it and the meaning "<parameter> ≈ <value>" ("=" when exactly), or in "assumed" as an entry of the ' +
     'form: ignored "<the number as written>": <why>. Every "understood" phrase is words copied from the idea. ' +
-    `Periods are bars of ${frequency} data: a week is ${n(bars.week)} bars, a fortnight ${n(bars.fortnight)}, a ` +
-    `month ${n(bars.month)}, a quarter ${n(bars.quarter)}, a year ${n(bars.year)}. ` +
+    `Periods are counted in bars of ${frequency} data (bars per ${barsPerPeriodText(frequency)}). ` +
     `Families and their parameters (give exactly the family's parameters; at most ${MAX_GRID_SIZE} ` +
     'combinations):\n' +
     families

@@ -63,7 +63,16 @@ const fragment = fc.oneof(
   fc.integer({ min: 1, max: 120 }).map((n) => `a ${n}% stop`),
   fc.integer({ min: 1, max: 50 }).map((n) => `take profit at ${n}%`),
   fc.integer({ min: 5, max: 60 }).map((n) => `only when 20-day volatility is under ${n}%`),
-  fc.constantFrom('long only', 'long/short', 'exactly', 'S&P 500', 'on tuesdays', '10-day trailing stop'),
+  fc.constantFrom(
+    'long only',
+    'long/short',
+    'exactly',
+    'S&P 500',
+    'on tuesdays',
+    '10-day trailing stop',
+    'a 3x ATR stop',
+    'hold for 5 days',
+  ),
 );
 const idea = fc
   .tuple(

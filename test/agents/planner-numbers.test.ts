@@ -14,7 +14,8 @@ import path from 'node:path';
 import type { StrategyFamily } from '../../src/activities/contracts';
 import { parseOhlcvCsv } from '../../src/activities/market-data';
 import { FAMILY_SPECS } from '../../src/activities/strategy-families';
-import { planFromIdea, proposedPlanSchema, rangeAround } from '../../src/activities/strategy-plan';
+import { barFrequencyOf } from '../../src/activities/idea-numbers';
+import { planFromIdea, planSchemaForIdea, rangeAround } from '../../src/activities/strategy-plan';
 
 type Centres = Record<string, number>;
 const TABLE: [idea: string, family: StrategyFamily, centres: Centres][] = [
@@ -115,6 +116,18 @@ const TABLE: [idea: string, family: StrategyFamily, centres: Centres][] = [
   ],
   ['Z-score of the close over 30 bars, trade at ±2.5', 'mean_reversion', { lookback: 30, entryZ: 2.5 }],
   ['mean reversion, z-score 20/1.5', 'mean_reversion', { lookback: 20, entryZ: 1.5 }],
+  [
+    'use a fortnight lookback for the z-score and enter at 2 sigma',
+    'mean_reversion',
+    { lookback: 10, entryZ: 2 },
+  ],
+  // Chat-style, lower case, terse.
+  ['rsi-2 strategy: buy below 5, sell above 70', 'rsi', { period: 2, lower: 5, upper: 70 }],
+  ['buy when the 3-day RSI is under fifteen', 'rsi', { period: 3, lower: 15 }],
+  ['buy when price closes below the lower band (20 period, 2 std)', 'bollinger', { length: 20, width: 2 }],
+  ['SMA 50 crossing SMA 200', 'ma_crossover', { fast: 50, slow: 200 }],
+  ['two hundred day moving average', 'ma_crossover', { slow: 200 }],
+  ['buy the 20 day high, sell the ten day low', 'breakout', { lookback: 20, exitLookback: 10 }],
 ];
 
 describe('built-in planner: numbers as traders write them (daily bars)', () => {
@@ -125,7 +138,8 @@ describe('built-in planner: numbers as traders write them (daily bars)', () => {
 
   it.each(TABLE)('%s', (idea, family, centres) => {
     const plan = planFromIdea(idea, 'DEMO');
-    expect(proposedPlanSchema.safeParse(plan).error?.issues ?? []).toEqual([]);
+    // The schema an LLM's plan must pass too: every number understood with its parameter or set aside, not both.
+    expect(planSchemaForIdea(idea).safeParse(plan).error?.issues ?? []).toEqual([]);
     expect(plan.family).toBe(family);
     const spec = FAMILY_SPECS[family];
     for (const [name, centre] of Object.entries(centres)) {
@@ -137,19 +151,31 @@ describe('built-in planner: numbers as traders write them (daily bars)', () => {
 });
 
 describe('periods are bars of the data set frequency', () => {
-  it('the sample data has one bar per business day, so the default (daily) reads a month as 21 bars', () => {
-    const bars = parseOhlcvCsv(
-      fs.readFileSync(path.join(__dirname, '../../data/DEMO.csv'), 'utf8'),
-      'DEMO.csv',
-    );
-    const gaps = bars.slice(1).map((b, i) => (Date.parse(b.date) - Date.parse(bars[i]!.date)) / 86_400_000);
-    // Monday to Friday: one day apart, three over a weekend; never a week or a month.
-    expect(new Set(gaps)).toEqual(new Set([1, 3]));
-    const monthly = planFromIdea('momentum over a month', 'DEMO');
-    expect(monthly.parameterRanges.lookback).toEqual(
-      rangeAround(21, FAMILY_SPECS.momentum.parameters.lookback!),
-    );
-    expect(planFromIdea('momentum over a month', 'DEMO', { barFrequency: 'daily' })).toEqual(monthly);
+  it.each(['DEMO', 'TREND', 'MEANREV'])(
+    'the sample data %s has one bar per business day, so a month is 21 bars there (the default)',
+    (name) => {
+      const csv = fs.readFileSync(path.join(__dirname, `../../data/${name}.csv`), 'utf8');
+      const dates = parseOhlcvCsv(csv, `${name}.csv`).map((b) => b.date);
+      const gaps = dates.slice(1).map((d, i) => (Date.parse(d) - Date.parse(dates[i]!)) / 86_400_000);
+      // Monday to Friday: one day apart, three over a weekend; never a week or a month.
+      expect(new Set(gaps)).toEqual(new Set([1, 3]));
+      expect(barFrequencyOf(dates)).toBe('daily');
+      const plan = planFromIdea('momentum over a month', name, { barFrequency: barFrequencyOf(dates) });
+      expect(plan.parameterRanges.lookback).toEqual(
+        rangeAround(21, FAMILY_SPECS.momentum.parameters.lookback!),
+      );
+      expect(planFromIdea('momentum over a month', name)).toEqual(plan);
+    },
+  );
+
+  it('reads a frequency from dates by the median gap (holidays and a missing bar do not change it)', () => {
+    const every = (days: number, n: number, skip: number[] = []) =>
+      Array.from({ length: n }, (_, i) => new Date(Date.UTC(2024, 0, 1) + i * days * 86_400_000))
+        .filter((_, i) => !skip.includes(i))
+        .map((d) => d.toISOString().slice(0, 10));
+    expect(barFrequencyOf(every(7, 30, [4, 11]))).toBe('weekly');
+    expect(barFrequencyOf(every(30, 24, [5]))).toBe('monthly');
+    expect(barFrequencyOf(every(1, 40, [6, 7, 13, 14]))).toBe('daily');
   });
 
   it.each([

@@ -26,8 +26,8 @@ export interface BacktestRunResult {
   buyAndHoldEquity: number[];
 }
 
-export function runBacktest(task: BacktestRunTask): BacktestRunResult {
-  const runner = loadStrategy(task.source, task.bars, {
+export async function runBacktest(task: BacktestRunTask): Promise<BacktestRunResult> {
+  const runner = await loadStrategy(task.source, task.bars, {
     timeoutMs: task.sandboxTimeoutMs,
     filename: 'strategy.js',
   });

@@ -19,10 +19,11 @@ export interface SmokeRunResult {
 }
 
 /** Throws `GeneratedCodeError` when the code fails in the sandbox. */
-export function smokeRunStrategy(task: SmokeRunTask): SmokeRunResult {
-  const positions = loadStrategy(task.source, smokeSampleBars(task.bars), {
+export async function smokeRunStrategy(task: SmokeRunTask): Promise<SmokeRunResult> {
+  const runner = await loadStrategy(task.source, smokeSampleBars(task.bars), {
     timeoutMs: task.sandboxTimeoutMs,
     filename: task.filename,
-  }).positions(task.params);
+  });
+  const positions = runner.positions(task.params);
   return { barsInMarket: positions.filter((p) => p !== 0).length };
 }

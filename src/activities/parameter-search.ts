@@ -16,7 +16,13 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sharpeRatio, simulate } from './backtest-engine';
 import type { CpuTaskHooks } from './cpu-task-hooks';
 import type { Bar } from './market-data';
-import { loadStrategy } from './strategy-sandbox';
+import { loadStrategy, type SandboxOptions, type StrategyRunner } from './strategy-sandbox';
+
+export type StrategyLoader = (
+  source: string,
+  bars: readonly Bar[],
+  options: SandboxOptions,
+) => StrategyRunner | Promise<StrategyRunner>;
 
 /** Default number of walk-forward folds. */
 export const DEFAULT_WALK_FORWARD_FOLDS = 4;
@@ -76,11 +82,13 @@ export function walkForwardSegments(n: number, warmup: number, folds: number): [
 export async function searchParameters(
   task: ParameterSearchTask,
   hooks?: CpuTaskHooks,
+  /** Where the strategy runs; another sandbox only in benchmarks (bench/sandbox.ts). */
+  load: StrategyLoader = loadStrategy,
 ): Promise<ParameterSearchResult> {
   const folds = task.folds ?? DEFAULT_WALK_FORWARD_FOLDS;
   if (!Number.isInteger(folds) || folds < 1) throw new Error('folds must be a positive integer');
   const closes = task.bars.map((b) => b.close);
-  const runner = loadStrategy(task.source, task.bars, {
+  const runner = await load(task.source, task.bars, {
     timeoutMs: task.sandboxTimeoutMs,
     filename: 'strategy.js',
   });

@@ -71,8 +71,11 @@ describe('generated strategies in the sandbox', () => {
   const closes = [10, 10, 10, 10, 11, 12, 13, 12, 11, 10, 9, 9, 10, 11, 12];
   const expectedPositions = [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1];
 
-  it('a 2/3 moving-average crossover on a crafted series makes exactly the expected trades', () => {
-    const runner = loadStrategy(generateStrategySource({ family: 'ma_crossover' }), barsFromCloses(closes));
+  it('a 2/3 moving-average crossover on a crafted series makes exactly the expected trades', async () => {
+    const runner = await loadStrategy(
+      generateStrategySource({ family: 'ma_crossover' }),
+      barsFromCloses(closes),
+    );
     const positions = runner.positions({ fast: 2, slow: 3 });
     expect(positions).toEqual(expectedPositions);
     const m = backtestMetrics(closes, positions, 0);
@@ -89,18 +92,18 @@ describe('generated strategies in the sandbox', () => {
     expect(m.buyAndHoldReturn).toBeCloseTo(0.2, 12);
   });
 
-  it('momentum is long after rises and short after falls; breakout enters above the channel', () => {
+  it('momentum is long after rises and short after falls; breakout enters above the channel', async () => {
     const bars = barsFromCloses([10, 11, 12, 11, 10, 9, 10, 11, 15, 16]);
-    const momentum = loadStrategy(generateStrategySource({ family: 'momentum' }), bars);
+    const momentum = await loadStrategy(generateStrategySource({ family: 'momentum' }), bars);
     expect(momentum.positions({ lookback: 2 })).toEqual([0, 0, 1, 0, -1, -1, 0, 1, 1, 1]);
-    const breakout = loadStrategy(generateStrategySource({ family: 'breakout' }), bars);
+    const breakout = await loadStrategy(generateStrategySource({ family: 'breakout' }), bars);
     // Highs are close + 1: the first close above the previous 3 highs is 15 at bar 8 (highs 11, 12, 12).
     expect(breakout.positions({ lookback: 3, exitLookback: 2 })).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
   });
 
-  it('mean reversion buys a drop below -entryZ and exits when the z-score is back at zero', () => {
+  it('mean reversion buys a drop below -entryZ and exits when the z-score is back at zero', async () => {
     const bars = barsFromCloses([10, 10, 10, 10, 8, 10, 11, 10, 12, 9]);
-    const runner = loadStrategy(generateStrategySource({ family: 'mean_reversion' }), bars);
+    const runner = await loadStrategy(generateStrategySource({ family: 'mean_reversion' }), bars);
     // Bar 4: mean 9.5, sd 0.866 -> z -1.73 (long); bar 5: mean 9.5, z +0.58 (exit); bar 8: z +1.6 (short) ...
     expect(runner.positions({ lookback: 4, entryZ: 1.5 })).toEqual([0, 0, 0, 0, 1, 0, 0, 0, -1, 0]);
   });

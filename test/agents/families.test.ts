@@ -21,47 +21,47 @@ function barsFromCloses(closes: number[]): Bar[] {
   }));
 }
 
-const run = (plan: CodegenPlan, closes: number[], params: Record<string, number>) =>
-  loadStrategy(generateStrategySource(plan), barsFromCloses(closes)).positions(params);
-const both = (family: StrategyPlan['family'], closes: number[], params: Record<string, number>) => ({
-  longOnly: run({ family, direction: 'long_only' }, closes, params),
-  longShort: run({ family, direction: 'long_short' }, closes, params),
+const run = async (plan: CodegenPlan, closes: number[], params: Record<string, number>) =>
+  (await loadStrategy(generateStrategySource(plan), barsFromCloses(closes))).positions(params);
+const both = async (family: StrategyPlan['family'], closes: number[], params: Record<string, number>) => ({
+  longOnly: await run({ family, direction: 'long_only' }, closes, params),
+  longShort: await run({ family, direction: 'long_short' }, closes, params),
 });
 
 describe('family known answers', () => {
-  it('EMA 2/3 crossover: fast 10, 10, 11.33, 11.78, 9.93, 9.31 vs slow 10, 10, 11, 11.5, 10.25, 9.63', () => {
-    expect(both('ema_crossover', [10, 10, 12, 12, 9, 9], { fast: 2, slow: 3 })).toEqual({
+  it('EMA 2/3 crossover: fast 10, 10, 11.33, 11.78, 9.93, 9.31 vs slow 10, 10, 11, 11.5, 10.25, 9.63', async () => {
+    expect(await both('ema_crossover', [10, 10, 12, 12, 9, 9], { fast: 2, slow: 3 })).toEqual({
       longOnly: [0, 0, 1, 1, 0, 0],
       longShort: [0, 0, 1, 1, -1, -1],
     });
   });
 
-  it('RSI(2) (Wilder): 100, 50, 25, 12.5, 56.25, 85.4 from bar 2; long at <= 30, out/short at >= 70', () => {
-    expect(both('rsi', [10, 11, 12, 11, 10, 9, 10, 12], { period: 2, lower: 30, upper: 70 })).toEqual({
+  it('RSI(2) (Wilder): 100, 50, 25, 12.5, 56.25, 85.4 from bar 2; long at <= 30, out/short at >= 70', async () => {
+    expect(await both('rsi', [10, 11, 12, 11, 10, 9, 10, 12], { period: 2, lower: 30, upper: 70 })).toEqual({
       longOnly: [0, 0, 0, 0, 1, 1, 1, 0],
       longShort: [0, 0, -1, -1, 1, 1, 1, -1],
     });
   });
 
-  it('Bollinger(3, 1): back above the lower band at bar 4 (long), out at the middle band at bar 5', () => {
+  it('Bollinger(3, 1): back above the lower band at bar 4 (long), out at the middle band at bar 5', async () => {
     // Bar 3: mean 9, sd 1.414, lower 7.59; bar 4 closes 8 above its lower band 7.09 after 7 closed below 7.59.
     // Bar 6 closes 10 back under its upper band 10.28 after bar 5's 10 closed above 9.58: short until bar 9's 10
     // is at or below the middle band 11.67.
-    expect(both('bollinger', [10, 10, 10, 7, 8, 10, 10, 13, 12, 10], { length: 3, width: 1 })).toEqual({
+    expect(await both('bollinger', [10, 10, 10, 7, 8, 10, 10, 13, 12, 10], { length: 3, width: 1 })).toEqual({
       longOnly: [0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
       longShort: [0, 0, 0, 0, 1, 0, -1, -1, -1, 0],
     });
   });
 
-  it('MACD(2, 3, 2): line -0.32, -0.32, 0.12, 0.49 vs signal -0.13, -0.25, -0.00, 0.33 from bar 4', () => {
-    expect(both('macd', [10, 10, 12, 12, 9, 9, 11, 13], { fast: 2, slow: 3, signal: 2 })).toEqual({
+  it('MACD(2, 3, 2): line -0.32, -0.32, 0.12, 0.49 vs signal -0.13, -0.25, -0.00, 0.33 from bar 4', async () => {
+    expect(await both('macd', [10, 10, 12, 12, 9, 9, 11, 13], { fast: 2, slow: 3, signal: 2 })).toEqual({
       longOnly: [0, 0, 0, 0, 0, 0, 1, 1],
       longShort: [0, 0, 0, 0, -1, -1, 1, 1],
     });
   });
 
-  it('Donchian long/short: short below the 2-bar low at bar 3, covered and long above the 2-bar high at bar 6', () => {
-    expect(both('breakout', [10, 10, 10, 7, 6, 6, 9, 10], { lookback: 2, exitLookback: 2 })).toEqual({
+  it('Donchian long/short: short below the 2-bar low at bar 3, covered and long above the 2-bar high at bar 6', async () => {
+    expect(await both('breakout', [10, 10, 10, 7, 6, 6, 9, 10], { lookback: 2, exitLookback: 2 })).toEqual({
       longOnly: [0, 0, 0, 0, 0, 0, 1, 1],
       longShort: [0, 0, 0, -1, -1, -1, 1, 1],
     });
@@ -71,27 +71,27 @@ describe('family known answers', () => {
 describe('modifiers shared by every family', () => {
   const momentum = { family: 'momentum', direction: 'long_only' } as const;
 
-  it('take-profit 8 %: out at bar 5 (12 / 11 = +9 %), and stays out until the signal changes', () => {
+  it('take-profit 8 %: out at bar 5 (12 / 11 = +9 %), and stays out until the signal changes', async () => {
     const closes = [10, 10, 10, 10, 11, 12, 11.5, 11.2, 11.1, 13];
-    expect(run(momentum, closes, { lookback: 3 })).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 1]);
-    expect(run({ ...momentum, risk: { takeProfitPct: 8 } }, closes, { lookback: 3 })).toEqual([
+    expect(await run(momentum, closes, { lookback: 3 })).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 1]);
+    expect(await run({ ...momentum, risk: { takeProfitPct: 8 } }, closes, { lookback: 3 })).toEqual([
       0, 0, 0, 0, 1, 0, 0, 0, 0, 1,
     ]);
   });
 
-  it('stop-loss 3 %: out at bar 5 (10.6 / 11 = -3.6 %), back in when the signal turns and returns', () => {
+  it('stop-loss 3 %: out at bar 5 (10.6 / 11 = -3.6 %), back in when the signal turns and returns', async () => {
     const closes = [10, 10, 10, 10, 11, 10.6, 10.8, 11.5, 9, 12];
-    expect(run(momentum, closes, { lookback: 3 })).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 1]);
-    expect(run({ ...momentum, risk: { stopLossPct: 3 } }, closes, { lookback: 3 })).toEqual([
+    expect(await run(momentum, closes, { lookback: 3 })).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 1]);
+    expect(await run({ ...momentum, risk: { stopLossPct: 3 } }, closes, { lookback: 3 })).toEqual([
       0, 0, 0, 0, 1, 0, 0, 0, 0, 1,
     ]);
   });
 
-  it('volatility filter (2 bars, 50 %): flat through the jumps of bars 4-7 (over 100 % annualised)', () => {
+  it('volatility filter (2 bars, 50 %): flat through the jumps of bars 4-7 (over 100 % annualised)', async () => {
     const closes = [10, 10.1, 10.2, 10.3, 11.5, 10.2, 11.6, 11.7, 11.8];
     const filtered = { ...momentum, volatilityFilter: { lookback: 2, maxAnnualVolPct: 50 } };
-    expect(run(momentum, closes, { lookback: 1 })).toEqual([0, 1, 1, 1, 1, 0, 1, 1, 1]);
-    expect(run(filtered, closes, { lookback: 1 })).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 1]);
+    expect(await run(momentum, closes, { lookback: 1 })).toEqual([0, 1, 1, 1, 1, 0, 1, 1, 1]);
+    expect(await run(filtered, closes, { lookback: 1 })).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 1]);
   });
 
   it('writes the fixed values into the code as constants, nothing else from the plan', () => {

@@ -204,12 +204,18 @@ describe('awaited steps: edges', () => {
     const { prefix, express } = lane('markfails');
     const sagaId = `pipeline-MARKFAIL1-${randomUUID()}`;
     const taskIds: string[] = [];
+    const refusedSets: unknown[][] = [];
     const dispatch = createLaneDispatchActivities({
       express,
       steps: PIPELINE_DISPATCH_STEPS,
       // A stub only for the mark's SET: a Redis that refuses it (the waits and reads go to the real lane).
       awaited: {
-        redis: { set: () => Promise.reject(new Error('READONLY You cannot write')) },
+        redis: {
+          set: (...args: unknown[]) => {
+            refusedSets.push(args);
+            return Promise.reject(new Error('READONLY You cannot write'));
+          },
+        },
         keyPrefix: prefix,
       },
       onDispatched: ({ taskId }) => taskIds.push(taskId),
@@ -219,6 +225,8 @@ describe('awaited steps: edges', () => {
     await waitFor('the lane task', async () => taskIds[0]);
     env.cancel();
     expect(await outcome).toMatchObject({ ok: false, err: expect.any(CancelledFailure) });
+    // The cancel did try to set the over-mark, on the dispatched task's key, and was refused.
+    expect(refusedSets.map((args) => args[0])).toContain(stepCancelKey(prefix, taskIds[0]!));
   });
 
   it('a lane worker without a mark store (runLedger) refuses an awaited step, non-retryably, without running it', async () => {

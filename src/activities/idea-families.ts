@@ -80,8 +80,16 @@ export const FAMILY_KEYWORDS: FamilyKeyword[] = [
   {
     family: 'ma_crossover',
     tier: 3,
-    pattern: /cross[\s-]?overs?|crosses|moving[\s-]averages?|\bma\b|trend/g,
+    pattern: /moving[\s-]averages?|\bma\b/g,
     agreesWith: TREND,
+  },
+  {
+    // Every family's signals cross something and follow or fade a trend ("RSI crosses back above 30"): alone these
+    // words hint at a crossover, beside another family they are just words.
+    family: 'ma_crossover',
+    tier: 3,
+    pattern: /cross[\s-]?overs?|crosses|trend/g,
+    agreesWith: [...TREND, ...MEAN_REVERTING],
   },
 ];
 

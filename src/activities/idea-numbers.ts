@@ -91,18 +91,19 @@ const NUMBER = new RegExp(
     `|(?<andHalf>${WORD_NUMBER})\\s+and\\s+a\\s+half` +
     '|(?<half>half)(?:\\s+an?)?(?=[\\s-]+(?:standard|std|sigma|sd|percent|' +
     PERIOD_WORD +
-    '))' +
+    ')s?(?![a-z]))' +
     '|(?<dozen>(?:an?\\s+)?dozen)' +
     `|(?<word>${WORD_NUMBER})` +
-    `|(?<article>an?|the)(?=\\s+${PERIOD_WORD})` +
+    `|(?<article>an?|the)(?=\\s+${PERIOD_WORD}s?(?![a-z]))` +
     ')' +
-    '(?<unit>\\s*-\\s*|\\s+|)(?:' +
+    // A unit is a whole word: "the weekly chart" holds no week, "3x" no unit.
+    '(?<unit>\\s*-\\s*|\\s+|)(?:(?:' +
     '(?:trading[\\s-])?(?<days>days?|d\\b|bars?|periods?|sessions?|candles?)' +
     '|(?<weeks>weeks?|wks?\\b)|(?<fortnights>fortnights?)|(?<months>months?|mos?\\b|mths?\\b)' +
     '|(?<quarters>quarters?|qtrs?\\b)|(?<years>years?|yrs?\\b|y\\b)' +
     '|(?<pct>%|percent\\b|per cent\\b|pct\\b)' +
     '|(?<sd>standard deviations?|std(?:\\.|\\s*devs?)?s?\\b|sds?\\b|sigmas?\\b|σ)' +
-    ')?' +
+    ')(?![a-z]))?' +
     "(?:'s|’s)?",
   'gi',
 );

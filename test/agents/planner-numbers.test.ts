@@ -147,6 +147,9 @@ describe('built-in planner: numbers as traders write them (daily bars)', () => {
       // A parameter centred on a number of the idea lists it as understood.
       expect(plan.understood!.map((u) => u.meaning)).toContainEqual(`${name} ≈ ${centre}`);
     }
+    // Each idea names one family and only numbers of its own: none is set aside, no second family is reported
+    // ("RSI crosses back above 30" crosses nothing of a crossover's).
+    expect(plan.assumed!.filter((a) => /^ignored|^not used|also names/.test(a))).toEqual([]);
   });
 });
 

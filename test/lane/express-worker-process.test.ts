@@ -1,6 +1,7 @@
 /**
  * The shipped worker process (`src/workers/express-worker.ts` run directly): serves the built-in types from the
- * config, exposes /metrics, and drains and exits 0 on SIGTERM. Plus the autoscaler's pure decision rule.
+ * config, exposes /metrics, and drains and exits 0 on SIGTERM. (The autoscaler's pure decision rule has its own
+ * unit tests, in autoscaler.test.ts.)
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';

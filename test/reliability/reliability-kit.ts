@@ -1,7 +1,7 @@
 /**
  * Plumbing of the fault-injection suite: real child processes we can SIGKILL, a redis-server of our own we can
- * crash, free ports, and polling. Children run as `node --import tsx <script>` so the pid we kill is the process
- * doing the work (a `tsx` wrapper would survive as a parent and leave an orphan behind).
+ * crash, free ports, and polling (test/helpers/wait.ts). Children run as `node --import tsx <script>` so the pid
+ * we kill is the process doing the work (a `tsx` wrapper would survive as a parent and leave an orphan behind).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -74,28 +74,8 @@ export async function killHard(h: ChildHandle): Promise<void> {
 export { freePort, portAnswers } from '../helpers/ports';
 export { PrivateRedis as DurableRedis } from '../helpers/private-redis';
 
-/** Polls `probe` until it returns a value (not undefined); fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`,
-  );
-}
+/** Condition waits: the shared helper (test/helpers/wait.ts). */
+export { waitFor } from '../helpers/wait';
 
 /** The one figure line each scenario prints (grep `[reliability]` in the CI log). */
 export function figure(scenario: string, facts: Record<string, string | number>): void {

@@ -1,0 +1,190 @@
+/**
+ * The ml step with the real parameter search, in the strategy sandbox of today (QuickJS-WASM,
+ * src/activities/strategy-sandbox.ts) and of before (node:vm, bench/lib/node-vm-sandbox.ts, the code as of
+ * 82ea817), in one run: `npm run bench:sandbox` (`-- --rounds 9` for more rounds).
+ *
+ * Each round runs every strategy family's ml step once in each sandbox, alternating which goes first, on data sets
+ * of its own (a fresh synthetic OHLCV series per round and sandbox, so neither sees the other's inputs; all parsed
+ * before timing). A step is the ml agent's whole call (search over the plan's default grid with walk-forward
+ * validation, then the model written to Redis), timed from the call to its answer. The first round warms both up
+ * and is not counted. Figures: per family the median of each sandbox and the ratio of the medians; overall the
+ * median of the per-step ratios.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { createAgentContext } from '../src/activities/agent-context';
+import type { StrategyFamily, StrategyPlan } from '../src/activities/contracts';
+import { runCpuTaskInProcess, type CpuTaskRunner } from '../src/activities/cpu-tasks';
+import { createMlAgent } from '../src/activities/ml-agent';
+import { searchParameters } from '../src/activities/parameter-search';
+import { FAMILY_SPECS, STRATEGY_FAMILIES } from '../src/activities/strategy-families';
+import { createLogger } from '../src/logger';
+import { loadStrategy as loadInNodeVm } from './lib/node-vm-sandbox';
+import { describeMachine } from './lib/machine';
+import { benchPrefix, deleteMatching, redisUrlFromEnv } from './lib/redis-keys';
+import { commandLine, writeReport } from './lib/results';
+import { fmtMs, fmtRatio } from './lib/stats';
+
+type Sandbox = 'node:vm' | 'quickjs';
+const SANDBOXES: Sandbox[] = ['node:vm', 'quickjs'];
+const BARS = 1000;
+
+function roundsArg(argv = process.argv): number {
+  const i = argv.indexOf('--rounds');
+  if (i < 0) return 7;
+  const v = Number(argv[i + 1]);
+  if (!(Number.isInteger(v) && v >= 2 && v <= 100)) throw new Error('--rounds must be an integer in 2..100');
+  return v;
+}
+
+/** A random walk with drift and a slow cycle: every family trades on it. Deterministic per seed. */
+function writeSeries(file: string, seed: number): void {
+  let state = seed * 2654435761;
+  const random = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  let close = 50 + 50 * random();
+  const rows = ['date,open,high,low,close,volume'];
+  const start = Date.UTC(2018, 0, 1);
+  for (let i = 0; i < BARS; i++) {
+    const open = close;
+    close = Math.max(1, close * (1 + 0.0004 + 0.015 * (random() - 0.5) + 0.004 * Math.sin(i / (15 + seed))));
+    const high = Math.max(open, close) * (1 + 0.005 * random());
+    const low = Math.min(open, close) * (1 - 0.005 * random());
+    const date = new Date(start + i * 86_400_000).toISOString().slice(0, 10);
+    rows.push(`${date},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${close.toFixed(4)},1000`);
+  }
+  fs.writeFileSync(file, rows.join('\n') + '\n');
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const rounds = roundsArg();
+  const redis = new Redis(redisUrlFromEnv());
+  const keyPrefix = benchPrefix('sandbox');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-bench-sandbox-'));
+  const machine = await describeMachine(redis);
+  const startedAt = new Date();
+
+  // node:vm's search: the same searchParameters, given the old sandbox's loader.
+  const viaNodeVm: CpuTaskRunner = (name, input, hooks) =>
+    name === 'parameterSearch'
+      ? (searchParameters(input as never, hooks, loadInNodeVm) as never)
+      : runCpuTaskInProcess(name, input, hooks);
+  const deps = (runCpuTask: CpuTaskRunner) =>
+    createAgentContext({
+      redis,
+      keyPrefix,
+      allowedDataDirs: [dir],
+      llm: { model: 'unused', timeoutMs: 1_000 },
+      planCacheTtlS: 60,
+      logger: createLogger('silent'),
+      runCpuTask,
+    });
+  const ctx = { 'node:vm': deps(viaNodeVm), quickjs: deps(runCpuTaskInProcess) };
+  const ml = { 'node:vm': createMlAgent(ctx['node:vm']), quickjs: createMlAgent(ctx.quickjs) };
+
+  const datasets = new Map<string, string>();
+  let seed = 1;
+  for (let r = 0; r < rounds; r++)
+    for (const family of STRATEGY_FAMILIES)
+      for (const sandbox of SANDBOXES) {
+        const file = path.join(dir, `S${seed}.csv`);
+        writeSeries(file, seed++);
+        datasets.set(`${r}:${family}:${sandbox}`, file);
+      }
+  // Each agent context keeps the series it parsed: parse each one in its sandbox's context before timing.
+  for (const [key, file] of datasets)
+    await ctx[key.endsWith('node:vm') ? 'node:vm' : 'quickjs'].loadDataset('BENCH', file);
+
+  const samples: Record<StrategyFamily, Record<Sandbox, number[]>> = Object.fromEntries(
+    STRATEGY_FAMILIES.map((f) => [f, { 'node:vm': [], quickjs: [] }]),
+  ) as never;
+  const ratios: number[] = [];
+  const plan = (family: StrategyFamily): StrategyPlan => ({
+    family,
+    parameterRanges: structuredClone(FAMILY_SPECS[family].defaultRanges),
+    rationale: 'bench',
+    provider: 'bench',
+  });
+  let candidates = 0;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const family of STRATEGY_FAMILIES) {
+        const order = (r + STRATEGY_FAMILIES.indexOf(family)) % 2 ? [...SANDBOXES].reverse() : SANDBOXES;
+        const took: Partial<Record<Sandbox, number>> = {};
+        for (const sandbox of order) {
+          const dataset = datasets.get(`${r}:${family}:${sandbox}`)!;
+          const started = performance.now();
+          const out = await ml[sandbox].ml({
+            sagaId: `bench-${r}-${family}-${sandbox}`,
+            symbol: 'BENCH',
+            dataset,
+            plan: plan(family),
+            codeFrom: 'plan',
+          });
+          took[sandbox] = performance.now() - started;
+          candidates = Math.max(candidates, out.candidatesEvaluated);
+        }
+        if (r === 0) continue; // warm-up
+        for (const s of SANDBOXES) samples[family][s].push(took[s]!);
+        ratios.push(took.quickjs! / took['node:vm']!);
+      }
+      process.stderr.write(`[bench:sandbox] round ${r + 1}/${rounds}${r === 0 ? ' (warm-up)' : ''}\n`);
+    }
+  } finally {
+    await deleteMatching(redis, `${keyPrefix}:*`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows = STRATEGY_FAMILIES.map((family) => {
+    const vm = median(samples[family]['node:vm']);
+    const qjs = median(samples[family].quickjs);
+    return { family, nodeVmMs: vm, quickjsMs: qjs, ratio: qjs / vm };
+  });
+  const all = {
+    nodeVmMs: median(STRATEGY_FAMILIES.flatMap((f) => samples[f]['node:vm'])),
+    quickjsMs: median(STRATEGY_FAMILIES.flatMap((f) => samples[f].quickjs)),
+    ratio: median(ratios),
+  };
+  const table = [
+    '| family | node:vm (before) | QuickJS-WASM (now) | ratio |',
+    '| --- | --: | --: | --: |',
+    ...rows.map(
+      (r) => `| ${r.family} | ${fmtMs(r.nodeVmMs)} ms | ${fmtMs(r.quickjsMs)} ms | ${fmtRatio(r.ratio)} |`,
+    ),
+    `| **every step** (median; ratio: median of the per-step ratios) | **${fmtMs(all.nodeVmMs)} ms** | ` +
+      `**${fmtMs(all.quickjsMs)} ms** | **${fmtRatio(all.ratio)}** |`,
+  ].join('\n');
+  const markdown = [
+    `ml step (the agent's whole call: walk-forward search over the plan's default grid, up to ${candidates} ` +
+      `candidates, on ${BARS}-bar series, then the model written to Redis), median of ${rounds - 1} rounds after ` +
+      'a warm-up round, each sandbox on series of its own, order alternating:',
+    '',
+    table,
+  ].join('\n');
+  process.stdout.write(`\n${markdown}\n`);
+  const file = writeReport({
+    name: 'sandbox',
+    command: commandLine('bench:sandbox'),
+    machine,
+    startedAt,
+    markdown,
+    data: { rounds, bars: BARS, rows, all, samples, ratios },
+  });
+  process.stderr.write(`[bench:sandbox] wrote ${file} and docs/BENCHMARKS.md\n`);
+  redis.disconnect();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:sandbox failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

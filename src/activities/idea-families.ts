@@ -1,6 +1,7 @@
 /**
  * Which strategy family an idea names: keywords in three tiers (an indicator's name, a style, a weak hint), most
- * specific first. The reader (./idea-reader) takes the first of the best tier; the others are reported.
+ * specific first. The plan takes the first of the best tier (`chooseFamily`); the others that disagree with it are
+ * reported, and the numbers joined to their words set aside (`numbersOfOtherFamily`).
  */
 import type { StrategyFamily } from './contracts';
 import type { NumberToken } from './idea-numbers';
@@ -19,7 +20,7 @@ const TREND: StrategyFamily[] = ['ma_crossover', 'ema_crossover', 'macd', 'momen
 
 // Most specific first: a span one keyword matched is not matched again by a later one ("exponential moving average"
 // is not also a "moving average").
-export const FAMILY_KEYWORDS: FamilyKeyword[] = [
+const FAMILY_KEYWORDS: FamilyKeyword[] = [
   { family: 'macd', tier: 1, pattern: /\bmacd\b|moving average convergence/g },
   { family: 'bollinger', tier: 1, pattern: /bollinger|\bbb\b/g },
   { family: 'rsi', tier: 1, pattern: /\brsi\b|relative strength index/g },

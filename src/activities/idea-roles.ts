@@ -191,9 +191,18 @@ export function assignParameters(family: StrategyFamily, text: string, tokens: N
     }
   }
 
-  // 4. Order, for the rest. A lone crossover length is the slow one (the reader derives the fast one).
+  // 4. Order, for the rest. A lone crossover length is the slow one (the reader derives the fast one). Order is a
+  // guess, so a plain number outside the parameter's limits is not taken ("(1765432101234)" is no RSI period); one
+  // with a unit ("a 2000-day EMA") is a lookback whatever its size, and the reader clamps it and says so.
+  const spec = FAMILY_SPECS[family];
+  const fits = (name: string, t: NumberToken) => {
+    const p = spec.parameters[name]!;
+    return t.unit !== 'none' || (Math.abs(t.value) >= p.min && Math.abs(t.value) <= p.max);
+  };
+  const byOrder = (name: string, t: NumberToken) =>
+    !setBy.has(name) && accepts(roles[name]!, family, t) && fits(name, t);
   if (family === 'ma_crossover' || family === 'ema_crossover') {
-    const rest = left().filter((t) => accepts(roles.fast!, family, t));
+    const rest = left().filter((t) => accepts(roles.fast!, family, t) && fits('slow', t));
     if (!setBy.has('fast') && !setBy.has('slow') && rest.length >= 2) {
       const [a, b] = rest[0]!.value <= rest[1]!.value ? [rest[0]!, rest[1]!] : [rest[1]!, rest[0]!];
       assign('fast', a);
@@ -203,13 +212,15 @@ export function assignParameters(family: StrategyFamily, text: string, tokens: N
     }
   } else {
     for (const t of left()) {
-      const name = names.find((n) => !setBy.has(n) && accepts(roles[n]!, family, t));
+      const name = names.find((n) => byOrder(n, t));
       if (name) assign(name, t);
     }
   }
 
   for (const t of left()) {
     const set = names.filter((n) => setBy.has(n));
+    const outside = names.find((n) => !setBy.has(n) && accepts(roles[n]!, family, t));
+    const p = outside ? spec.parameters[outside]! : undefined;
     unplaced.push({
       token: t,
       reason:
@@ -217,7 +228,9 @@ export function assignParameters(family: StrategyFamily, text: string, tokens: N
           ? 'a percentage that is not a stop-loss, take-profit or volatility level'
           : set.length === names.length
             ? `every parameter of ${family} (${names.join(', ')}) is already set by another number`
-            : `it is not a parameter of ${family}`,
+            : p
+              ? `nothing names it ${outside}, and it is outside ${outside}'s limits [${p.min}, ${p.max}]`
+              : `it is not a parameter of ${family}`,
     });
   }
   return { assignments, unplaced };

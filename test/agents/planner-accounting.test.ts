@@ -141,6 +141,11 @@ describe('numbers the planner sets aside say why', () => {
     ],
     ['Momentum over 20 days, 10% of capital', 'ignored "10%": a percentage that is not a stop-loss'],
     [
+      // Order is a guess: a plain number far outside a parameter's limits is not taken for it.
+      'buy when RSI below 30, sell above 70 (1765432101234)',
+      'ignored "1765432101234": nothing names it period, and it is outside period\'s limits [2, 100]',
+    ],
+    [
       'RSI(14) below 30 above 70 and 50',
       'ignored "50": every parameter of rsi (period, lower, upper) is already set',
     ],

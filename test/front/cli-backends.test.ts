@@ -17,7 +17,7 @@ import {
   uniqueTaskQueue,
   type TemporalTestContext,
 } from '../helpers/temporal';
-import { runSagalane } from './front-kit';
+import { pollUntil, runSagalane } from './front-kit';
 
 // Each case spawns up to three CLI processes; on the shared 2-core machine one can take tens of seconds to start.
 jest.setTimeout(400_000);
@@ -101,15 +101,24 @@ describe('sagalane commands with one backend down', () => {
     expect(started.code).toBe(0);
     expect(JSON.parse(started.stdout)).toMatchObject({ sagaId });
     try {
-      const listed = await runSagalane(noRedis, [
-        'saga',
-        'list',
-        '--query',
-        `WorkflowId="${sagaId}"`,
-        '--json',
-      ]);
-      expect(listed.code).toBe(0);
-      expect((JSON.parse(listed.stdout) as SagaPage<SagaSummary>).items).toBeInstanceOf(Array);
+      // Visibility is updated asynchronously: ask until the saga shows up.
+      const listed = await pollUntil(
+        async () => {
+          const list = await runSagalane(noRedis, [
+            'saga',
+            'list',
+            '--query',
+            `WorkflowId="${sagaId}"`,
+            '--json',
+          ]);
+          expect(list.code).toBe(0);
+          return JSON.parse(list.stdout) as SagaPage<SagaSummary>;
+        },
+        (page) => page.items.some((s) => s.sagaId === sagaId),
+        60_000,
+        500,
+      );
+      expect(listed.items.map((s) => s.sagaId)).toEqual([sagaId]);
       const got = await runSagalane(noRedis, ['saga', 'get', sagaId, '--json']);
       expect(got.code).toBe(0);
       expect(JSON.parse(got.stdout)).toMatchObject({ sagaId, state: 'pending' });

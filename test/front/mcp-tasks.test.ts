@@ -27,10 +27,13 @@ import { createLogSagaSinks } from '../../src/workers/saga-worker';
 import type { SagaStateView } from '../../src/workflows/pipeline-contract';
 import { createTestPipelineActivities, releaseStep } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
+import { startPipeline } from '../sagas/saga-test-kit';
 import { pollUntil, startFrontStack, type FrontStack } from './front-kit';
 import { callJson, connectInProcess, OutputSchemaChecker, textOf } from './mcp-kit';
 
 const FINAL = ['completed', 'rolled_back', 'failed'];
+/** Sagas per tasks/list page (src/mcp/task-store.ts). */
+const LIST_PAGE = 20;
 
 describe('MCP tasks, progress, subscriptions', () => {
   let stack: FrontStack;
@@ -99,6 +102,21 @@ describe('MCP tasks, progress, subscriptions', () => {
   });
 
   it('runs start_pipeline as a task: the task id is the saga id, tasks/get follows it, tasks/result equals a waited plain call', async () => {
+    // More sagas than a tasks/list page holds (20), run to the end first on a queue of their own with no-op agents,
+    // so the listing below has a second page whatever else the shared dev server holds.
+    const fillerQueue = uniqueTaskQueue('front-mcp-tasks-filler');
+    await stack.ctx.startWorker({
+      taskQueue: fillerQueue,
+      activities: createTestPipelineActivities().activities,
+      sinks: createLogSagaSinks(createLogger('silent')),
+    });
+    const fillers = await Promise.all(
+      Array.from({ length: LIST_PAGE + 1 }, (_, i) =>
+        startPipeline(stack.ctx.client, fillerQueue, { idea: `page filler ${i}`, symbol: 'FILL' }),
+      ),
+    );
+    await Promise.all(fillers.map((h) => h.result()));
+
     const created = await startTask(client, { idea: 'trend following with moving averages', symbol: 'DEMO' });
     const taskId = created.task.taskId;
     expect(taskId).toMatch(/^pipeline-DEMO-[0-9a-f-]{36}$/);
@@ -135,15 +153,20 @@ describe('MCP tasks, progress, subscriptions', () => {
     expect(_meta).toEqual({ [RELATED_TASK_META_KEY]: { taskId: plainId } });
     expect(withoutMeta).toEqual(plain);
 
-    // tasks/list pages over recent sagas: the ones just run are there, a cursor gives the next page.
-    const page = await client.experimental.tasks.listTasks();
-    expect(page.tasks.length).toBeGreaterThan(0);
-    expect(page.tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining([taskId, plainId]));
+    // tasks/list pages over recent sagas: the ones just run are there, a cursor gives the next page (there is one:
+    // the fillers alone are more than a page). Visibility is updated asynchronously: ask until both sagas show up.
+    const page = await pollUntil(
+      () => client.experimental.tasks.listTasks(),
+      (p) => [taskId, plainId].every((id) => p.tasks.some((t) => t.taskId === id)),
+      20_000,
+      500,
+    );
+    expect(page.tasks).toHaveLength(LIST_PAGE);
     expect(page.tasks.find((t) => t.taskId === taskId)!.status).toBe('completed');
-    if (page.nextCursor) {
-      const next = await client.experimental.tasks.listTasks(page.nextCursor);
-      expect(next.tasks.some((t) => page.tasks.some((p) => p.taskId === t.taskId))).toBe(false);
-    }
+    expect(page.nextCursor).toEqual(expect.any(String));
+    const next = await client.experimental.tasks.listTasks(page.nextCursor);
+    expect(next.tasks.length).toBeGreaterThan(0);
+    expect(next.tasks.filter((t) => page.tasks.some((p) => p.taskId === t.taskId))).toEqual([]);
   });
 
   it('a plain start_pipeline returns the saga id at once and validates against its outputSchema', async () => {

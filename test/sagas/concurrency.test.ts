@@ -40,7 +40,6 @@ describe('20 sagas at once', () => {
       scenarios.set(workflowId, { failAt });
       return { i, symbol, idea: `idea number ${i}`, failAt, workflowId };
     });
-    const started = Date.now();
     const handles = await Promise.all(
       sagas.map((s) =>
         startPipeline(
@@ -52,7 +51,6 @@ describe('20 sagas at once', () => {
       ),
     );
     const outcomes = await Promise.allSettled(handles.map((h) => h.result()));
-    const elapsedMs = Date.now() - started;
 
     for (const [index, saga] of sagas.entries()) {
       const outcome = outcomes[index]!;
@@ -80,7 +78,14 @@ describe('20 sagas at once', () => {
     const ended = events.filter((e) => e.name === 'sagaEnded');
     expect(ended).toHaveLength(SAGA_COUNT);
     expect(new Set(ended.map((e) => e.sagaId)).size).toBe(SAGA_COUNT);
-    // Generous: 20 short sagas on a busy 2-core machine, not a benchmark.
-    expect(elapsedMs).toBeLessThan(45_000);
+    // They ran at once, not one after another: the most sagas between their start and end event at any one time, in
+    // the order the worker emitted them. (How fast sagas run is bench:saga's question, not this test's.)
+    let inFlight = 0;
+    let mostInFlight = 0;
+    for (const e of events) {
+      if (e.name === 'sagaStarted') mostInFlight = Math.max(mostInFlight, ++inFlight);
+      if (e.name === 'sagaEnded') inFlight--;
+    }
+    expect(mostInFlight).toBeGreaterThanOrEqual(SAGA_COUNT / 2);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The codegen agent: plan → JavaScript strategy, smoke-run in the sandbox, stored as the saga's `codegen`
- * artifact (its compensation deletes that artifact). `storedStrategyCode` is how ml and backtest read it back.
+ * artifact with its plan (its compensation deletes that artifact). `storedStrategyCode` is how ml and backtest read
+ * it back, verified.
  */
 import { z } from 'zod';
 import type { AgentContext } from './agent-context';
@@ -13,9 +14,10 @@ import type {
   StrategyFamily,
   StrategyPlan,
 } from './contracts';
-import { InvalidAgentInputError } from './errors';
+import { ArtifactTamperedError, InvalidAgentInputError } from './errors';
 import { extraWarmupBars, generateStrategySource } from './strategy-codegen';
 import { FAMILY_SPECS, parameterGrid, STRATEGY_FAMILIES } from './strategy-families';
+import { strategyPlanSchema } from './strategy-plan';
 
 export function createCodegenAgent(ctx: AgentContext) {
   return {
@@ -38,6 +40,8 @@ export function createCodegenAgent(ctx: AgentContext) {
         family: spec.family,
         smokeParams: sampleParams,
         extraWarmupBars: extraWarmupBars(input.plan),
+        // What ml and backtest generate the code from again (backtest's input has no plan).
+        plan: input.plan,
       });
       ctx.log.info('code generated', { sagaId: input.sagaId, family: spec.family, bytes: artifact.bytes });
       return { artifact };
@@ -49,16 +53,50 @@ export function createCodegenAgent(ctx: AgentContext) {
   };
 }
 
-/** The saga's generated code and its family; `ArtifactMissingError` when codegen has not stored any. */
+/**
+ * The saga's strategy code, from its codegen artifact: `ArtifactMissingError` when codegen has not stored any,
+ * `ArtifactTamperedError` when it is not what was stored. An artifact whose signature this process can check
+ * (./artifact-store) must pass it; one signed by another process's own key (no `SAGALANE_ARTIFACT_KEY`) cannot be
+ * checked, so its code is generated again here from the plan (the step's own, when given; else the one codegen
+ * stored with it) and the stored code must be exactly that. Either way nothing unverified from Redis is run.
+ */
 export async function storedStrategyCode(
   ctx: AgentContext,
   sagaId: string,
   neededBy: string,
+  plan?: StrategyPlan,
 ): Promise<StrategyCode> {
   const code = await ctx.store.require(sagaId, 'codegen', neededBy);
+  const refuse = (why: string) =>
+    new ArtifactTamperedError(
+      `${neededBy} refused the codegen artifact of saga ${sagaId} (${code.key}): ${why}`,
+      {
+        sagaId,
+        key: code.key,
+      },
+    );
+  if (code.integrity === 'tampered') {
+    throw refuse('it is not what codegen stored (its signature does not hold); run the saga again');
+  }
+  if (code.integrity === 'unverifiable') {
+    const stored = strategyPlanSchema.safeParse(code.meta.plan);
+    if (!plan && !stored.success)
+      throw refuse('it was signed elsewhere and holds no plan to check it against');
+    const from = plan ?? (stored.data as StrategyPlan);
+    const source = generateStrategySource(from);
+    if (source !== code.body) {
+      throw refuse(
+        `its code is not what codegen writes for the ${plan ? "step's" : 'stored'} ${from.family} plan`,
+      );
+    }
+    return { source, family: from.family, extraWarmupBars: extraWarmupBars(from) };
+  }
   const family = z.enum(STRATEGY_FAMILIES).safeParse(code.meta.family);
   if (!family.success)
     throw new InvalidAgentInputError(`the codegen artifact of saga ${sagaId} names no family`);
+  if (plan && plan.family !== family.data) {
+    throw new InvalidAgentInputError(`the plan is ${plan.family} but the generated code is ${family.data}`);
+  }
   const extra = Number(code.meta.extraWarmupBars ?? 0);
   return { source: code.body, family: family.data, extraWarmupBars: Number.isFinite(extra) ? extra : 0 };
 }
@@ -71,8 +109,9 @@ export interface StrategyCode {
 }
 
 /**
- * The strategy code ml or backtest runs: the saga's codegen artifact, or (`codeFrom: 'plan'`) the plan's code
- * generated here. A plan given beside an artifact must name the artifact's family.
+ * The strategy code ml or backtest runs: the saga's codegen artifact (verified, see `storedStrategyCode`), or
+ * (`codeFrom: 'plan'`) the plan's code generated here. A plan given beside an artifact must name the artifact's
+ * family.
  */
 export async function strategyCodeFor(
   ctx: AgentContext,
@@ -91,11 +130,5 @@ export async function strategyCodeFor(
       extraWarmupBars: extraWarmupBars(input.plan),
     };
   }
-  const code = await storedStrategyCode(ctx, input.sagaId, neededBy);
-  if (input.plan && input.plan.family !== code.family) {
-    throw new InvalidAgentInputError(
-      `the plan is ${input.plan.family} but the generated code is ${code.family}`,
-    );
-  }
-  return code;
+  return storedStrategyCode(ctx, input.sagaId, neededBy, input.plan);
 }

@@ -68,6 +68,15 @@ export class ArtifactMissingError extends AgentError {
 }
 
 /**
+ * A stored artifact is not what the step that wrote it stored: its signature does not hold, or its code is not what
+ * codegen writes for its plan. Refused (the saga rolls back); it is not run.
+ */
+export class ArtifactTamperedError extends AgentError {
+  readonly type = 'ArtifactTampered';
+  readonly retryable = false;
+}
+
+/**
  * The LLM provider failed: no answer in time, an HTTP error, or an answer that is not a valid plan. Retryable
  * (models answer differently next time, endpoints recover) unless `retryable: false` is given, which the provider
  * does for answers that cannot change by retrying (401/403/404: wrong key, model or URL).

@@ -1,8 +1,9 @@
 /**
  * The research agents as express-lane task types: `reasoning`, `codegen`, `ml`, `backtest`, one agent each. Their
- * payload schemas are the activities' own (src/activities/agent-schemas) with `sagaId` optional: without one the
- * task id names the artifacts the agent writes, and ml and backtest generate their strategy code from the `plan` in
- * the payload (`codeFrom: 'plan'`) instead of needing a saga's codegen artifact.
+ * payload schemas are the activities' own (src/activities/agent-schemas) without `sagaId`: a lane task's artifacts
+ * are its own, named by its task id (`lane-<taskId>`), so whoever can submit a task cannot write (or overwrite) a
+ * saga's. A payload naming a `sagaId` is refused. ml and backtest generate their strategy code from the `plan` in the
+ * payload (`codeFrom: 'plan'`): a lane task has no codegen step before it.
  *
  * `research` (the four steps in a row) is no longer a lane type: a run of several steps with compensations is a
  * saga. Submitting it is refused with a message pointing at `start_pipeline` / `sagalane pipeline start`.
@@ -12,7 +13,7 @@
  * submissions without loading the agents; `createAgentTaskTypes(deps)` adds the handlers for a worker.
  */
 import { z } from 'zod';
-import { agentInputSchemas, sagaIdSchema } from '../activities/agent-schemas';
+import { agentInputSchemas } from '../activities/agent-schemas';
 import { createAgents, type AgentDeps, type AgentHandlers } from '../activities/agents';
 import { InvalidAgentInputError } from '../activities/errors';
 import {
@@ -23,22 +24,29 @@ import {
   type TaskType,
 } from './task-types';
 
-const sagaId = sagaIdSchema.optional();
+/** Why a `sagaId` in a lane agent task is refused, for the submit error. */
+export const LANE_SAGA_ID_REFUSED =
+  "a lane agent task's artifacts are its own (named by its task id), so it takes no sagaId: a saga's artifacts are " +
+  'written only by its own steps. Leave sagaId out (ml and backtest take the plan instead)';
+
+// No value passes: present at all, the payload is refused with the reason.
+const sagaId = z.never({ error: LANE_SAGA_ID_REFUSED }).optional();
+/** A lane task generates its code from its plan; `artifact` would name a codegen artifact it cannot have. */
+const codeFrom = z.literal('plan', {
+  error: 'a lane task generates its code from its plan: codeFrom is "plan"',
+});
 
 /** Why `research` is refused, for the submit error and for a stray task a worker still finds. */
 export const RESEARCH_TYPE_GONE =
   'the "research" lane type is gone: a research run is a durable saga now. Start one with the MCP tool ' +
   'start_pipeline or `sagalane pipeline start --idea <idea> --symbol <symbol>`';
 
-const needsPlanWithoutSaga = (
-  p: { sagaId?: string; plan?: unknown; codeFrom?: string },
-  ctx: z.RefinementCtx,
-) => {
-  if (p.sagaId === undefined && p.codeFrom !== 'artifact' && p.plan === undefined) {
+const needsPlan = (p: { plan?: unknown }, ctx: z.RefinementCtx) => {
+  if (p.plan === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['plan'],
-      message: 'without a sagaId the task needs the plan to generate its strategy code from',
+      message: 'a lane backtest needs the plan to generate its strategy code from',
     });
   }
 };
@@ -46,8 +54,10 @@ const needsPlanWithoutSaga = (
 export const agentPayloadSchemas = {
   reasoning: agentInputSchemas.reasoning.extend({ sagaId }),
   codegen: agentInputSchemas.codegen.extend({ sagaId }),
-  ml: agentInputSchemas.ml.extend({ sagaId }),
-  backtest: agentInputSchemas.backtest.extend({ sagaId }).superRefine(needsPlanWithoutSaga),
+  ml: agentInputSchemas.ml.extend({ sagaId, codeFrom: codeFrom.optional() }),
+  backtest: agentInputSchemas.backtest
+    .extend({ sagaId, codeFrom: codeFrom.optional() })
+    .superRefine(needsPlan),
   research: z
     .unknown()
     .superRefine((_, ctx) => ctx.addIssue({ code: 'custom', message: RESEARCH_TYPE_GONE })),
@@ -79,10 +89,9 @@ export function createAgentTaskTypes(deps: AgentDeps): TaskType[] {
     signal: ctx.signal,
     onProgress: (p: object) => ctx.progress?.({ ...p }),
   });
-  const idOf = (p: { sagaId?: string }, ctx: TaskContext) => p.sagaId ?? `lane-${ctx.taskId}`;
-  // A single task has no codegen step before it unless it names a saga that ran one.
-  const codeFrom = (p: { sagaId?: string; codeFrom?: 'artifact' | 'plan' }) =>
-    p.codeFrom ?? (p.sagaId === undefined ? 'plan' : 'artifact');
+  // The task's own scope, whatever the payload says (the schema refuses a sagaId; a handler called directly, or a task
+  // a producer without the schemas enqueued, still gets its own).
+  const idOf = (_p: unknown, ctx: TaskContext) => `lane-${ctx.taskId}`;
   return [
     defineTaskType({
       name: 'reasoning',
@@ -99,13 +108,13 @@ export function createAgentTaskTypes(deps: AgentDeps): TaskType[] {
     defineTaskType({
       name: 'ml',
       schema: agentPayloadSchemas.ml,
-      handler: (p, ctx) => agents.ml({ ...p, sagaId: idOf(p, ctx), codeFrom: codeFrom(p) }, call(ctx)),
+      handler: (p, ctx) => agents.ml({ ...p, sagaId: idOf(p, ctx), codeFrom: 'plan' }, call(ctx)),
       defaults: agentDefaults.ml,
     }),
     defineTaskType({
       name: 'backtest',
       schema: agentPayloadSchemas.backtest,
-      handler: (p, ctx) => agents.backtest({ ...p, sagaId: idOf(p, ctx), codeFrom: codeFrom(p) }, call(ctx)),
+      handler: (p, ctx) => agents.backtest({ ...p, sagaId: idOf(p, ctx), codeFrom: 'plan' }, call(ctx)),
       defaults: agentDefaults.backtest,
     }),
     defineTaskType({

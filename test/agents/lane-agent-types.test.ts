@@ -1,9 +1,13 @@
 /**
  * The agents as single express-lane tasks (real Redis, a real ExpressWorker): ml and backtest run from the plan in
- * their payload without a saga's artifacts, `research` is refused with directions to the saga, and the errors that
- * retrying cannot fix carry `nonRetryable: true` for the lane to dead-letter them at once.
+ * their payload without a saga's artifacts, a task's artifacts are its own (one naming a saga's id cannot touch that
+ * saga's), `research` is refused with directions to the saga, and the errors that retrying cannot fix carry
+ * `nonRetryable: true` for the lane to dead-letter them at once.
  */
+import { createAgents } from '../../src/activities/agents';
+import { ArtifactStore } from '../../src/activities/artifact-store';
 import { LlmProviderError, MarketDataError, type AgentError } from '../../src/activities/errors';
+import { createLogger } from '../../src/logger';
 import { planFromIdea } from '../../src/activities/strategy-plan';
 import { InvalidPayloadError } from '../../src/lane';
 import type { TaskContext } from '../../src/lane/task-types';
@@ -51,7 +55,49 @@ describe('agent lane task types', () => {
   it('a backtest without a saga or a plan is refused at submit, naming what is missing', async () => {
     await expect(
       client.submit({ type: 'backtest', payload: { symbol: 'TREND', params: { lookback: 20 } } }),
-    ).rejects.toThrow(/plan: without a sagaId the task needs the plan/);
+    ).rejects.toThrow(/plan: a lane backtest needs the plan/);
+  });
+
+  it("a codegen, ml or backtest task naming another saga's id cannot change that saga's artifacts", async () => {
+    const victim = 'victim-saga';
+    const agents = createAgents({
+      redis,
+      keyPrefix: prefix,
+      llm: { model: 'unused', timeoutMs: 1000 },
+      planCacheTtlS: 600,
+      logger: createLogger('silent'),
+    });
+    const store = new ArtifactStore(redis, prefix);
+    await agents.codegen({ sagaId: victim, plan: breakout });
+    const fit = await agents.ml({ sagaId: victim, symbol: 'TREND', plan: breakout });
+    await agents.backtest({ sagaId: victim, symbol: 'TREND', params: fit.params });
+    const victimKeys = ['codegen', 'ml', 'backtest'].map((step) => `${prefix}:artifact:{${victim}}:${step}`);
+    const snapshot = async () => Promise.all(victimKeys.map((k) => redis.hgetall(k)));
+    const before = await snapshot();
+    expect(before.every((h) => h.body !== undefined)).toBe(true);
+
+    const momentum = planFromIdea('momentum over 20 days', 'TREND');
+    const attacks = [
+      { type: 'codegen', payload: { sagaId: victim, plan: momentum } },
+      { type: 'ml', payload: { sagaId: victim, symbol: 'TREND', plan: momentum, params: { lookback: 20 } } },
+      {
+        type: 'backtest',
+        payload: { sagaId: victim, symbol: 'TREND', plan: momentum, params: { lookback: 20 } },
+      },
+    ];
+    // At submit (MCP submit_task, the CLI, ExpressClient): refused, saying why.
+    for (const attack of attacks) {
+      await expect(client.submit(attack)).rejects.toThrow(/takes no sagaId/);
+    }
+    // A task that got past the schema (a producer without it) still writes only under its own task id.
+    for (const [i, attack] of attacks.entries()) {
+      const type = types.find((t) => t.name === attack.type)!;
+      const ctx: TaskContext = { signal: new AbortController().signal, taskId: `attack-${i}`, attempt: 1 };
+      const out = (await type.handler!(attack.payload, ctx)) as { artifact: { key: string } };
+      expect(out.artifact.key).toBe(`${prefix}:artifact:{lane-attack-${i}}:${attack.type}`);
+    }
+    expect(await snapshot()).toEqual(before);
+    expect((await store.get(victim, 'codegen'))!.integrity).toBe('verified');
   });
 
   it('research is refused at submit, pointing at start_pipeline and sagalane pipeline start', async () => {

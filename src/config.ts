@@ -148,6 +148,14 @@ export const envSchema = z.object({
   SAGALANE_AWAITED_STEPS: z.enum(['none', 'codegen', 'all']).default('none'),
   /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
   SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
+  /**
+   * Secret artifacts are signed with (src/activities/artifact-store.ts), the same in every process of a deployment,
+   * never stored in Redis. Unset: each process signs with its own random key and checks another's artifacts by
+   * regenerating their code from the plan.
+   */
+  SAGALANE_ARTIFACT_KEY: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: 'must be at least 32 characters (e.g. openssl rand -hex 32)',
+  }),
 
   /**
    * How long a worker process lets running work finish after SIGTERM/SIGINT: the saga worker's `shutdownGraceTime`
@@ -206,6 +214,8 @@ export interface Config {
   /** With `stepDispatch` `lane`: which steps run as awaited steps (see SAGALANE_AWAITED_STEPS). */
   awaitedSteps: Env['SAGALANE_AWAITED_STEPS'];
   artifactTtlS: number;
+  /** SAGALANE_ARTIFACT_KEY: the artifacts' signing secret; undefined: a per-process key. */
+  artifactKey?: string;
   shutdownGraceMs: number;
   workflowBundlePath?: string;
 }
@@ -286,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stepDispatch: e.SAGALANE_STEP_DISPATCH,
     awaitedSteps: e.SAGALANE_AWAITED_STEPS,
     artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
+    artifactKey: e.SAGALANE_ARTIFACT_KEY,
     shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
     workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
   };

@@ -1,9 +1,10 @@
 /**
  * The agents' CPU-heavy parts (codegen's sandbox smoke run, ml's parameter search, the backtest run) on the lane's
  * worker-thread pools: a `CpuTaskRunner` for `AgentDeps.runCpuTask`. The agent handler itself stays on the event
- * loop (it does I/O: artifacts, market data); only its CPU part leaves it. The codegen smoke run gets its own
- * small heap (a real memory cap for generated code, which `node:vm` alone does not give) on the express pool,
- * the others the standard pool. Aborting the agent's signal (its task timed out) terminates the thread.
+ * loop (it does I/O: artifacts, market data); only its CPU part leaves it. The codegen smoke run gets a small V8
+ * heap on the express pool, the others the standard pool. Generated code itself is capped by the sandbox
+ * (src/activities/strategy-sandbox.ts: its WebAssembly memory, outside these heaps), the same here as on the main
+ * thread. Aborting the agent's signal (its task timed out) terminates the thread.
  */
 import { CPU_TASKS, type CpuTaskName, type CpuTaskRunner } from '../activities/cpu-tasks';
 import type { HandlerPools } from './handler-pool';

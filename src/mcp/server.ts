@@ -72,7 +72,8 @@ export class McpServerOptionsError extends Error {
 
 export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   const backends = backendsOf(options);
-  const store = new SagalaneTaskStore(backends, options.tasks);
+  const readOnly = options.readOnly ?? false;
+  const store = new SagalaneTaskStore(backends, { ...options.tasks, readOnly });
   const server = new McpServer(
     { name: options.name ?? 'sagalane', version: options.version ?? packageVersion() },
     {
@@ -82,7 +83,8 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
         prompts: { listChanged: false },
         completions: {},
         logging: {},
-        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+        // Read-only: tasks can be read and listed, never cancelled, and no tool call makes one (no start tools).
+        tasks: readOnly ? { list: {} } : { list: {}, cancel: {}, requests: { tools: { call: {} } } },
       },
       taskStore: store,
       instructions:
@@ -107,11 +109,14 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   if (!Number.isInteger(ctx.maxWaitMs) || ctx.maxWaitMs < 1)
     throw new McpServerOptionsError('maxWaitMs must be a positive integer (milliseconds)');
 
-  if (!options.readOnly) registerStartPipeline(ctx);
+  if (!readOnly) registerStartPipeline(ctx);
   registerSagaReadTools(ctx);
-  if (!options.readOnly) registerCancelSaga(ctx);
-  if (!options.readOnly) registerApprovalTools(ctx);
-  if (!options.readOnly) registerSubmitTask(ctx, options.taskSchemas ?? DEFAULT_TASK_SCHEMAS);
+  if (!readOnly) registerCancelSaga(ctx);
+  if (!readOnly) registerApprovalTools(ctx);
+  if (!readOnly) registerSubmitTask(ctx, options.taskSchemas ?? DEFAULT_TASK_SCHEMAS);
+  // The SDK installs a tasks/cancel handler whenever it has a task store, whatever the capabilities say: take it
+  // out, so a read-only client gets "method not found" (the store refuses a cancel as well, should one get by).
+  if (readOnly) server.server.removeRequestHandler('tasks/cancel');
   registerLaneReadTools(ctx);
   registerSagaResources(ctx);
   registerResearchPrompt(ctx, options.dataDir ?? path.resolve(__dirname, '..', '..', 'data'));

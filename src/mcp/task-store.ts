@@ -47,6 +47,8 @@ export interface TaskStoreOptions {
   laneRetentionMs?: number;
   /** How long an answered call's result is kept here. @defaultValue 300000 (5 min) */
   answeredTtlMs?: number;
+  /** Refuse every cancel (a read-only MCP server). @defaultValue false */
+  readOnly?: boolean;
 }
 
 /** tasks/list page size (sagas, newest first). */
@@ -61,6 +63,14 @@ export class LaneTaskNotCancellableError extends LaneError {
       `Task ${taskId} is an express-lane task, and lane tasks cannot be cancelled: it runs to its end (or to ` +
         'dead after its retries). Wait for it with tasks/result or get_task.',
     );
+  }
+}
+
+/** A cancel through a read-only MCP server: read-only clients change nothing. */
+export class ReadOnlyTaskStoreError extends Error {
+  override readonly name = 'ReadOnlyTaskStoreError';
+  constructor(taskId: string) {
+    super(`This MCP server is read-only: task ${taskId} cannot be cancelled through it`);
   }
 }
 
@@ -87,6 +97,7 @@ export class SagalaneTaskStore implements TaskStore {
   private readonly answeredTtlMs: number;
   private readonly answered = new Map<string, Answered>();
   private retentionMs?: Promise<number | null>;
+  private readonly readOnly: boolean;
 
   constructor(
     private readonly backends: McpBackends,
@@ -96,6 +107,7 @@ export class SagalaneTaskStore implements TaskStore {
     this.lanePollIntervalMs = options.lanePollIntervalMs ?? 200;
     this.laneRetentionMs = options.laneRetentionMs ?? 86_400_000;
     this.answeredTtlMs = options.answeredTtlMs ?? 300_000;
+    this.readOnly = options.readOnly ?? false;
   }
 
   /** True when the id names a lane task (`<type>:<uuid>`), not a saga. */
@@ -155,6 +167,7 @@ export class SagalaneTaskStore implements TaskStore {
       answered.task = { ...answered.task, status, statusMessage, lastUpdatedAt: new Date().toISOString() };
       return;
     }
+    if (this.readOnly) throw new ReadOnlyTaskStoreError(taskId);
     if (status !== 'cancelled')
       throw new TaskStoreError(
         `The status of task ${taskId} follows its saga or lane task; it cannot be set`,

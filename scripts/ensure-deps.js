@@ -5,6 +5,8 @@
 //   - redis-server (both): Debian package `redis-server`;
 //   - promtool and docker-compose (test only: the alert-rule, metrics and compose tests run them): Debian packages
 //     `prometheus` and `docker-compose`;
+//   - setpriv (test only, Linux only: the parent-death tests of the dev servers start them through it): Debian package
+//     `util-linux`;
 //   - pg_ctlcluster (`ensure-deps.js postgres`, the Temporal-on-PostgreSQL suite): Debian package `postgresql`.
 // Order of attempts for a missing tool: apt-get when running as root with apt-get (`apt-get update` once, quietly),
 // then `go install` of a pinned promtool into the per-user cache ~/.cache/sagalane/bin (outside the clone, so a new
@@ -38,6 +40,8 @@ const TOOLS = [
   { name: 'redis-server', debian: 'redis-server', modes: ['start', 'test'] },
   { name: 'promtool', debian: 'prometheus', modes: ['test'], go: PROMTOOL_MODULE },
   { name: 'docker-compose', debian: 'docker-compose', modes: ['test'] },
+  // src/dev/parent-bound-spawn.ts: servers get SIGTERM when `sagalane dev` dies (Linux's parent-death signal).
+  { name: 'setpriv', debian: 'util-linux', modes: ['test'], platforms: ['linux'] },
   // `npm run test:postgres` (the pg block of .ci/run): a local PostgreSQL cluster.
   { name: 'pg_ctlcluster', debian: 'postgresql', modes: ['postgres'] },
 ];
@@ -95,7 +99,12 @@ if (!temporalFound) {
 }
 
 // 3. The machine's tools.
-let missing = TOOLS.filter((t) => t.modes.includes(mode) && !findTool(t.name));
+let missing = TOOLS.filter(
+  (t) =>
+    t.modes.includes(mode) &&
+    (t.platforms ?? [process.platform]).includes(process.platform) &&
+    !findTool(t.name),
+);
 if (missing.length === 0) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

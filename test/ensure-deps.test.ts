@@ -2,7 +2,8 @@
  * scripts/ensure-deps.js, the set-up step of `npm test` and `npm start`, on a machine without the tools: a PATH that
  * holds only `node`, an empty HOME (so an empty tool cache), and SAGALANE_APT_GET / SAGALANE_GO pointing at
  * stand-ins that record their arguments and put a tool where the real apt-get or go would. The machine's own
- * packages are never touched; the lead's fresh-machine run checks the real apt-get path.
+ * packages are never touched; the lead's fresh-machine run checks the real apt-get path. Linux (setpriv is asked for
+ * there only).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -76,6 +77,7 @@ describe('scripts/ensure-deps.js', () => {
         '  for p in "$@"; do case "$p" in',
         `    prometheus) printf '#!/bin/sh\\n' > ${m.bin}/promtool; /bin/chmod +x ${m.bin}/promtool ;;`,
         `    docker-compose|redis-server) printf '#!/bin/sh\\n' > ${m.bin}/$p; /bin/chmod +x ${m.bin}/$p ;;`,
+        `    util-linux) printf '#!/bin/sh\\n' > ${m.bin}/setpriv; /bin/chmod +x ${m.bin}/setpriv ;;`,
         '  esac; done',
         'fi',
       ].join('\n'),
@@ -85,12 +87,12 @@ describe('scripts/ensure-deps.js', () => {
 
     const first = ensureDeps(m, 'test');
     expect(first.stderr).toContain(
-      '[sagalane] Installing redis-server, promtool, docker-compose (Debian: redis-server prometheus docker-compose) with apt-get...',
+      '[sagalane] Installing redis-server, promtool, docker-compose, setpriv (Debian: redis-server prometheus docker-compose util-linux) with apt-get...',
     );
     expect(first.status).toBe(0);
     expect(first.calls).toEqual([
       'apt-get update -qq DEBIAN_FRONTEND=noninteractive',
-      'apt-get install -y -qq redis-server prometheus docker-compose DEBIAN_FRONTEND=noninteractive',
+      'apt-get install -y -qq redis-server prometheus docker-compose util-linux DEBIAN_FRONTEND=noninteractive',
     ]);
 
     const second = ensureDeps(m, 'test');
@@ -103,6 +105,7 @@ describe('scripts/ensure-deps.js', () => {
     const m = machine();
     fakeTool(m.bin, 'redis-server');
     fakeTool(m.bin, 'docker-compose');
+    fakeTool(m.bin, 'setpriv');
     const goCmd = path.join(m.dir, 'go');
     standIn(
       goCmd,
@@ -131,10 +134,10 @@ describe('scripts/ensure-deps.js', () => {
     const test = ensureDeps(m, 'test');
     expect(test.status).toBe(1);
     expect(test.stderr).toContain(
-      'redis-server, promtool and docker-compose are needed by `npm test` and could not be installed here ' +
+      'redis-server, promtool, docker-compose and setpriv are needed by `npm test` and could not be installed here ' +
         '(no apt-get; no Go to build promtool)',
     );
-    expect(test.stderr).toContain('`sudo apt-get install redis-server prometheus docker-compose`');
+    expect(test.stderr).toContain('`sudo apt-get install redis-server prometheus docker-compose util-linux`');
     expect(test.stderr).toContain('go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0');
 
     // npm start needs only redis-server, and can use a Redis elsewhere (REDIS_URL).

@@ -9,6 +9,10 @@
  * read, dispatch, run+write, notify, fetch) with GC pauses and event-loop delay (bench/lib/express-trace.ts);
  * `--cluster` runs the Redis Cluster comparison of bench/express-cluster.ts instead.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Redis from 'ioredis';
 import { createAgentTaskTypes } from '../src/lane/agent-task-types';
 import { echoTaskType, hashTaskType } from '../src/lane/builtin-task-types';
@@ -29,6 +33,7 @@ import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
 import { phaseLines, PHASES, watchProcess, type PhaseReport } from './lib/express-trace';
 import { runClusterBench } from './express-cluster';
+import { freePort, portAnswers } from '../test/helpers/ports';
 
 const CONCURRENCIES = [1, 10, 50, 100];
 const SATURATION_CONCURRENCY = 50;
@@ -163,33 +168,57 @@ async function measureSubject(
 
 /**
  * Redis time of the KEEPALIVE script: 300 calls refreshing 50 entries held by one consumer, and 300 with 1
- * entry, from INFO commandstats (evalsha µs); the difference gives the per-entry part.
+ * entry, from INFO commandstats (evalsha µs); the difference gives the per-entry part. Measured on a redis-server of
+ * the bench's own (no persistence, as the shared one runs): the counter is global, and on the shared Redis every
+ * other client's EVALSHA in between would count as ours. Its call count is checked to be exactly ours.
  */
-async function measureKeepaliveCost(
-  admin: Redis,
-  prefix: string,
-): Promise<{ usPerCall: number; usPerId: number }> {
-  const stream = `${prefix}:stream`;
-  await admin.call('XGROUP', 'CREATE', stream, 'g', '0', 'MKSTREAM');
-  const p = admin.pipeline();
-  for (let i = 0; i < 50; i++) p.xadd(stream, '*', 'k', String(i));
-  await p.exec();
-  await admin.call('XREADGROUP', 'GROUP', 'g', 'k', 'COUNT', 50, 'STREAMS', stream, '>');
-  const ids = ((await admin.call('XPENDING', stream, 'g', '-', '+', 50)) as string[][]).map((e) => e[0]!);
-  const evalshaUs = async () => {
-    const stats = (await admin.info('commandstats')) as string;
-    return Number(/^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(stats)?.[1] ?? 0);
-  };
-  const time = async (n: number) => {
-    const before = await evalshaUs();
-    for (let i = 0; i < 300; i++) await runScript(admin, KEEPALIVE, [stream], ['g', 'k', ...ids.slice(0, n)]);
-    return ((await evalshaUs()) - before) / 300;
-  };
-  const one = await time(1);
-  const fifty = await time(50);
-  await admin.del(stream);
-  const usPerId = Math.max(0, (fifty - one) / 49);
-  return { usPerCall: fifty, usPerId };
+async function measureKeepaliveCost(): Promise<{ usPerCall: number; usPerId: number }> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-bench-keepalive-'));
+  const server = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  const admin = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true });
+  try {
+    for (const until = Date.now() + 15_000; !(await portAnswers(port));) {
+      if (server.exitCode !== null || Date.now() > until)
+        throw new Error(`the bench's own redis-server on ${port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await admin.connect();
+    const stream = 'keepalive:stream';
+    await admin.call('XGROUP', 'CREATE', stream, 'g', '0', 'MKSTREAM');
+    const p = admin.pipeline();
+    for (let i = 0; i < 50; i++) p.xadd(stream, '*', 'k', String(i));
+    await p.exec();
+    await admin.call('XREADGROUP', 'GROUP', 'g', 'k', 'COUNT', 50, 'STREAMS', stream, '>');
+    const ids = ((await admin.call('XPENDING', stream, 'g', '-', '+', 50)) as string[][]).map((e) => e[0]!);
+    const keepalive = (n: number) => runScript(admin, KEEPALIVE, [stream], ['g', 'k', ...ids.slice(0, n)]);
+    await keepalive(1); // loads the script: the measured calls are all EVALSHA hits
+    const evalsha = async () => {
+      const stats = (await admin.info('commandstats')) as string;
+      const m = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(stats);
+      return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+    };
+    const time = async (n: number) => {
+      const before = await evalsha();
+      for (let i = 0; i < 300; i++) await keepalive(n);
+      const after = await evalsha();
+      if (after.calls - before.calls !== 300)
+        throw new Error(`keepalive cost: ${after.calls - before.calls} EVALSHA calls counted, 300 made`);
+      return (after.usec - before.usec) / 300;
+    };
+    const one = await time(1);
+    const fifty = await time(50);
+    const usPerId = Math.max(0, (fifty - one) / 49);
+    return { usPerCall: fifty, usPerId };
+  } finally {
+    admin.disconnect();
+    server.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A stop that never returns must not hang the whole benchmark: note it and go on. */
@@ -324,8 +353,7 @@ async function main(): Promise<void> {
     await deleteMatching(admin, `${prefix}*`);
     agentRedis.disconnect();
   }
-  const keepaliveCost = await measureKeepaliveCost(admin, `${prefix}:keepalive`);
-  await deleteMatching(admin, `${prefix}*`);
+  const keepaliveCost = await measureKeepaliveCost();
   if (onlyArgGiven()) {
     process.stdout.write(`keepalive: ${JSON.stringify(keepaliveCost)}\n`);
     process.stdout.write(`\n${consoleTable(measurements.map(rowOf))}\n`);

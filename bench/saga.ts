@@ -148,7 +148,13 @@ async function main(): Promise<void> {
   const cpuAt50: { sagalane?: CpuPerItem; bare?: CpuPerItem } = {};
   let gaps: GapStat[];
   let eagerOfC1: string;
-  let rollback: { fromFailure: LatencySummary; clientObserved: LatencySummary; states: string[] };
+  let rollback: {
+    fromFailure: LatencySummary;
+    clientObserved: LatencySummary;
+    states: string[];
+    /** Rollback sagas that did not go as planned (not measured): what happened to each. */
+    errors: string[];
+  };
   try {
     // Warm-up, not counted: a few sagas of every subject first (JIT, the workflow thread's V8 context, connection
     // pools, the dev server's caches), so the subject measured first does not pay for everyone.
@@ -257,26 +263,39 @@ async function main(): Promise<void> {
     const fromFailure: number[] = [];
     const clientObserved: number[] = [];
     const states: string[] = [];
+    const errors: string[] = [];
     for (let i = 0; i < ROLLBACKS; i++) {
-      const handle = await runSaga(`${ROLLBACK_SYMBOL_PREFIX}${i}`);
-      await handle.result().then(
-        () => {
-          throw new Error(`rollback saga ${handle.workflowId} completed; it should have failed`);
-        },
-        () => undefined,
-      );
-      const observed = performance.now();
-      const failed = failedAt.get(handle.workflowId);
-      const rolledBack = rolledBackAt.get(handle.workflowId);
-      if (failed === undefined || rolledBack === undefined)
-        throw new Error(`rollback saga ${handle.workflowId}: failure or rolled_back transition not seen`);
-      fromFailure.push(rolledBack - failed);
-      clientObserved.push(observed - failed);
-      states.push((await handle.query(stateQuery)).state);
+      // A saga that does not roll back as planned is counted (and named) as an error, and not measured.
+      try {
+        const handle = await runSaga(`${ROLLBACK_SYMBOL_PREFIX}${i}`);
+        const completed = await handle.result().then(
+          () => true,
+          () => false,
+        );
+        const observed = performance.now();
+        if (completed) throw new Error(`rollback saga ${handle.workflowId} completed; it should have failed`);
+        const failed = failedAt.get(handle.workflowId);
+        const rolledBack = rolledBackAt.get(handle.workflowId);
+        if (failed === undefined || rolledBack === undefined)
+          throw new Error(`rollback saga ${handle.workflowId}: failure or rolled_back transition not seen`);
+        const state = (await handle.query(stateQuery)).state;
+        states.push(state);
+        if (state !== 'rolled_back')
+          throw new Error(`rollback saga ${handle.workflowId} ended in ${state}, expected rolled_back`);
+        fromFailure.push(rolledBack - failed);
+        clientObserved.push(observed - failed);
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
       progress.add();
     }
     progress.finish();
-    rollback = { fromFailure: summarize(fromFailure), clientObserved: summarize(clientObserved), states };
+    rollback = {
+      fromFailure: summarize(fromFailure),
+      clientObserved: summarize(clientObserved),
+      states,
+      errors,
+    };
   } finally {
     await lane.stop();
     await laneAwaited.stop();
@@ -321,10 +340,13 @@ async function main(): Promise<void> {
       admin2.disconnect();
     }
   }
-  if (rollback.states.some((s) => s !== 'rolled_back'))
-    throw new Error(
-      `rollback sagas ended in ${[...new Set(rollback.states)].join(', ')}, expected rolled_back`,
+  if (rollback.errors.length > 0) {
+    // Reported in the table's errors column; the run still fails, so its figures are not taken for a clean run's.
+    status(
+      `WARNING: ${rollback.errors.length} of ${ROLLBACKS} rollback sagas went wrong: ${rollback.errors.slice(0, 3).join('; ')}`,
     );
+    process.exitCode = 1;
+  }
 
   const rows: Row[] = [...results, ...peers, ...stackRows].map(({ label, concurrency, result }) => ({
     measurement: label,
@@ -344,7 +366,7 @@ async function main(): Promise<void> {
       'p95 ms': fmtMs(rollback.fromFailure.p95),
       'p99 ms': fmtMs(rollback.fromFailure.p99),
       sagas: String(rollback.fromFailure.count),
-      errors: '0',
+      errors: String(rollback.errors.length),
       concurrency: '1',
     },
     {
@@ -354,7 +376,7 @@ async function main(): Promise<void> {
       'p95 ms': fmtMs(rollback.clientObserved.p95),
       'p99 ms': fmtMs(rollback.clientObserved.p99),
       sagas: String(rollback.clientObserved.count),
-      errors: '0',
+      errors: String(rollback.errors.length),
       concurrency: '1',
     },
   );

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { parsePipelineInput } from '../client/saga-client';
+import { InvalidSagaQueryError, parsePipelineInput, visibilityQueryProblem } from '../client/saga-client';
 import { SAGA_STATES, pipelineInputSchema, pipelineWorkflowId } from '../workflows/pipeline-contract';
 import { sagaOutcome } from './outcomes';
 import {
@@ -153,8 +153,16 @@ export function registerSagaReadTools(ctx: ToolContext): void {
         query: z
           .string()
           .max(2000)
+          .superRefine((query, check) => {
+            const problem = visibilityQueryProblem(query);
+            if (problem)
+              check.addIssue({ code: 'custom', message: new InvalidSagaQueryError(query, problem).message });
+          })
           .optional()
-          .describe('Extra Temporal visibility filter, e.g. StartTime > "2026-01-01T00:00:00Z"'),
+          .describe(
+            'Extra Temporal visibility filter, ANDed with the others, e.g. StartTime > "2026-01-01T00:00:00Z" ' +
+              '(balanced parentheses, closed quotes, no comments)',
+          ),
         pageSize: z.number().int().min(1).max(100).optional().describe('Default 20'),
         nextPageToken: pageTokenInput,
       },

@@ -16,6 +16,7 @@ module.exports = {
     '<rootDir>/test/lane/express-lane.test.ts',
     '<rootDir>/test/lane/express-lane-guarantees.test.ts',
     '<rootDir>/test/lane/lane-scripts.test.ts',
+    '<rootDir>/test/lane/lane-scripts-property.test.ts',
     '<rootDir>/test/lane/express-lane-processes.test.ts',
     '<rootDir>/test/lane/express-worker-process.test.ts',
     '<rootDir>/test/lane/task-dead-cli.test.ts',

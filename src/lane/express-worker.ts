@@ -126,8 +126,15 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       maxDeliveries: o.maxDeliveries,
       staleConsumerMs: o.staleConsumerMs,
       deadLetterMaxLen: o.deadLetterMaxLen,
+      retentionMs: o.retentionMs,
       log: this.log,
       onHeldEntryDeleted: (e) => void this.runs.endDeletedEntry(e.stream, e.id),
+      onSweepError: ({ stage, stream, error }) =>
+        this.emit('janitor:error', {
+          stage,
+          ...(stream ? { type: stream.type.name, lane: stream.lane } : {}),
+          error,
+        }),
       onReclaimed: (s, count) => {
         this.emit('orphans:reclaimed', { type: s.type.name, lane: s.lane, count });
         this.runs.dispatch();

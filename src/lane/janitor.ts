@@ -34,11 +34,21 @@ export interface JanitorOptions {
   maxDeliveries: number;
   staleConsumerMs: number;
   deadLetterMaxLen: number;
+  /** How long a task's record stays after it ends (a task PROMOTE ends dead expires like any other). */
+  retentionMs: number;
   log: Logger;
   /** A held entry's stream entry was deleted (keepalive found it): the worker ends its task. */
   onHeldEntryDeleted: (entry: { stream: StreamRef; id: string }) => void;
   onReclaimed: (stream: StreamRef, count: number) => void;
+  /**
+   * A part of the sweep failed (`stream` is undefined when the whole SWEEP call failed, e.g. Redis down). The sweep
+   * of the other streams and groups went on; the next sweep tries again.
+   */
+  onSweepError: (failure: { stage: JanitorStage; stream?: StreamRef; error: string }) => void;
 }
+
+/** Which part of the janitor's sweep failed (the label of `sagalane_janitor_errors_total`). */
+export type JanitorStage = 'promote' | 'reclaim' | 'sweep';
 
 /** A RECLAIM claim: entry id, deliveries (this claim included), fields. */
 type ClaimedEntry = [string, number, string[]];
@@ -56,7 +66,11 @@ export class Janitor {
     private readonly reader: StreamReader,
     private readonly writer: OutcomeWriter,
     private readonly o: JanitorOptions,
-  ) {}
+  ) {
+    this.retentionSec = Math.ceil(o.retentionMs / 1000);
+  }
+
+  private readonly retentionSec: number;
 
   /** Keepalive script calls and entries refreshed so far (what keepalive costs Redis). */
   readonly keepaliveCounts = { calls: 0, ids: 0 };
@@ -89,7 +103,14 @@ export class Janitor {
     if (this.busy) return;
     this.busy = true;
     try {
-      for (const group of this.sweepGroups()) await this.sweepGroup(group);
+      for (const group of this.sweepGroups()) {
+        // One group's failure (its Redis shard down, a script error) never stops the sweep of the others.
+        try {
+          await this.sweepGroup(group);
+        } catch (err) {
+          this.failed('sweep', undefined, err);
+        }
+      }
       if (++this.sweeps % STALE_CHECK_EVERY === 1) await this.removeStaleConsumers();
     } finally {
       this.busy = false;
@@ -107,7 +128,11 @@ export class Janitor {
     const perStream: string[] = [];
     for (const s of streams) {
       keys.push(this.keys.delayed(s.type.name, s.lane), s.key, this.keys.deadLetters(s.type.name, s.lane));
-      perStream.push(this.keys.taskPrefix(s.type.name), this.cursors.get(s.key) ?? '0-0');
+      perStream.push(
+        this.keys.taskPrefix(s.type.name),
+        this.cursors.get(s.key) ?? '0-0',
+        this.keys.completions(s.type.name),
+      );
     }
     const results = (await runScript(this.cmd, SWEEP, keys, [
       Date.now(),
@@ -119,12 +144,29 @@ export class Janitor {
       this.reader.freeSlots(),
       SCAN_PER_SWEEP,
       this.o.maxDeliveries,
+      this.retentionSec,
       ...perStream,
-    ])) as [number, string, ClaimedEntry[], string[], 0 | 1][];
+    ])) as [number, string, ClaimedEntry[], string[], 0 | 1, string, string][];
     for (const [i, s] of streams.entries()) {
-      const [, next, claimed, missing, isolated] = results[i]!;
-      await this.takeClaims(s, next, claimed, missing, isolated === 1);
+      const [, next, claimed, missing, isolated, promoteError, reclaimError] = results[i]!;
+      if (promoteError) this.failed('promote', s, promoteError);
+      if (reclaimError) this.failed('reclaim', s, reclaimError);
+      try {
+        await this.takeClaims(s, next, claimed, missing, isolated === 1);
+      } catch (err) {
+        this.failed('reclaim', s, err);
+      }
     }
+  }
+
+  private failed(stage: JanitorStage, stream: StreamRef | undefined, err: unknown): void {
+    const error = typeof err === 'string' ? err : ((err as Error)?.message ?? String(err));
+    this.o.log.warn('janitor sweep failed', {
+      stage,
+      ...(stream ? { type: stream.type.name, lane: stream.lane } : {}),
+      error,
+    });
+    this.o.onSweepError({ stage, stream, error });
   }
 
   async promote(s: StreamRef): Promise<number> {
@@ -132,7 +174,14 @@ export class Janitor {
       this.cmd,
       PROMOTE,
       [this.keys.delayed(s.type.name, s.lane), s.key, this.keys.deadLetters(s.type.name, s.lane)],
-      [Date.now(), PROMOTE_LIMIT, this.o.deadLetterMaxLen, this.keys.taskPrefix(s.type.name)],
+      [
+        Date.now(),
+        PROMOTE_LIMIT,
+        this.o.deadLetterMaxLen,
+        this.keys.taskPrefix(s.type.name),
+        this.retentionSec,
+        this.keys.completions(s.type.name),
+      ],
     )) as number;
   }
 

@@ -280,25 +280,64 @@ return 1
 
 /**
  * KEYS: delayed zset, stream, dead-letter stream. ARGV: now, limit, deadLetterMaxLen, taskKeyPrefix (the type's
- * `…:task:` key prefix, same slot). Moves due retries back into the stream and points their task record at the
- * new entry. A member that does not decode (written by hand, or by an incompatible version) is moved to the
- * dead-letter stream with reason `malformed-retry` instead of aborting the call and blocking every retry behind it.
+ * `…:task:` key prefix, same slot), then optionally ttlSec and channel (a task ended dead here expires and is
+ * published like one DEAD_LETTER ends). Moves due retries back into the stream and points their task record at the
+ * new entry. A member that does not decode to what RETRY writes (JSON with a non-empty string id, a string payload
+ * and whole-number attempt, max, timeout and at: written by hand, or by an incompatible version), or whose XADD
+ * fails, is moved to the dead-letter stream with reason `malformed-retry` and the reason in `error`, instead of
+ * raising: a raise here would abort the whole SWEEP and stall every retry and orphan recovery behind one member.
+ * The task a dead-lettered member names ends `dead` with the reason. A task record that is not a hash is left alone.
  */
 const PROMOTE_BODY = `
+-- A whole number as RETRY writes it (a string of digits), or as a JSON number: its digits, else nil.
+local function count(v)
+  if type(v) == 'string' and string.match(v, '^%d+$') then return v end
+  if type(v) == 'number' and v >= 0 and v == math.floor(v) and v < 2^53 then return string.format('%d', v) end
+  return nil
+end
+local function retryProblem(ok, t)
+  if not ok or type(t) ~= 'table' then return 'delayed retry member is not valid JSON' end
+  if type(t.id) ~= 'string' or t.id == '' then return 'delayed retry member has no task id' end
+  if type(t.payload) ~= 'string' then return 'delayed retry member has no string payload' end
+  if not (count(t.attempt) and count(t.max) and count(t.timeout) and count(t.at)) then
+    return 'delayed retry member has no whole-number attempt, max, timeout and at'
+  end
+  return nil
+end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 local promoted = 0
 for _, m in ipairs(due) do
   local ok, t = pcall(cjson.decode, m)
-  if ok and type(t) == 'table' and type(t.id) == 'string' and t.payload ~= nil then
-    local entryId = redis.call('XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload,
-      'm', tostring(t.attempt) .. ' ' .. tostring(t.max) .. ' ' .. tostring(t.timeout) .. ' ' .. tostring(t.at))
-    local taskKey = ARGV[4] .. t.id
-    if redis.call('EXISTS', taskKey) == 1 then redis.call('HSET', taskKey, 'entry', entryId) end
-    promoted = promoted + 1
-  else
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'id', '', 'entry', '', 'reason', 'malformed-retry',
-      'error', 'delayed retry member is not valid JSON with an id and a payload', 'attempts', '0', 'payload', m,
-      'at', ARGV[1])
+  local problem = retryProblem(ok, t)
+  if not problem then
+    local added, entryId = pcall(redis.call, 'XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload,
+      'm', count(t.attempt) .. ' ' .. count(t.max) .. ' ' .. count(t.timeout) .. ' ' .. count(t.at))
+    if added then
+      local taskKey = ARGV[4] .. t.id
+      if redis.call('TYPE', taskKey)['ok'] == 'hash' then redis.call('HSET', taskKey, 'entry', entryId) end
+      promoted = promoted + 1
+    else
+      problem = 'delayed retry member could not be re-enqueued: ' ..
+        (type(entryId) == 'table' and tostring(entryId['err']) or tostring(entryId))
+    end
+  end
+  if problem then
+    local taskId = (ok and type(t) == 'table' and type(t.id) == 'string') and t.id or ''
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'id', taskId, 'entry', '', 'reason', 'malformed-retry',
+      'error', problem, 'attempts', '0', 'payload', string.sub(m, 1, 65536), 'at', ARGV[1])
+    -- Its task (if the member names one) ends dead with the reason rather than staying queued for ever.
+    if taskId ~= '' and redis.call('TYPE', ARGV[4] .. taskId)['ok'] == 'hash' then
+      local st = redis.call('HGET', ARGV[4] .. taskId, 'status')
+      if st ~= 'succeeded' and st ~= 'dead' then
+        redis.call('HSET', ARGV[4] .. taskId, 'status', 'dead', 'error', problem, 'finishedAt', ARGV[1])
+        local idem = redis.call('HGET', ARGV[4] .. taskId, 'idem')
+        if ARGV[5] then
+          redis.call('EXPIRE', ARGV[4] .. taskId, ARGV[5])
+          if idem then redis.call('EXPIRE', idem, ARGV[5]) end
+        end
+        if ARGV[6] then redis.call('PUBLISH', ARGV[6], taskId) end
+      end
+    end
   end
   redis.call('ZREM', KEYS[1], m)
 end
@@ -431,10 +470,12 @@ export const RECLAIM = script('reclaim', RECLAIM_BODY);
  * The janitor's whole sweep in one call: PROMOTE then RECLAIM for each stream of one slot (all of them on a single
  * Redis; one call per slot on a Cluster). KEYS: per stream, its delayed zset, stream and dead-letter stream. ARGV:
  * now, promoteLimit, deadLetterMaxLen, group, consumer, minIdleMs, maxClaims (shared by all the streams, in order),
- * scanCount, maxDeliveries, then per stream its taskKeyPrefix and cursor. A last-chance entry claimed in one stream
+ * scanCount, maxDeliveries, ttlSec, then per stream its taskKeyPrefix, cursor and completions channel. A last-chance entry claimed in one stream
  * (RECLAIM) ends the claims of the sweep; one met after claims in an earlier stream is left for the next sweep.
- * Returns per stream {promoted, nextCursor, claimed, missing, isolated} (RECLAIM's). One call instead of two per stream: an
- * idle worker's sweeps were most of the Redis commands and of the CPU an idle stack spends.
+ * Returns per stream {promoted, nextCursor, claimed, missing, isolated, promoteError, reclaimError} (RECLAIM's; an
+ * error is '' when that part ran). Each part of each stream runs under pcall: one stream whose keys are broken (a
+ * key of the wrong type, say) reports its error and the sweep of the others goes on. One call instead of two per
+ * stream: an idle worker's sweeps were most of the Redis commands and of the CPU an idle stack spends.
  */
 export const SWEEP = script(
   'sweep',
@@ -443,14 +484,23 @@ local function promote(KEYS, ARGV)
 ${PROMOTE_BODY}end
 local function reclaim(KEYS, ARGV)
 ${RECLAIM_BODY}end
+local function errorText(e)
+  if type(e) == 'table' then return tostring(e['err'] or e[1]) end
+  return tostring(e)
+end
 local out = {}
 local free = tonumber(ARGV[7])
 local claimedSoFar = 0
 for i = 1, #KEYS / 3 do
   local delayed, stream, dead = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local promoted = promote({delayed, stream, dead}, {ARGV[1], ARGV[2], ARGV[3], ARGV[8 + 2 * i]})
-  local r = reclaim({stream}, {ARGV[4], ARGV[5], ARGV[6], ARGV[9 + 2 * i], free, ARGV[8], ARGV[9], claimedSoFar})
-  out[i] = {promoted, r[1], r[2], r[3], r[4]}
+  local prefix, cursor, channel = ARGV[8 + 3 * i], ARGV[9 + 3 * i], ARGV[10 + 3 * i]
+  local okP, promoted = pcall(promote, {delayed, stream, dead}, {ARGV[1], ARGV[2], ARGV[3], prefix, ARGV[10], channel})
+  local okR, r = pcall(reclaim, {stream}, {ARGV[4], ARGV[5], ARGV[6], cursor, free, ARGV[8], ARGV[9], claimedSoFar})
+  local promoteError = okP and '' or errorText(promoted)
+  local reclaimError = okR and '' or errorText(r)
+  if not okP then promoted = 0 end
+  if not okR then r = {cursor, {}, {}, 0} end
+  out[i] = {promoted, r[1], r[2], r[3], r[4], promoteError, reclaimError}
   free = free - #r[2]
   claimedSoFar = claimedSoFar + #r[2]
   if r[4] == 1 then free = 0 end

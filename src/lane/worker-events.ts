@@ -10,5 +10,7 @@ export interface ExpressWorkerEvents {
   'task:fenced': [{ type: string; lane: Lane }];
   'orphans:reclaimed': [{ type: string; lane: Lane; count: number }];
   'ack:failed': [{ type: string; lane: Lane; error: string }];
+  /** A part of the janitor's sweep failed (type and lane absent when the whole call failed); the next sweep retries. */
+  'janitor:error': [{ stage: 'promote' | 'reclaim' | 'sweep'; type?: string; lane?: Lane; error: string }];
   autoscale: [{ from: number; to: number; reason: string; p95Ms: number; backlog: number }];
 }

@@ -76,6 +76,8 @@ export function instrumentExpressWorker(
   const { express } = metrics;
   metrics.sources.workers.add(worker);
   const seen = new Set<string>();
+  // Zero series, so the first failure is an increase() the alert sees.
+  for (const stage of ['promote', 'reclaim', 'sweep']) express.janitorErrors.inc({ stage }, 0);
   // Every task event first makes sure the type/lane has its zero series (see initSeries).
   const onTask =
     <P extends TaskEventPayload>(record: (p: P) => void) =>
@@ -98,6 +100,7 @@ export function instrumentExpressWorker(
       express.orphansReclaimed.inc(labelsOf(p), p.count),
     ),
     'ack:failed': onTask((p) => express.ackFailures.inc(labelsOf(p))),
+    'janitor:error': (p: { stage: string }) => express.janitorErrors.inc({ stage: p.stage }),
     autoscale: (p: { from: number; to: number }) => {
       if (p.to !== p.from) express.autoscaleDecisions.inc({ direction: p.to > p.from ? 'up' : 'down' });
     },

@@ -47,6 +47,11 @@ export interface ExpressMetrics {
   autoscaleDecisions: Counter<'direction'>;
   /** Scrapes where reading the stream statistics from Redis failed (the stream gauges are then absent). */
   statsErrors: Counter;
+  /**
+   * Janitor sweeps (retry promotion, orphan reclaim) that failed, by stage (`promote`, `reclaim`, `sweep` = the
+   * whole call). Retries and orphan recovery stall while this grows (the RUNBOOK's SagalaneJanitorFailing).
+   */
+  janitorErrors: Counter<'stage'>;
   /** Read from Redis at scrape time (see lane-collectors.ts). */
   streamLength: Gauge<'type' | 'lane'>;
   backlog: Gauge<'type' | 'lane'>;
@@ -212,6 +217,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
       name: 'sagalane_express_autoscale_decisions_total',
       help: 'Concurrency changes made by the SLA autoscaler, by direction (up, down).',
       labelNames: ['direction'],
+      registers,
+    }),
+    janitorErrors: new Counter({
+      name: 'sagalane_janitor_errors_total',
+      help: 'Janitor sweep parts that failed (retry promotion, orphan reclaim, or the whole sweep call), by stage.',
+      labelNames: ['stage'],
       registers,
     }),
     statsErrors: new Counter({

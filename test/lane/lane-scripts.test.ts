@@ -4,8 +4,9 @@
  * surviving an undecodable member, the orphan sweep claiming a last-chance entry alone, and the whole sweep of
  * several streams in one call.
  */
-import type Redis from 'ioredis';
-import { LaneKeys } from '../../src/lane/keys';
+import type { Cluster, default as Redis } from 'ioredis';
+import { LaneKeys, type Lane } from '../../src/lane/keys';
+import { isCluster, openLaneConnection } from '../../src/lane/redis-connections';
 import {
   COMPLETE,
   HAND_BACK,
@@ -16,7 +17,8 @@ import {
   runScript,
   SWEEP,
 } from '../../src/lane/scripts';
-import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import { waitFor } from '../helpers/wait';
 
 const GROUP = 'g';
 
@@ -366,7 +368,8 @@ describe('lane scripts', () => {
           free,
           200,
           3,
-          ...streams.flatMap((s, i) => [keys.taskPrefix(s.type), cursors[i]!]),
+          3600,
+          ...streams.flatMap((s, i) => [keys.taskPrefix(s.type), cursors[i]!, keys.completions(s.type)]),
         ],
       )) as Reply[];
     const claims = (r: Reply) => r[2].map(([id, deliveries]) => [id, deliveries]);
@@ -430,6 +433,143 @@ describe('lane scripts', () => {
     const deadEntries = (await redis.xrange(dead, '-', '+')) as [string, string[]][];
     expect(deadEntries).toHaveLength(1);
     expect(deadEntries[0]![1]).toEqual(expect.arrayContaining(['reason', 'malformed-retry']));
+  });
+
+  it('PROMOTE dead-letters members with a null, object or boolean payload or no whole-number fields, and never raises', async () => {
+    const type = `t${n++}`;
+    const stream = keys.stream(type, 'standard');
+    const delayed = keys.delayed(type, 'standard');
+    const dead = keys.deadLetters(type, 'standard');
+    const id = (k: number) => `${type}:00000000-0000-0000-0000-00000000000${k}`;
+    const member = (k: number, over: Record<string, unknown>) =>
+      JSON.stringify({ id: id(k), payload: '{}', attempt: '2', max: '3', timeout: '1000', at: '1', ...over });
+    const bad = [
+      member(1, { payload: null }),
+      member(2, { payload: { a: 1 } }),
+      member(3, { payload: true }),
+      member(4, { attempt: null }),
+      member(5, { timeout: 'soon' }),
+      member(6, { id: '' }),
+      'null',
+      '[1,2]',
+      '"text"',
+    ];
+    await redis.hset(keys.task(id(1)), 'status', 'queued', 'attempts', '1');
+    const good = member(7, {});
+    await redis.zadd(delayed, ...bad.flatMap((m, i) => [i + 1, m]), 50, good);
+    // A subscriber as the client opens one: on a Cluster, one connection per shard for SSUBSCRIBE.
+    const listener = openLaneConnection(redisUrl(), 'subscriber', { lazyConnect: false }) as Redis;
+    const published: string[] = [];
+    // On a Cluster the scripts SPUBLISH (sharded pub/sub): the message arrives as `smessage`.
+    const cluster = isCluster(listener);
+    listener.on(cluster ? 'smessage' : 'message', (_channel: string, message: string) =>
+      published.push(message),
+    );
+    await (cluster
+      ? (listener as unknown as Cluster).ssubscribe(keys.completions(type))
+      : listener.subscribe(keys.completions(type)));
+    const promoted = await runScript(
+      redis,
+      PROMOTE,
+      [delayed, stream, dead],
+      [Date.now(), 100, 1000, keys.taskPrefix(type), 3600, keys.completions(type)],
+    );
+    expect(promoted).toBe(1);
+    expect(await redis.zcard(delayed)).toBe(0);
+    const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
+    expect(entries.map(([, f]) => f[f.indexOf('id') + 1])).toEqual([id(7)]);
+    expect(entries[0]![1][entries[0]![1].indexOf('m') + 1]).toBe('2 3 1000 1');
+    const deadEntries = (await redis.xrange(dead, '-', '+')) as [string, string[]][];
+    expect(deadEntries).toHaveLength(bad.length);
+    for (const [, f] of deadEntries) {
+      expect(f[f.indexOf('reason') + 1]).toBe('malformed-retry');
+      expect(f[f.indexOf('error') + 1]).toMatch(/^delayed retry member /);
+    }
+    // The task the first bad member names ends dead with the reason, not queued for ever.
+    expect(await redis.hmget(keys.task(id(1)), 'status', 'error')).toEqual([
+      'dead',
+      'delayed retry member has no string payload',
+    ]);
+    // ...expires like any ended task, and its waiters hear of it.
+    const ttl = await redis.ttl(keys.task(id(1)));
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    await waitFor('the dead task published', () => published.includes(id(1)), 5000, 20);
+    listener.disconnect();
+  });
+
+  it("SWEEP goes on past a stream whose keys are broken, and reports that stream's error", async () => {
+    // Both streams of one type (one slot on a Cluster): its express lane's keys are broken, its standard one is fine.
+    const type = `t${n++}`;
+    const broken = 'express' as const;
+    const healthy = 'standard' as const;
+    const sweepKeys = (lane: Lane) => [
+      keys.delayed(type, lane),
+      keys.stream(type, lane),
+      keys.deadLetters(type, lane),
+    ];
+    for (const lane of [broken, healthy])
+      await redis.call('XGROUP', 'CREATE', keys.stream(type, lane), GROUP, '0', 'MKSTREAM');
+    // The broken type's delayed zset is a string: ZRANGEBYSCORE raises WRONGTYPE.
+    await redis.set(keys.delayed(type, broken), 'not a zset');
+    await redis.zadd(
+      keys.delayed(type, healthy),
+      1,
+      JSON.stringify({ id: `${type}:1`, payload: '{}', attempt: '2', max: '3', timeout: '1000', at: '1' }),
+    );
+    // An orphan in the healthy stream, behind the broken one in the same call.
+    const orphanId = (await redis.xadd(keys.stream(type, healthy), '*', 'id', `${type}:2`, 'payload', '{}'))!;
+    await redis.call(
+      'XREADGROUP',
+      'GROUP',
+      GROUP,
+      'dead',
+      'COUNT',
+      10,
+      'STREAMS',
+      keys.stream(type, healthy),
+      '>',
+    );
+    await redis.call(
+      'XCLAIM',
+      keys.stream(type, healthy),
+      GROUP,
+      'dead',
+      0,
+      orphanId,
+      'IDLE',
+      100_000,
+      'JUSTID',
+    );
+    const reply = (await runScript(
+      redis,
+      SWEEP,
+      [...sweepKeys(broken), ...sweepKeys(healthy)],
+      [
+        Date.now(),
+        500,
+        100,
+        GROUP,
+        'me',
+        10_000,
+        10,
+        200,
+        3,
+        3600,
+        keys.taskPrefix(type),
+        '0-0',
+        keys.completions(type),
+        keys.taskPrefix(type),
+        '0-0',
+        keys.completions(type),
+      ],
+    )) as [number, string, [string, number, string[]][], string[], number, string, string][];
+    expect(reply[0]![0]).toBe(0);
+    expect(reply[0]![5]).toMatch(/WRONGTYPE/);
+    expect(reply[0]![6]).toBe('');
+    expect(reply[1]![0]).toBe(1);
+    expect(reply[1]![2].map(([id]) => id)).toEqual([orphanId]);
+    expect(reply[1]!.slice(5)).toEqual(['', '']);
   });
 
   it('KEEPALIVE refreshes only entries still owned, and names the lost and the deleted ones', async () => {

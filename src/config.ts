@@ -2,12 +2,37 @@
  * The one place sagalane reads its configuration from the environment.
  *
  * Every variable is listed in `envSchema` with its default; `loadConfig` turns the raw environment into a typed
- * `Config` and throws a `ConfigError` naming each bad variable, so a process stops before it half-starts.
+ * `Config` and throws a `ConfigError` naming each bad variable, so a process stops before it half-starts. A
+ * ConfigError never prints a variable's value: several are secrets (a REDIS_URL password, tokens, keys).
  */
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** The longest delay a Node timer honours: `setTimeout` fires a longer one after about 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A duration in ms that a timer will wait (`min`..MAX_TIMER_MS). */
+const timerMs = (min: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest a timer can wait`);
+
+/** Shortest SAGALANE_MCP_TOKEN accepted: a bearer token is the only thing between the network and every tool. */
+export const MIN_MCP_TOKEN_LENGTH = 16;
+
+/**
+ * The longest a research pipeline's artifacts must stay readable, in seconds: its approval wait (at most 7 days,
+ * `approvalTimeoutMs` in workflows/pipeline-contract.ts) does not count against its saga timeout (at most 24 h,
+ * `timeoutMs`), so codegen's code can be read by backtest up to 8 days after it was written. SAGALANE_ARTIFACT_TTL_S
+ * below this would let a late approval find its artifacts gone and roll the saga back. (config.ts may not import the
+ * workflows; test/config-edges.test.ts checks the two limits still add up to this.)
+ */
+export const LONGEST_SAGA_SPAN_S = 7 * 86_400 + 86_400;
+
 const boolFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -89,11 +114,15 @@ export const envSchema = z.object({
    */
   REDIS_CLUSTER_NODES: optionalString.superRefine((v, ctx) => {
     if (v === undefined) return;
-    const bad = v.split(',').filter((item) => !parseHostPort(item));
+    // Positions, not the items: a mistyped `user:password@host:port` must not be printed.
+    const bad = v
+      .split(',')
+      .map((item, i) => (parseHostPort(item) ? 0 : i + 1))
+      .filter(Boolean);
     if (bad.length)
       ctx.addIssue({
         code: 'custom',
-        message: `must be host:port items separated by commas (not host:port: ${bad.map((b) => JSON.stringify(b.trim())).join(', ')})`,
+        message: `must be host:port items separated by commas (item ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not host:port; credentials go in REDIS_URL)`,
       });
   }),
   /** Prefix of every Redis key sagalane writes (streams, results, artifacts, caches). */
@@ -106,7 +135,9 @@ export const envSchema = z.object({
   SAGALANE_MCP_HOST: z.string().min(1).default('127.0.0.1'),
   SAGALANE_MCP_PORT: port.default(7300),
   /** Bearer token for the MCP HTTP endpoint; required when it binds to anything but loopback. */
-  SAGALANE_MCP_TOKEN: optionalString,
+  SAGALANE_MCP_TOKEN: optionalString.refine((v) => v === undefined || v.length >= MIN_MCP_TOKEN_LENGTH, {
+    message: `must be at least ${MIN_MCP_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`,
+  }),
   /** Extra Host header values accepted by the MCP HTTP endpoint (comma-separated). */
   SAGALANE_MCP_ALLOWED_HOSTS: csv,
   /** Extra Origin header values accepted by the MCP HTTP endpoint (comma-separated). */
@@ -114,7 +145,7 @@ export const envSchema = z.object({
   /** Most MCP HTTP sessions open at once; an initialize over it gets a JSON-RPC error (HTTP 503). */
   SAGALANE_MCP_MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** An MCP HTTP session with no request (and no open stream) for this long is closed. */
-  SAGALANE_MCP_SESSION_IDLE_MS: z.coerce.number().int().min(1000).default(1_800_000),
+  SAGALANE_MCP_SESSION_IDLE_MS: timerMs(1000).default(1_800_000),
 
   SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
@@ -128,13 +159,15 @@ export const envSchema = z.object({
   SAGALANE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
   /** OpenAI-compatible chat-completions endpoint for the reasoning agent; unset = built-in planner. */
-  SAGALANE_LLM_BASE_URL: optionalString.refine(
-    (v) => v === undefined || /^https?:\/\//.test(v),
-    'must be an http(s) URL',
-  ),
+  SAGALANE_LLM_BASE_URL: optionalString
+    .refine((v) => v === undefined || /^https?:\/\//.test(v), 'must be an http(s) URL')
+    .refine(
+      (v) => v === undefined || !/^https?:\/\/[^/?#]*@/.test(v),
+      'must not carry a user or password (fetch refuses them): put the key in SAGALANE_LLM_API_KEY',
+    ),
   SAGALANE_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   SAGALANE_LLM_API_KEY: optionalString,
-  SAGALANE_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+  SAGALANE_LLM_TIMEOUT_MS: timerMs(1).default(20_000),
   /** How long a reasoning plan stays cached in Redis. */
   SAGALANE_PLAN_CACHE_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** How the saga worker runs researchPipeline's steps: as lane tasks (lane workers run the agents) or inline. */
@@ -146,8 +179,19 @@ export const envSchema = z.object({
    * (docs/SAGAS.md, "Awaited steps").
    */
   SAGALANE_AWAITED_STEPS: z.enum(['none', 'codegen', 'all']).default('none'),
-  /** Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept. */
-  SAGALANE_ARTIFACT_TTL_S: z.coerce.number().int().positive().default(604_800),
+  /**
+   * Seconds an agent artifact (generated code, fitted parameters, backtest report) is kept: at least
+   * LONGEST_SAGA_SPAN_S (8 days), so a saga approved at the last moment still finds them.
+   */
+  SAGALANE_ARTIFACT_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(
+      LONGEST_SAGA_SPAN_S,
+      `must be at least ${LONGEST_SAGA_SPAN_S} (8 days): a saga's artifacts must outlive its longest approval wait ` +
+        '(7 days) plus its longest run (24 h), or a late approval finds them gone and the saga rolls back',
+    )
+    .default(LONGEST_SAGA_SPAN_S),
   /**
    * Secret artifacts are signed with (src/activities/artifact-store.ts), the same in every process of a deployment,
    * never stored in Redis. Unset: each process signs with its own random key and checks another's artifacts by
@@ -237,7 +281,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? '(environment)');
-        return { variable, message: `${issue.message} (got ${JSON.stringify(env[variable] ?? null)})` };
+        // The message only: the value may be a secret (a REDIS_URL password, a token or key that is too short).
+        return { variable, message: issue.message };
       }),
     );
   }
@@ -302,8 +347,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether `host` is this machine only: `localhost`, or an address in 127.0.0.0/8 or ::1 (IPv4-mapped `::ffff:127.x`
+ * and a bracketed `[::1]` included). Decided by address: a name such as `127.corp.example` can resolve anywhere.
+ */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  const family = isIP(h);
+  if (family === 4) return LOOPBACK.check(h, 'ipv4');
+  if (family === 6) return LOOPBACK.check(h, 'ipv6');
+  return false;
 }
 
 /** For process entry points: load the config or print what is wrong and exit(2). */

@@ -6,9 +6,13 @@
  * unreachable or failing (5xx, 429), the built-in planner answers and the plan says so (`provider`, `assumed`).
  * Answers that retrying cannot change (HTTP 400/401/403/404/422: wrong key, model or URL) fail non-retryably, so a
  * misconfiguration is loud rather than hidden behind the fallback.
+ *
+ * Its errors go into saga state and logs, so they name the endpoint without credentials and carry at most 200
+ * characters of the provider's reply, with anything that looks like a key taken out (`redactedExcerpt`).
  */
 import { z } from 'zod';
 import type { StrategyPlan } from './contracts';
+import { redactedExcerpt, redactText, redactUrl } from '../logger';
 import { LlmProviderError } from './errors';
 import { FAMILY_SPECS } from './strategy-families';
 import { barsPerPeriodText, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';
@@ -133,6 +137,8 @@ export async function planWithLlm(
   barFrequency: BarFrequency = DEFAULT_BAR_FREQUENCY,
 ): Promise<StrategyPlan> {
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  // What messages and details say: no credentials (fetch refuses a URL with a user or password in any case).
+  const shownUrl = redactUrl(url);
   const timeout = AbortSignal.timeout(settings.timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let response: Response;
@@ -167,19 +173,25 @@ export async function planWithLlm(
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     if (timeout.aborted) {
-      throw new LlmProviderError(`LLM provider at ${url} did not answer within ${settings.timeoutMs} ms`, {
-        url,
-        timeoutMs: settings.timeoutMs,
-      });
+      throw new LlmProviderError(
+        `LLM provider at ${shownUrl} did not answer within ${settings.timeoutMs} ms`,
+        {
+          url: shownUrl,
+          timeoutMs: settings.timeoutMs,
+        },
+      );
     }
-    throw new LlmProviderError(`LLM provider at ${url} is unreachable: ${(err as Error).message}`, { url });
+    throw new LlmProviderError(
+      `LLM provider at ${shownUrl} is unreachable: ${redactedExcerpt((err as Error).message)}`,
+      { url: shownUrl },
+    );
   }
   if (!response.ok) {
     // Wrong key, URL or model will not fix itself; rate limits and server errors may.
     const permanent = [400, 401, 403, 404, 422].includes(response.status);
     throw new LlmProviderError(
-      `LLM provider at ${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
-      { url, status: response.status },
+      `LLM provider at ${shownUrl} answered HTTP ${response.status}: ${redactedExcerpt(text)}`,
+      { url: shownUrl, status: response.status },
       !permanent,
     );
   }
@@ -190,25 +202,25 @@ export async function planWithLlm(
     content = parsed.data.choices[0]!.message.content;
   } catch (err) {
     throw new LlmProviderError(
-      `LLM provider at ${url} sent something that is not a chat completion (${(err as Error).message}): ` +
-        text.slice(0, 200),
-      { url, reply: 'invalid' },
+      `LLM provider at ${shownUrl} sent something that is not a chat completion ` +
+        `(${redactedExcerpt((err as Error).message)}): ${redactedExcerpt(text)}`,
+      { url: shownUrl, reply: 'invalid' },
     );
   }
   let proposal: unknown;
   try {
     proposal = JSON.parse(stripCodeFence(content ?? ''));
   } catch {
-    throw new LlmProviderError(`LLM answer is not a JSON plan: ${(content ?? '').slice(0, 200)}`, {
-      url,
+    throw new LlmProviderError(`LLM answer is not a JSON plan: ${redactedExcerpt(content ?? '')}`, {
+      url: shownUrl,
       reply: 'invalid',
     });
   }
   // The same schema the built-in planner's plans pass, account of the idea's numbers included.
   const plan = planSchemaForIdea(idea, { barFrequency }).safeParse(proposal);
   if (!plan.success) {
-    throw new LlmProviderError(`LLM plan failed validation: ${describeIssues(plan.error)}`, {
-      url,
+    throw new LlmProviderError(`LLM plan failed validation: ${redactText(describeIssues(plan.error))}`, {
+      url: shownUrl,
       reply: 'invalid',
     });
   }

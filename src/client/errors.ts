@@ -1,4 +1,5 @@
-/** Named errors of the saga client: each says what was wrong and what to do about it. */
+/** Named errors of the saga client: each says what was wrong and what to do about it (and never a credential). */
+import { redactText, redactUrl } from '../logger';
 
 export class SagaClientError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -66,7 +67,8 @@ export class SagaFailedError extends SagaClientError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`Saga "${sagaId}" ended in state ${state}: ${reason}`, options);
+    // The reason is a failure's message from anywhere in the saga (an agent, a provider): no credential passes.
+    super(`Saga "${sagaId}" ended in state ${state}: ${redactText(reason)}`, options);
   }
 }
 
@@ -75,15 +77,15 @@ export class SagaClientOptionsError extends SagaClientError {}
 
 /** The Temporal frontend did not answer: nothing was started or read. */
 export class TemporalUnavailableError extends SagaClientError {
-  constructor(
-    readonly address: string,
-    reason: string,
-    options?: { cause?: unknown },
-  ) {
+  /** The frontend address, without credentials. */
+  readonly address: string;
+  constructor(address: string, reason: string, options?: { cause?: unknown }) {
+    const shown = redactUrl(address);
     super(
-      `Cannot reach Temporal at ${address} (${reason}). Start the local stack with \`sagalane dev\` (npm start) ` +
-        'or point TEMPORAL_ADDRESS at a running server, then retry.',
+      `Cannot reach Temporal at ${shown} (${redactText(reason)}). Start the local stack with \`sagalane dev\` ` +
+        '(npm start) or point TEMPORAL_ADDRESS at a running server, then retry.',
       options,
     );
+    this.address = shown;
   }
 }

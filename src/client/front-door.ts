@@ -18,6 +18,7 @@ import {
 } from '@temporalio/client';
 import type { Config } from '../config';
 import { RedisUnavailableError } from '../lane/errors';
+import { redactText, redactUrl } from '../logger';
 import { ExpressClient } from '../lane/express-client';
 import {
   isCluster,
@@ -35,23 +36,28 @@ export { DEFAULT_TASK_SCHEMAS };
 
 export type Backend = 'temporal' | 'redis';
 
-/** A backend a command needs did not answer. Nothing was started, submitted or read. */
+/**
+ * A backend a command needs did not answer. Nothing was started, submitted or read. Its message reaches MCP clients
+ * and logs, so the address is shown without its credentials (a REDIS_URL's password).
+ */
 export class BackendUnavailableError extends Error {
   override readonly name = 'BackendUnavailableError';
+  /** Where the backend was expected, without credentials (`redis://user:***@host:6379`). */
+  readonly address: string;
   constructor(
     readonly backend: Backend,
-    readonly address: string,
+    address: string,
     /** How to start it, e.g. "start it with `npm start` (or set TEMPORAL_ADDRESS)". */
     readonly hint: string,
     reason: string,
     options?: { cause?: unknown },
   ) {
+    const shown = redactUrl(address);
     super(
-      `${backend === 'temporal' ? 'Temporal' : 'Redis'} is not reachable at ${address} (${reason}): ${hint}.`,
-      {
-        cause: options?.cause,
-      },
+      `${backend === 'temporal' ? 'Temporal' : 'Redis'} is not reachable at ${shown} (${redactText(reason)}): ${hint}.`,
+      { cause: options?.cause },
     );
+    this.address = shown;
   }
 }
 

@@ -1,4 +1,8 @@
-/** The express lane's named errors: each says what was wrong and what to do about it. */
+/**
+ * The express lane's named errors: each says what was wrong and what to do about it. They reach logs and MCP
+ * clients (read-only ones too), so an address is shown without its credentials.
+ */
+import { redactText, redactUrl } from '../logger';
 
 export class LaneError extends Error {
   constructor(message: string) {
@@ -46,11 +50,14 @@ export class PayloadTooLargeError extends LaneError {
 
 /** Redis did not answer: the submit was NOT accepted. */
 export class RedisUnavailableError extends LaneError {
-  constructor(
-    readonly url: string,
-    cause: string,
-  ) {
-    super(`Redis is unavailable at ${url} (${cause}); the task was not accepted. Retry when Redis is back.`);
+  /** The Redis address, without its credentials (`redis://user:***@host:6379`). */
+  readonly url: string;
+  constructor(url: string, cause: string) {
+    const shown = redactUrl(url);
+    super(
+      `Redis is unavailable at ${shown} (${redactText(cause)}); the task was not accepted. Retry when Redis is back.`,
+    );
+    this.url = shown;
   }
 }
 

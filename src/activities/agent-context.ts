@@ -7,7 +7,7 @@ import type { RedisClient } from '../lane/redis-connections';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
-import { ArtifactStore, type ArtifactStep } from './artifact-store';
+import { ArtifactStore, artifactSigningKey, type ArtifactStep } from './artifact-store';
 import type { ArtifactCompensationInput } from './contracts';
 import { runCpuTaskInProcess, type CpuTaskRunner } from './cpu-tasks';
 import { MarketDataCache, resolveDataset, SYNTHETIC_SAMPLE_SETS, type MarketData } from './market-data';
@@ -30,6 +30,11 @@ export interface AgentDeps {
   planCacheTtlS: number;
   /** Seconds an artifact is kept after it is written. @defaultValue none (kept until compensated) */
   artifactTtlS?: number;
+  /**
+   * Secret the artifacts are signed with (SAGALANE_ARTIFACT_KEY), the same in every process of a deployment.
+   * @defaultValue this process's own random key (another process's artifacts are checked by regenerating their code)
+   */
+  artifactKey?: string;
   logger: Logger;
   /** Time limit of each sandboxed run of generated code. @defaultValue 1000 */
   sandboxTimeoutMs?: number;
@@ -95,7 +100,12 @@ export function createAgentContext(deps: AgentDeps): AgentContext {
   if (!Number.isInteger(walkForwardFolds) || walkForwardFolds < 1 || walkForwardFolds > 20)
     throw new Error('walkForwardFolds must be an integer in 1..20');
   if (!(deps.planCacheTtlS > 0)) throw new Error('planCacheTtlS must be positive');
-  const store = new ArtifactStore(deps.redis, deps.keyPrefix, deps.artifactTtlS);
+  const store = new ArtifactStore(
+    deps.redis,
+    deps.keyPrefix,
+    deps.artifactTtlS,
+    artifactSigningKey(deps.artifactKey),
+  );
   const log = deps.logger.child({ component: 'agents' });
   // Parsed data sets, shared by ml and backtest of every saga these agents run (re-read when a file changes).
   const datasets = new MarketDataCache();
@@ -139,6 +149,7 @@ export function agentDepsFromConfig(config: Config, redis: RedisClient, logger?:
     llm: config.llm,
     planCacheTtlS: config.planCacheTtlS,
     artifactTtlS: config.artifactTtlS,
+    artifactKey: config.artifactKey,
     logger: logger ?? createLogger(config.logLevel),
   };
 }

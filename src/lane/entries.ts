@@ -30,6 +30,7 @@ export const DEAD_REASONS = {
   memory: 'memory-limit',
   deliveries: 'max-deliveries',
   entryDeleted: 'entry-deleted',
+  resultTooLarge: 'result-too-large',
 } as const;
 
 /**

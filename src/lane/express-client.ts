@@ -26,8 +26,9 @@ import {
   qualifiedDeadLetterId,
 } from './partitions';
 import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
+import { isOutOfMemoryError, RedisOutOfMemoryError } from './redis-full';
 import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
-import { TaskTypeRegistry, type TaskSchema } from './task-types';
+import { MAX_TIMEOUT_MS, TaskTypeRegistry, type TaskSchema } from './task-types';
 
 export { collectLaneStats, type LaneStats } from './lane-stats';
 export type { DeadLetter, TaskInfo, TaskStatus } from './task-records';
@@ -84,7 +85,8 @@ const submitSchema = z.object({
   payload: z.unknown(),
   idempotencyKey: z.string().min(1).max(256).optional(),
   maxAttempts: z.number().int().min(1).max(100).optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  // A Node timer fires at once past 2^31 - 1 ms: a longer timeout would end every run after ~1 ms.
+  timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
   durable: z.boolean().optional(),
 });
 
@@ -544,6 +546,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       return await fn();
     } catch (err) {
       if (isConnectionError(err)) throw new RedisUnavailableError(this.url, (err as Error).message);
+      if (isOutOfMemoryError(err)) throw new RedisOutOfMemoryError('a lane write (submit, replay or purge)');
       throw err;
     }
   }

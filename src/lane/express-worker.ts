@@ -17,6 +17,7 @@ import { LatencyWindow } from './autoscaler';
 import type { StreamRef } from './entries';
 import { HandlerPools } from './handler-pool';
 import { Janitor } from './janitor';
+import { LaneOptionsError } from './errors';
 import { LaneKeys, LANES } from './keys';
 import { OutcomeWriter } from './outcome-writer';
 import { partitionStreams } from './partitions';
@@ -219,6 +220,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         this.reader.release(r.entry);
       }
     }
+    this.writer.stop();
     if (!this.options.pools) await this.pools.close();
     if (!this.options.connection) await this.cmd.quit().catch(() => this.cmd.disconnect());
     this.log.info('express worker stopped', { drained });
@@ -232,6 +234,17 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       } catch (err) {
         if (!/BUSYGROUP/.test((err as Error).message)) throw err;
       }
+      // COMPLETE trims everything below the oldest entry pending in *its* group (XTRIM MINID): a second group on
+      // the same stream would lose the entries it has not read yet. One group per stream is the lane's rule.
+      const groups = (await this.cmd.call('XINFO', 'GROUPS', s.key)) as unknown[][];
+      const names = groups.map((g) => String(g[g.indexOf('name') + 1]));
+      const others = names.filter((n) => n !== this.options.group);
+      if (others.length)
+        throw new LaneOptionsError(
+          `stream ${s.key} has consumer group(s) ${others.join(', ')} besides this worker's "${this.options.group}": ` +
+            'the lane trims acknowledged entries per group, so every worker of a key prefix must use one group ' +
+            '(the same `group` option), and other readers must not add groups to lane streams',
+        );
     }
   }
 

@@ -1,5 +1,6 @@
 /** The express lane: Redis Streams task lanes with priority, retries, dead letters and orphan recovery. */
 export * from './errors';
+export { RedisOutOfMemoryError, isOutOfMemoryError } from './redis-full';
 export { LANES, LaneKeys, DEFAULT_GROUP, type Lane } from './keys';
 export * from './task-types';
 export * from './builtin-task-types';

@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import { type Entry, errorText, packedFields, type StreamRef } from './entries';
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError, type RedisClient } from './redis-connections';
+import { isOutOfMemoryError } from './redis-full';
 import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
 
 /**
@@ -72,6 +73,8 @@ export class OutcomeWriter {
   private readonly completeStreams = new Map<string, StreamRef>();
   private completeFlushQueued = false;
   private readonly retentionSec: number;
+  /** The worker stopped: writes refused by a full Redis are not retried any more (their entries stay pending). */
+  private stopped = false;
 
   constructor(
     private readonly cmd: RedisClient,
@@ -163,7 +166,8 @@ export class OutcomeWriter {
         }
       },
       (err: unknown) => {
-        if (isConnectionError(err) && Date.now() <= batch.deadline) {
+        if (this.worthRetrying(err, batch.deadline)) {
+          if (isOutOfMemoryError(err) && batch.attempt === 0) this.full(s);
           const delay = Math.min(100 * 2 ** batch.attempt++, 2000);
           setTimeout(() => this.sendCompletions(batch), delay);
           return;
@@ -276,6 +280,30 @@ export class OutcomeWriter {
     });
   }
 
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * A write cut by a connection error is retried through short outages (then the entry is left to orphan
+   * recovery). One refused by a full Redis is retried for as long as the worker holds the entry (its keepalive
+   * does not need memory): leaving it to orphan recovery would run the handler again once space returns.
+   */
+  private worthRetrying(err: unknown, deadline: number): boolean {
+    if (isOutOfMemoryError(err)) return !this.stopped;
+    return isConnectionError(err) && Date.now() <= deadline;
+  }
+
+  private full(stream: StreamRef): void {
+    this.o.log.error(
+      'Redis is full (maxmemory, noeviction): outcome writes are retried until space returns',
+      {
+        type: stream.type.name,
+        lane: stream.lane,
+      },
+    );
+  }
+
   /** Outcome writes must land: retry through short outages, then leave the entry to orphan recovery. */
   private async withRetries<T>(stream: StreamRef, write: () => Promise<T>): Promise<T | undefined> {
     const deadline = Date.now() + this.retryWindowMs();
@@ -283,10 +311,11 @@ export class OutcomeWriter {
       try {
         return await write();
       } catch (err) {
-        if (!isConnectionError(err) || Date.now() > deadline) {
+        if (!this.worthRetrying(err, deadline)) {
           this.writeFailed(stream, err);
           return undefined;
         }
+        if (isOutOfMemoryError(err) && i === 0) this.full(stream);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 2000)));
       }
     }

@@ -49,6 +49,9 @@ function script(name: string, body: string): LaneScript {
  */
 export const ENTRY_FIELDS = ['id', 'payload', 'm'] as const;
 
+/** The longest error text a task record or dead letter keeps, in bytes (the rest is cut). */
+export const MAX_ERROR_BYTES = 4096;
+
 /** Values per task in SUBMIT's ARGV, after the five leading ones. */
 export const SUBMIT_ARGS_PER_TASK = 5;
 
@@ -237,7 +240,7 @@ export const RETRY = script(
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[7]) then return 0 end
 local st = redis.call('HGET', KEYS[2], 'status')
 if st ~= 'succeeded' and st ~= 'dead' then
-  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', ARGV[3], 'attempts', ARGV[4])
+  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', string.sub(ARGV[3], 1, ${MAX_ERROR_BYTES}), 'attempts', ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -257,19 +260,21 @@ export const DEAD_LETTER = script(
   'deadLetter',
   `
 if ARGV[11] ~= '' and not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[11]) then return 0 end
+-- Dead letters are capped in number (MAXLEN) and each one's error text in bytes: a handler's error can be any size.
+local err = string.sub(ARGV[5], 1, ${MAX_ERROR_BYTES})
 local final = false
 if #KEYS == 3 then
   local h = redis.call('HMGET', KEYS[3], 'status', 'idem')
   final = (h[1] == 'succeeded' or h[1] == 'dead')
   if not final then
-    redis.call('HSET', KEYS[3], 'status', 'dead', 'error', ARGV[5], 'attempts', ARGV[6], 'finishedAt', ARGV[8])
+    redis.call('HSET', KEYS[3], 'status', 'dead', 'error', err, 'attempts', ARGV[6], 'finishedAt', ARGV[8])
     redis.call('EXPIRE', KEYS[3], ARGV[9])
     if h[2] then redis.call('EXPIRE', h[2], ARGV[9]) end
   end
 end
 if not final then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[12], '*', 'id', ARGV[3], 'entry', ARGV[2], 'reason', ARGV[4],
-    'error', ARGV[5], 'attempts', ARGV[6], 'payload', ARGV[7], 'at', ARGV[8])
+    'error', err, 'attempts', ARGV[6], 'payload', ARGV[7], 'at', ARGV[8])
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])

@@ -17,6 +17,8 @@ export interface TaskFailure {
   timedOut: boolean;
   /** A pooled handler's thread ran out of its heap limit. */
   outOfMemory: boolean;
+  /** The dead-letter reason when the worker, not the handler, decided the run failed (e.g. `result-too-large`). */
+  reason?: string;
 }
 
 export type RunOutcome = { ok: true; result: unknown } | { ok: false; failure: TaskFailure };

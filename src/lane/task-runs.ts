@@ -262,6 +262,15 @@ export class TaskRuns {
         };
         return this.afterFailure(task, outcome.failure);
       }
+      const resultBytes = Buffer.byteLength(json);
+      if (resultBytes > task.type.defaults.maxResultBytes)
+        return this.afterFailure(task, {
+          text: `result is ${resultBytes} bytes, more than the type's maxResultBytes (${task.type.defaults.maxResultBytes})`,
+          nonRetryable: true,
+          timedOut: false,
+          outOfMemory: false,
+          reason: DEAD_REASONS.resultTooLarge,
+        });
       task.resultJson = json;
       task.finishedAt = finishedAt;
       this.d.writer.complete(task.entry.stream, task);
@@ -392,6 +401,7 @@ export class TaskRuns {
 
 /** Why a failed run ends the task now (dead-letter reason), or undefined when it is retried. */
 function deadReasonOf(f: TaskFailure, attempt: number, maxAttempts: number): string | undefined {
+  if (f.reason) return f.reason;
   if (f.outOfMemory) return DEAD_REASONS.memory;
   if (f.nonRetryable)
     return f.text.startsWith('UnrecoverableTaskError')

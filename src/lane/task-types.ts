@@ -36,6 +36,11 @@ export interface TaskTypeDefaults {
   /** Largest accepted JSON payload. @defaultValue 262144 (256 KiB) */
   maxPayloadBytes: number;
   /**
+   * Largest result a handler may return, as JSON: a bigger one ends the task `dead` (reason `result-too-large`,
+   * not retried: every rerun would return as much), so a runaway handler cannot fill Redis. @defaultValue 1048576
+   */
+  maxResultBytes: number;
+  /**
    * Most tasks a lane of this type may hold (waiting + running); a submit past it is refused with
    * `BacklogFullError`, so a stalled consumer side cannot fill Redis. @defaultValue 100000
    */
@@ -48,11 +53,15 @@ export interface TaskTypeDefaults {
   partitions: number;
 }
 
+/** The longest a Node timer waits (2^31 - 1 ms, ~24.8 days): a longer timeout would fire after ~1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export const DEFAULT_TASK_TYPE_DEFAULTS: TaskTypeDefaults = {
   lane: 'standard',
   maxAttempts: 3,
   timeoutMs: 60_000,
   maxPayloadBytes: 256 * 1024,
+  maxResultBytes: 1024 * 1024,
   maxBacklog: 100_000,
   partitions: 1,
 };
@@ -123,8 +132,10 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
   if (!LANES.includes(d.lane)) throw new LaneOptionsError(`${name}: defaults.lane must be one of ${LANES}`);
   if (!Number.isInteger(d.maxAttempts) || d.maxAttempts < 1 || d.maxAttempts > 100)
     throw new LaneOptionsError(`${name}: defaults.maxAttempts must be an integer in 1..100`);
-  if (!Number.isInteger(d.timeoutMs) || d.timeoutMs < 1)
-    throw new LaneOptionsError(`${name}: defaults.timeoutMs must be a positive integer`);
+  if (!Number.isInteger(d.timeoutMs) || d.timeoutMs < 1 || d.timeoutMs > MAX_TIMEOUT_MS)
+    throw new LaneOptionsError(`${name}: defaults.timeoutMs must be an integer in 1..${MAX_TIMEOUT_MS}`);
+  if (!Number.isInteger(d.maxResultBytes) || d.maxResultBytes < 2)
+    throw new LaneOptionsError(`${name}: defaults.maxResultBytes must be an integer >= 2`);
   if (!Number.isInteger(d.maxPayloadBytes) || d.maxPayloadBytes < 2)
     throw new LaneOptionsError(`${name}: defaults.maxPayloadBytes must be an integer >= 2`);
   if (!Number.isInteger(d.maxBacklog) || d.maxBacklog < 1)

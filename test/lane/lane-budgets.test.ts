@@ -1,0 +1,123 @@
+/**
+ * The lane's byte and range limits against the real Redis: a result over the type's maxResultBytes ends its task
+ * dead (`result-too-large`, not retried) instead of being stored; a handler's error text is cut to MAX_ERROR_BYTES in
+ * the record and the dead letter; a timeout no timer can wait is refused at submit and in a type's defaults; and a
+ * worker refuses to start on a stream that carries another consumer group (COMPLETE's trim is per group).
+ */
+import type Redis from 'ioredis';
+import { z } from 'zod';
+import {
+  defineTaskType,
+  ExpressClient,
+  ExpressWorker,
+  LaneOptionsError,
+  type TaskType,
+} from '../../src/lane';
+import { MAX_ERROR_BYTES } from '../../src/lane/scripts';
+import { createLogger } from '../../src/logger';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+
+const quiet = createLogger('silent');
+
+describe('lane budgets', () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+  const workers: ExpressWorker[] = [];
+  const clients: ExpressClient[] = [];
+  let runs = 0;
+
+  const types: TaskType[] = [
+    defineTaskType({
+      name: 'bigresult',
+      schema: z.object({ bytes: z.number() }),
+      handler: async ({ bytes }) => {
+        runs++;
+        return { blob: 'x'.repeat(bytes) };
+      },
+      defaults: { maxResultBytes: 10_000, maxAttempts: 3 },
+    }),
+    defineTaskType({
+      name: 'longerror',
+      schema: z.object({}),
+      handler: async () => {
+        throw Object.assign(new Error('e'.repeat(100_000)), { nonRetryable: true });
+      },
+    }),
+  ];
+
+  function setup(name: string) {
+    const prefix = uniquePrefix(`lane-budget-${name}`);
+    prefixes.push(prefix);
+    const client = new ExpressClient({ types, redisUrl: redisUrl(), keyPrefix: prefix });
+    clients.push(client);
+    const worker = new ExpressWorker({ types, redisUrl: redisUrl(), keyPrefix: prefix, logger: quiet });
+    workers.push(worker);
+    return { prefix, client, worker };
+  }
+
+  beforeAll(() => {
+    redis = redisClient();
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await Promise.all(clients.map((c) => c.close()));
+    for (const p of prefixes) await deleteKeys(redis, p);
+    redis.disconnect();
+  });
+
+  it('ends a task whose result is over maxResultBytes dead, once, and stores a result under it', async () => {
+    const { client, worker } = setup('result');
+    await worker.start();
+    const small = await client.submit({ type: 'bigresult', payload: { bytes: 100 } });
+    const big = await client.submit({ type: 'bigresult', payload: { bytes: 50_000 } });
+    expect((await client.result(small.taskId)).status).toBe('succeeded');
+    const dead = await client.result(big.taskId);
+    expect({ status: dead.status, attempts: dead.attempts }).toEqual({ status: 'dead', attempts: 1 });
+    expect(dead.error).toMatch(/result is 500\d\d bytes, more than the type's maxResultBytes \(10000\)/);
+    expect(runs).toBe(2);
+    const [letter] = await client.deadLetters('bigresult', 'standard');
+    expect(letter?.reason).toBe('result-too-large');
+  });
+
+  it("cuts a handler's error text to MAX_ERROR_BYTES in the record and the dead letter", async () => {
+    const { client, worker } = setup('error');
+    await worker.start();
+    const { taskId } = await client.submit({ type: 'longerror', payload: {} });
+    const info = await client.result(taskId);
+    expect(info.status).toBe('dead');
+    expect(Buffer.byteLength(info.error!)).toBe(MAX_ERROR_BYTES);
+    const [letter] = await client.deadLetters('longerror', 'standard');
+    expect(Buffer.byteLength(letter!.error)).toBe(MAX_ERROR_BYTES);
+  });
+
+  it('refuses a timeout no timer can wait, at submit and in the type', async () => {
+    const { client } = setup('timeout');
+    await expect(
+      client.submit({ type: 'bigresult', payload: { bytes: 1 }, timeoutMs: 2 ** 31 }),
+    ).rejects.toThrow(/Invalid submit request[\s\S]*timeoutMs/);
+    await expect(
+      client.submit({ type: 'bigresult', payload: { bytes: 1 }, timeoutMs: 2 ** 31 - 1 }),
+    ).resolves.toHaveProperty('taskId');
+    expect(() =>
+      defineTaskType({
+        name: 'forever',
+        schema: z.object({}),
+        handler: async () => null,
+        defaults: { timeoutMs: 30 * 86_400_000 },
+      }),
+    ).toThrow(LaneOptionsError);
+  });
+
+  it('refuses to start on a stream that has another consumer group', async () => {
+    const { client, worker } = setup('groups');
+    await redis.call(
+      'XGROUP',
+      'CREATE',
+      client.keys.stream('bigresult', 'express'),
+      'analytics',
+      '0',
+      'MKSTREAM',
+    );
+    await expect(worker.start()).rejects.toThrow(/has consumer group\(s\) analytics besides this worker's/);
+  });
+});

@@ -145,6 +145,8 @@ export interface CancelOutcome {
 
 export interface SagaResultOptions {
   runId?: string;
+  /** Stops the wait (the call then rejects); without it `result` waits as long as the saga runs. */
+  signal?: AbortSignal;
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -422,8 +424,10 @@ export class SagaClient {
   async result(sagaId: string, options: SagaResultOptions = {}): Promise<PipelineResult> {
     const handle = this.client.workflow.getHandle<() => Promise<PipelineResult>>(sagaId, options.runId);
     try {
-      return await handle.result();
+      const { signal } = options;
+      return await (signal ? this.client.withAbortSignal(signal, () => handle.result()) : handle.result());
     } catch (err) {
+      if (options.signal?.aborted) throw err;
       if (isNotFound(err)) throw new SagaNotFoundError(sagaId, options.runId);
       if (err instanceof WorkflowFailedError) {
         const state = await this.getState(sagaId, options).catch(() => undefined);

@@ -31,7 +31,13 @@ export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackCo
       const addresses = { temporalAddress, redisUrl: config.redisUrl };
       try {
         const server = await startMcpHttpServer({
-          createServer: () => createMcpServer({ frontDoor: door, readOnly: options.readOnly, addresses }),
+          createServer: (session) =>
+            createMcpServer({
+              frontDoor: door,
+              readOnly: options.readOnly,
+              addresses,
+              subscriptionBudget: session.subscriptionBudget,
+            }),
           host: config.mcp.host,
           port: options.port ?? config.mcp.port,
           token: config.mcp.token,

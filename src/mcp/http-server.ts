@@ -2,8 +2,11 @@
  * The MCP server over Streamable HTTP at `/mcp`, with stateful sessions: an `initialize` request opens a session
  * (its id comes back in `Mcp-Session-Id`), later requests carry that header, `DELETE /mcp` ends it. Every request is
  * checked first (Host, Origin, bearer token: see request-guard.ts). Bound to 127.0.0.1 unless told otherwise.
- * Sessions are bounded: at most `maxSessions` open (an initialize over the cap gets 503 and a JSON-RPC error), and
- * one without requests for `sessionIdleMs` is closed.
+ * Sessions are bounded: at most `maxSessions` open, and at most `maxSessionsPerToken` opened with one bearer token (an
+ * initialize over either cap gets 503 and a JSON-RPC error); the sessions of one token share `maxSubscriptionsPerToken`
+ * resource subscriptions; a session is used only with the token that opened it; and one without a request for
+ * `sessionIdleMs` is closed, even with a stream open (a client that only listens sends `ping` now and then). A request
+ * whose client drops the connection before its answer is cancelled, so whatever it waited for stops.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -13,17 +16,31 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isLoopback } from '../config';
 import { createLogger, type Logger } from '../logger';
-import { createRequestGuard } from './request-guard';
+import { createHolderOf, createRequestGuard, tokensOf } from './request-guard';
+import type { SubscriptionBudget } from './saga-resources';
+
+/** What the endpoint tells `createServer` about the session it builds a server for. */
+export interface McpSessionContext {
+  /** Who opened it: `token:<n>` (the n-th accepted token) or `anonymous` (no token configured). */
+  holder: string;
+  /** The subscription places of the session's token: pass it to `createMcpServer({ subscriptionBudget })`. */
+  subscriptionBudget: SubscriptionBudget;
+}
 
 export interface McpHttpServerOptions {
-  /** Builds one MCP server per session (e.g. `() => createMcpServer({ sagas, express })`). */
-  createServer: () => McpServer;
+  /**
+   * Builds one MCP server per session, e.g.
+   * `(session) => createMcpServer({ sagas, express, subscriptionBudget: session.subscriptionBudget })`.
+   */
+  createServer: (session: McpSessionContext) => McpServer;
   /** Interface to bind. @defaultValue '127.0.0.1' */
   host?: string;
   /** Port; 0 picks a free one (see the returned `port`). @defaultValue 7300 */
   port?: number;
-  /** Required bearer token. Must be set when `host` is not a loopback address. */
+  /** Required bearer token. Must be set (or `tokens`) when `host` is not a loopback address. */
   token?: string;
+  /** More accepted bearer tokens, e.g. one per client or team: each is its own holder for the per-token caps. */
+  tokens?: string[];
   /** Extra accepted Host values (`name` or `name:port`). */
   allowedHosts?: string[];
   /** Extra accepted Origin values. */
@@ -36,8 +53,19 @@ export interface McpHttpServerOptions {
    */
   maxSessions?: number;
   /**
-   * A session with no request for this long, and no stream open, is closed (its next request gets 404 and the client
-   * initializes again). @defaultValue 1800000 (30 min)
+   * Most sessions opened with one bearer token (or, with none configured, by all clients together), so one holder
+   * cannot take every session. @defaultValue `maxSessions` shared evenly by the accepted tokens (rounded up):
+   * `maxSessions` with one token or none
+   */
+  maxSessionsPerToken?: number;
+  /**
+   * Most resource subscriptions the sessions of one bearer token hold together (each session also has its own cap,
+   * `createMcpServer({ maxSubscriptions })`). @defaultValue 1000
+   */
+  maxSubscriptionsPerToken?: number;
+  /**
+   * A session with no request for this long is closed, whether or not a stream of it is open (its next request gets
+   * 404 and the client initializes again); a request still being answered keeps it. @defaultValue 1800000 (30 min)
    */
   sessionIdleMs?: number;
   /** @defaultValue a logger at info level */
@@ -62,13 +90,15 @@ const MCP_PATH = '/mcp';
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
-  /** Requests (and SSE streams) of the session still open. */
-  open: number;
+  holder: string;
+  /** POST / DELETE requests of the session still being answered (a GET stream does not count: it only listens). */
+  answering: number;
   lastSeen: number;
 }
 
 export const DEFAULT_MAX_SESSIONS = 100;
 export const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_TOKEN = 1000;
 
 export async function startMcpHttpServer(options: McpHttpServerOptions): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
@@ -80,19 +110,52 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     throw new McpHttpServerError(`maxSessions must be a positive integer (got ${maxSessions})`);
   if (!Number.isInteger(sessionIdleMs) || sessionIdleMs < 1000)
     throw new McpHttpServerError(`sessionIdleMs must be an integer >= 1000 (got ${sessionIdleMs})`);
-  if (!options.token && !isLoopback(host)) {
+  const tokens = tokensOf(options);
+  const maxSessionsPerToken =
+    options.maxSessionsPerToken ?? Math.ceil(maxSessions / Math.max(1, tokens.length));
+  if (!Number.isInteger(maxSessionsPerToken) || maxSessionsPerToken < 1)
+    throw new McpHttpServerError(
+      `maxSessionsPerToken must be a positive integer (got ${maxSessionsPerToken})`,
+    );
+  const maxSubscriptionsPerToken = options.maxSubscriptionsPerToken ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_TOKEN;
+  if (!Number.isInteger(maxSubscriptionsPerToken) || maxSubscriptionsPerToken < 1)
+    throw new McpHttpServerError(
+      `maxSubscriptionsPerToken must be a positive integer (got ${maxSubscriptionsPerToken})`,
+    );
+  if (tokens.length === 0 && !isLoopback(host)) {
     throw new McpHttpServerError(
       `Binding the MCP endpoint to ${host} exposes it beyond this machine: set SAGALANE_MCP_TOKEN (a bearer token) first.`,
     );
   }
   const sessions = new Map<string, Session>();
-  /** initialize requests being answered: they count against the cap before their session exists. */
-  let opening = 0;
+  /** initialize requests being answered, by holder: they count against the caps before their session exists. */
+  const opening = new Map<string, number>();
+  const count = (map: Map<string, number>, key: string, by: number) => {
+    const n = (map.get(key) ?? 0) + by;
+    if (n === 0) map.delete(key);
+    else map.set(key, n);
+  };
+  const sum = (map: Map<string, number>) => [...map.values()].reduce((a, b) => a + b, 0);
+  const sessionsOf = (holder: string) =>
+    [...sessions.values()].filter((s) => s.holder === holder).length + (opening.get(holder) ?? 0);
+  const subscriptionsByHolder = new Map<string, number>();
+  const budgetOf = (holder: string): SubscriptionBudget => ({
+    take: () => {
+      if ((subscriptionsByHolder.get(holder) ?? 0) >= maxSubscriptionsPerToken)
+        return (
+          `Too many resource subscriptions for this bearer token across its sessions (${maxSubscriptionsPerToken}, ` +
+          'the limit): send resources/unsubscribe for one you no longer need, or end an idle session.'
+        );
+      count(subscriptionsByHolder, holder, 1);
+      return undefined;
+    },
+    give: () => count(subscriptionsByHolder, holder, -1),
+  });
   const sweeper = setInterval(
     () => {
       const now = Date.now();
       for (const [id, session] of sessions) {
-        if (session.open > 0 || now - session.lastSeen < sessionIdleMs) continue;
+        if (session.answering > 0 || now - session.lastSeen < sessionIdleMs) continue;
         logger.debug('MCP session expired (idle)', { sessionId: id, idleMs: now - session.lastSeen });
         void session.transport.close().catch(() => undefined);
       }
@@ -102,6 +165,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   sweeper.unref();
   // Host values name the port, known only once listening.
   const guard: { check?: ReturnType<typeof createRequestGuard> } = {};
+  const holderOf = createHolderOf(options);
 
   const httpServer = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -142,17 +206,32 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
         return;
       }
     }
+    const holder = holderOf(req.headers);
     if (sessionId) {
       const session = sessions.get(sessionId);
-      if (!session) {
+      // A session is its opener's: another token holder is told no more than that it does not exist.
+      if (!session || session.holder !== holder) {
         sendJsonRpcError(res, 404, -32001, 'Unknown or expired session: initialize a new one');
         return;
       }
-      session.open += 1;
+      const answering = req.method !== 'GET';
+      if (answering) session.answering += 1;
       session.lastSeen = Date.now();
+      const requestIds = requestIdsOf(body);
       res.once('close', () => {
-        session.open -= 1;
-        session.lastSeen = Date.now();
+        if (answering) {
+          session.answering -= 1;
+          session.lastSeen = Date.now();
+        }
+        // The client went away before its answer: cancel what it asked, as a notifications/cancelled would, so its
+        // handlers (a tasks/result, a waiting tool call) stop waiting instead of running on for nobody.
+        if (!res.writableFinished && sessions.get(sessionId) === session)
+          for (const requestId of requestIds)
+            session.transport.onmessage?.({
+              jsonrpc: '2.0',
+              method: 'notifications/cancelled',
+              params: { requestId, reason: 'The client closed the connection' },
+            });
       });
       await session.transport.handleRequest(req, res, body);
       return;
@@ -161,25 +240,35 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       sendJsonRpcError(res, 400, -32000, 'No Mcp-Session-Id header: send an initialize request first');
       return;
     }
-    if (sessions.size + opening >= maxSessions) {
+    const retry =
+      `end one with DELETE /mcp, or retry once an idle one expired (after ${Math.round(sessionIdleMs / 1000)} s ` +
+      'without requests).';
+    if (sessions.size + sum(opening) >= maxSessions) {
       sendJsonRpcError(
         res,
         503,
         -32000,
-        `Too many open MCP sessions (${maxSessions}, the limit; SAGALANE_MCP_MAX_SESSIONS): end one with ` +
-          `DELETE /mcp, or retry once an idle one expired (after ${Math.round(sessionIdleMs / 1000)} s without ` +
-          'requests).',
+        `Too many open MCP sessions (${maxSessions}, the limit; SAGALANE_MCP_MAX_SESSIONS): ${retry}`,
       );
       return;
     }
-    opening += 1;
-    res.once('close', () => (opening -= 1));
-    const server = options.createServer();
+    if (sessionsOf(holder) >= maxSessionsPerToken) {
+      sendJsonRpcError(
+        res,
+        503,
+        -32000,
+        `Too many open MCP sessions for this bearer token (${maxSessionsPerToken}, the limit per token): ${retry}`,
+      );
+      return;
+    }
+    count(opening, holder, 1);
+    res.once('close', () => count(opening, holder, -1));
+    const server = options.createServer({ holder, subscriptionBudget: budgetOf(holder) });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, open: 0, lastSeen: Date.now() });
-        logger.debug('MCP session opened', { sessionId: id });
+        sessions.set(id, { transport, server, holder, answering: 0, lastSeen: Date.now() });
+        logger.debug('MCP session opened', { sessionId: id, holder });
       },
     });
     transport.onclose = () => {
@@ -202,6 +291,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   guard.check = createRequestGuard({
     port,
     token: options.token,
+    tokens: options.tokens,
     allowedHosts: isLoopback(host) ? options.allowedHosts : [host, ...(options.allowedHosts ?? [])],
     allowedOrigins: options.allowedOrigins,
   });
@@ -223,6 +313,18 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       });
     },
   };
+}
+
+/** The ids of the JSON-RPC requests in a POST body (one message or a batch). */
+function requestIdsOf(body: unknown): (string | number)[] {
+  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
+  const ids: (string | number)[] = [];
+  for (const m of messages) {
+    if (!m || typeof m !== 'object' || typeof (m as { method?: unknown }).method !== 'string') continue;
+    const id = (m as { id?: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+  }
+  return ids;
 }
 
 function sendJsonRpcError(res: http.ServerResponse, status: number, code: number, message: string): void {

@@ -9,10 +9,17 @@ import type { ExpressClient, TaskInfo } from '../lane/express-client';
 import { TaskNotFoundError, TaskWaitTimeoutError } from '../lane/errors';
 import { errorResult, okResult } from './tool-results';
 
-/** Waits for the saga's run to close and answers with its final state (an `isError` result unless completed). */
-export async function sagaOutcome(sagas: SagaClient, sagaId: string): Promise<CallToolResult> {
+/**
+ * Waits for the saga's run to close and answers with its final state (an `isError` result unless completed). The
+ * signal stops the wait (the call then rejects).
+ */
+export async function sagaOutcome(
+  sagas: SagaClient,
+  sagaId: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<CallToolResult> {
   try {
-    await sagas.result(sagaId);
+    await sagas.result(sagaId, { signal: options.signal });
   } catch (err) {
     // How it ended is read from the state below; anything else (not found, Temporal down) is the answer.
     if (!(err instanceof SagaFailedError)) throw err;

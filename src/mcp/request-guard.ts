@@ -11,6 +11,8 @@ export interface RequestGuardOptions {
   port: number;
   /** Required bearer token; undefined = no token needed (loopback only, enforced by the config). */
   token?: string;
+  /** More accepted bearer tokens (one per client or team), each its own holder for the per-token caps. */
+  tokens?: string[];
   /** Extra accepted Host values: `name` (any port) or `name:port`. */
   allowedHosts?: string[];
   /** Extra accepted Origin values, e.g. `https://assistant.example.com`. */
@@ -36,7 +38,7 @@ export function createRequestGuard(
   const origins = new Set<string>(LOOPBACK_NAMES.map((n) => `http://${n}:${options.port}`));
   for (const o of options.allowedOrigins ?? [])
     if (o.trim()) origins.add(o.trim().toLowerCase().replace(/\/$/, ''));
-  const tokenDigest = options.token ? digest(options.token) : undefined;
+  const tokenDigests = tokensOf(options).map(digest);
 
   return (headers) => {
     const host = (headers.host ?? '').trim().toLowerCase();
@@ -57,9 +59,8 @@ export function createRequestGuard(
         message: `Origin "${origin}" is not allowed. Add it to SAGALANE_MCP_ALLOWED_ORIGINS to accept it.`,
       };
     }
-    if (tokenDigest) {
-      const match = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '');
-      if (!match || !timingSafeEqual(digest(match[1]!.trim()), tokenDigest)) {
+    if (tokenDigests.length > 0) {
+      if (tokenIndexOf(headers, tokenDigests) < 0) {
         return {
           ok: false,
           status: 401,
@@ -70,6 +71,39 @@ export function createRequestGuard(
     }
     return { ok: true };
   };
+}
+
+/** The accepted tokens, `token` first, without duplicates. */
+export function tokensOf(options: { token?: string; tokens?: string[] }): string[] {
+  return [...new Set([options.token, ...(options.tokens ?? [])].filter((t): t is string => !!t))];
+}
+
+/**
+ * Who sends a request, for the per-token caps: `token:<n>` for the n-th accepted token (`tokensOf` order), or
+ * `anonymous` when no token is configured. Call it on requests the guard accepted.
+ */
+export function createHolderOf(options: {
+  token?: string;
+  tokens?: string[];
+}): (headers: IncomingHttpHeaders) => string {
+  const digests = tokensOf(options).map(digest);
+  return (headers) => {
+    if (digests.length === 0) return 'anonymous';
+    const index = tokenIndexOf(headers, digests);
+    return index < 0 ? 'unknown' : `token:${index}`;
+  };
+}
+
+/** Index of the bearer token among `digests`, or -1; every digest is compared, so the time does not tell which. */
+function tokenIndexOf(headers: IncomingHttpHeaders, digests: Buffer[]): number {
+  const match = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '');
+  if (!match) return -1;
+  const sent = digest(match[1]!.trim());
+  let index = -1;
+  digests.forEach((d, i) => {
+    if (timingSafeEqual(sent, d) && index < 0) index = i;
+  });
+  return index;
 }
 
 /** Fixed-length digests so the comparison takes the same time whatever the token's length. */

@@ -37,7 +37,28 @@ export function sagaIdOfUri(uri: string): string | undefined {
   }
 }
 
-export function registerSagaResources(ctx: ToolContext): void {
+/**
+ * Places for resource subscriptions shared by several MCP servers (the HTTP endpoint gives the sessions of one bearer
+ * token one budget), on top of each session's own cap.
+ */
+export interface SubscriptionBudget {
+  /** Takes a place; returns why there is none (the subscribe is then refused with that text). */
+  take(): string | undefined;
+  /** Gives back a place taken. */
+  give(): void;
+}
+
+export interface SagaResourcesOptions {
+  /** Most subscriptions one session (one MCP server) holds at once. */
+  maxSubscriptions: number;
+  /** Shared places, taken as well as the session's own. */
+  budget?: SubscriptionBudget;
+}
+
+/** JSON-RPC error code of a subscribe refused for a full cap (the session cap of http-server.ts uses it too). */
+export const OVER_CAP = -32000;
+
+export function registerSagaResources(ctx: ToolContext, options: SagaResourcesOptions): void {
   const { server, backends } = ctx;
   server.registerResource(
     'saga',
@@ -92,17 +113,33 @@ export function registerSagaResources(ctx: ToolContext): void {
       throw new McpError(ErrorCode.InternalError, ctx.describe(err), { uri });
     }
     if (subscriptions.has(uri)) return {};
+    if (subscriptions.size >= options.maxSubscriptions)
+      throw new McpError(
+        OVER_CAP,
+        `Too many resource subscriptions on this session (${options.maxSubscriptions}, the limit): send ` +
+          'resources/unsubscribe for one you no longer need first.',
+        { uri, limit: options.maxSubscriptions },
+      );
+    const refused = options.budget?.take();
+    if (refused !== undefined) throw new McpError(OVER_CAP, refused, { uri });
     const controller = new AbortController();
     subscriptions.set(uri, controller);
-    void watch(ctx, sagas, sagaId, uri, historyLength, controller.signal).finally(() => {
-      if (subscriptions.get(uri) === controller) subscriptions.delete(uri);
-    });
+    void watch(ctx, sagas, sagaId, uri, historyLength, controller.signal).finally(() =>
+      drop(uri, controller),
+    );
     return {};
   });
 
+  /** Ends a subscription and gives its place back, once. */
+  const drop = (uri: string, controller: AbortController | undefined) => {
+    if (!controller || subscriptions.get(uri) !== controller) return;
+    subscriptions.delete(uri);
+    controller.abort();
+    options.budget?.give();
+  };
+
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
-    subscriptions.get(request.params.uri)?.abort();
-    subscriptions.delete(request.params.uri);
+    drop(request.params.uri, subscriptions.get(request.params.uri));
     return {};
   });
 
@@ -114,8 +151,7 @@ export function registerSagaResources(ctx: ToolContext): void {
   server.server.onclose = () => {
     previousOnClose?.();
     sagaStarts.off('started', announce);
-    for (const c of subscriptions.values()) c.abort();
-    subscriptions.clear();
+    for (const [uri, c] of [...subscriptions]) drop(uri, c);
   };
 }
 

@@ -107,7 +107,7 @@ export function registerStartPipeline(ctx: ToolContext): void {
             });
           const sagas = await backends.sagas();
           await reportSagaProgress(sagas, started.sagaId, extra);
-          return sagaOutcome(sagas, started.sagaId);
+          return sagaOutcome(sagas, started.sagaId, { signal: extra.signal });
         }, ctx.failed('start_pipeline'));
         return { task: store.settle(task.taskId, result) };
       },

@@ -24,7 +24,7 @@ import {
   registerSagaReadTools,
   registerStartPipeline,
 } from './saga-tools';
-import { registerSagaResources } from './saga-resources';
+import { registerSagaResources, type SubscriptionBudget } from './saga-resources';
 import { registerTaskResultHandler } from './task-result-handler';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import { mcpLogger, type ToolContext } from './tool-context';
@@ -49,6 +49,19 @@ export interface CreateMcpServerOptions {
   addresses?: BackendAddresses;
   /** Longest a plain call may wait (`waitMs`). @defaultValue 60000 */
   maxWaitMs?: number;
+  /**
+   * Longest one `tasks/result` waits for its task to finish. Past it the request fails with JSON-RPC error -32001
+   * (request timeout) saying the task is still running and to call tasks/result again (or poll tasks/get); the task
+   * runs on. A request whose client cancelled it or went away stops waiting at once. @defaultValue 300000 (5 min)
+   */
+  taskResultWaitMs?: number;
+  /**
+   * Most `resources/subscribe` subscriptions the session holds at once (each follows a saga's history); one more is
+   * refused with JSON-RPC error -32000 until one is unsubscribed. @defaultValue 100
+   */
+  maxSubscriptions?: number;
+  /** Subscription places shared with other sessions (the HTTP endpoint's per-token cap). */
+  subscriptionBudget?: SubscriptionBudget;
   /** Server name announced to clients. @defaultValue 'sagalane' */
   name?: string;
   /** Server version announced to clients. @defaultValue the package version */
@@ -65,6 +78,10 @@ export const WRITE_TOOLS = [
 ] as const;
 /** Tools that only read. */
 export const READ_TOOLS = ['get_saga', 'list_sagas', 'get_saga_history', 'get_task', 'lane_stats'] as const;
+
+export const DEFAULT_TASK_RESULT_WAIT_MS = 300_000;
+export const DEFAULT_MAX_SUBSCRIPTIONS = 100;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class McpServerOptionsError extends Error {
   override readonly name = 'McpServerOptionsError';
@@ -105,9 +122,19 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       report: (description) => ctx.log('warning', `${tool} failed: ${description}`, { tool }),
     }),
     maxWaitMs: options.maxWaitMs ?? 60_000,
+    taskResultWaitMs: options.taskResultWaitMs ?? DEFAULT_TASK_RESULT_WAIT_MS,
   };
   if (!Number.isInteger(ctx.maxWaitMs) || ctx.maxWaitMs < 1)
     throw new McpServerOptionsError('maxWaitMs must be a positive integer (milliseconds)');
+  // A timer cannot be longer than 2^31-1 ms: a longer one fires at once.
+  if (
+    !Number.isInteger(ctx.taskResultWaitMs) ||
+    ctx.taskResultWaitMs < 1 ||
+    ctx.taskResultWaitMs > MAX_TIMER_MS
+  )
+    throw new McpServerOptionsError(
+      `taskResultWaitMs must be an integer in 1..${MAX_TIMER_MS} (milliseconds)`,
+    );
 
   if (!readOnly) registerStartPipeline(ctx);
   registerSagaReadTools(ctx);
@@ -118,7 +145,10 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   // out, so a read-only client gets "method not found" (the store refuses a cancel as well, should one get by).
   if (readOnly) server.server.removeRequestHandler('tasks/cancel');
   registerLaneReadTools(ctx);
-  registerSagaResources(ctx);
+  const maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
+  if (!Number.isInteger(maxSubscriptions) || maxSubscriptions < 1)
+    throw new McpServerOptionsError('maxSubscriptions must be a positive integer');
+  registerSagaResources(ctx, { maxSubscriptions, budget: options.subscriptionBudget });
   registerResearchPrompt(ctx, options.dataDir ?? path.resolve(__dirname, '..', '..', 'data'));
   registerTaskResultHandler(ctx);
 

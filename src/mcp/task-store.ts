@@ -56,6 +56,8 @@ const LIST_PAGE_SIZE = 20;
 const LANE_TASK_ID =
   /^[A-Za-z0-9][A-Za-z0-9_.-]*:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ANSWERED_PREFIX = 'mcp-call-';
+/** Longest `getTaskResult` waits for a lane task that has not finished. */
+const LANE_RESULT_WAIT_MS = 60_000;
 
 export class LaneTaskNotCancellableError extends LaneError {
   constructor(readonly taskId: string) {
@@ -153,12 +155,22 @@ export class SagalaneTaskStore implements TaskStore {
     answered.result = result as CallToolResult;
   }
 
-  async getTaskResult(taskId: string, _sessionId?: string): Promise<Result> {
+  /**
+   * The task's result. Meant for a finished task (tasks/result waits for it first, see task-result-handler.ts); for
+   * one still running, a lane task is waited for up to a minute (then its info with a note to ask again), a saga
+   * until it ends or `signal` fires.
+   */
+  async getTaskResult(taskId: string, _sessionId?: string, signal?: AbortSignal): Promise<Result> {
     const answered = this.answered.get(taskId);
     if (answered) return answered.result;
     if (SagalaneTaskStore.isLaneTaskId(taskId))
-      return laneOutcome(await this.backends.express(), taskId, 2_147_000_000);
-    return sagaOutcome(await this.backends.sagas(), taskId);
+      return laneOutcome(await this.backends.express(), taskId, LANE_RESULT_WAIT_MS);
+    return sagaOutcome(await this.backends.sagas(), taskId, { signal });
+  }
+
+  /** True when the task is a call answered in this process (not a saga or a lane task). */
+  isAnswered(taskId: string): boolean {
+    return this.answered.has(taskId);
   }
 
   async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string): Promise<void> {

@@ -21,6 +21,8 @@ export interface ToolContext {
   failed(tool: string): FailureHandling;
   /** Longest a plain call waits (`waitMs`), so one call cannot hold a session for long. */
   maxWaitMs: number;
+  /** Longest one `tasks/result` waits for a task to finish before answering "still running, call again". */
+  taskResultWaitMs: number;
 }
 
 /** Sagas started through any MCP server of this process: every connected session hears of it. */

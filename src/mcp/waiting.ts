@@ -12,6 +12,9 @@ import { progressOf } from './progress';
 
 export type ProgressToken = string | number;
 
+/** Longest single wait on the lane: the signal is checked between two. */
+const LANE_WAIT_SLICE_MS = 1000;
+
 /** The bits of a request handler's `extra` that progress needs. */
 export interface ProgressChannel {
   _meta?: { progressToken?: ProgressToken; [key: string]: unknown };
@@ -83,9 +86,10 @@ export async function waitForLaneTask(
     if (!info || info.status === 'succeeded' || info.status === 'dead') return info;
     const left = deadline - Date.now();
     if (left <= 0 || extra.signal.aborted) return info;
-    // The lane announces completions on pub/sub; the short wait also lets a start (queued -> running) be seen.
+    // The lane announces completions on pub/sub; the short wait also lets a start (queued -> running) be seen, and
+    // a bounded one lets a caller that went away (the signal) stop the wait within a second.
     await express
-      .result(taskId, { waitMs: Math.min(left, token === undefined ? left : 250) })
+      .result(taskId, { waitMs: Math.min(left, token === undefined ? LANE_WAIT_SLICE_MS : 250) })
       .catch((err: unknown) => {
         if (!(err instanceof TaskWaitTimeoutError)) throw err;
       });

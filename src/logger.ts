@@ -63,7 +63,8 @@ const SECRET_QUERY =
   /([?&;][^=&#\s'"<>]*?(?:pass|pwd|token|secret|key|sig|auth|credential)[^=&#\s'"<>]*=)[^&#\s'"<>]*[^&#\s'"<>.,;:)]/gi;
 /** Credentials whose form gives them away, wherever they stand in a text. */
 const KEY_LIKE: [RegExp, string][] = [
-  [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${HIDDEN}`],
+  // A token has a digit or a sign in it, or is long: `the Bearer scheme` stays as it is.
+  [/\b(Bearer)\s+(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-]|[A-Za-z]{16})[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${HIDDEN}`],
   // Base64 with a capital, digit or sign in it: `Basic authentication failed` stays as it is.
   [/\b([Bb]asic)\s+(?=[A-Za-z0-9+/]*[A-Z0-9+/=])[A-Za-z0-9+/]{8,}=*/g, `$1 ${HIDDEN}`],
   // OpenAI / Anthropic style keys (sk-…, sk-proj-…, sk-ant-…).
@@ -133,7 +134,10 @@ export function isSecretField(name: string): boolean {
 
 const MAX_DEPTH = 8;
 
-/** A copy of log fields with secret-named values replaced, strings redacted and errors as plain objects. */
+/**
+ * A copy of log fields with secret-named values replaced, strings and URLs redacted and errors as plain objects
+ * (name, message, stack), in plain objects and arrays at any depth; instances of other classes are kept as they are.
+ */
 export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
   return redactValue(fields, 0) as Record<string, unknown>;
 }
@@ -149,6 +153,7 @@ function redactValue(value: unknown, depth: number): unknown {
       stack: value.stack && redactText(value.stack),
     };
   }
+  if (value instanceof URL) return redactUrl(value.href);
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return value;

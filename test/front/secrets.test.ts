@@ -9,7 +9,7 @@ import { TemporalUnavailableError } from '../../src/client/errors';
 import { loadConfig } from '../../src/config';
 import { RedisUnavailableError } from '../../src/lane/errors';
 import { ExpressClient } from '../../src/lane/express-client';
-import { createLogger, redactText, redactUrl } from '../../src/logger';
+import { createLogger, isSecretField, redactedExcerpt, redactText, redactUrl } from '../../src/logger';
 import { createMcpServer } from '../../src/mcp/server';
 import { DEFAULT_TASK_SCHEMAS } from '../../src/runtime/task-schemas';
 import { freePort } from '../helpers/ports';
@@ -32,6 +32,34 @@ describe('URLs lose their credentials', () => {
   ])('%s', (url, shown) => {
     expect(redactUrl(url)).toBe(shown);
     expect(redactText(`at ${url}: down`)).toBe(`at ${shown}: down`);
+  });
+});
+
+describe('what redaction leaves alone', () => {
+  it.each([
+    'SAGALANE_MCP_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 32)',
+    'task echo:3f2b8c1e-9d4a-4c1b-8e2f-0a1b2c3d4e5f done; trace 4bf92f3577b34da6a3ce929d0e0e4736',
+    'artifact sagalane:artifact:{pipeline-DEMO-1}:codegen is signed (mac 9f86d081884c7d659a2feaa0c55ad015)',
+    'Basic authentication failed; token expired; the Bearer scheme is required',
+    'Redis is unavailable at redis://127.0.0.1:6379 (connect ECONNREFUSED 127.0.0.1:6379)',
+  ])('%s', (text) => expect(redactText(text)).toBe(text));
+
+  it('field names that only look close', () => {
+    for (const name of ['keyPrefix', 'idempotencyKey', 'key', 'maxTokens', 'tokenCount', 'taskId', 'url'])
+      expect(isSecretField(name)).toBe(false);
+    for (const name of ['token', 'apiKey', 'api_key', 'Authorization', 'SAGALANE_ARTIFACT_KEY', 'set-cookie'])
+      expect(isSecretField(name)).toBe(true);
+  });
+
+  it('a provider reply: keys and long hex or base64 runs out, then cut', () => {
+    const reply = `{"error":"bad key sk-abcdefgh12345678","id":"${'ab12'.repeat(10)}","why":"${'x'.repeat(400)}"}`;
+    const cut = redactedExcerpt(reply);
+    const kept = '{"error":"bad key sk-***","id":"***","why":"';
+    expect(cut).toBe(`${kept}${'x'.repeat(200 - kept.length)}…`);
+    expect(cut.length).toBe(201);
+    expect(redactedExcerpt('rate_limit_exceeded_for_this_organization on gpt-4o-mini-2024-07-18')).toBe(
+      'rate_limit_exceeded_for_this_organization on gpt-4o-mini-2024-07-18',
+    );
   });
 });
 
@@ -160,6 +188,7 @@ describe('the logger redacts', () => {
         redisUrl: url,
         err: new Error(`connect to ${url} failed; key sk-abcdefghij0123456789`),
         note: 'sent Authorization: Bearer bearer-secret-abcdef',
+        parsed: new URL(url),
       });
     });
     for (const s of [...secretValues, 'bearer-secret-abcdef']) expect(out).not.toContain(s);

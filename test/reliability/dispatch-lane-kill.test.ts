@@ -4,9 +4,11 @@
  * reach Temporal exactly once (one completion, no failure or timeout from the kills), and no run of a step or
  * compensation may start after its activity completed (a rerun of a finished step is dropped before it runs).
  * Reruns are counted and reported: after a kill (expected), and on live workers whose entry the lane's janitor took
- * for an orphan (the lane is at-least-once; Temporal's completion is still single). Run twice: with every step a
- * dispatched activity, and with codegen an awaited step (a local activity waiting for its lane task, as the shipped
- * saga worker runs it), which then has no activity in the history and must still run to one result.
+ * for an orphan (the lane is at-least-once; Temporal's completion is still single). The latter must stay rare: a
+ * live worker loses an entry only when its keepalive lapses for minIdleMs (1.5 s, four keepalive periods), so at
+ * most LIVE_RERUN_BOUND of them, each a redelivery of the same lane task (never a second dispatch). Run twice: with
+ * every step a dispatched activity, and with codegen an awaited step (a local activity waiting for its lane task, as
+ * the shipped saga worker runs it), which then has no activity in the history and must still run to one result.
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -33,6 +35,11 @@ const SAGAS = 50;
 const ROLLBACK_EVERY = 5; // every 5th saga fails in ml and rolls back
 const KILL_EVERY_MS = 2_000;
 const WORKERS = 3;
+/**
+ * Reruns of a run whose worker was alive (its entry taken for an orphan after a keepalive lapse of 1.5 s) allowed
+ * per scenario of ~220 runs: a stalled event loop on a loaded machine, now and then; not a pattern.
+ */
+const LIVE_RERUN_BOUND = 3;
 
 describe.each([
   ['every step a dispatched activity', false],
@@ -127,6 +134,7 @@ describe.each([
 
     let reruns = 0;
     let duplicatesOnLiveWorkers = 0;
+    let liveRerunsOfOtherTasks = 0;
     let lateRuns = 0;
     for (const { handle, rollback } of handles) {
       const state = await queryState(handle);
@@ -138,7 +146,8 @@ describe.each([
         ? ['reasoning', 'codegen', 'ml', 'compensateCodegen', 'compensateReasoning']
         : ['reasoning', 'codegen', 'ml', 'backtest'];
       const runs = await recordedRuns(redis, prefix, handle.workflowId);
-      // Runs of each activity, in order; every run but the last must have been on a process that was killed.
+      // Runs of each activity, in order; every run but the last was on a process that was killed, or (rarely, see
+      // LIVE_RERUN_BOUND) on a live one whose entry was reclaimed: then the same lane task ran again.
       for (const name of expected) {
         const mine = runs.filter((r) => r.name === name);
         expect({ saga: handle.workflowId, name, ran: mine.length > 0 }).toEqual({
@@ -148,7 +157,11 @@ describe.each([
         });
         const earlier = mine.slice(0, -1);
         reruns += earlier.length;
-        duplicatesOnLiveWorkers += earlier.filter((r) => !killedPids.has(r.pid)).length;
+        for (const [i, run] of earlier.entries()) {
+          if (killedPids.has(run.pid)) continue;
+          duplicatesOnLiveWorkers++;
+          liveRerunsOfOtherTasks += mine.slice(i + 1).some((r) => r.taskId === run.taskId) ? 0 : 1;
+        }
       }
       expect(runs.filter((r) => !expected.includes(r.name))).toEqual([]);
       // Temporal's view: one completion per activity, nothing failed or timed out because of the kills.
@@ -190,5 +203,7 @@ describe.each([
         `(${duplicatesOnLiveWorkers} while the earlier run's worker was alive), ${lateRuns} runs after completion\n`,
     );
     expect(lateRuns).toBe(0);
+    expect(liveRerunsOfOtherTasks).toBe(0);
+    expect(duplicatesOnLiveWorkers).toBeLessThanOrEqual(LIVE_RERUN_BOUND);
   }, 280_000);
 });

@@ -12,6 +12,7 @@
 import path from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { DEFAULT_TASK_SCHEMAS } from '../client/front-door';
+import { MAX_TIMER_MS } from '../config';
 import type { SagaClient } from '../client/saga-client';
 import type { ExpressClient } from '../lane/express-client';
 import type { TaskSchema } from '../lane/task-types';
@@ -81,7 +82,6 @@ export const READ_TOOLS = ['get_saga', 'list_sagas', 'get_saga_history', 'get_ta
 
 export const DEFAULT_TASK_RESULT_WAIT_MS = 300_000;
 export const DEFAULT_MAX_SUBSCRIPTIONS = 100;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class McpServerOptionsError extends Error {
   override readonly name = 'McpServerOptionsError';

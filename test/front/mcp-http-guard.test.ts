@@ -1,20 +1,20 @@
 /**
  * The MCP HTTP endpoint's request checks (Host, Origin, bearer token) as a pure function, and its session handling
  * in process: sessions open on initialize, unknown ids get 404, DELETE ends a session, and an exposed bind without a
- * token is refused.
+ * token is refused (127.corp.example included: loopback is decided by address, not by name prefix).
  */
 import { SagaClient } from '../../src/client/saga-client';
 import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
 import { ExpressClient } from '../../src/lane/express-client';
 import { createLogger } from '../../src/logger';
 import { McpHttpServerError, startMcpHttpServer } from '../../src/mcp/http-server';
-import { createRequestGuard } from '../../src/mcp/request-guard';
+import { createHolderOf, createRequestGuard } from '../../src/mcp/request-guard';
 import { createMcpServer } from '../../src/mcp/server';
 import { serveMcpOverStdio } from '../../src/mcp/stdio';
 import { PassThrough } from 'node:stream';
 import { redisUrl, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, type TemporalTestContext } from '../helpers/temporal';
-import { pollUntil } from './front-kit';
+import { pollUntil, runSagalane } from './front-kit';
 
 describe('MCP HTTP request guard', () => {
   const guard = createRequestGuard({
@@ -65,6 +65,19 @@ describe('MCP HTTP request guard', () => {
     expect(guard({ host, authorization: 'Basic s3cret' })).toMatchObject({ status: 401 });
     expect(guard({ host, authorization: 'bearer s3cret' })).toEqual({ ok: true });
     expect(createRequestGuard({ port: 1 })({ host: 'localhost:1' })).toEqual({ ok: true });
+  });
+
+  it('accepts any of several tokens, and tells their holders apart for the per-token caps', () => {
+    const options = { port: 7300, token: 'first-token-0123456789', tokens: ['second-token-0123456789'] };
+    const several = createRequestGuard(options);
+    const host = 'localhost:7300';
+    expect(several({ host, authorization: 'Bearer first-token-0123456789' })).toEqual({ ok: true });
+    expect(several({ host, authorization: 'Bearer second-token-0123456789' })).toEqual({ ok: true });
+    expect(several({ host, authorization: 'Bearer third-token-0123456789' })).toMatchObject({ status: 401 });
+    const holderOf = createHolderOf(options);
+    expect(holderOf({ authorization: 'Bearer first-token-0123456789' })).toBe('token:0');
+    expect(holderOf({ authorization: 'Bearer second-token-0123456789' })).toBe('token:1');
+    expect(createHolderOf({})({})).toBe('anonymous');
   });
 });
 
@@ -247,6 +260,25 @@ describe('MCP HTTP sessions', () => {
   it('refuses to bind beyond loopback without a token', async () => {
     await expect(start({ host: '0.0.0.0' })).rejects.toThrow(McpHttpServerError);
     await expect(start({ host: '0.0.0.0' })).rejects.toThrow(/SAGALANE_MCP_TOKEN/);
+  });
+
+  it('a host name that starts with "127." is no loopback: 127.corp.example without a token is refused', async () => {
+    // The endpoint itself, before it binds (loopback is decided by address, not by name prefix).
+    const refused = start({ host: '127.corp.example' });
+    await expect(refused).rejects.toThrow(McpHttpServerError);
+    await expect(refused).rejects.toThrow(/exposes it beyond this machine: set SAGALANE_MCP_TOKEN/);
+    // And `sagalane mcp --http` configured so: it stops at its config and never serves.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SAGALANE_MCP_HOST: '127.corp.example',
+      REDIS_URL: redisUrl(),
+      SAGALANE_METRICS_PORT: '0',
+    };
+    delete env.SAGALANE_MCP_TOKEN;
+    const run = await runSagalane(env, ['mcp', '--http', '0'], 60_000);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/SAGALANE_MCP_TOKEN.*not a loopback address/);
+    expect(run.stderr).not.toMatch(/MCP \(HTTP\): http/);
   });
 
   it('stdio: answers every request read before the input ended, then returns', async () => {

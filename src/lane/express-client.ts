@@ -32,7 +32,13 @@ import { MAX_TIMEOUT_MS, TaskTypeRegistry, type TaskSchema } from './task-types'
 
 export { collectLaneStats, type LaneStats } from './lane-stats';
 export type { DeadLetter, TaskInfo, TaskStatus } from './task-records';
-import { toDeadLetter, toTaskInfo, type DeadLetter, type TaskInfo } from './task-records';
+import {
+  DEFAULT_TASK_LIFETIME_MS,
+  toDeadLetter,
+  toTaskInfo,
+  type DeadLetter,
+  type TaskInfo,
+} from './task-records';
 import { collectLaneStats, type LaneStats } from './lane-stats';
 
 export interface SubmitRequest {
@@ -73,6 +79,11 @@ export interface ExpressClientOptions {
    * `retentionMs`, counted from the task's end. @defaultValue 86400000 (24 h)
    */
   retentionMs?: number;
+  /**
+   * How long a live task's record and idempotency key last from submit without renewal (the workers' record check
+   * renews them while the task is queued or running). Use the workers' value. @defaultValue 604800000 (7 days)
+   */
+  taskLifetimeMs?: number;
   /** How long a submit waits for a connection that is still being established. @defaultValue 2000 */
   connectWaitMs?: number;
   /** How long a `durable` submit waits for a replica to acknowledge its write. @defaultValue 1000 */
@@ -118,6 +129,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
   private readonly url: string;
   private readonly group: string;
   private readonly connectWaitMs: number;
+  private readonly lifetimeSec: number;
   private readonly durableWaitMs: number;
   private readonly partitions = new PartitionChooser();
   private subscriber?: RedisClient;
@@ -133,6 +145,10 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
     const retentionMs = opts.retentionMs ?? 86_400_000;
     if (!Number.isInteger(retentionMs) || retentionMs < 1000)
       throw new LaneOptionsError('retentionMs must be an integer >= 1000');
+    const lifetimeMs = opts.taskLifetimeMs ?? DEFAULT_TASK_LIFETIME_MS;
+    if (!Number.isInteger(lifetimeMs) || lifetimeMs < 60_000)
+      throw new LaneOptionsError('taskLifetimeMs must be an integer >= 60000');
+    this.lifetimeSec = Math.ceil(lifetimeMs / 1000);
     this.connectWaitMs = opts.connectWaitMs ?? 2000;
     this.durableWaitMs = opts.durableWaitMs ?? 1000;
     if (!Number.isInteger(this.durableWaitMs) || this.durableWaitMs < 1)
@@ -228,6 +244,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
           first.lane,
           submittedAt,
           this.keys.taskPrefix(first.tag),
+          this.lifetimeSec,
         ];
         for (const i of chunk) {
           const p = prepared[i]!;

@@ -128,6 +128,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       staleConsumerMs: o.staleConsumerMs,
       deadLetterMaxLen: o.deadLetterMaxLen,
       retentionMs: o.retentionMs,
+      taskLifetimeMs: o.taskLifetimeMs,
       log: this.log,
       onHeldEntryDeleted: (e) => void this.runs.endDeletedEntry(e.stream, e.id),
       onSweepError: ({ stage, stream, error }) =>
@@ -161,6 +162,9 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.loopDone = this.reader.run(this.readers);
     this.every(o.keepaliveIntervalMs, () => this.janitor.keepAlive());
     this.every(o.janitorIntervalMs, () => (this.stopping ? Promise.resolve() : this.janitor.sweep()));
+    this.every(o.recordCheckIntervalMs, async () => {
+      if (!this.stopping) await this.janitor.checkRecords();
+    });
     if (o.autoscaleIntervalMs > 0) {
       this.autoscaler = new AutoscaleLoop(
         {

@@ -17,7 +17,7 @@ import { groupBySlot, scanKeys } from './cluster-slots';
 import { DEAD_REASONS, priorDeliveries, type StreamRef } from './entries';
 import type { LaneKeys } from './keys';
 import type { OutcomeWriter } from './outcome-writer';
-import { KEEPALIVE, PROMOTE, runScript, SWEEP } from './scripts';
+import { CHECK_RECORD, KEEPALIVE, PROMOTE, runScript, SWEEP } from './scripts';
 import { entryOf, type StreamReader } from './stream-reader';
 
 /** Due retries one sweep moves back into a stream, at most. */
@@ -36,6 +36,8 @@ export interface JanitorOptions {
   deadLetterMaxLen: number;
   /** How long a task's record stays after it ends (a task PROMOTE ends dead expires like any other). */
   retentionMs: number;
+  /** How long a live task's record lasts without renewal (the record check renews it). */
+  taskLifetimeMs: number;
   log: Logger;
   /** A held entry's stream entry was deleted (keepalive found it): the worker ends its task. */
   onHeldEntryDeleted: (entry: { stream: StreamRef; id: string }) => void;
@@ -249,6 +251,51 @@ export class Janitor {
         { fenced: false },
       );
     }
+  }
+
+  /**
+   * Walks every task record of the streams' types (SCAN; every `recordCheckIntervalMs`): renews the expiry of the live
+   * ones (queued, running) and ends a queued task whose stream entry was deleted before any worker read it
+   * (CHECK_RECORD, `entry-deleted`). Finished records are skipped by their status. Returns the tasks it ended.
+   */
+  async checkRecords(): Promise<number> {
+    let ended = 0;
+    const tags = [...new Set(this.streams.map((s) => s.type.name))];
+    for (const tag of tags) {
+      const prefix = this.keys.taskPrefix(tag);
+      await scanKeys(this.cmd, `${prefix}*`, async (keys) => {
+        const statuses = await Promise.all(keys.map((k) => this.cmd.hget(k, 'status').catch(() => null)));
+        for (const [i, key] of keys.entries()) {
+          if (statuses[i] !== 'queued' && statuses[i] !== 'running') continue;
+          const taskId = key.slice(prefix.length);
+          const r = await runScript(
+            this.cmd,
+            CHECK_RECORD,
+            [
+              key,
+              this.keys.stream(tag, 'express'),
+              this.keys.stream(tag, 'standard'),
+              this.keys.deadLetters(tag, 'express'),
+              this.keys.deadLetters(tag, 'standard'),
+            ],
+            [
+              Date.now(),
+              Math.ceil(this.o.taskLifetimeMs / 1000),
+              this.retentionSec,
+              this.keys.completions(tag),
+              this.o.deadLetterMaxLen,
+              taskId,
+            ],
+          );
+          if (r === 1) {
+            ended++;
+            this.o.log.warn('queued task whose stream entry was deleted unread is dead', { taskId });
+          }
+        }
+        return false;
+      });
+    }
+    return ended;
   }
 
   /** Removes consumers idle past staleConsumerMs that hold nothing (each restart adds one otherwise). */

@@ -52,7 +52,7 @@ export const ENTRY_FIELDS = ['id', 'payload', 'm'] as const;
 /** The longest error text a task record or dead letter keeps, in bytes (the rest is cut). */
 export const MAX_ERROR_BYTES = 4096;
 
-/** Values per task in SUBMIT's ARGV, after the five leading ones. */
+/** Values per task in SUBMIT's ARGV, after the six leading ones. */
 export const SUBMIT_ARGS_PER_TASK = 5;
 
 /** SUBMIT's first reply value when the stream's backlog is full (the second is the backlog). */
@@ -63,23 +63,25 @@ export const SUBMIT_KEY_CONFLICT = -1;
 /**
  * Enqueues one or more tasks of one stream (one type and lane: one Cluster slot) in a single call.
  * KEYS: stream, then the idempotency key of each task that has one, in task order. ARGV: maxBacklog, type, lane,
- * submittedAt, taskKeyPrefix (the type's \`…:task:\` prefix: task records share the stream's slot), then per
+ * submittedAt, taskKeyPrefix (the type's \`…:task:\` prefix: task records share the stream's slot), lifeSec, then per
  * task: taskId, payload, maxAttempts, timeoutMs, hasIdempotencyKey ('1' / '0'). What is the same for every task
  * of the call is passed once: fewer bytes for the client to encode and fewer strings for the script.
  * Returns {-2, backlog} when the stream holds maxBacklog entries already (nothing enqueued); otherwise, flattened
  * in task order: 1 for a task enqueued (the caller knows its id), or 0, firstTaskId for a repeated key with the same
- * payload, or -1, firstTaskId for a repeated key with another payload. The idempotency key has no expiry until the task ends (COMPLETE
- * and DEAD_LETTER give it the retention), so a task queued for long cannot be submitted twice.
+ * payload, or -1, firstTaskId for a repeated key with another payload. The record and the idempotency key expire
+ * after lifeSec from submit, renewed while the task lives by the janitor's record check (CHECK_RECORD), which also
+ * ends a task whose entry vanished unread; COMPLETE and DEAD_LETTER give both the retention when the task ends. So a
+ * task queued for long cannot be submitted twice, and nothing of a task that was never noticed stays for ever.
  */
 export const SUBMIT = script(
   'submit',
   `
-local stream, type, lane, at, prefix = KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local tasks = (#ARGV - 5) / 5
+local stream, type, lane, at, prefix, life = KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local tasks = (#ARGV - 6) / 5
 local backlog = redis.call('XLEN', stream)
 if backlog + tasks > tonumber(ARGV[1]) then return {-2, backlog} end
 local out, k = {}, 2
-for a = 6, #ARGV, 5 do
+for a = 7, #ARGV, 5 do
   local taskId, payload = ARGV[a], ARGV[a + 1]
   local idemKey = false
   local existing = false
@@ -89,7 +91,7 @@ for a = 6, #ARGV, 5 do
     k = k + 1
     digest = redis.sha1hex(payload)
     existing = redis.call('GET', idemKey)
-    if not existing then redis.call('SET', idemKey, taskId .. ' ' .. digest) end
+    if not existing then redis.call('SET', idemKey, taskId .. ' ' .. digest, 'EX', life) end
   end
   if existing then
     local sep = string.find(existing, ' ', 1, true)
@@ -108,6 +110,7 @@ for a = 6, #ARGV, 5 do
       redis.call('HSET', taskKey, 'type', type, 'lane', lane, 'status', 'queued', 'attempts', '0',
         'maxAttempts', ARGV[a + 2], 'timeoutMs', ARGV[a + 3], 'submittedAt', at, 'entry', entryId)
     end
+    redis.call('EXPIRE', taskKey, life)
     out[#out + 1] = 1
   end
 end
@@ -240,7 +243,9 @@ export const RETRY = script(
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[7]) then return 0 end
 local st = redis.call('HGET', KEYS[2], 'status')
 if st ~= 'succeeded' and st ~= 'dead' then
-  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', string.sub(ARGV[3], 1, ${MAX_ERROR_BYTES}), 'attempts', ARGV[4])
+  -- No entry while the retry waits in the delayed set (PROMOTE sets the new one): CHECK_RECORD tells the two apart.
+  redis.call('HSET', KEYS[2], 'status', 'queued', 'error', string.sub(ARGV[3], 1, ${MAX_ERROR_BYTES}),
+    'attempts', ARGV[4], 'entry', '')
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -470,6 +475,40 @@ return {cursor, claimed, missing, 0}
 `;
 
 export const RECLAIM = script('reclaim', RECLAIM_BODY);
+
+/**
+ * The janitor's record check of one task. KEYS: task hash, its express stream, standard stream, express dead-letter
+ * stream, standard dead-letter stream (one tag: one slot). ARGV: now, lifeSec, ttlSec, channel, deadLetterMaxLen,
+ * taskId.
+ * A task that is still alive (queued or running) has its record and idempotency key's expiry renewed to lifeSec;
+ * a queued one whose stream entry was deleted before any worker read it (`entry` names an entry the stream no longer
+ * holds; a retry waiting in the delayed set has no entry) ends `dead` with reason `entry-deleted`, like a pending
+ * entry found deleted. Returns 1 when it ended the task, else 0.
+ */
+export const CHECK_RECORD = script(
+  'checkRecord',
+  `
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
+local h = redis.call('HMGET', KEYS[1], 'status', 'entry', 'idem', 'lane', 'attempts')
+local status, entry, idem, lane = h[1], h[2], h[3], h[4]
+if status ~= 'queued' and status ~= 'running' then return 0 end
+local stream, dead = KEYS[3], KEYS[5]
+if lane == 'express' then stream, dead = KEYS[2], KEYS[4] end
+if status == 'queued' and entry and entry ~= '' and redis.call('XRANGE', stream, entry, entry)[1] == nil then
+  local err = 'stream entry ' .. entry .. ' was deleted before any worker read it; the payload is lost'
+  redis.call('HSET', KEYS[1], 'status', 'dead', 'error', err, 'finishedAt', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  if idem then redis.call('EXPIRE', idem, ARGV[3]) end
+  redis.call('XADD', dead, 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[6], 'entry', entry, 'reason', 'entry-deleted',
+    'error', err, 'attempts', h[5] or '0', 'payload', 'null', 'at', ARGV[1])
+  redis.call('PUBLISH', ARGV[4], ARGV[6])
+  return 1
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if idem then redis.call('EXPIRE', idem, ARGV[2]) end
+return 0
+`,
+);
 
 /**
  * The janitor's whole sweep in one call: PROMOTE then RECLAIM for each stream of one slot (all of them on a single

@@ -1,6 +1,12 @@
 /** The task record and dead letters as the client returns them, decoded from their Redis hashes and entries. */
 import { typeOfTaskId, type Lane } from './keys';
 
+/**
+ * How long a live task's record and idempotency key last without renewal: set at submit, renewed by the workers'
+ * record check while the task is queued or running (the retention takes over when it ends).
+ */
+export const DEFAULT_TASK_LIFETIME_MS = 7 * 86_400_000;
+
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead';
 
 export interface TaskInfo {

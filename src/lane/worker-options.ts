@@ -7,6 +7,7 @@ import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
 import { minimumConcurrency } from './slot-policy';
 import { defaultPoolThreads, type HandlerPools } from './handler-pool';
 import type { TaskType } from './task-types';
+import { DEFAULT_TASK_LIFETIME_MS } from './task-records';
 import type { Logger } from '../logger';
 
 export interface ExpressWorkerOptions {
@@ -56,6 +57,16 @@ export interface ExpressWorkerOptions {
   /** How long a finished task's record is kept. @defaultValue 86400000 (24 h) */
   retentionMs?: number;
   /**
+   * How long a live task's record and idempotency key last without renewal (set at submit by the client, renewed by
+   * the record check). Use the clients' value. @defaultValue 604800000 (7 days)
+   */
+  taskLifetimeMs?: number;
+  /**
+   * How often the janitor walks the task records (SCAN): renews live ones and ends a queued task whose stream entry
+   * was deleted before any worker read it (`entry-deleted`). @defaultValue 300000 (5 min)
+   */
+  recordCheckIntervalMs?: number;
+  /**
    * Thread pools to run pooled handlers on, shared with other users (the agents' CPU parts); not closed by
    * `stop()`. @defaultValue pools of the worker's own, sized by `poolThreads`
    */
@@ -94,6 +105,8 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     drainTimeoutMs: o.drainTimeoutMs ?? 10_000,
     blockMs: o.blockMs ?? 1000,
     retentionMs: o.retentionMs ?? 86_400_000,
+    taskLifetimeMs: o.taskLifetimeMs ?? DEFAULT_TASK_LIFETIME_MS,
+    recordCheckIntervalMs: o.recordCheckIntervalMs ?? 300_000,
     logger: o.logger,
     connection: o.connection,
     pools: o.pools,
@@ -137,6 +150,12 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     fail(`poolThreads must be integers >= 1 per lane (got ${JSON.stringify(threads)})`);
   int('deadLetterMaxLen', 1);
   int('staleConsumerMs', 1000);
+  int('taskLifetimeMs', 60_000);
+  int('recordCheckIntervalMs', 100);
+  if (r.recordCheckIntervalMs * 2 > r.taskLifetimeMs)
+    fail(
+      'recordCheckIntervalMs must be at most half of taskLifetimeMs (live records are renewed by the check)',
+    );
   int('minIdleMs', 100);
   int('janitorIntervalMs', 10);
   int('keepaliveIntervalMs', 10);

@@ -16,6 +16,7 @@ import {
 import { MAX_ERROR_BYTES } from '../../src/lane/scripts';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import { waitFor } from '../helpers/wait';
 
 const quiet = createLogger('silent');
 
@@ -25,6 +26,8 @@ describe('lane budgets', () => {
   const workers: ExpressWorker[] = [];
   const clients: ExpressClient[] = [];
   let runs = 0;
+  let releaseParked!: () => void;
+  const parked = new Promise<void>((r) => (releaseParked = r));
 
   const types: TaskType[] = [
     defineTaskType({
@@ -35,6 +38,12 @@ describe('lane budgets', () => {
         return { blob: 'x'.repeat(bytes) };
       },
       defaults: { maxResultBytes: 10_000, maxAttempts: 3 },
+    }),
+    defineTaskType({
+      name: 'parked',
+      schema: z.object({}),
+      handler: async () => parked,
+      defaults: { timeoutMs: 600_000 },
     }),
     defineTaskType({
       name: 'longerror',
@@ -59,6 +68,7 @@ describe('lane budgets', () => {
     redis = redisClient();
   });
   afterAll(async () => {
+    releaseParked();
     await Promise.all(workers.map((w) => w.stop()));
     await Promise.all(clients.map((c) => c.close()));
     for (const p of prefixes) await deleteKeys(redis, p);
@@ -106,6 +116,54 @@ describe('lane budgets', () => {
         defaults: { timeoutMs: 30 * 86_400_000 },
       }),
     ).toThrow(LaneOptionsError);
+  });
+
+  it('gives a record and its idempotency key an expiry from submit, renewed while the task lives', async () => {
+    const { client } = setup('expiry');
+    const { taskId } = await client.submit({ type: 'parked', payload: {}, idempotencyKey: 'k1' });
+    const idemKey = client.keys.idempotency('parked', 'k1');
+    const week = 7 * 86_400;
+    const ttls = async () => Promise.all([redis.ttl(client.keys.task(taskId)), redis.ttl(idemKey)]);
+    for (const ttl of await ttls()) expect(ttl > week - 60 && ttl <= week).toBe(true);
+    // The task runs (its handler parks); someone cuts its expiry short; the worker's record check renews it.
+    const worker = new ExpressWorker({
+      types,
+      redisUrl: redisUrl(),
+      keyPrefix: client.keys.prefix,
+      logger: quiet,
+      recordCheckIntervalMs: 100,
+    });
+    workers.push(worker);
+    await worker.start();
+    await waitFor('the task running', async () => (await client.get(taskId))?.status === 'running');
+    await redis.expire(client.keys.task(taskId), 30);
+    await redis.expire(idemKey, 30);
+    await waitFor('both expiries renewed', async () => (await ttls()).every((t) => t > week - 60));
+  });
+
+  it('ends a queued task whose entry was deleted before any worker read it: dead, entry-deleted', async () => {
+    const { client } = setup('vanished');
+    const { taskId } = await client.submit({ type: 'bigresult', payload: { bytes: 1 } });
+    const kept = await client.submit({ type: 'bigresult', payload: { bytes: 2 } });
+    const entry = await redis.hget(client.keys.task(taskId), 'entry');
+    expect(await redis.xdel(client.keys.stream('bigresult', 'standard'), entry!)).toBe(1);
+    const worker = new ExpressWorker({
+      types,
+      redisUrl: redisUrl(),
+      keyPrefix: client.keys.prefix,
+      logger: quiet,
+      recordCheckIntervalMs: 100,
+    });
+    workers.push(worker);
+    await worker.start();
+    const info = await client.result(taskId, { waitMs: 20_000 });
+    expect({ status: info.status, error: info.error }).toEqual({
+      status: 'dead',
+      error: `stream entry ${entry} was deleted before any worker read it; the payload is lost`,
+    });
+    expect((await client.result(kept.taskId)).status).toBe('succeeded');
+    const letters = await client.deadLetters('bigresult', 'standard');
+    expect(letters.map((l) => [l.taskId, l.reason])).toEqual([[taskId, 'entry-deleted']]);
   });
 
   it('refuses to start on a stream that has another consumer group', async () => {

@@ -112,6 +112,21 @@ export class BacklogFullError extends LaneError {
   }
 }
 
+/** A type's lane holds `defaults.maxBacklogBytes` of entries (Redis's estimate of the stream's memory). */
+export class BacklogBytesFullError extends LaneError {
+  constructor(
+    readonly type: string,
+    readonly lane: string,
+    readonly limitBytes: number,
+    readonly backlogBytes: number,
+  ) {
+    super(
+      `The ${lane} lane of task type "${type}" holds about ${backlogBytes} bytes of tasks, at its limit of ` +
+        `${limitBytes} (defaults.maxBacklogBytes): the submit was refused. Retry later, add workers, or raise the limit.`,
+    );
+  }
+}
+
 /** An idempotency key was reused with a different payload. */
 export class IdempotencyConflictError extends LaneError {
   constructor(

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
+  BacklogBytesFullError,
   BacklogFullError,
   IdempotencyConflictError,
   InvalidPayloadError,
@@ -27,7 +28,14 @@ import {
 } from './partitions';
 import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
 import { isOutOfMemoryError, RedisOutOfMemoryError } from './redis-full';
-import { REPLAY_DEAD, runScript, SUBMIT, SUBMIT_BACKLOG_FULL, SUBMIT_KEY_CONFLICT } from './scripts';
+import {
+  REPLAY_DEAD,
+  runScript,
+  SUBMIT,
+  SUBMIT_BACKLOG_BYTES_FULL,
+  SUBMIT_BACKLOG_FULL,
+  SUBMIT_KEY_CONFLICT,
+} from './scripts';
 import { MAX_TIMEOUT_MS, TaskTypeRegistry, type TaskSchema } from './task-types';
 
 export { collectLaneStats, type LaneStats } from './lane-stats';
@@ -236,7 +244,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
         const chunk = indexes.slice(from, from + SUBMIT_CHUNK);
         const keys = [stream];
         const first = prepared[chunk[0]!]!;
-        const maxBacklog = this.registry.get(first.type)!.defaults.maxBacklog;
+        const defaults = this.registry.get(first.type)!.defaults;
+        const maxBacklog = defaults.maxBacklog;
         // One stream: type, lane and the task-key prefix are the same for every task of the call.
         const args: (string | number)[] = [
           maxBacklog,
@@ -245,6 +254,8 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
           submittedAt,
           this.keys.taskPrefix(first.tag),
           this.lifetimeSec,
+          defaults.maxBacklogBytes,
+          Math.floor(defaults.maxBacklogBytes / defaults.maxPayloadBytes),
         ];
         for (const i of chunk) {
           const p = prepared[i]!;
@@ -258,6 +269,13 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
             const flat = reply as (number | string)[];
             if (flat[0] === SUBMIT_BACKLOG_FULL)
               throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));
+            if (flat[0] === SUBMIT_BACKLOG_BYTES_FULL)
+              throw new BacklogBytesFullError(
+                first.type,
+                first.lane,
+                defaults.maxBacklogBytes,
+                Number(flat[1]),
+              );
             let at = 0;
             for (const i of chunk) {
               const p = prepared[i]!;

@@ -52,21 +52,25 @@ export const ENTRY_FIELDS = ['id', 'payload', 'm'] as const;
 /** The longest error text a task record or dead letter keeps, in bytes (the rest is cut). */
 export const MAX_ERROR_BYTES = 4096;
 
-/** Values per task in SUBMIT's ARGV, after the six leading ones. */
+/** Values per task in SUBMIT's ARGV, after the eight leading ones. */
 export const SUBMIT_ARGS_PER_TASK = 5;
 
 /** SUBMIT's first reply value when the stream's backlog is full (the second is the backlog). */
 export const SUBMIT_BACKLOG_FULL = -2;
+/** SUBMIT's first reply value when the stream holds its byte budget (the second is its estimated size). */
+export const SUBMIT_BACKLOG_BYTES_FULL = -3;
 /** SUBMIT's per-task code for a repeated idempotency key with a different payload. */
 export const SUBMIT_KEY_CONFLICT = -1;
 
 /**
  * Enqueues one or more tasks of one stream (one type and lane: one Cluster slot) in a single call.
  * KEYS: stream, then the idempotency key of each task that has one, in task order. ARGV: maxBacklog, type, lane,
- * submittedAt, taskKeyPrefix (the type's \`…:task:\` prefix: task records share the stream's slot), lifeSec, then per
+ * submittedAt, taskKeyPrefix (the type's \`…:task:\` prefix: task records share the stream's slot), lifeSec,
+ * maxBacklogBytes, and the backlog from which the bytes are checked (maxBacklogBytes / maxPayloadBytes), then per
  * task: taskId, payload, maxAttempts, timeoutMs, hasIdempotencyKey ('1' / '0'). What is the same for every task
  * of the call is passed once: fewer bytes for the client to encode and fewer strings for the script.
- * Returns {-2, backlog} when the stream holds maxBacklog entries already (nothing enqueued); otherwise, flattened
+ * Returns {-2, backlog} when the stream holds maxBacklog entries already, {-3, bytes} when it holds maxBacklogBytes
+ * (nothing enqueued); otherwise, flattened
  * in task order: 1 for a task enqueued (the caller knows its id), or 0, firstTaskId for a repeated key with the same
  * payload, or -1, firstTaskId for a repeated key with another payload. The record and the idempotency key expire
  * after lifeSec from submit, renewed while the task lives by the janitor's record check (CHECK_RECORD), which also
@@ -77,11 +81,16 @@ export const SUBMIT = script(
   'submit',
   `
 local stream, type, lane, at, prefix, life = KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local tasks = (#ARGV - 6) / 5
+local tasks = (#ARGV - 8) / 5
 local backlog = redis.call('XLEN', stream)
 if backlog + tasks > tonumber(ARGV[1]) then return {-2, backlog} end
+-- The byte budget, once the backlog could have reached it: MEMORY USAGE samples a few nodes of the stream.
+if backlog + tasks >= tonumber(ARGV[8]) then
+  local bytes = redis.call('MEMORY', 'USAGE', stream) or 0
+  if bytes >= tonumber(ARGV[7]) then return {-3, bytes} end
+end
 local out, k = {}, 2
-for a = 7, #ARGV, 5 do
+for a = 9, #ARGV, 5 do
   local taskId, payload = ARGV[a], ARGV[a + 1]
   local idemKey = false
   local existing = false

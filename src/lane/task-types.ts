@@ -46,6 +46,12 @@ export interface TaskTypeDefaults {
    */
   maxBacklog: number;
   /**
+   * Most bytes a lane of this type may hold in its stream, as Redis estimates them (`MEMORY USAGE`, sampled): a
+   * submit past it is refused with `BacklogBytesFullError`. Checked only once the backlog could reach it
+   * (maxBacklogBytes / maxPayloadBytes entries), so small backlogs cost nothing. @defaultValue 1073741824 (1 GiB)
+   */
+  maxBacklogBytes: number;
+  /**
    * Stream partitions per lane (1-64). A hot type split into N partitions has N streams per lane, each with its own
    * hash tag (`{type}`, `{type~1}`, …), so on a Redis Cluster they spread over slots and shards. Producers and
    * workers must use the same value; `maxBacklog` holds per partition. See partitions.ts. @defaultValue 1
@@ -63,6 +69,7 @@ export const DEFAULT_TASK_TYPE_DEFAULTS: TaskTypeDefaults = {
   maxPayloadBytes: 256 * 1024,
   maxResultBytes: 1024 * 1024,
   maxBacklog: 100_000,
+  maxBacklogBytes: 1024 * 1024 * 1024,
   partitions: 1,
 };
 
@@ -140,6 +147,8 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
     throw new LaneOptionsError(`${name}: defaults.maxPayloadBytes must be an integer >= 2`);
   if (!Number.isInteger(d.maxBacklog) || d.maxBacklog < 1)
     throw new LaneOptionsError(`${name}: defaults.maxBacklog must be a positive integer`);
+  if (!Number.isInteger(d.maxBacklogBytes) || d.maxBacklogBytes < d.maxPayloadBytes)
+    throw new LaneOptionsError(`${name}: defaults.maxBacklogBytes must be an integer >= maxPayloadBytes`);
   if (!Number.isInteger(d.partitions) || d.partitions < 1 || d.partitions > MAX_PARTITIONS)
     throw new LaneOptionsError(`${name}: defaults.partitions must be an integer in 1..${MAX_PARTITIONS}`);
 }

@@ -7,6 +7,7 @@
 import type Redis from 'ioredis';
 import { z } from 'zod';
 import {
+  BacklogBytesFullError,
   defineTaskType,
   ExpressClient,
   ExpressWorker,
@@ -38,6 +39,12 @@ describe('lane budgets', () => {
         return { blob: 'x'.repeat(bytes) };
       },
       defaults: { maxResultBytes: 10_000, maxAttempts: 3 },
+    }),
+    defineTaskType({
+      name: 'bulky',
+      schema: z.object({ pad: z.string() }),
+      handler: async () => null,
+      defaults: { maxPayloadBytes: 10_000, maxBacklogBytes: 200_000 },
     }),
     defineTaskType({
       name: 'parked',
@@ -164,6 +171,31 @@ describe('lane budgets', () => {
     expect((await client.result(kept.taskId)).status).toBe('succeeded');
     const letters = await client.deadLetters('bigresult', 'standard');
     expect(letters.map((l) => [l.taskId, l.reason])).toEqual([[taskId, 'entry-deleted']]);
+  });
+
+  it('refuses a submit once the lane holds maxBacklogBytes, with the budget and the estimate', async () => {
+    const { client } = setup('bytes');
+    const pad = 'b'.repeat(9_000);
+    let accepted = 0;
+    let refusal: unknown;
+    while (!refusal && accepted < 100) {
+      try {
+        await client.submit({ type: 'bulky', payload: { pad } });
+        accepted++;
+      } catch (err) {
+        refusal = err;
+      }
+    }
+    expect(refusal).toBeInstanceOf(BacklogBytesFullError);
+    const e = refusal as BacklogBytesFullError;
+    expect({ limit: e.limitBytes, over: e.backlogBytes >= 200_000 }).toEqual({ limit: 200_000, over: true });
+    expect(e.message).toMatch(
+      /holds about \d+ bytes of tasks, at its limit of 200000 \(defaults.maxBacklogBytes\)/,
+    );
+    // About the budget's worth of 9 kB payloads went in (Redis's estimate is sampled), and nothing after it.
+    expect(accepted).toBeGreaterThanOrEqual(18);
+    expect(accepted).toBeLessThanOrEqual(23);
+    expect(await redis.xlen(client.keys.stream('bulky', 'standard'))).toBe(accepted);
   });
 
   it('refuses to start on a stream that has another consumer group', async () => {

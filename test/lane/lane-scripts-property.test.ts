@@ -357,7 +357,16 @@ describe('lane scripts under random and malformed histories (fast-check)', () =>
       switch (o.kind) {
         case 'submit': {
           const lane = LANES[o.lane]!;
-          const args: (string | number)[] = [100_000, type, lane, Date.now(), keys.taskPrefix(type), TTL_SEC];
+          const args: (string | number)[] = [
+            100_000,
+            type,
+            lane,
+            Date.now(),
+            keys.taskPrefix(type),
+            TTL_SEC,
+            2 ** 30,
+            100_000,
+          ];
           const ids = Array.from({ length: o.count }, () => `${type}:${randomUUID()}`);
           for (const id of ids)
             args.push(id, JSON.stringify({ n: id.slice(-4) }), o.maxAttempts, 30_000, '0');

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger';
 import { describeFailure } from '../../src/mcp/tool-results';
 import { freePort, PrivateRedis } from '../lane/lane-helpers';
 import { waitFor } from '../helpers/wait';
+import { runSagalane } from '../front/front-kit';
 
 const PAYLOAD_BYTES = 16 * 1024;
 const RUNNING = 4;
@@ -88,6 +89,19 @@ describe('a Redis that is full', () => {
     expect((refusal as Error).message).toMatch(/^Redis is full: .*maxmemory.*raise maxmemory/);
     // MCP passes the message on as it is, without telling the caller to check its arguments.
     expect(describeFailure(refusal)).toBe((refusal as Error).message);
+    // The CLI says the same, and exits 1.
+    const cli = await runSagalane({ ...process.env, REDIS_URL: server.url, SAGALANE_KEY_PREFIX: 'full' }, [
+      'task',
+      'submit',
+      '--type',
+      'echo',
+      '--payload',
+      JSON.stringify({ message: 'x'.repeat(9_000) }),
+    ]);
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^sagalane: Redis is full: /),
+    });
     expect(accepted.length).toBeGreaterThan(RUNNING + 10);
     // The refused submit left nothing: every entry and record is an accepted task's.
     const stats = (await client.stats(['job'])).find((r) => r.lane === 'standard')!;

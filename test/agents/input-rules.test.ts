@@ -20,7 +20,10 @@ describe('the symbol rule', () => {
       true,
     );
     expect(agentPayloadSchemas.reasoning.safeParse({ idea: 'momentum', symbol }).success).toBe(true);
-    expect(agentPayloadSchemas.backtest.safeParse({ sagaId: 's', symbol, params: {} }).success).toBe(true);
+    // The lane's backtest takes the symbol: it refuses this payload only for the plan it lacks (a lane backtest
+    // generates its code from one; it names no saga, #25 finding 4).
+    const lane = agentPayloadSchemas.backtest.safeParse({ symbol, params: {} });
+    expect(lane.error!.issues.map((i) => i.path[0])).toEqual(['plan']);
     expect(pipelineInputSchema.safeParse({ idea: 'momentum', symbol }).success).toBe(true);
     expect(validatePipelineInput({ idea: 'momentum', symbol }).success).toBe(true);
   });

@@ -37,9 +37,10 @@ const KILL_EVERY_MS = 2_000;
 const WORKERS = 3;
 /**
  * Reruns of a run whose worker was alive (its entry taken for an orphan after a keepalive lapse of 1.5 s) allowed
- * per scenario of ~220 runs: a stalled event loop on a loaded machine, now and then; not a pattern.
+ * per scenario of ~220 runs: a stalled event loop on a loaded machine, now and then; not a pattern. Measured: 0 in
+ * both scenarios; 3 with the lapse that counts cut to 100 ms (minIdleMs 100, keepalive every 99 ms).
  */
-const LIVE_RERUN_BOUND = 3;
+const LIVE_RERUN_BOUND = 2;
 
 describe.each([
   ['every step a dispatched activity', false],

@@ -36,6 +36,7 @@ import {
   type PipelineInput,
   type PipelineResult,
   type PipelineTuning,
+  type SagaPriority,
   type SagaStateName,
   type SagaStateView,
 } from '../workflows/pipeline-contract';
@@ -70,6 +71,15 @@ export interface SagaClientOptions {
    * @defaultValue true when `client`'s connection can do it (a NativeConnection), else false
    */
   eagerStart?: boolean;
+  /**
+   * Temporal `priorityKey` (1 first .. 5 last, with the server's default 5 levels) a saga runs at, by its `priority`:
+   * its workflow tasks and every activity it schedules (they inherit it) queue at this key in Temporal, so a flood of
+   * bulk sagas cannot hold an urgent saga's workflow tasks back while its steps go on the express lane. `undefined`
+   * for a lane sends no key: the server's default (3 of 5). Honoured by servers with the priority matcher
+   * (`matching.useNewMatcher`, on in the dev servers sagalane starts); others ignore the key.
+   * @defaultValue { express: 1, standard: undefined }
+   */
+  priorityKeys?: { express?: number; standard?: number };
 }
 
 export interface StartPipelineOptions {
@@ -150,6 +160,8 @@ export interface SagaResultOptions {
 }
 
 const MAX_PAGE_SIZE = 1000;
+/** Lowest priority a server with the default `matching.priorityLevels` (5) knows. */
+const MAX_PRIORITY_KEY = 5;
 
 /**
  * Whether the client's connection can start workflows eagerly: the SDK marks a NativeConnection so (and refuses
@@ -167,6 +179,7 @@ export class SagaClient {
   private readonly ownsConnection: boolean;
   private readonly queryTimeoutMs: number;
   private readonly eagerStart: boolean;
+  private readonly priorityKeys: { express?: number; standard?: number };
 
   constructor(
     readonly client: Client,
@@ -185,6 +198,12 @@ export class SagaClient {
       );
     }
     this.eagerStart = options.eagerStart ?? canStartEagerly;
+    this.priorityKeys = { express: 1, ...options.priorityKeys };
+    for (const [lane, key] of Object.entries(this.priorityKeys))
+      if (key !== undefined && (!Number.isInteger(key) || key < 1 || key > MAX_PRIORITY_KEY))
+        throw new SagaClientOptionsError(
+          `priorityKeys.${lane} must be an integer in 1..${MAX_PRIORITY_KEY} (got ${key})`,
+        );
   }
 
   /**
@@ -210,6 +229,12 @@ export class SagaClient {
     });
   }
 
+  /** The start option that puts a saga of this priority at its Temporal priority key (none: the server's default). */
+  private temporalPriority(priority: SagaPriority): { priority?: { priorityKey: number } } {
+    const priorityKey = this.priorityKeys[priority];
+    return priorityKey === undefined ? {} : { priority: { priorityKey } };
+  }
+
   get namespace(): string {
     return this.client.options.namespace;
   }
@@ -226,6 +251,7 @@ export class SagaClient {
       memo: { idea: parsed.idea, symbol: parsed.symbol },
       workflowIdConflictPolicy: 'USE_EXISTING',
       requestEagerStart: this.eagerStart,
+      ...this.temporalPriority(parsed.priority ?? 'standard'),
     });
     return {
       sagaId: handle.workflowId,

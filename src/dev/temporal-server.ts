@@ -46,6 +46,11 @@ export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = [
   // so every workflow and activity task dispatch waited ~40 ms (a saga has nine). Measured: p50 450 → 161 ms on their
   // own; visibility (SagaState lists) catches up sooner too.
   ...['transfer', 'timer', 'visibility'].map((queue) => `history.${queue}ProcessorMaxPollRPS=10000`),
+  // Task-queue priority: Server 1.29 orders a backlog by `priorityKey` only with the priority-enabled matcher, off by
+  // default (go.temporal.io/server common/dynamicconfig `matching.useNewMatcher`); without it an express saga's
+  // `priorityKey` 1 (SagaClient) is recorded but its workflow tasks queue behind a bulk flood's. Fairness keys need
+  // `matching.enableFairness` as well; sagalane sets none.
+  'matching.useNewMatcher=true',
 ];
 
 /**

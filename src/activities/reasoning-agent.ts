@@ -8,6 +8,7 @@ import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import type { ReasoningCompensationInput, ReasoningInput, ReasoningOutput, StrategyPlan } from './contracts';
 import { InvalidAgentInputError } from './errors';
+import { barFrequencyOf, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';
 import { planWithLlmOrFallback } from './llm-planner';
 import { planCacheKey, planProvider, readCachedPlan } from './plan-cache';
 import { planFromIdea, refuseUnmapped } from './strategy-plan';
@@ -22,6 +23,20 @@ local ok, entry = pcall(cjson.decode, v)
 if ok and type(entry) == 'table' and entry.createdBy == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return -1`;
 
+/**
+ * The frequency of the data set named like the symbol (what the ml and backtest steps load when the saga names no
+ * other data set), which decides how many bars "a month" is. Daily when there is no such data set: the later steps
+ * then say what is missing.
+ */
+async function barFrequencyOfSymbol(ctx: AgentContext, symbol: string): Promise<BarFrequency> {
+  try {
+    const data = await ctx.loadDataset(symbol, undefined);
+    return barFrequencyOf(data.bars.map((b) => b.date));
+  } catch {
+    return DEFAULT_BAR_FREQUENCY;
+  }
+}
+
 export function createReasoningAgent(ctx: AgentContext) {
   const { deps, log } = ctx;
   const provider = planProvider(deps.llm);
@@ -30,7 +45,14 @@ export function createReasoningAgent(ctx: AgentContext) {
     async reasoning(rawInput: ReasoningInput, options?: AgentCallOptions): Promise<ReasoningOutput> {
       const input = parseAgentInput(agentInputSchemas.reasoning, rawInput, 'reasoning');
       const symbol = input.symbol.toUpperCase();
-      const cacheKey = planCacheKey(deps.keyPrefix, input.idea, symbol, provider);
+      const barFrequency = await barFrequencyOfSymbol(ctx, symbol);
+      // A daily plan keeps the key it always had; another frequency reads "a month" in other bars: its own entry.
+      const cacheKey = planCacheKey(
+        deps.keyPrefix,
+        input.idea,
+        symbol,
+        barFrequency === DEFAULT_BAR_FREQUENCY ? provider : `${provider}|${barFrequency}`,
+      );
       const fromCache = () => readCachedPlan(deps.redis, cacheKey, input.sagaId, log);
       const hit = await fromCache();
       // A cached plan was made without the strict check: apply it here too.
@@ -48,6 +70,7 @@ export function createReasoningAgent(ctx: AgentContext) {
           {
             signal: options?.signal,
             strict: input.strict,
+            barFrequency,
           },
         );
         plan = answer.plan;
@@ -57,7 +80,7 @@ export function createReasoningAgent(ctx: AgentContext) {
           return { plan, cacheKey, cached: false };
         }
       } else {
-        plan = planFromIdea(input.idea, symbol, { strict: input.strict });
+        plan = planFromIdea(input.idea, symbol, { strict: input.strict, barFrequency });
       }
       const entry = JSON.stringify({ plan, createdBy: input.sagaId, createdAt: new Date().toISOString() });
       const stored = await deps.redis.set(cacheKey, entry, 'EX', deps.planCacheTtlS, 'NX');

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import { mcpHttpComponent } from '../mcp/http-component';
+import { redactText, redactUrl } from '../logger';
 import { createMetrics } from '../observability';
 import { expressWorkerComponent, metricsComponent, sagaWorkerComponent } from '../runtime/components';
 import { untilSignalled } from '../runtime/signals';
@@ -23,6 +24,15 @@ import { startTemporalDevServer } from './temporal-server';
 /** Everything `sagalane dev` runs after Redis and Temporal: both workers, the MCP HTTP endpoint, metrics. */
 export function devStackComponents(): StackComponent[] {
   return [sagaWorkerComponent(), expressWorkerComponent(), mcpHttpComponent(), metricsComponent()];
+}
+
+/**
+ * The "sagalane is running" list, one line per endpoint, names aligned. Addresses lose their credentials: REDIS_URL
+ * may carry a password, and this list goes to the terminal and to whatever collects its output.
+ */
+export function endpointLines(endpoints: Record<string, string>): string[] {
+  const width = Math.max(0, ...Object.keys(endpoints).map((k) => k.length));
+  return Object.entries(endpoints).map(([name, url]) => `  ${name.padEnd(width)}  ${redactUrl(url)}`);
 }
 
 export interface DevStackOptions {
@@ -53,7 +63,7 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
         await s.stop();
         log(`[sagalane]   stopped ${s.name}`);
       } catch (err) {
-        log(`[sagalane]   ${s.name} did not stop cleanly: ${(err as Error).message}`);
+        log(`[sagalane]   ${s.name} did not stop cleanly: ${redactText((err as Error).message)}`);
       }
     }
   };
@@ -108,8 +118,7 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
 
     log('');
     log('sagalane is running:');
-    const width = Math.max(...Object.keys(endpoints).map((k) => k.length));
-    for (const [name, url] of Object.entries(endpoints)) log(`  ${name.padEnd(width)}  ${url}`);
+    for (const line of endpointLines(endpoints)) log(line);
     log('Press Ctrl-C to stop.');
   } catch (err) {
     await shutdown();

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isClusterUrl, openRedis } from '../lane/redis-connections';
+import { redactUrl } from '../logger';
 
 export interface RedisHandle {
   url: string;
@@ -39,20 +40,22 @@ export async function ensureRedis(
   log: (l: string) => void,
 ): Promise<RedisHandle> {
   if (await redisAnswers(url)) return { url, started: false, stop: async () => undefined };
+  // What messages and log lines show: REDIS_URL may carry a password.
+  const shown = redactUrl(url);
   if (isClusterUrl(url))
     throw new Error(
-      `The Redis Cluster at ${url} does not answer. Start it (npm run redis:cluster starts a local one), ` +
+      `The Redis Cluster at ${shown} does not answer. Start it (npm run redis:cluster starts a local one), ` +
         'or unset REDIS_CLUSTER_NODES to use one Redis at REDIS_URL.',
     );
   const parsed = new URL(url);
   const host = parsed.hostname || '127.0.0.1';
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
-    throw new Error(`Redis does not answer at ${url}. Start it, or point REDIS_URL at a running Redis.`);
+    throw new Error(`Redis does not answer at ${shown}. Start it, or point REDIS_URL at a running Redis.`);
   }
   const port = Number(parsed.port || 6379);
   const dir = path.join(dataDir, 'redis');
   fs.mkdirSync(dir, { recursive: true });
-  log(`[sagalane] Nothing answers at ${url}; starting redis-server on 127.0.0.1:${port} (data in ${dir})`);
+  log(`[sagalane] Nothing answers at ${shown}; starting redis-server on 127.0.0.1:${port} (data in ${dir})`);
   let child: ChildProcess;
   try {
     child = spawn(
@@ -62,13 +65,13 @@ export async function ensureRedis(
     );
   } catch (err) {
     throw new Error(
-      `Redis does not answer at ${url} and redis-server could not start: ${(err as Error).message}`,
+      `Redis does not answer at ${shown} and redis-server could not start: ${(err as Error).message}`,
     );
   }
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err) =>
       reject(
-        new Error(`Redis does not answer at ${url} and redis-server is not installed (${err.message}).`),
+        new Error(`Redis does not answer at ${shown} and redis-server is not installed (${err.message}).`),
       ),
     ),
   );
@@ -78,7 +81,7 @@ export async function ensureRedis(
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server did not answer at ${url} within 10 s`);
+      throw new Error(`redis-server did not answer at ${shown} within 10 s`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

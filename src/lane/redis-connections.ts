@@ -7,6 +7,7 @@
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseHostPort } from '../config';
+import { redactUrl } from '../logger';
 import { LaneOptionsError } from './errors';
 
 /** A connection to one Redis or to a Redis Cluster (ioredis `Redis` or `Cluster`). */
@@ -48,7 +49,7 @@ export function parseClusterUrl(url: string): ClusterAddress | undefined {
   const bad = items.filter((_, i) => !nodes[i]);
   if (items.length === 0 || bad.length)
     throw new LaneOptionsError(
-      `Redis Cluster address "${url}" must list host:port nodes separated by commas` +
+      `Redis Cluster address "${redactUrl(url)}" must list host:port nodes separated by commas` +
         (bad.length ? ` (not host:port: ${bad.join(', ')})` : ''),
     );
   return {

@@ -8,7 +8,7 @@ import { minimumConcurrency } from './slot-policy';
 import { defaultPoolThreads, type HandlerPools } from './handler-pool';
 import type { TaskType } from './task-types';
 import { DEFAULT_TASK_LIFETIME_MS } from './task-records';
-import type { Logger } from '../logger';
+import { redactUrl, type Logger } from '../logger';
 
 export interface ExpressWorkerOptions {
   /** Task types this worker serves (handlers included). Required, non-empty. */
@@ -128,7 +128,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   assertKeyPrefix(r.keyPrefix);
   if (isClusterUrl(r.redisUrl)) parseClusterUrl(r.redisUrl);
   else if (!/^rediss?:\/\//.test(r.redisUrl))
-    fail(`redisUrl must start with redis://, rediss:// or redis+cluster:// (got ${r.redisUrl})`);
+    fail(`redisUrl must start with redis://, rediss:// or redis+cluster:// (got ${redactUrl(r.redisUrl)})`);
   if (!r.group) fail('group must be non-empty');
   if (!r.consumerName) fail('consumerName must be non-empty');
   const { min, max } = r.concurrency;

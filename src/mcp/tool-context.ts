@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { redactFields, redactText } from '../logger';
 import type { McpBackends } from './backends';
 import type { SagalaneTaskStore } from './task-store';
 import type { FailureHandling } from './tool-results';
@@ -29,12 +30,17 @@ export interface ToolContext {
 export const sagaStarts = new EventEmitter<{ started: [sagaId: string] }>();
 sagaStarts.setMaxListeners(0);
 
+/**
+ * Log notifications go to every client of the session, read-only ones too: the message and data lose credentials
+ * (URLs, tokens) and secret-named fields the same way the process's own log lines do.
+ */
 export function mcpLogger(server: McpServer): ToolContext['log'] {
   return (level, message, data) => {
     if (!server.isConnected()) return;
+    const text = redactText(message);
     void server.server
       .sendLoggingMessage(
-        { level, logger: 'sagalane', data: data ? { message, ...data } : message },
+        { level, logger: 'sagalane', data: data ? { message: text, ...redactFields(data) } : text },
         server.server.transport?.sessionId,
       )
       .catch(() => undefined);

@@ -3,6 +3,7 @@
  * process): starts them in order, prints their endpoints, and stops them in reverse order on SIGTERM / SIGINT.
  */
 import type { Config } from '../config';
+import { redactText, redactUrl } from '../logger';
 import { createMetrics } from '../observability';
 import { untilSignalled } from './signals';
 import type { StackComponent } from './stack';
@@ -31,7 +32,7 @@ export async function runComponents(
       try {
         await r.stop();
       } catch (err) {
-        log(`[sagalane] ${r.name} did not stop cleanly: ${(err as Error).message}`);
+        log(`[sagalane] ${r.name} did not stop cleanly: ${redactText((err as Error).message)}`);
       }
     }
   };
@@ -44,7 +45,9 @@ export async function runComponents(
     for (const component of components) {
       const started = await component.start({ config, temporalAddress: opts.temporalAddress, metrics, log });
       running.push({ name: component.name, stop: started.stop });
-      for (const [name, url] of Object.entries(started.endpoints ?? {})) log(`[sagalane] ${name}: ${url}`);
+      // Without credentials: an address may be a REDIS_URL with its password.
+      for (const [name, url] of Object.entries(started.endpoints ?? {}))
+        log(`[sagalane] ${name}: ${redactUrl(url)}`);
     }
   } catch (err) {
     await stopAll();

@@ -21,7 +21,10 @@ const timerMs = (min: number) =>
     .min(min)
     .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest a timer can wait`);
 
-/** Shortest SAGALANE_MCP_TOKEN accepted: a bearer token is the only thing between the network and every tool. */
+/**
+ * Shortest SAGALANE_MCP_TOKEN (and SAGALANE_MCP_TOKENS item) accepted: a bearer token is the only thing between the
+ * network and every tool.
+ */
 export const MIN_MCP_TOKEN_LENGTH = 16;
 
 /**
@@ -142,10 +145,43 @@ export const envSchema = z.object({
   SAGALANE_MCP_ALLOWED_HOSTS: csv,
   /** Extra Origin header values accepted by the MCP HTTP endpoint (comma-separated). */
   SAGALANE_MCP_ALLOWED_ORIGINS: csv,
+  /**
+   * More bearer tokens for the MCP HTTP endpoint (comma-separated), e.g. one per client or team: each is its own
+   * holder for the per-token caps below. Either this or SAGALANE_MCP_TOKEN satisfies "a token when exposed".
+   */
+  SAGALANE_MCP_TOKENS: csv.superRefine((tokens, ctx) => {
+    // Positions, not the tokens: a ConfigError never prints a secret.
+    const short = tokens.map((t, i) => (t.length < MIN_MCP_TOKEN_LENGTH ? i + 1 : 0)).filter(Boolean);
+    if (short.length)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          `each token must be at least ${MIN_MCP_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32); ` +
+          `token ${short.join(', ')} ${short.length > 1 ? 'are' : 'is'} shorter`,
+      });
+  }),
   /** Most MCP HTTP sessions open at once; an initialize over it gets a JSON-RPC error (HTTP 503). */
   SAGALANE_MCP_MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(100),
-  /** An MCP HTTP session with no request (and no open stream) for this long is closed. */
+  /**
+   * Most MCP HTTP sessions opened with one bearer token (with no token configured: by all clients together); an
+   * initialize over it gets HTTP 503. Unset: SAGALANE_MCP_MAX_SESSIONS shared evenly by the tokens (rounded up).
+   */
+  SAGALANE_MCP_MAX_SESSIONS_PER_TOKEN: z.coerce.number().int().min(1).max(100_000).optional(),
+  /**
+   * An MCP HTTP session with no request for this long (none arriving, none still being answered) is closed: an open
+   * GET stream does not keep it, as it only listens (such a client sends `ping` now and then); its next request gets
+   * 404 and it initializes again.
+   */
   SAGALANE_MCP_SESSION_IDLE_MS: timerMs(1000).default(1_800_000),
+  /**
+   * Longest one MCP `tasks/result` waits for its task (stdio and HTTP); past it the request answers JSON-RPC -32001
+   * "still working, call tasks/result again" and the task runs on.
+   */
+  SAGALANE_MCP_TASK_RESULT_WAIT_MS: timerMs(1000).default(300_000),
+  /** Most `resources/subscribe` subscriptions one MCP session holds at once (stdio and HTTP). */
+  SAGALANE_MCP_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Most resource subscriptions the MCP HTTP sessions of one bearer token hold together. */
+  SAGALANE_MCP_MAX_SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().min(1).max(1_000_000).default(1000),
 
   SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
@@ -248,6 +284,14 @@ export interface Config {
     allowedOrigins: string[];
     maxSessions: number;
     sessionIdleMs: number;
+    /** SAGALANE_MCP_TOKENS: more accepted bearer tokens (besides `token`). */
+    tokens: string[];
+    /** Unset: `maxSessions` shared evenly by the tokens. */
+    maxSessionsPerToken?: number;
+    maxSubscriptionsPerToken: number;
+    /** Per session. */
+    maxSubscriptions: number;
+    taskResultWaitMs: number;
   };
   metrics: { host: string; port: number; temporalSdkPort: number | 'off' };
   logLevel: Env['SAGALANE_LOG_LEVEL'];
@@ -287,11 +331,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
-  if (e.SAGALANE_MCP_TOKEN === undefined && !isLoopback(e.SAGALANE_MCP_HOST)) {
+  if (
+    e.SAGALANE_MCP_TOKEN === undefined &&
+    e.SAGALANE_MCP_TOKENS.length === 0 &&
+    !isLoopback(e.SAGALANE_MCP_HOST)
+  ) {
     throw new ConfigError([
       {
         variable: 'SAGALANE_MCP_TOKEN',
-        message: `must be set when SAGALANE_MCP_HOST (${e.SAGALANE_MCP_HOST}) is not a loopback address`,
+        message: `must be set (or SAGALANE_MCP_TOKENS) when SAGALANE_MCP_HOST (${e.SAGALANE_MCP_HOST}) is not a loopback address`,
       },
     ]);
   }
@@ -324,6 +372,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedOrigins: e.SAGALANE_MCP_ALLOWED_ORIGINS,
       maxSessions: e.SAGALANE_MCP_MAX_SESSIONS,
       sessionIdleMs: e.SAGALANE_MCP_SESSION_IDLE_MS,
+      tokens: e.SAGALANE_MCP_TOKENS,
+      maxSessionsPerToken: e.SAGALANE_MCP_MAX_SESSIONS_PER_TOKEN,
+      maxSubscriptionsPerToken: e.SAGALANE_MCP_MAX_SUBSCRIPTIONS_PER_TOKEN,
+      maxSubscriptions: e.SAGALANE_MCP_MAX_SUBSCRIPTIONS,
+      taskResultWaitMs: e.SAGALANE_MCP_TASK_RESULT_WAIT_MS,
     },
     metrics: {
       host: e.SAGALANE_METRICS_HOST,

@@ -46,6 +46,8 @@ async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
       frontDoor: door,
       readOnly,
       addresses: { temporalAddress: clientTemporalAddress(config), redisUrl: config.redisUrl },
+      maxSubscriptions: config.mcp.maxSubscriptions,
+      taskResultWaitMs: config.mcp.taskResultWaitMs,
     });
     await serveMcpOverStdio(server, { until: untilSignalled() });
   } finally {

@@ -22,6 +22,7 @@
 import vm from 'node:vm';
 import { GeneratedCodeError } from '../../src/activities/errors';
 import type { Bar } from '../../src/activities/market-data';
+import { validatePositions } from '../../src/activities/strategy-sandbox';
 
 export interface SandboxOptions {
   /** Wall-clock limit of each synchronous run (loading the code, one `positions` call). @defaultValue 1000 */
@@ -166,28 +167,6 @@ function compileStrategy(source: string, timeout: number, filename: string): Kep
   kept.set(source, strategy);
   while (kept.size > MAX_KEPT_STRATEGIES) kept.delete(kept.keys().next().value!);
   return strategy;
-}
-
-function validatePositions(value: unknown, barCount: number): number[] {
-  if (!Array.isArray(value)) {
-    throw new GeneratedCodeError('positions() must return an array of -1, 0 or 1 per bar', {
-      phase: 'output',
-    });
-  }
-  if (value.length !== barCount) {
-    throw new GeneratedCodeError(`positions() returned ${value.length} values for ${barCount} bars`, {
-      phase: 'output',
-    });
-  }
-  for (let i = 0; i < value.length; i++) {
-    const v: unknown = value[i];
-    if (v !== -1 && v !== 0 && v !== 1) {
-      throw new GeneratedCodeError(`position at bar ${i} is ${JSON.stringify(v)}; positions are -1, 0 or 1`, {
-        phase: 'output',
-      });
-    }
-  }
-  return value as number[];
 }
 
 function describeFailure(err: unknown, what: string, timeoutMs: number): GeneratedCodeError {

@@ -409,7 +409,8 @@ function thrown(
   return { name: undefined, message, isNull: false };
 }
 
-function validatePositions(value: unknown, barCount: number): number[] {
+/** What `positions()` must return: one of -1, 0 or 1 per bar (the bench's node:vm peer checks the same). */
+export function validatePositions(value: unknown, barCount: number): number[] {
   if (!Array.isArray(value)) {
     throw new GeneratedCodeError('positions() must return an array of -1, 0 or 1 per bar', {
       phase: 'output',

@@ -124,7 +124,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     );
   if (tokens.length === 0 && !isLoopback(host)) {
     throw new McpHttpServerError(
-      `Binding the MCP endpoint to ${host} exposes it beyond this machine: set SAGALANE_MCP_TOKEN (a bearer token) first.`,
+      `Binding the MCP endpoint to ${host} exposes it beyond this machine: set SAGALANE_MCP_TOKEN (a bearer token, or several in SAGALANE_MCP_TOKENS) first.`,
     );
   }
   const sessions = new Map<string, Session>();

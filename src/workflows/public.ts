@@ -6,5 +6,11 @@ export * from './saga';
 export * from './saga-sinks';
 export * from './pipeline-contract';
 export * from './search-attributes';
-export { laneHint, unwrapLaneStepResult, type LaneStepResult, type StepLane } from './lane-step';
+export {
+  laneHint,
+  unwrapLaneStepResult,
+  type LaneHint,
+  type LaneStepResult,
+  type StepLane,
+} from './lane-step';
 export { researchPipeline } from './research-pipeline';

@@ -70,6 +70,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
       expressReserve: o.expressReserve,
       concurrency: o.autoscaleIntervalMs > 0 ? o.concurrency.min : o.concurrency.max,
       streams: this.streams,
+      maxWaitMs: o.maxWaitMs,
       log: this.log,
       onEntries: () => this.runs.dispatch(),
       onNoGroup: () => this.ensureGroups(),

@@ -8,7 +8,9 @@
  *   ahead never count against express room (only as many standard entries as standard slots do), so a standard
  *   backlog buffered here can never keep an express entry out; slow standard work is read only into free slots,
  *   leaving entries in the stream for other consumers;
- * - express entries start first.
+ * - express entries start first, except a standard entry that has waited past its type's `maxWaitMs` (aging, off
+ *   unless set): it starts ahead of newer express work, in a standard slot, so standard work has a bounded wait
+ *   under any express flood while the reserve stays express's.
  */
 import type { Lane } from './keys';
 
@@ -126,4 +128,26 @@ export function canStart(
   const running = s.running.express + s.running.standard;
   if (running >= s.concurrency) return false;
   return lane === 'express' || s.running.standard < standardCapacity(s.concurrency, s.expressReserve);
+}
+
+/**
+ * Whether a standard entry appended at `enqueuedAt` (its stream id's time) has waited past `maxWaitMs` by `now`, so
+ * it starts ahead of express work. `maxWaitMs` 0 is aging off.
+ */
+export function isOverdue(enqueuedAt: number, maxWaitMs: number, now: number): boolean {
+  return maxWaitMs > 0 && now - enqueuedAt >= maxWaitMs;
+}
+
+/**
+ * Which lane's buffered entry starts next, if any: an overdue standard entry (`standardOverdue`) first, then express,
+ * then standard. A standard entry, overdue or not, still needs a standard slot: aging never takes the reserve.
+ */
+export function nextLane(
+  s: Pick<SlotCounts, 'concurrency' | 'expressReserve' | 'running'>,
+  waiting: { express: boolean; standard: boolean; standardOverdue: boolean },
+): Lane | undefined {
+  if (waiting.standardOverdue && canStart(s, 'standard')) return 'standard';
+  if (waiting.express && canStart(s, 'express')) return 'express';
+  if (waiting.standard && canStart(s, 'standard')) return 'standard';
+  return undefined;
 }

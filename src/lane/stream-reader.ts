@@ -16,11 +16,12 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import type { Logger } from '../logger';
 import { groupBySlot } from './cluster-slots';
-import { type Entry, type StreamRef, toFields } from './entries';
+import { type Entry, entryTime, type StreamRef, toFields } from './entries';
 import { LANES, taskIdOfType, type Lane } from './keys';
 import { isCluster, isConnectionError, type RedisClient } from './redis-connections';
 import {
-  canStart,
+  isOverdue,
+  nextLane,
   readAhead,
   READ_AHEAD_MAX_RUN_MS,
   readBatch,
@@ -35,6 +36,11 @@ export interface StreamReaderOptions {
   expressReserve: number;
   concurrency: number;
   streams: StreamRef[];
+  /**
+   * Aging: a standard entry waiting longer than this starts ahead of express work; per type
+   * `defaults.maxWaitMs` wins. 0 (or unset) is off.
+   */
+  maxWaitMs?: number;
   log: Logger;
   /** Called after entries were buffered (the worker dispatches them). */
   onEntries: () => void;
@@ -92,6 +98,16 @@ export class StreamReader {
    * once the running tasks have ended, and it ends when its outcome is stored (`release`).
    */
   private isolated: Entry | undefined;
+  /** Aging's `maxWaitMs` of each standard stream that has one (per type, else the worker's). */
+  private readonly maxWaitMsByStream = new Map<string, number>();
+  /**
+   * Earliest time a buffered standard entry may be overdue (Infinity: none). Never later than the truth (`buffer`
+   * lowers it), sometimes earlier (an entry it counted has gone): then the next look rescans and raises it, so a
+   * flood of express starts costs one comparison each, not a scan of the standard buffer.
+   */
+  private nextOverdueAt = Infinity;
+  /** What `nextLane` reads, kept live instead of rebuilt per call. */
+  private readonly waiting = { express: false, standard: false, standardOverdue: false };
   /** Read connections of the slot groups beyond each lane's first (Cluster only); closed by `stop()`. */
   private readonly groupConnections: Cluster[] = [];
 
@@ -106,6 +122,8 @@ export class StreamReader {
     for (const s of o.streams) {
       this.byKey.set(s.key, s);
       this.held.set(s.key, new Set());
+      const maxWaitMs = s.type.defaults.maxWaitMs ?? o.maxWaitMs ?? 0;
+      if (s.lane === 'standard' && maxWaitMs > 0) this.maxWaitMsByStream.set(s.key, maxWaitMs);
     }
   }
 
@@ -139,16 +157,49 @@ export class StreamReader {
     this.avgRunMs[lane] += (ms - this.avgRunMs[lane]) / 8;
   }
 
-  /** The next buffered entry allowed to start (express first), or undefined. Called once per task: no allocation. */
+  /**
+   * The next buffered entry allowed to start (an overdue standard one, then express, then standard), or undefined.
+   * Called once per task: no allocation, and without aging no clock read.
+   */
   takeStartable(): Entry | undefined {
     const express = this.buffered.express;
     const standard = this.buffered.standard;
     if (!express.length && !standard.length) return undefined;
     if (this.isolated) return this.takeIsolated();
     this.startCounts.concurrency = this.concurrency;
-    if (express.length && canStart(this.startCounts, 'express')) return express.shift();
-    if (standard.length && canStart(this.startCounts, 'standard')) return standard.shift();
-    return undefined;
+    // Only when express work would otherwise go first does an overdue standard entry matter.
+    const overdue =
+      this.maxWaitMsByStream.size && express.length && standard.length
+        ? this.overdueStandard(Date.now())
+        : -1;
+    this.waiting.express = express.length > 0;
+    this.waiting.standard = standard.length > 0;
+    this.waiting.standardOverdue = overdue >= 0;
+    const lane = nextLane(this.startCounts, this.waiting);
+    if (lane === 'express') return express.shift();
+    if (lane !== 'standard') return undefined;
+    if (overdue < 0) return standard.shift();
+    const entry = standard.splice(overdue, 1)[0];
+    this.nextOverdueAt = -Infinity; // rescan on the next look
+    return entry;
+  }
+
+  /** Index of the first buffered standard entry past its `maxWaitMs` at `now`, or -1; keeps `nextOverdueAt`. */
+  private overdueStandard(now: number): number {
+    if (now < this.nextOverdueAt) return -1;
+    let found = -1;
+    let next = Infinity;
+    const standard = this.buffered.standard;
+    for (let i = 0; i < standard.length; i++) {
+      const entry = standard[i]!;
+      const maxWaitMs = this.maxWaitMsByStream.get(entry.stream.key);
+      if (maxWaitMs === undefined) continue;
+      const enqueuedAt = entryTime(entry.id);
+      if (found < 0 && isOverdue(enqueuedAt, maxWaitMs, now)) found = i;
+      next = Math.min(next, enqueuedAt + maxWaitMs);
+    }
+    this.nextOverdueAt = next;
+    return found;
   }
 
   /** What `canStart` reads (it looks at running counts and capacity only), kept live instead of rebuilt per call. */
@@ -175,6 +226,9 @@ export class StreamReader {
   buffer(entry: Entry): void {
     this.hold(entry.stream, entry.id);
     this.buffered[entry.stream.lane].push(entry);
+    const maxWaitMs = this.maxWaitMsByStream.size ? this.maxWaitMsByStream.get(entry.stream.key) : undefined;
+    if (maxWaitMs !== undefined)
+      this.nextOverdueAt = Math.min(this.nextOverdueAt, entryTime(entry.id) + maxWaitMs);
   }
 
   hold(stream: StreamRef, id: string): void {

@@ -57,6 +57,12 @@ export interface TaskTypeDefaults {
    * workers must use the same value; `maxBacklog` holds per partition. See partitions.ts. @defaultValue 1
    */
   partitions: number;
+  /**
+   * Aging: a standard task of this type that has waited this long since it was enqueued (its stream id's time)
+   * starts ahead of newer express work, in a standard slot, so an express flood cannot hold it back for ever.
+   * 0 turns aging off for the type. @defaultValue undefined: the worker's `maxWaitMs` (off unless set)
+   */
+  maxWaitMs?: number;
 }
 
 /** The longest a Node timer waits (2^31 - 1 ms, ~24.8 days): a longer timeout would fire after ~1 ms. */
@@ -151,6 +157,11 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
     throw new LaneOptionsError(`${name}: defaults.maxBacklogBytes must be an integer >= maxPayloadBytes`);
   if (!Number.isInteger(d.partitions) || d.partitions < 1 || d.partitions > MAX_PARTITIONS)
     throw new LaneOptionsError(`${name}: defaults.partitions must be an integer in 1..${MAX_PARTITIONS}`);
+  if (
+    d.maxWaitMs !== undefined &&
+    (!Number.isInteger(d.maxWaitMs) || d.maxWaitMs < 0 || d.maxWaitMs > MAX_TIMEOUT_MS)
+  )
+    throw new LaneOptionsError(`${name}: defaults.maxWaitMs must be an integer in 0..${MAX_TIMEOUT_MS}`);
 }
 
 function inThisThread<R>(p: PooledHandler) {

@@ -46,6 +46,12 @@ export interface ExpressWorkerOptions {
   retryBaseDelayMs?: number;
   /** Upper bound of the retry delay. @defaultValue 30000 */
   retryMaxDelayMs?: number;
+  /**
+   * Aging: a standard task that has waited this long since it was enqueued starts ahead of newer express work (in a
+   * standard slot), so standard work has a bounded wait under any express flood. A type's `defaults.maxWaitMs`
+   * wins. 0 is off. @defaultValue 0
+   */
+  maxWaitMs?: number;
   /** p95 submit-to-finish latency the autoscaler aims for. @defaultValue 100 */
   targetP95Ms?: number;
   /** How often the autoscaler decides; 0 disables it (concurrency stays at max). @defaultValue 1000 */
@@ -100,6 +106,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     maxDeliveries: o.maxDeliveries ?? 3,
     retryBaseDelayMs: o.retryBaseDelayMs ?? 200,
     retryMaxDelayMs: o.retryMaxDelayMs ?? 30_000,
+    maxWaitMs: o.maxWaitMs ?? 0,
     targetP95Ms: o.targetP95Ms ?? 100,
     autoscaleIntervalMs: o.autoscaleIntervalMs ?? 1000,
     drainTimeoutMs: o.drainTimeoutMs ?? 10_000,
@@ -163,6 +170,7 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   int('maxDeliveries', 1);
   int('retryBaseDelayMs', 0);
   int('retryMaxDelayMs', 0);
+  int('maxWaitMs', 0);
   int('targetP95Ms', 1);
   int('autoscaleIntervalMs', 0);
   int('drainTimeoutMs', 0);

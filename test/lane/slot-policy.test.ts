@@ -1,7 +1,12 @@
-/** The slot policy (pure): the express reserve holds, and standard entries never read ahead into it. */
+/**
+ * The slot policy (pure): the express reserve holds, standard entries never read ahead into it, and an overdue
+ * standard entry (aging) starts before express work, in a standard slot only.
+ */
 import {
   canStart,
   FAST_READ_AHEAD_MIN,
+  isOverdue,
+  nextLane,
   FAST_READS_IN_FLIGHT,
   MAX_SETTLING_PER_SLOT,
   readBatch,
@@ -162,5 +167,42 @@ describe('slot policy', () => {
     expect(readRoom({ ...fast, settling: settlingLimit(fast) }, 'express')).toBe(0);
     // Slow lanes keep the per-slot bound.
     expect(settlingLimit(counts({ concurrency: 4 }))).toBe(MAX_SETTLING_PER_SLOT * 4);
+  });
+
+  describe('aging', () => {
+    it('calls a standard entry overdue once it has waited maxWaitMs, never with aging off (0)', () => {
+      expect(isOverdue(1_000, 500, 1_499)).toBe(false);
+      expect(isOverdue(1_000, 500, 1_500)).toBe(true);
+      expect(isOverdue(1_000, 500, 9_000)).toBe(true);
+      expect(isOverdue(1_000, 0, 1_000_000)).toBe(false);
+    });
+
+    const both = { express: true, standard: true, standardOverdue: false };
+    it('starts express before standard while nothing is overdue', () => {
+      expect(nextLane(counts({ concurrency: 4 }), both)).toBe('express');
+      expect(nextLane(counts({ concurrency: 4 }), { ...both, express: false })).toBe('standard');
+      expect(nextLane(counts({ concurrency: 4 }), { ...both, standard: false })).toBe('express');
+      expect(nextLane(counts(), { express: false, standard: false, standardOverdue: false })).toBeUndefined();
+    });
+
+    it('starts an overdue standard entry before express work', () => {
+      const overdue = { ...both, standardOverdue: true };
+      expect(nextLane(counts({ concurrency: 4 }), overdue)).toBe('standard');
+      // Express holding every slot but the reserve's: the overdue entry takes the next free standard slot.
+      expect(nextLane(counts({ concurrency: 4, running: { express: 2, standard: 0 } }), overdue)).toBe(
+        'standard',
+      );
+    });
+
+    it('never gives an overdue standard entry the reserve: express takes it instead', () => {
+      const overdue = { ...both, standardOverdue: true };
+      // Standard holds all of its capacity (concurrency 4 - reserve 1); the free slot is the reserve.
+      const full = counts({ concurrency: 4, running: { express: 0, standard: 3 } });
+      expect(nextLane(full, overdue)).toBe('express');
+      expect(nextLane(full, { ...overdue, express: false })).toBeUndefined();
+      expect(
+        nextLane(counts({ concurrency: 4, running: { express: 4, standard: 0 } }), overdue),
+      ).toBeUndefined();
+    });
   });
 });

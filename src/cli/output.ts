@@ -5,7 +5,7 @@
 import type { HistoryEventSummary } from '../client/history-events';
 import type { SagaPage, SagaSummary } from '../client/saga-client';
 import type { LaneStats, TaskInfo } from '../lane/express-client';
-import type { SagaStateView } from '../workflows/pipeline-contract';
+import type { PipelineResult, SagaStateView } from '../workflows/pipeline-contract';
 
 export interface OutputOptions {
   json?: boolean;
@@ -15,7 +15,8 @@ export function print(opts: OutputOptions, value: unknown, text: () => string): 
   process.stdout.write((opts.json ? JSON.stringify(value, null, 2) : text()) + '\n');
 }
 
-export function formatSaga(s: SagaStateView): string {
+/** Any saga's `state` query: the research pipeline's result gets a summary, another saga's result its JSON. */
+export function formatSaga(s: SagaStateView<unknown, string>): string {
   const lines = [`Saga ${s.sagaId} (${s.workflowType}, run ${s.runId})`, `  state: ${s.state}`];
   if (s.currentStep) lines.push(`  current step: ${s.currentStep}`);
   for (const step of s.steps) {
@@ -29,18 +30,30 @@ export function formatSaga(s: SagaStateView): string {
   for (const c of s.compensations)
     lines.push(`  compensated ${c.step.padEnd(10)} ${c.status}${c.error ? `: ${c.error}` : ''}`);
   if (s.error) lines.push(`  error: ${sagaFailureText(s)}`);
-  if (s.result) {
-    const plan = s.result.plan;
+  const result = s.result;
+  if (isPipelineResult(result)) {
+    const plan = result.plan;
     lines.push(`  plan: ${plan.family}${plan.direction ? ` ${plan.direction}` : ''} (${plan.provider})`);
     for (const u of plan.understood ?? []) lines.push(`    understood "${u.phrase}": ${u.meaning}`);
     for (const a of plan.assumed ?? []) lines.push(`    assumed: ${a}`);
-    lines.push(`  params: ${JSON.stringify(s.result.params)}`);
-    lines.push(`  metrics: ${JSON.stringify(s.result.metrics)}`);
+    lines.push(`  params: ${JSON.stringify(result.params)}`);
+    lines.push(`  metrics: ${JSON.stringify(result.metrics)}`);
+  } else if (result !== undefined) {
+    lines.push(`  result: ${JSON.stringify(result)}`);
   }
   return lines.join('\n');
 }
 
-export function sagaFailureText(s: SagaStateView): string {
+/** The research pipeline's result has a plan with a strategy family; any other shape is printed as JSON. */
+function isPipelineResult(result: unknown): result is PipelineResult {
+  if (typeof result !== 'object' || result === null) return false;
+  const plan = (result as { plan?: unknown }).plan;
+  return (
+    typeof plan === 'object' && plan !== null && typeof (plan as { family?: unknown }).family === 'string'
+  );
+}
+
+export function sagaFailureText(s: SagaStateView<unknown, string>): string {
   if (!s.error) return `saga ${s.sagaId} ended ${s.state}`;
   const where = s.error.step ? ` at step ${s.error.step}` : '';
   const why = s.error.cancelReason ? ` (${s.error.cancelReason})` : '';

@@ -46,10 +46,14 @@ export const sagaStateOutput = z.looseObject({
   steps: z.array(stepRecord),
   compensations: z.array(compensationRecord),
   error: sagaError.optional(),
+  // Any JSON value: a saga of your own may return an array, a string or null (docs/SAGAS.md's bookTrip: an array).
   result: z
-    .looseObject({})
+    .unknown()
     .optional()
-    .describe('The pipeline result (plan, artifacts, params, backtest metrics) once completed'),
+    .describe(
+      "The saga's result once completed, any JSON value (a research pipeline's: plan, artifacts, params, " +
+        'backtest metrics)',
+    ),
 });
 
 /** start_pipeline: the started saga at once, or its final state when the call waited. */

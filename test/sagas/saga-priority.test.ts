@@ -96,9 +96,9 @@ describe('saga priority in Temporal', () => {
     expect(bulkStillRunning.filter((s) => s === 'RUNNING').length).toBeGreaterThan(bulk.length / 2);
     // Issue #29 asks for 2x; here (dev server, worker, flood and client on 2 shared cores) it took 4-6x (140-200 ms
     // unloaded, 0.7-1.1 s loaded); without the priority key the same saga took 17.7 s (96x), behind the whole flood.
-    // 10x pins that difference. What is left is not matching's order: an urgent saga started 1.5 s into the flood,
-    // after the burst of 150 starts, took 2-3x (the start burst queues in the history service's transfer queue,
-    // which has no priority), now and then 9x (the flood's CPU on 2 cores).
+    // 10x pins that difference. The rest seems not to be matching's order: an urgent saga started 1.5 s into the flood,
+    // after the burst of 150 starts, took 2-3x (the burst probably queues in the history service's transfer queue,
+    // which knows no priorityKey; not verified), now and then 9x (the flood's CPU on 2 cores).
     expect(loaded).toBeLessThanOrEqual(10 * unloaded);
     await Promise.all(bulk.map(({ sagaId }) => sagas.result(sagaId)));
   });

@@ -43,9 +43,11 @@ export interface SagaWorkerOptions {
   /** Saga lifecycle sinks, e.g. `createSagaMetricsSinks(metrics)`. @defaultValue debug log lines */
   sinks?: InjectedSinks<SagaSinks>;
   /**
-   * A prebuilt workflow bundle (`npm run bundle:workflows`, src/runtime/workflow-bundle.ts) to load instead of
-   * bundling src/workflows at start-up (which takes seconds). It must include the step-attempt workflow interceptor.
-   * @defaultValue `config.workflowBundlePath` (SAGALANE_WORKFLOW_BUNDLE), else bundle src/workflows
+   * A prebuilt bundle of sagalane's workflows (`npm run bundle:workflows`, src/runtime/workflow-bundle.ts) to load
+   * instead of bundling src/workflows at start-up (which takes seconds). It must include the step-attempt workflow
+   * interceptor. Not with `workerOptions.workflowsPath` / `workflowBundle` (your own workflows).
+   * @defaultValue `config.workflowBundlePath` (SAGALANE_WORKFLOW_BUNDLE) unless `workerOptions` names your own
+   * workflows, else bundle src/workflows
    */
   workflowBundlePath?: string;
   /** @defaultValue a logger at `config.logLevel` */
@@ -54,6 +56,11 @@ export interface SagaWorkerOptions {
    * Further `Worker.create` options (concurrency limits, identity, heartbeat throttling, …). `shutdownGraceTime`
    * defaults to `config.shutdownGraceMs` (SAGALANE_SHUTDOWN_GRACE_MS, 30 s): how long running activities may finish
    * after `stop()` before they are cancelled (the SDK's own default, 0, cancels them at once).
+   *
+   * Your own sagas: `workflowsPath` (a module exporting your workflows; re-export `researchPipeline` from
+   * `sagalane/workflows` there to keep it) replaces sagalane's workflows, and the step-attempt workflow interceptor
+   * (`steps[].attempts`) is bundled with it. A prebuilt `workflowBundle` must list `STEP_ATTEMPT_WORKFLOW_MODULE` in
+   * its `workflowInterceptorModules` itself.
    */
   workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'sinks'>>;
 }
@@ -89,7 +96,19 @@ export function createLogSagaSinks(logger: Logger): InjectedSinks<SagaSinks> {
 
 export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWorkerHandle> {
   const { config } = opts;
-  const workflowBundlePath = opts.workflowBundlePath ?? config.workflowBundlePath;
+  const ownWorkflows =
+    opts.workerOptions?.workflowsPath !== undefined || opts.workerOptions?.workflowBundle !== undefined;
+  if (ownWorkflows && opts.workflowBundlePath) {
+    throw new SagaWorkerSetupError(
+      "workflowBundlePath (a bundle of sagalane's workflows) and workerOptions.workflowsPath / workflowBundle (your " +
+        'own) both name the workflows to run: pass one of them',
+    );
+  }
+  // Workflows the caller named win over SAGALANE_WORKFLOW_BUNDLE, which bundles sagalane's own.
+  const workflowBundlePath = ownWorkflows
+    ? undefined
+    : (opts.workflowBundlePath ?? config.workflowBundlePath);
+  const prebuiltBundle = workflowBundlePath !== undefined || opts.workerOptions?.workflowBundle !== undefined;
   if (workflowBundlePath && !fs.existsSync(workflowBundlePath)) {
     throw new SagaWorkerSetupError(
       `the workflow bundle ${workflowBundlePath} does not exist` +
@@ -141,7 +160,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
       interceptors: {
         ...opts.workerOptions?.interceptors,
         activity: [stepAttemptActivityInterceptor, ...(opts.workerOptions?.interceptors?.activity ?? [])],
-        ...(workflowBundlePath
+        ...(prebuiltBundle
           ? {}
           : {
               workflowModules: [
@@ -150,9 +169,12 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
               ],
             }),
       },
-      ...(workflowBundlePath
-        ? { workflowBundle: { codePath: workflowBundlePath } }
-        : { workflowsPath: require.resolve('../workflows') }),
+      // The caller's own workflowsPath / workflowBundle came in with `workerOptions` above.
+      ...(ownWorkflows
+        ? {}
+        : workflowBundlePath
+          ? { workflowBundle: { codePath: workflowBundlePath } }
+          : { workflowsPath: require.resolve('../workflows') }),
     });
   } catch (err) {
     if (ownConnection) await connection.close();

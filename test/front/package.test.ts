@@ -1,5 +1,6 @@
 /**
- * sagalane as another service gets it: `npm run build`, `npm pack`, install the tarball into a fresh project
+ * sagalane as another service gets it: `npm pack` from a clean checkout (no dist/: the `prepack` script builds it),
+ * install the tarball into a fresh project
  * (offline: every dependency is in the npm cache), then `require('sagalane')` there against the test dev server,
  * type-check a TypeScript consumer against the shipped `.d.ts`, and run the installed `sagalane` bin.
  * The slow test of the front-door suite (build + install take tens of seconds).
@@ -19,13 +20,22 @@ jest.setTimeout(240_000);
 describe('the built package, installed from its tarball', () => {
   const consumerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-consumer-'));
   const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-pack-'));
+  const checkoutDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-checkout-'));
+  let packedFiles: string[] = [];
 
   beforeAll(async () => {
-    await run('npm', ['run', 'build', '--silent'], { cwd: repoRoot });
-    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', packDir], {
-      cwd: repoRoot,
-    });
-    const tarball = path.join(packDir, stdout.trim().split('\n').at(-1)!);
+    // A clean checkout: the package's sources and what it ships, no dist/ (the repo's own may be stale or missing).
+    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md'])
+      fs.copyFileSync(path.join(repoRoot, entry), path.join(checkoutDir, entry));
+    for (const dir of ['src', 'bin', 'data', 'deploy/temporal'])
+      fs.cpSync(path.join(repoRoot, dir), path.join(checkoutDir, dir), { recursive: true });
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkoutDir, 'node_modules'), 'dir');
+    await run('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: checkoutDir });
+    const tarball = path.join(
+      packDir,
+      fs.readdirSync(packDir).find((f) => f.endsWith('.tgz'))!,
+    );
+    packedFiles = (await run('tar', ['-tzf', tarball])).stdout.trim().split('\n');
     fs.writeFileSync(
       path.join(consumerDir, 'package.json'),
       JSON.stringify({ name: 'sagalane-consumer', version: '1.0.0', private: true }),
@@ -42,6 +52,19 @@ describe('the built package, installed from its tarball', () => {
   afterAll(async () => {
     fs.rmSync(consumerDir, { recursive: true, force: true });
     fs.rmSync(packDir, { recursive: true, force: true });
+    fs.rmSync(checkoutDir, { recursive: true, force: true });
+  });
+
+  it('is built by prepack: the tarball of a checkout without dist/ ships the compiled code and its types', () => {
+    expect(packedFiles).toEqual(
+      expect.arrayContaining([
+        'package/dist/index.js',
+        'package/dist/index.d.ts',
+        'package/dist/cli/index.js',
+        'package/dist/workflows/public.js',
+        'package/dist/workflows/public.d.ts',
+      ]),
+    );
   });
 
   it('works through require("sagalane"): lists sagas on the server, explains bad input, validates task payloads', async () => {
@@ -106,12 +129,14 @@ describe('the built package, installed from its tarball', () => {
     fs.writeFileSync(
       path.join(consumerDir, 'consumer.ts'),
       `import { SagaClient, ExpressClient, type SagaStateView, type PipelineInput } from 'sagalane';
-       import { Saga } from 'sagalane/workflows';
+       import { Saga, laneHint, type LaneHint } from 'sagalane/workflows';
        const input: PipelineInput = { idea: 'typed', symbol: 'DEMO' };
        export async function use(sagas: SagaClient, express: ExpressClient): Promise<SagaStateView['state']> {
          const { sagaId } = await sagas.startPipeline(input);
          await express.stats();
          void Saga;
+         const hint: LaneHint = laneHint('express');
+         void hint;
          return (await sagas.getState(sagaId)).state;
        }
        // @ts-expect-error startPipeline's options take a workflowId string

@@ -70,7 +70,13 @@ export {
 } from './lane/activity-completion';
 export { stepTaskSchemas, stepTaskType, STEP_TASK_TYPE_PREFIX } from './lane/activity-step-contract';
 export { createPipelineStepTypes } from './lane/pipeline-step-types';
-export { laneHint, unwrapLaneStepResult, type LaneStepResult, type StepLane } from './workflows/lane-step';
+export {
+  laneHint,
+  unwrapLaneStepResult,
+  type LaneHint,
+  type LaneStepResult,
+  type StepLane,
+} from './workflows/lane-step';
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,

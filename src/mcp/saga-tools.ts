@@ -127,7 +127,8 @@ export function registerSagaReadTools(ctx: ToolContext): void {
       description:
         `Use to check on a saga (e.g. one start_pipeline returned): its state (${STATES_TEXT}), the current step, ` +
         'finished steps with timings and attempts, the compensations that ran, the error if it rolled back, and ' +
-        'the result (backtest metrics) once completed. Poll every second or two while the state is not final ' +
+        "the saga's result once completed (a research pipeline's: its backtest metrics). Poll every second or two " +
+        'while the state is not final ' +
         '(completed, rolled_back, failed), or subscribe to the resource saga://<sagaId>.',
       inputSchema: { sagaId: sagaIdInput, runId },
       outputSchema: sagaStateOutput,

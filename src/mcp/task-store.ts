@@ -323,7 +323,7 @@ export class SagalaneTaskStore implements TaskStore {
     let statusMessage: string;
     if (status === 'working')
       statusMessage = workingMessage({ state: s.state, step: s.step }, s.workflowType);
-    else if (status === 'completed') statusMessage = 'completed: call tasks/result for the backtest result';
+    else if (status === 'completed') statusMessage = "completed: call tasks/result for the saga's result";
     else if (status === 'cancelled')
       statusMessage =
         `cancelled${s.view?.error?.cancelReason ? ` (${s.view.error.cancelReason})` : ''}; the rollback ` +

@@ -61,12 +61,18 @@ describe('lane budgets', () => {
     }),
   ];
 
-  function setup(name: string) {
+  function setup(name: string, workerOptions: { recordCheckIntervalMs?: number } = {}) {
     const prefix = uniquePrefix(`lane-budget-${name}`);
     prefixes.push(prefix);
     const client = new ExpressClient({ types, redisUrl: redisUrl(), keyPrefix: prefix });
     clients.push(client);
-    const worker = new ExpressWorker({ types, redisUrl: redisUrl(), keyPrefix: prefix, logger: quiet });
+    const worker = new ExpressWorker({
+      types,
+      redisUrl: redisUrl(),
+      keyPrefix: prefix,
+      logger: quiet,
+      ...workerOptions,
+    });
     workers.push(worker);
     return { prefix, client, worker };
   }
@@ -126,21 +132,13 @@ describe('lane budgets', () => {
   });
 
   it('gives a record and its idempotency key an expiry from submit, renewed while the task lives', async () => {
-    const { client } = setup('expiry');
+    const { client, worker } = setup('expiry', { recordCheckIntervalMs: 100 });
     const { taskId } = await client.submit({ type: 'parked', payload: {}, idempotencyKey: 'k1' });
     const idemKey = client.keys.idempotency('parked', 'k1');
     const week = 7 * 86_400;
     const ttls = async () => Promise.all([redis.ttl(client.keys.task(taskId)), redis.ttl(idemKey)]);
     for (const ttl of await ttls()) expect(ttl > week - 60 && ttl <= week).toBe(true);
     // The task runs (its handler parks); someone cuts its expiry short; the worker's record check renews it.
-    const worker = new ExpressWorker({
-      types,
-      redisUrl: redisUrl(),
-      keyPrefix: client.keys.prefix,
-      logger: quiet,
-      recordCheckIntervalMs: 100,
-    });
-    workers.push(worker);
     await worker.start();
     await waitFor('the task running', async () => (await client.get(taskId))?.status === 'running');
     await redis.expire(client.keys.task(taskId), 30);
@@ -149,19 +147,11 @@ describe('lane budgets', () => {
   });
 
   it('ends a queued task whose entry was deleted before any worker read it: dead, entry-deleted', async () => {
-    const { client } = setup('vanished');
+    const { client, worker } = setup('vanished', { recordCheckIntervalMs: 100 });
     const { taskId } = await client.submit({ type: 'bigresult', payload: { bytes: 1 } });
     const kept = await client.submit({ type: 'bigresult', payload: { bytes: 2 } });
     const entry = await redis.hget(client.keys.task(taskId), 'entry');
     expect(await redis.xdel(client.keys.stream('bigresult', 'standard'), entry!)).toBe(1);
-    const worker = new ExpressWorker({
-      types,
-      redisUrl: redisUrl(),
-      keyPrefix: client.keys.prefix,
-      logger: quiet,
-      recordCheckIntervalMs: 100,
-    });
-    workers.push(worker);
     await worker.start();
     const info = await client.result(taskId, { waitMs: 20_000 });
     expect({ status: info.status, error: info.error }).toEqual({

@@ -50,6 +50,8 @@ import {
   TemporalUnavailableError,
 } from './errors';
 import { summarizeHistoryEvent, type HistoryEventSummary } from './history-events';
+import { decodeHistoryToken, decodeToken, encodeHistoryToken, encodeToken } from './page-tokens';
+import { checkVisibilityQuery } from './visibility-query';
 import { connectTemporal } from '../runtime/temporal-connection';
 
 export interface SagaClientOptions {
@@ -496,61 +498,6 @@ export class SagaClient {
 }
 
 /** Validates a pipeline input, throwing InvalidPipelineInputError that lists every bad field. */
-/**
- * A `list` query that cannot be composed safely: it is wrapped as `(query)` and ANDed with the workflow-type filter,
- * so a parenthesis that closes the wrapper (`x) OR (WorkflowType!=""`), an unclosed quote or parenthesis, or a
- * comment that hides either would lift that filter.
- */
-export class InvalidSagaQueryError extends SagaClientOptionsError {
-  constructor(
-    readonly query: string,
-    readonly reason: string,
-  ) {
-    super(
-      `Invalid saga list query: ${reason}. A query is one Temporal visibility filter such as ` +
-        'StartTime > "2026-01-01T00:00:00Z" AND SagaStep = "ml": balanced parentheses, closed quotes, no comments.',
-    );
-  }
-}
-
-/** Refuses a visibility query that would not stay inside its parentheses (see `visibilityQueryProblem`). */
-export function checkVisibilityQuery(query: string): void {
-  const problem = visibilityQueryProblem(query);
-  if (problem) throw new InvalidSagaQueryError(query, problem);
-}
-
-/**
- * What keeps a visibility query from staying inside the parentheses `list` wraps it in, or undefined when nothing
- * does: parentheses that close below depth 0 or stay open, a quote never closed, or a comment (`--`, `#`, `/*`), all
- * outside quoted strings. Strings follow Temporal's query tokenizer: `'…'` and `"…"` with backslash escapes,
- * `` `…` `` names without them (a doubled quote inside one closes and reopens it, which leaves the depth as it is).
- */
-export function visibilityQueryProblem(query: string): string | undefined {
-  let depth = 0;
-  let quoteChar: string | undefined;
-  let quoteStart = 0;
-  for (let i = 0; i < query.length; i++) {
-    const c = query[i]!;
-    if (quoteChar) {
-      if (c === '\\' && quoteChar !== '`') i++;
-      else if (c === quoteChar) quoteChar = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') {
-      quoteChar = c;
-      quoteStart = i;
-    } else if (c === '(') depth++;
-    else if (c === ')') {
-      if (--depth < 0) return `the ")" at position ${i + 1} closes a parenthesis the query did not open`;
-    } else if (c === '#' || (c === '-' && query[i + 1] === '-') || (c === '/' && query[i + 1] === '*'))
-      return `comments are not allowed (position ${i + 1})`;
-    else if (c === '\0') return 'it contains a NUL character';
-  }
-  if (quoteChar) return `the ${quoteChar} opened at position ${quoteStart + 1} is never closed`;
-  if (depth > 0) return `${depth} parenthes${depth === 1 ? 'is is' : 'es are'} left open`;
-  return undefined;
-}
-
 export function parsePipelineInput(input: unknown): PipelineInput {
   const parsed = pipelineInputSchema.safeParse(input);
   if (parsed.success) return parsed.data;
@@ -617,41 +564,6 @@ function firstString(value: unknown): string | undefined {
 
 function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-function decodeToken(token: string | undefined): Uint8Array | undefined {
-  if (token === undefined || token === '') return undefined;
-  if (!/^[A-Za-z0-9_-]+$/.test(token))
-    throw new SagaClientOptionsError('nextPageToken is not a token returned by a previous page');
-  return Buffer.from(token, 'base64url');
-}
-
-function encodeToken(token: Uint8Array | null | undefined): string | undefined {
-  return token && token.length > 0 ? Buffer.from(token).toString('base64url') : undefined;
-}
-
-interface HistoryCursor {
-  serverToken?: string;
-  after: number;
-}
-
-function decodeHistoryToken(token: string | undefined): HistoryCursor {
-  if (!token) return { after: 0 };
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as HistoryCursor;
-    if (
-      typeof parsed.after === 'number' &&
-      (parsed.serverToken === undefined || typeof parsed.serverToken === 'string')
-    )
-      return parsed;
-  } catch {
-    // fall through to the error below
-  }
-  throw new SagaClientOptionsError('nextPageToken is not a token returned by a previous history page');
-}
-
-function encodeHistoryToken(cursor: HistoryCursor): string {
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 
 function dropUndefined<T extends object>(o: T): T {

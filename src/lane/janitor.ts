@@ -17,7 +17,8 @@ import { groupBySlot, scanKeys } from './cluster-slots';
 import { DEAD_REASONS, priorDeliveries, type StreamRef } from './entries';
 import type { LaneKeys } from './keys';
 import type { OutcomeWriter } from './outcome-writer';
-import { CHECK_RECORD, KEEPALIVE, PROMOTE, runScript, SWEEP } from './scripts';
+import { CHECK_RECORD, KEEPALIVE, PROMOTE, SWEEP } from './janitor-scripts';
+import { runScript } from './scripts';
 import { entryOf, type StreamReader } from './stream-reader';
 
 /** Due retries one sweep moves back into a stream, at most. */

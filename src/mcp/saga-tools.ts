@@ -3,7 +3,8 @@
  */
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { InvalidSagaQueryError, parsePipelineInput, visibilityQueryProblem } from '../client/saga-client';
+import { parsePipelineInput } from '../client/saga-client';
+import { InvalidSagaQueryError, visibilityQueryProblem } from '../client/visibility-query';
 import { SAGA_STATES, pipelineInputSchema, pipelineWorkflowId } from '../workflows/pipeline-contract';
 import { sagaOutcome } from './outcomes';
 import {

@@ -7,12 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { SagaClient } from '../../src/client/saga-client';
 import {
   InvalidSagaQueryError,
-  SagaClient,
   checkVisibilityQuery,
   visibilityQueryProblem,
-} from '../../src/client/saga-client';
+} from '../../src/client/visibility-query';
 import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
 import { ExpressClient } from '../../src/lane/express-client';
 import { createMcpServer } from '../../src/mcp/server';

@@ -6,7 +6,8 @@ import type Redis from 'ioredis';
 import { ExpressClient, ExpressWorker, builtinTaskTypes } from '../../src/lane';
 import { packedFields, toFields } from '../../src/lane/entries';
 import { LaneKeys } from '../../src/lane/keys';
-import { PROMOTE, runScript } from '../../src/lane/scripts';
+import { PROMOTE } from '../../src/lane/janitor-scripts';
+import { runScript } from '../../src/lane/scripts';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 

@@ -16,7 +16,8 @@ import type { Cluster, default as Redis } from 'ioredis';
 import { LaneKeys, type Lane } from '../../src/lane/keys';
 import { DEAD_REASONS, toFields } from '../../src/lane/entries';
 import { isCluster, openLaneConnection } from '../../src/lane/redis-connections';
-import { COMPLETE, DEAD_LETTER, RETRY, runScript, START, SUBMIT, SWEEP } from '../../src/lane/scripts';
+import { SWEEP } from '../../src/lane/janitor-scripts';
+import { COMPLETE, DEAD_LETTER, RETRY, runScript, START, SUBMIT } from '../../src/lane/scripts';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
 

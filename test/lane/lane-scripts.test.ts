@@ -7,16 +7,8 @@
 import type { Cluster, default as Redis } from 'ioredis';
 import { LaneKeys, type Lane } from '../../src/lane/keys';
 import { isCluster, openLaneConnection } from '../../src/lane/redis-connections';
-import {
-  COMPLETE,
-  HAND_BACK,
-  KEEPALIVE,
-  PROMOTE,
-  RECLAIM,
-  RETRY,
-  runScript,
-  SWEEP,
-} from '../../src/lane/scripts';
+import { KEEPALIVE, PROMOTE, RECLAIM, SWEEP } from '../../src/lane/janitor-scripts';
+import { COMPLETE, HAND_BACK, RETRY, runScript } from '../../src/lane/scripts';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
 

@@ -82,8 +82,16 @@ describe('MCP tasks across server processes', () => {
     // B never saw these tasks: it reads them from Temporal.
     const seen = await b.client.experimental.tasks.getTask(finished);
     expect(seen).toMatchObject({ taskId: finished, status: 'working', statusMessage: 'step 3 of 4: ml' });
-    const listed = await b.client.experimental.tasks.listTasks();
-    expect(listed.tasks.map((t) => t.taskId)).toEqual(expect.arrayContaining([finished, cancelled]));
+    // Every page: other test files on the same dev server start sagas too (mcp-tasks.test.ts starts 21 at once),
+    // so these two need not be on the first.
+    const listedIds: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await b.client.experimental.tasks.listTasks(cursor);
+      listedIds.push(...page.tasks.map((t) => t.taskId));
+      cursor = page.nextCursor;
+    } while (cursor && !(listedIds.includes(finished) && listedIds.includes(cancelled)));
+    expect(listedIds).toEqual(expect.arrayContaining([finished, cancelled]));
 
     // B waits for the result with progress while the saga is released; the steps arrive in order.
     const progress: Progress[] = [];

@@ -4,7 +4,7 @@
  * Type-only imports count too: a cycle through types is still a tangle to read.
  */
 const ENTRY = '^src/(cli|workers|dev)/|^src/(cli|index)[.]ts$';
-const FRONT = '^src/(client|mcp)/';
+const FRONT = '^src/(client|mcp|board)/';
 const RUNTIME = '^src/runtime/';
 const CORE = '^src/(lane|workflows|activities|observability)/';
 const BASE = '^src/(config|logger)[.]ts$';
@@ -37,7 +37,7 @@ module.exports = {
     },
     {
       name: 'runtime-below-front-doors',
-      comment: 'Process wiring (src/runtime) must not import a front door (src/client, src/mcp).',
+      comment: 'Process wiring (src/runtime) must not import a front door (src/client, src/mcp, src/board).',
       severity: 'error',
       from: { path: RUNTIME },
       to: { path: FRONT },

@@ -186,6 +186,20 @@ export const envSchema = z.object({
   SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
   SAGALANE_METRICS_PORT: port.default(9464),
+  /**
+   * The lane board (docs/EXPRESS-LANE.md "Board"): `on` serves it at `/board` on the metrics port (or on
+   * SAGALANE_BOARD_PORT). Its auth is the MCP endpoint's: SAGALANE_MCP_TOKEN(S), SAGALANE_MCP_ALLOWED_HOSTS/ORIGINS.
+   */
+  SAGALANE_BOARD: z.enum(['on', 'off']).default('on'),
+  /** A port of its own for the board (bound on SAGALANE_METRICS_HOST); unset = the metrics port. */
+  SAGALANE_BOARD_PORT: port.optional(),
+  /** The board shows everything but refuses replays, purges, approvals and rejections. */
+  SAGALANE_BOARD_READ_ONLY: boolFlag.default(false),
+  /** Base URL of the Temporal Web UI the board links sagas to. @defaultValue http://127.0.0.1:<SAGALANE_TEMPORAL_UI_PORT> */
+  SAGALANE_TEMPORAL_UI_URL: optionalString.refine(
+    (v) => v === undefined || /^https?:\/\//.test(v),
+    'must be an http(s) URL',
+  ),
 
   /** Port of the Temporal SDK's own worker metrics (saga worker processes); `off` disables them. */
   SAGALANE_TEMPORAL_METRICS_PORT: z
@@ -294,6 +308,7 @@ export interface Config {
     taskResultWaitMs: number;
   };
   metrics: { host: string; port: number; temporalSdkPort: number | 'off' };
+  board: { enabled: boolean; port?: number; readOnly: boolean; temporalUiUrl: string };
   logLevel: Env['SAGALANE_LOG_LEVEL'];
   llm: { baseUrl?: string; model: string; apiKey?: string; timeoutMs: number };
   planCacheTtlS: number;
@@ -382,6 +397,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.SAGALANE_METRICS_HOST,
       port: e.SAGALANE_METRICS_PORT,
       temporalSdkPort: e.SAGALANE_TEMPORAL_METRICS_PORT,
+    },
+    board: {
+      enabled: e.SAGALANE_BOARD === 'on',
+      port: e.SAGALANE_BOARD_PORT,
+      readOnly: e.SAGALANE_BOARD_READ_ONLY,
+      temporalUiUrl: (
+        e.SAGALANE_TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.SAGALANE_TEMPORAL_UI_PORT}`
+      ).replace(/\/$/, ''),
     },
     logLevel: e.SAGALANE_LOG_LEVEL,
     llm: {

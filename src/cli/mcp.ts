@@ -2,6 +2,7 @@
  * `sagalane mcp [--http [port]] [--read-only]`: the MCP bridge on stdio or Streamable HTTP. Neither connects to a
  * backend at start: the tools open their client through the lazy front door when first called.
  */
+import { boardAddOn } from '../board/board-add-on';
 import { Command } from 'commander';
 import { clientTemporalAddress, openLazyFrontDoor } from '../client/front-door';
 import { loadConfigOrExit, type Config } from '../config';
@@ -32,7 +33,7 @@ export function mcpCommand(): Command {
         config,
         [
           mcpHttpComponent({ readOnly: opts.readOnly, port: opts.http === true ? undefined : opts.http }),
-          metricsComponent(),
+          metricsComponent(boardAddOn()),
         ],
         { temporalAddress: clientTemporalAddress(config), service: 'mcp' },
       );

@@ -1,4 +1,5 @@
 /** `sagalane worker [saga|express|all]`: worker processes against an existing Temporal and Redis. */
+import { boardAddOn } from '../board/board-add-on';
 import { Argument, Command } from 'commander';
 import { clientTemporalAddress } from '../client/front-door';
 import { loadConfigOrExit } from '../config';
@@ -13,7 +14,7 @@ export function workerCommand(): Command {
     .addArgument(new Argument('[kind]', 'which workers').choices(['saga', 'express', 'all']).default('all'))
     .action(async (kind: WorkerKind) => {
       const config = loadConfigOrExit();
-      await runComponents(config, workerComponents(kind), {
+      await runComponents(config, workerComponents(kind, boardAddOn()), {
         // An express-only worker does not need Temporal at all.
         temporalAddress: kind === 'express' ? '' : clientTemporalAddress(config),
         service: `${kind}-worker`,

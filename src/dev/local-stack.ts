@@ -5,6 +5,7 @@
  * state in `<dataDir>/temporal.db` and the Web UI on, unless TEMPORAL_ADDRESS points elsewhere), then each sagalane
  * component, prints every endpoint, and on Ctrl-C / SIGTERM stops everything in reverse order so no process is left.
  */
+import { boardAddOn } from '../board/board-add-on';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
@@ -23,7 +24,12 @@ import { startTemporalDevServer } from './temporal-server';
 
 /** Everything `sagalane dev` runs after Redis and Temporal: both workers, the MCP HTTP endpoint, metrics. */
 export function devStackComponents(): StackComponent[] {
-  return [sagaWorkerComponent(), expressWorkerComponent(), mcpHttpComponent(), metricsComponent()];
+  return [
+    sagaWorkerComponent(),
+    expressWorkerComponent(),
+    mcpHttpComponent(),
+    metricsComponent(boardAddOn()),
+  ];
 }
 
 /**

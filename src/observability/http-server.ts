@@ -12,6 +12,13 @@ import type { Registry } from 'prom-client';
 import type { Gauge } from 'prom-client';
 import { withTimeout, type ReadinessCheck } from './readiness';
 
+/** Extra routes on the endpoint: every request whose path is `prefix` or starts with `prefix/`, any method. */
+export interface HttpMount {
+  /** e.g. `/board`; must not be one of the endpoint's own paths. */
+  prefix: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
 export interface ObservabilityServerOptions {
   /** Interface to bind. @defaultValue '127.0.0.1' */
   host?: string;
@@ -24,6 +31,8 @@ export interface ObservabilityServerOptions {
   checkTimeoutMs?: number;
   /** Set from the checks on every `/metrics` scrape when given (see `createMetrics().dependencyUp`). */
   dependencyUp?: Gauge<'dependency'>;
+  /** Extra routes served under their own prefix (see HttpMount). @defaultValue [] */
+  mounts?: readonly HttpMount[];
 }
 
 export interface ObservabilityServer {
@@ -116,8 +125,19 @@ export async function startObservabilityServer(
     },
   };
 
+  const mounts = options.mounts ?? [];
+  for (const m of mounts) {
+    if (!/^\/[a-z0-9-]+$/.test(m.prefix) || m.prefix in routes) {
+      throw new ObservabilityServerError(
+        `mount prefix must look like "/board" and not shadow a route (got ${m.prefix})`,
+      );
+    }
+  }
+
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const mount = mounts.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
+    if (mount) return mount.handle(req, res);
     const route = routes[path];
     if (!route) return sendJson(res, 404, { error: `no route ${path}; try /metrics, /healthz or /readyz` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -13,11 +13,12 @@ import {
   redisCheck,
   startObservabilityServer,
   temporalCheck,
+  type HttpMount,
   type ReadinessCheck,
 } from '../observability';
 import { startExpressWorker } from './express-worker';
 import { startSagaWorker } from './saga-worker';
-import type { StackComponent } from './stack';
+import type { StackComponent, StackContext } from './stack';
 import { DEFAULT_TASK_SCHEMAS } from './task-schemas';
 import { PIPELINE_DISPATCH_STEPS } from '../activities/lane-dispatch';
 import { stepTaskSchemas } from '../lane/activity-step-contract';
@@ -70,14 +71,29 @@ export function expressWorkerComponent(): StackComponent {
 }
 
 /**
+ * Something a front door adds to the metrics endpoint (the lane board, src/board): routes under their own prefix, or,
+ * when it serves on a port of its own, none; `close` runs when the endpoint stops. Runtime code cannot import front
+ * doors, so entry points pass it in.
+ */
+export interface MetricsAddOn {
+  start(ctx: StackContext): Promise<{
+    /** Routes on the endpoint, and the name of its endpoint line (`Board: http://…/board`). */
+    mount?: { route: HttpMount; label: string; note?: string };
+    endpoints?: Record<string, string>;
+    close(): Promise<void>;
+  }>;
+}
+
+/**
  * `/metrics` (with per-stream backlog gauges read from Redis at scrape time), `/healthz`, and `/readyz` checking
  * Redis and, in a process that uses Temporal (`ctx.temporalAddress` set), Temporal. Neither is connected eagerly: a
  * process whose backend is down still starts and reports itself unready until the backend answers.
  */
-export function metricsComponent(): StackComponent {
+export function metricsComponent(addOn?: MetricsAddOn): StackComponent {
   return {
     name: 'metrics endpoint',
-    async start({ config, temporalAddress, metrics }) {
+    async start(ctx) {
+      const { config, temporalAddress, metrics } = ctx;
       const redis = openLaneConnection(config.redisUrl, 'client', { lazyConnect: false });
       redis.on('error', () => undefined);
       const laneStats = new ExpressClient({
@@ -93,22 +109,32 @@ export function metricsComponent(): StackComponent {
         ? Connection.lazy(connectionSettings(config.temporal, temporalAddress))
         : undefined;
       if (temporal) checks.push(temporalCheck(temporal));
+      let added: Awaited<ReturnType<MetricsAddOn['start']>> | undefined;
       const release = async () => {
+        await added?.close();
         detachStats();
         await laneStats.close();
         await temporal?.close();
         redis.disconnect();
       };
       try {
+        added = await addOn?.start(ctx);
         const server = await startObservabilityServer({
           host: config.metrics.host,
           port: config.metrics.port,
           registry: metrics.registry,
           readiness: checks,
           dependencyUp: metrics.dependencyUp,
+          mounts: added?.mount ? [added.mount.route] : [],
         });
+        const m = added?.mount;
+        const mounted = m ? { [m.label]: `${server.url}${m.route.prefix}${m.note ? ` ${m.note}` : ''}` } : {};
         return {
-          endpoints: { Metrics: `${server.url}/metrics (health: /healthz, /readyz)` },
+          endpoints: {
+            Metrics: `${server.url}/metrics (health: /healthz, /readyz)`,
+            ...mounted,
+            ...added?.endpoints,
+          },
           async stop() {
             await server.close();
             await release();
@@ -122,11 +148,11 @@ export function metricsComponent(): StackComponent {
   };
 }
 
-/** A `sagalane worker <kind>` process: the workers of that kind, then the metrics endpoint. */
-export function workerComponents(kind: WorkerKind): StackComponent[] {
+/** A `sagalane worker <kind>` process: the workers of that kind, then the metrics endpoint (with `addOn`). */
+export function workerComponents(kind: WorkerKind, addOn?: MetricsAddOn): StackComponent[] {
   return [
     ...(kind !== 'express' ? [sagaWorkerComponent()] : []),
     ...(kind !== 'saga' ? [expressWorkerComponent()] : []),
-    metricsComponent(),
+    metricsComponent(addOn),
   ];
 }

@@ -6,6 +6,7 @@
  * The in-process API (`startExpressWorker`) lives in src/runtime/express-worker.ts; it is re-exported here so code
  * that imported it from this path keeps working.
  */
+import { boardAddOn } from '../board/board-add-on';
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
 import { workerComponents } from '../runtime/components';
@@ -16,7 +17,7 @@ export * from '../runtime/express-worker';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'express-worker' });
-  await runComponents(config, workerComponents('express'), {
+  await runComponents(config, workerComponents('express', boardAddOn()), {
     // Temporal only for lane-dispatched saga steps (TEMPORAL_ADDRESS); the express lane itself needs only Redis.
     temporalAddress: config.temporal.address ?? '',
     service: 'express-worker',

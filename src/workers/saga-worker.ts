@@ -7,6 +7,7 @@
  * The in-process API (`startSagaWorker`) lives in src/runtime/saga-worker.ts; it is re-exported here so code that
  * imported it from this path keeps working.
  */
+import { boardAddOn } from '../board/board-add-on';
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
 import { workerComponents } from '../runtime/components';
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write('saga-worker: set TEMPORAL_ADDRESS or pass --address host:port\n');
     process.exit(2);
   }
-  await runComponents(config, workerComponents('saga'), {
+  await runComponents(config, workerComponents('saga', boardAddOn()), {
     temporalAddress: address,
     service: 'saga-worker',
     log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),

@@ -1,0 +1,209 @@
+/**
+ * What the lane board shows, read from the lane's own sources: per type and lane the stream statistics and the
+ * oldest waiting entry (Redis), the consumers of the group (XINFO CONSUMERS), a task's record and payload, and this
+ * process's worker figures (its metrics registry: throughput, p95, failures, the autoscaler's concurrency). Nothing
+ * here writes: replays and purges are the ExpressClient's own `retryDead` / `purgeDead` (board-server.ts).
+ */
+import type { ExpressClient, LaneStats, TaskInfo } from '../lane/express-client';
+import { entryTime } from '../lane/entries';
+import { LANES, type Lane } from '../lane/keys';
+import { partitionTags } from '../lane/partitions';
+import type { RedisClient } from '../lane/redis-connections';
+import type { SagalaneMetrics } from '../observability';
+import { ProcessWindow, type WindowFigures } from './process-window';
+
+/** A task type as the board needs it: its name and how many stream partitions it has. */
+export interface BoardTaskType {
+  name: string;
+  defaults: { partitions: number };
+}
+
+export interface OverviewRow extends LaneStats, WindowFigures {
+  oldestWaitingMs: number;
+}
+
+export interface ConsumerRow {
+  name: string;
+  /** Streams (type, lane, partition) it is registered on. */
+  streams: number;
+  /** Entries delivered to it and not yet acknowledged, over all its streams. */
+  inHand: number;
+  /** Milliseconds since Redis last saw it read or claim (the least over its streams). */
+  idleMs: number;
+  /** Silent longer than `deadAfterMs`: its entries are orphans the janitor reclaims. */
+  dead: boolean;
+}
+
+export interface ProcessRow {
+  /** The autoscaler's current concurrency (slots) of this process's express workers; undefined without workers. */
+  concurrency?: number;
+  inFlight?: number;
+}
+
+export interface TaskView {
+  info: TaskInfo;
+  /** The payload while the task's stream entry exists (queued, running, or in the dead letters); else undefined. */
+  payload?: unknown;
+}
+
+export interface BoardDataOptions {
+  express: ExpressClient;
+  /** A connection for the reads ExpressClient has no method for (consumers, oldest entry, a task's payload). */
+  redis: RedisClient;
+  types: readonly BoardTaskType[];
+  /** Consumer group. @defaultValue 'sagalane-workers' */
+  group?: string;
+  /** This process's registry: its workers' throughput, p95 and failures, and the autoscaler's concurrency. */
+  metrics?: SagalaneMetrics;
+  /** A consumer silent this long is flagged dead. @defaultValue 30000 */
+  deadAfterMs?: number;
+}
+
+export class BoardData {
+  readonly window?: ProcessWindow;
+  private readonly group: string;
+  private readonly deadAfterMs: number;
+
+  constructor(private readonly o: BoardDataOptions) {
+    this.group = o.group ?? 'sagalane-workers';
+    this.deadAfterMs = o.deadAfterMs ?? 30_000;
+    if (o.metrics) this.window = new ProcessWindow(o.metrics);
+  }
+
+  typeNames(): string[] {
+    return this.o.types.map((t) => t.name);
+  }
+
+  hasType(name: string): boolean {
+    return this.o.types.some((t) => t.name === name);
+  }
+
+  /** One row per type and lane, express before standard. */
+  async overview(): Promise<OverviewRow[]> {
+    const [stats, waiting, figures] = await Promise.all([
+      this.o.express.stats(this.typeNames()),
+      Promise.all(this.streams().map(async (s) => ({ ...s, oldest: await this.oldestWaitingAt(s.key) }))),
+      this.window ? this.window.figures() : Promise.resolve(new Map<string, WindowFigures>()),
+    ]);
+    const now = Date.now();
+    return stats.map((row) => {
+      const oldest = waiting
+        .filter((w) => w.type === row.type && w.lane === row.lane && w.oldest !== undefined)
+        .map((w) => w.oldest!);
+      return {
+        ...row,
+        oldestWaitingMs: oldest.length ? Math.max(0, now - Math.min(...oldest)) : 0,
+        ...(figures.get(`${row.type}\u0000${row.lane}`) ?? {}),
+      };
+    });
+  }
+
+  /** Every consumer of the group on the board's streams, merged by name. */
+  async consumers(): Promise<ConsumerRow[]> {
+    const byName = new Map<string, ConsumerRow>();
+    const lists = await Promise.all(this.streams().map((s) => this.consumersOf(s.key)));
+    for (const list of lists) {
+      for (const c of list) {
+        const row = byName.get(c.name) ?? {
+          name: c.name,
+          streams: 0,
+          inHand: 0,
+          idleMs: c.idleMs,
+          dead: false,
+        };
+        row.streams += 1;
+        row.inHand += c.pending;
+        row.idleMs = Math.min(row.idleMs, c.idleMs);
+        byName.set(c.name, row);
+      }
+    }
+    return [...byName.values()]
+      .map((r) => ({ ...r, dead: r.idleMs > this.deadAfterMs }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  process(): ProcessRow {
+    const workers = this.o.metrics ? [...this.o.metrics.sources.workers] : [];
+    if (workers.length === 0) return {};
+    return {
+      concurrency: workers.reduce((n, w) => n + w.concurrency, 0),
+      inFlight: workers.reduce((n, w) => n + w.inFlight, 0),
+    };
+  }
+
+  /** A task's record, and its payload while the lane still holds its entry. */
+  async task(taskId: string): Promise<TaskView | undefined> {
+    const info = await this.o.express.get(taskId);
+    if (!info) return undefined;
+    const key = this.o.express.keys.task(taskId);
+    const entry = await this.o.redis.hget(key, 'entry');
+    let payload: unknown;
+    if (entry) {
+      const tag = key.slice(key.indexOf('{') + 1, key.indexOf('}'));
+      const rows = (await this.o.redis.xrange(this.o.express.keys.stream(tag, info.lane), entry, entry)) as [
+        string,
+        string[],
+      ][];
+      const flat = rows[0]?.[1] ?? [];
+      const i = flat.indexOf('payload');
+      if (i >= 0 && i % 2 === 0) payload = decode(flat[i + 1] ?? '');
+    }
+    return { info, payload };
+  }
+
+  private streams(): { key: string; type: string; lane: Lane }[] {
+    return this.o.types.flatMap((t) =>
+      partitionTags(t.name, t.defaults.partitions).flatMap((tag) =>
+        LANES.map((lane) => ({ key: this.o.express.keys.stream(tag, lane), type: t.name, lane })),
+      ),
+    );
+  }
+
+  /** Enqueue time of the first entry the group has not delivered yet (what the autoscaler samples too). */
+  private async oldestWaitingAt(stream: string): Promise<number | undefined> {
+    let groups: unknown[];
+    try {
+      groups = (await this.o.redis.call('XINFO', 'GROUPS', stream)) as unknown[];
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
+    const mine = groups.map(fieldsOf).find((g) => g.name === this.group);
+    const last = mine ? String(mine['last-delivered-id'] ?? '0-0') : '0-0';
+    const next = (await this.o.redis.call('XRANGE', stream, `(${last}`, '+', 'COUNT', 1)) as [
+      string,
+      string[],
+    ][];
+    return next[0] ? entryTime(next[0][0]) : undefined;
+  }
+
+  private async consumersOf(stream: string): Promise<{ name: string; pending: number; idleMs: number }[]> {
+    let list: unknown[];
+    try {
+      list = (await this.o.redis.call('XINFO', 'CONSUMERS', stream, this.group)) as unknown[];
+    } catch (err) {
+      if (/no such key|NOGROUP/i.test((err as Error).message)) return [];
+      throw err;
+    }
+    return list.map(fieldsOf).map((f) => ({
+      name: String(f.name),
+      pending: Number(f.pending ?? 0),
+      idleMs: Number(f.idle ?? 0),
+    }));
+  }
+}
+
+function fieldsOf(raw: unknown): Record<string, unknown> {
+  const flat = raw as unknown[];
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}
+
+function decode(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { createAgentTaskTypes } from '../src/lane/agent-task-types';
+import { createAgentTaskTypes } from '../src/activities/agent-task-types';
 import { echoTaskType, hashTaskType } from '../src/lane/builtin-task-types';
 import { KEEPALIVE } from '../src/lane/janitor-scripts';
 import { runScript } from '../src/lane/scripts';

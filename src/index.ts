@@ -54,11 +54,10 @@ export { NO_PIPELINE_LOCAL_ACTIVITIES, withPipelineLocalActivities } from './act
 // Lane-dispatched saga steps: dispatch activities (saga worker side) and step types (lane worker side).
 export {
   createLaneDispatchActivities,
-  PIPELINE_DISPATCH_STEPS,
   STEP_DISPATCH_REFUSED_FAILURE,
   type LaneDispatchOptions,
   type LaneDispatchStep,
-} from './activities/lane-dispatch';
+} from './dispatch/lane-dispatch';
 export {
   activityStepTypes,
   defineActivityStepType,
@@ -67,16 +66,24 @@ export {
   type StepHandler,
   type StepHandlerContext,
   type StepTaskOutcome,
-} from './lane/activity-completion';
-export { stepTaskSchemas, stepTaskType, STEP_TASK_TYPE_PREFIX } from './lane/activity-step-contract';
-export { createPipelineStepTypes } from './lane/pipeline-step-types';
+} from './dispatch/activity-completion';
+export { stepTaskSchemas, stepTaskType, STEP_TASK_TYPE_PREFIX } from './dispatch/activity-step-contract';
+export { createPipelineStepTypes } from './activities/pipeline-step-types';
+export { PIPELINE_DISPATCH_STEPS } from './activities/pipeline-dispatch-steps';
+// The research agents as plain lane task types, and their CPU parts on the lane's thread pools.
+export { agentTaskSchemas, agentPayloadSchemas, createAgentTaskTypes } from './activities/agent-task-types';
+export {
+  createPooledCpuTaskRunner,
+  PooledCpuTaskError,
+  type PooledCpuTaskOptions,
+} from './activities/pooled-cpu-tasks';
 export {
   laneHint,
   unwrapLaneStepResult,
   type LaneHint,
   type LaneStepResult,
   type StepLane,
-} from './workflows/lane-step';
+} from './dispatch/lane-step';
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { createAgents } from '../../src/activities/agents';
 import { defaultPoolThreads, HandlerPools } from '../../src/lane/handler-pool';
-import { createPooledCpuTaskRunner } from '../../src/lane/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../../src/activities/pooled-cpu-tasks';
 import { openRedis } from '../../src/lane/redis-connections';
 import { createLogger } from '../../src/logger';
 

@@ -23,17 +23,17 @@ import Redis from 'ioredis';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, type AsyncCompletionClient } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type InjectedSinks } from '@temporalio/worker';
+import { createLaneDispatchActivities } from '../../src/dispatch/lane-dispatch';
 import {
-  createLaneDispatchActivities,
   PIPELINE_DISPATCH_STEPS,
   pipelineAwaitedSteps,
   type AwaitedStepsSetting,
-} from '../../src/activities/lane-dispatch';
+} from '../../src/activities/pipeline-dispatch-steps';
 import type { PipelineActivities, PlanCacheActivities } from '../../src/activities/contracts';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { activityStepTypes, type StepHandler } from '../../src/lane/activity-completion';
-import { stepTaskSchemas, type StepTaskPayload } from '../../src/lane/activity-step-contract';
+import { activityStepTypes, type StepHandler } from '../../src/dispatch/activity-completion';
+import { stepTaskSchemas, type StepTaskPayload } from '../../src/dispatch/activity-step-contract';
 import { ExpressClient } from '../../src/lane/express-client';
 import { ExpressWorker } from '../../src/lane/express-worker';
 import type { TaskContext, TaskType } from '../../src/lane/task-types';

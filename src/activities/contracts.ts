@@ -184,7 +184,7 @@ export interface PlanCacheActivities {
  * Which pipeline activities this worker runs in-process, so the workflow may run them as local activities (asked
  * once per saga, as a local activity; see `LOCAL_STEPS_PATCH` in src/workflows/research-pipeline.ts). A worker whose
  * steps go elsewhere (lane dispatch) answers none by default, or the steps it runs as awaited lane steps
- * (`SAGALANE_AWAITED_STEPS`, src/activities/lane-dispatch-awaited.ts), or does not register it.
+ * (`SAGALANE_AWAITED_STEPS`, src/dispatch/lane-dispatch-awaited.ts), or does not register it.
  */
 export interface LocalStepsActivities {
   localSteps(): Promise<string[]>;

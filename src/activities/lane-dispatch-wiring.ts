@@ -2,15 +2,16 @@
  * The saga worker's lane-dispatch activities for the research pipeline, with the express-lane client they submit
  * through (opened here unless given, closed with the worker), and the plan-cache lookup the workflow runs as a local
  * activity (a hit never reaches the lane). The quick `codegen` step is offered as a local activity (`localSteps`,
- * PIPELINE_AWAITED_STEPS) and runs as an awaited step on the express lane (./lane-dispatch-awaited.ts): that saves each
+ * PIPELINE_AWAITED_STEPS) and runs as an awaited step on the express lane (src/dispatch/lane-dispatch-awaited.ts): that saves each
  * saga a workflow task and an activity round trip.
  */
 import { openRedis } from '../lane/redis-connections';
 import type { Config } from '../config';
-import { stepTaskSchemas } from '../lane/activity-step-contract';
+import { stepTaskSchemas } from '../dispatch/activity-step-contract';
 import { ExpressClient } from '../lane/express-client';
 import type { Logger } from '../logger';
-import { createLaneDispatchActivities, PIPELINE_DISPATCH_STEPS, pipelineAwaitedSteps } from './lane-dispatch';
+import { createLaneDispatchActivities } from '../dispatch/lane-dispatch';
+import { PIPELINE_DISPATCH_STEPS, pipelineAwaitedSteps } from './pipeline-dispatch-steps';
 import { createPlanCacheActivities } from './plan-cache';
 
 export function openLaneDispatch(

@@ -8,6 +8,4 @@ export * from './express-client';
 export * from './express-worker';
 export { openLaneConnection, openRedis, isCluster, type RedisClient } from './redis-connections';
 export { decideConcurrency, type AutoscaleInput, type AutoscaleDecision, type LaneLoad } from './autoscaler';
-export { agentTaskSchemas, agentPayloadSchemas, createAgentTaskTypes } from './agent-task-types';
 export { HandlerPools, type HandlerPoolOptions } from './handler-pool';
-export { createPooledCpuTaskRunner, PooledCpuTaskError, type PooledCpuTaskOptions } from './pooled-cpu-tasks';

@@ -20,8 +20,8 @@ import { startExpressWorker } from './express-worker';
 import { startSagaWorker } from './saga-worker';
 import type { StackComponent, StackContext } from './stack';
 import { DEFAULT_TASK_SCHEMAS } from './task-schemas';
-import { PIPELINE_DISPATCH_STEPS } from '../activities/lane-dispatch';
-import { stepTaskSchemas } from '../lane/activity-step-contract';
+import { PIPELINE_DISPATCH_STEPS } from '../activities/pipeline-dispatch-steps';
+import { stepTaskSchemas } from '../dispatch/activity-step-contract';
 import { connectionSettings } from './temporal-connection';
 
 export type WorkerKind = 'saga' | 'express' | 'all';

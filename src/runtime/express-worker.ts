@@ -5,15 +5,15 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { agentDepsFromConfig, createAgents } from '../activities/agents';
-import { createPipelineStepTypes } from '../lane/pipeline-step-types';
+import { createPipelineStepTypes } from '../activities/pipeline-step-types';
 import { connectionSettings } from './temporal-connection';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
-import { createAgentTaskTypes } from '../lane/agent-task-types';
+import { createAgentTaskTypes } from '../activities/agent-task-types';
 import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
 import { defaultPoolThreads, HandlerPools } from '../lane/handler-pool';
-import { createPooledCpuTaskRunner } from '../lane/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../activities/pooled-cpu-tasks';
 import { openLaneConnection, type RedisClient } from '../lane/redis-connections';
 import type { TaskType } from '../lane/task-types';
 import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';

@@ -4,7 +4,7 @@
  * here) and validates with `./pipeline-input-validation`, which mirrors the schemas below.
  */
 import { z } from 'zod';
-import { SAGA_PRIORITIES } from './lane-step';
+import { SAGA_PRIORITIES } from '../dispatch/lane-step';
 import {
   datasetSchema,
   ideaSchema,
@@ -15,7 +15,7 @@ import {
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
-export { SAGA_PRIORITIES, type SagaPriority } from './lane-step';
+export { SAGA_PRIORITIES, type SagaPriority } from '../dispatch/lane-step';
 
 export const pipelineInputSchema = z
   .object({

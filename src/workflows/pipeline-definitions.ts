@@ -6,7 +6,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BacktestMetrics, StrategyPlan } from '../activities/contracts';
-import type { StepLane } from './lane-step';
+import type { StepLane } from '../dispatch/lane-step';
+import { sagaSteps } from './saga-steps';
 
 export const RESEARCH_PIPELINE_WORKFLOW = 'researchPipeline';
 export const DEFAULT_SAGA_TIMEOUT_MS = 60_000;
@@ -32,8 +33,19 @@ export const SAGA_STATES = [
 export type SagaStateName = (typeof SAGA_STATES)[number];
 export const TERMINAL_SAGA_STATES: readonly SagaStateName[] = ['completed', 'rolled_back', 'failed'];
 
+/**
+ * The pipeline's steps and their compensations, declared once: the lane dispatch, the lane's step task types and the
+ * catalog derive from this. codegen is the quick step a worker may offer as a local (awaited) step.
+ */
+export const PIPELINE_SAGA_STEPS = sagaSteps({
+  reasoning: { compensation: 'compensateReasoning' },
+  codegen: { compensation: 'compensateCodegen', local: true },
+  ml: { compensation: 'compensateMl' },
+  backtest: { compensation: 'compensateBacktest' },
+});
+
 /** The pipeline's steps, in the order they run. */
-export const PIPELINE_STEPS = ['reasoning', 'codegen', 'ml', 'backtest'] as const;
+export const PIPELINE_STEPS = Object.keys(PIPELINE_SAGA_STEPS) as (keyof typeof PIPELINE_SAGA_STEPS)[];
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export type StepStatus = 'running' | 'completed' | 'failed' | 'cancelled';

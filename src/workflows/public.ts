@@ -12,5 +12,5 @@ export {
   type LaneHint,
   type LaneStepResult,
   type StepLane,
-} from './lane-step';
+} from '../dispatch/lane-step';
 export { researchPipeline } from './research-pipeline';

@@ -33,7 +33,7 @@ import {
 } from './pipeline-definitions';
 // Not zod (`pipelineInputSchema`): evaluating zod in every workflow run cost ~14 ms of its first workflow task.
 import { validatePipelineInput, validatePipelineTuning } from './pipeline-input-validation';
-import { laneHint, type SagaPriority } from './lane-step';
+import { laneHint, type SagaPriority } from '../dispatch/lane-step';
 import { FEWER_COMMANDS_PATCH, SAGA_V2_PATCH, Saga } from './saga';
 
 /** Production defaults of the per-step activity options; `PipelineTuning` overrides a few for tests. */

@@ -52,7 +52,7 @@ import {
   type RegisteredCompensation,
 } from './saga-compensation';
 import { rootMessage, sagaRollbackFailure } from './saga-failure';
-import { takeLaneStepResult } from './lane-step';
+import { takeLaneStepResult } from '../dispatch/lane-step';
 import { runAsStep, stepEnded } from './step-attempts';
 
 export * from './saga-failure';

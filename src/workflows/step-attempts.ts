@@ -18,7 +18,7 @@ import {
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { takeLaneStepResult } from './lane-step';
+import { takeLaneStepResult } from '../dispatch/lane-step';
 import type { StepRecord } from './pipeline-definitions';
 
 export const STEP_ATTEMPT_HEADER = 'sagalane-step-attempt';
@@ -142,7 +142,7 @@ class StepAttemptOutbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>,
   ): Promise<unknown> {
     const record = currentStep();
-    // An awaited lane step (a local activity that ran as a lane task, src/activities/lane-dispatch-awaited.ts) answers
+    // An awaited lane step (a local activity that ran as a lane task, src/dispatch/lane-dispatch-awaited.ts) answers
     // with a lane envelope like a dispatched activity: unwrap it, and for a compensation note the lane task too.
     if (!record) {
       const compensation = currentCompensation();

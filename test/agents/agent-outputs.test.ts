@@ -16,7 +16,7 @@ import type Redis from 'ioredis';
 import { createAgents, type AgentDeps } from '../../src/activities/agents';
 import { ArtifactStore } from '../../src/activities/artifact-store';
 import { HandlerPools } from '../../src/lane/handler-pool';
-import { createPooledCpuTaskRunner } from '../../src/lane/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../../src/activities/pooled-cpu-tasks';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 

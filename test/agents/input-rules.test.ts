@@ -6,7 +6,7 @@
 import { agentInputSchemas, symbolSchema } from '../../src/activities/agent-schemas';
 import { CPU_TASKS, runCpuTaskInProcess } from '../../src/activities/cpu-tasks';
 import { generateStrategySource, smokeSampleBars } from '../../src/activities/strategy-codegen';
-import { agentPayloadSchemas } from '../../src/lane/agent-task-types';
+import { agentPayloadSchemas } from '../../src/activities/agent-task-types';
 import { pipelineInputSchema } from '../../src/workflows/pipeline-contract';
 import { validatePipelineInput } from '../../src/workflows/pipeline-input-validation';
 

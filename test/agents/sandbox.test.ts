@@ -9,7 +9,7 @@ import { GeneratedCodeError } from '../../src/activities/errors';
 import { smokeSampleBars } from '../../src/activities/strategy-codegen';
 import { loadStrategy, MAX_KEPT_STRATEGIES } from '../../src/activities/strategy-sandbox';
 import { HandlerPools } from '../../src/lane';
-import { createPooledCpuTaskRunner } from '../../src/lane/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../../src/activities/pooled-cpu-tasks';
 
 const bars = smokeSampleBars(50);
 const flat = 'function positions(bars) { return bars.map(() => 0); }';

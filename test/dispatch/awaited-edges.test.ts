@@ -13,13 +13,10 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import {
-  createLaneDispatchActivities,
-  PIPELINE_DISPATCH_STEPS,
-  submitStep,
-} from '../../src/activities/lane-dispatch';
-import { AWAITED_STEP_REFUSED_FAILURE } from '../../src/lane/activity-completion';
-import { stepCancelKey } from '../../src/lane/activity-step-contract';
+import { createLaneDispatchActivities, submitStep } from '../../src/dispatch/lane-dispatch';
+import { PIPELINE_DISPATCH_STEPS } from '../../src/activities/pipeline-dispatch-steps';
+import { AWAITED_STEP_REFUSED_FAILURE } from '../../src/dispatch/activity-completion';
+import { stepCancelKey } from '../../src/dispatch/activity-step-contract';
 import { RedisUnavailableError } from '../../src/lane/errors';
 import type { ExpressClient } from '../../src/lane/express-client';
 import type { ExpressWorker } from '../../src/lane/express-worker';

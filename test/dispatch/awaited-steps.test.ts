@@ -8,12 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import {
-  createLaneDispatchActivities,
-  PIPELINE_DISPATCH_STEPS,
-  submitStep,
-} from '../../src/activities/lane-dispatch';
-import { stepCancelKey } from '../../src/lane/activity-step-contract';
+import { createLaneDispatchActivities, submitStep } from '../../src/dispatch/lane-dispatch';
+import { PIPELINE_DISPATCH_STEPS } from '../../src/activities/pipeline-dispatch-steps';
+import { stepCancelKey } from '../../src/dispatch/activity-step-contract';
 import { cancelUpdate } from '../../src/workflows/pipeline-contract';
 import type { ExpressClient } from '../../src/lane/express-client';
 import type { ExpressWorker } from '../../src/lane/express-worker';

@@ -8,8 +8,8 @@ import type { WorkflowInfo } from '@temporalio/workflow';
 import { DatasetNotFoundError, LlmProviderError } from '../../src/activities/errors';
 import { InvalidPipelineInputError } from '../../src/client/errors';
 import { parsePipelineInput } from '../../src/client/saga-client';
-import { toStepFailure } from '../../src/lane/activity-completion';
-import { stepIdempotencyKey, stepTaskType } from '../../src/lane/activity-step-contract';
+import { toStepFailure } from '../../src/dispatch/activity-completion';
+import { stepIdempotencyKey, stepTaskType } from '../../src/dispatch/activity-step-contract';
 import { createMetrics } from '../../src/observability/metrics';
 import { createSagaMetricsSinks } from '../../src/observability/saga-metrics-sinks';
 import {
@@ -18,7 +18,7 @@ import {
   laneStepResult,
   takeLaneStepResult,
   unwrapLaneStepResult,
-} from '../../src/workflows/lane-step';
+} from '../../src/dispatch/lane-step';
 import { pipelineInputSchema } from '../../src/workflows/pipeline-contract';
 import { validatePipelineInput } from '../../src/workflows/pipeline-input-validation';
 

@@ -7,15 +7,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
+import { createLaneDispatchActivities } from '../../src/dispatch/lane-dispatch';
 import {
-  createLaneDispatchActivities,
   PIPELINE_DISPATCH_STEPS,
   pipelineAwaitedSteps,
-} from '../../src/activities/lane-dispatch';
-import type { AwaitedStepsSetting } from '../../src/activities/lane-dispatch';
+  type AwaitedStepsSetting,
+} from '../../src/activities/pipeline-dispatch-steps';
 import { createLogger } from '../../src/logger';
-import { activityStepTypes } from '../../src/lane/activity-completion';
-import { stepTaskSchemas } from '../../src/lane/activity-step-contract';
+import { activityStepTypes } from '../../src/dispatch/activity-completion';
+import { stepTaskSchemas } from '../../src/dispatch/activity-step-contract';
 import { ExpressClient } from '../../src/lane/express-client';
 import { ExpressWorker } from '../../src/lane/express-worker';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';

@@ -7,7 +7,7 @@
 import type Redis from 'ioredis';
 import type { AsyncCompletionClient } from '@temporalio/client';
 import { createLogger } from '../../src/logger';
-import { activityStepTypes } from '../../src/lane/activity-completion';
+import { activityStepTypes } from '../../src/dispatch/activity-completion';
 import type { ExpressClient } from '../../src/lane/express-client';
 import { ExpressWorker } from '../../src/lane/express-worker';
 import type { TaskType } from '../../src/lane/task-types';

@@ -1,7 +1,7 @@
 /**
  * Awaited steps (opt-in, SAGALANE_AWAITED_STEPS): the dispatch of a step called as a local activity. It submits the
  * lane task without a task token and waits for the lane task's result, which carries the step's outcome
- * (src/lane/activity-completion.ts): the agent's value in its lane envelope, or the failure to rethrow. The step runs
+ * (src/dispatch/activity-completion.ts): the agent's value in its lane envelope, or the failure to rethrow. The step runs
  * on a lane worker as a dispatched one does, but inside its saga's workflow task: no activity task, no
  * async-completion call, no extra workflow task.
  *
@@ -35,8 +35,8 @@
  */
 import type { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { stepCancelKey } from '../lane/activity-step-contract';
-import type { StepTaskOutcome } from '../lane/activity-completion';
+import { stepCancelKey } from './activity-step-contract';
+import type { StepTaskOutcome } from './activity-completion';
 import type { ExpressClient, TaskInfo } from '../lane/express-client';
 import type { RedisClient } from '../lane/redis-connections';
 import { submitStep, type StepSubmission } from './lane-step-submit';

@@ -9,7 +9,7 @@ import {
   stepTaskType,
   type StepActivityRef,
   type StepTaskPayload,
-} from '../lane/activity-step-contract';
+} from './activity-step-contract';
 import {
   IdempotencyConflictError,
   InvalidPayloadError,
@@ -26,6 +26,8 @@ export interface StepSubmission {
   activityType: string;
   lane: Lane;
   input: unknown;
+  /** The activity's arguments after the first (see `StepTaskPayload.moreArgs`). @defaultValue none */
+  moreArgs?: readonly unknown[];
   /** Absent for an awaited step. */
   taskToken?: Uint8Array;
   activity: StepActivityRef;
@@ -50,6 +52,7 @@ export async function submitStep(express: ExpressClient, s: StepSubmission): Pro
     lane: s.lane,
     activity: s.activity,
     input: s.input,
+    ...(s.moreArgs?.length ? { moreArgs: [...s.moreArgs] } : {}),
     ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
   };
   try {

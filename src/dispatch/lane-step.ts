@@ -1,7 +1,7 @@
 /**
  * The zod-free half of lane-dispatched saga steps, shared by workflow code (the `Saga` helper reads it), the saga
- * worker's dispatch activities (src/activities/lane-dispatch.ts) and the lane side that completes the activity
- * (src/lane/activity-completion.ts). Deterministic code only: workflow bundles import it.
+ * worker's dispatch activities (src/dispatch/lane-dispatch.ts) and the lane side that completes the activity
+ * (src/dispatch/activity-completion.ts). Deterministic code only: workflow bundles import it.
  *
  * A lane-dispatched activity completes with a `LaneStepResult` envelope: the agent's value plus the lane and the lane
  * task id that ran it. `Saga.step` unwraps it (the step's action sees the agent's value, the `state` query shows

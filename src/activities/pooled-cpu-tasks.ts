@@ -6,9 +6,9 @@
  * (src/activities/strategy-sandbox.ts: its WebAssembly memory, outside these heaps), the same here as on the main
  * thread. Aborting the agent's signal (its task timed out) terminates the thread.
  */
-import { CPU_TASKS, type CpuTaskName, type CpuTaskRunner } from '../activities/cpu-tasks';
-import type { HandlerPools } from './handler-pool';
-import type { Lane } from './keys';
+import { CPU_TASKS, type CpuTaskName, type CpuTaskRunner } from './cpu-tasks';
+import type { HandlerPools } from '../lane/handler-pool';
+import type { Lane } from '../lane/keys';
 
 export interface PooledCpuTaskOptions {
   /** Heap limit of the thread running generated strategy code, MiB. @defaultValue 128 */

@@ -2,15 +2,16 @@
  * Thin dispatch activities: registered in the saga worker under the activity types a workflow already calls
  * (`reasoning`, `compensateMl`, …), each submits a lane task carrying its task token and input, then hands
  * completion off (`CompleteAsyncError`). A lane worker runs the agent and completes the activity
- * (src/lane/activity-completion.ts). The workflow code does not change: which steps go through the lane is the saga
+ * (src/dispatch/activity-completion.ts). The workflow code does not change: which steps go through the lane is the saga
  * worker's choice, so histories recorded with in-worker activities replay unchanged.
  *
  * Lane choice: compensations always go on the express lane (a rollback never waits behind bulk work); a step goes on
  * the lane its workflow asked for with a trailing `laneHint(lane)` argument (`researchPipeline` passes
- * `laneHint('express')` for `priority: 'express'` sagas), otherwise on the standard lane.
+ * `laneHint('express')` for `priority: 'express'` sagas), otherwise on the step's declared lane (`standard` unless
+ * its declaration says `lane: 'express'`).
  *
  * Awaited steps (opt-in, SAGALANE_AWAITED_STEPS): the same activity called as a local activity (a worker offers its
- * quick steps as local ones through the research pipeline's `localSteps`) cannot hand completion off, as a local activity has no task token the server
+ * quick steps as local ones, as the research pipeline's `localSteps` does) cannot hand completion off, as a local activity has no task token the server
  * knows. Its dispatch submits the lane task without a token and waits for the lane task's result instead
  * (./lane-dispatch-awaited.ts): the step still runs on a lane worker, but inside the saga's workflow task, which saves
  * the step its own workflow task and activity round trip, but a cancel then waits for that workflow task (see
@@ -19,11 +20,10 @@
  */
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StepActivityRef } from '../lane/activity-step-contract';
+import type { StepActivityRef } from './activity-step-contract';
 import type { ExpressClient } from '../lane/express-client';
 import type { Lane } from '../lane/keys';
-import { hintedLane } from '../workflows/lane-step';
-import { LOCAL_STEP_CANDIDATES, type LocalStep } from './contracts';
+import { hintedLane } from './lane-step';
 import { awaitStep, type AwaitedSteps } from './lane-dispatch-awaited';
 import { STEP_DISPATCH_REFUSED_FAILURE, submitStep } from './lane-step-submit';
 
@@ -36,6 +36,11 @@ export interface LaneDispatchStep {
    * @defaultValue false
    */
   compensation?: boolean;
+  /**
+   * The lane of a step (not a compensation) whose workflow passes no `laneHint`: the declared `lane` of the step.
+   * @defaultValue 'standard'
+   */
+  lane?: Lane;
 }
 
 export interface LaneDispatchOptions {
@@ -59,45 +64,6 @@ export interface LaneDispatchOptions {
   awaited?: AwaitedSteps;
 }
 
-/** Activity types of the research pipeline and whether each is a compensation. */
-export const PIPELINE_DISPATCH_STEPS: Record<string, LaneDispatchStep> = {
-  reasoning: {},
-  codegen: {},
-  ml: {},
-  backtest: {},
-  compensateReasoning: { compensation: true },
-  compensateCodegen: { compensation: true },
-  compensateMl: { compensation: true },
-  compensateBacktest: { compensation: true },
-};
-
-/** Which steps a lane-dispatching worker offers as awaited steps (SAGALANE_AWAITED_STEPS; `all`: with compensations). */
-export type AwaitedStepsSetting = 'none' | 'codegen' | 'all';
-
-/**
- * The research pipeline's quick steps that a lane-dispatching worker offers as local activities, awaited steps on the
- * express lane, for each setting. Off by default (`none`): an awaited step holds its saga's workflow task, so a
- * cancel (and a query or update) reaches the saga only when that task ends or is heartbeated (~8 s), not within the
- * 1 s a dispatched step's cancel takes; and it needs lane workers that know tokenless tasks (docs/SAGAS.md). The
- * workflow's step-attempt interceptor unwraps their lane envelopes, so the `state` query names each one's lane task.
- */
-export const PIPELINE_AWAITED_STEPS: Record<AwaitedStepsSetting, readonly LocalStep[]> = {
-  none: [],
-  codegen: ['codegen'],
-  all: LOCAL_STEP_CANDIDATES,
-};
-
-/**
- * The `localSteps` local activity of a lane-dispatching worker: its answer is recorded in the saga's history (a
- * marker), so a saga keeps the answer it got when it started, whatever the setting of the worker that replays it.
- */
-export function pipelineAwaitedSteps(setting: AwaitedStepsSetting): () => Promise<LocalStep[]> {
-  const steps = PIPELINE_AWAITED_STEPS[setting];
-  return async function localSteps() {
-    return [...steps];
-  };
-}
-
 export type DispatchActivities = Record<string, (input: unknown, ...rest: unknown[]) => Promise<never>>;
 
 export function createLaneDispatchActivities(options: LaneDispatchOptions): DispatchActivities {
@@ -110,7 +76,11 @@ export function createLaneDispatchActivities(options: LaneDispatchOptions): Disp
     const dispatch = async (...args: unknown[]): Promise<never> => {
       const context = Context.current();
       const info = context.info;
-      const input = args[0];
+      // Every argument the workflow passed reaches the lane, but the trailing lane hint (only the dispatch reads it).
+      const hinted = hintedLane(args);
+      const stepArgs = hinted === undefined ? args : args.slice(0, -1);
+      const input = stepArgs[0];
+      const moreArgs = stepArgs.slice(1);
       if (info.isLocal) {
         if (!options.awaited) {
           throw ApplicationFailure.nonRetryable(
@@ -122,6 +92,7 @@ export function createLaneDispatchActivities(options: LaneDispatchOptions): Disp
           activityType,
           lane: 'express' as const,
           input,
+          moreArgs,
           activity: activityRef(info),
           timeoutMs: info.startToCloseTimeoutMs + grace,
           startToCloseMs: info.startToCloseTimeoutMs,
@@ -130,11 +101,12 @@ export function createLaneDispatchActivities(options: LaneDispatchOptions): Disp
           options.onDispatched?.({ activityType, lane: 'express', taskId }),
         )) as never;
       }
-      const lane: Lane = step.compensation ? 'express' : (hintedLane(args) ?? 'standard');
+      const lane: Lane = step.compensation ? 'express' : (hinted ?? step.lane ?? 'standard');
       const { taskId } = await submitStep(options.express, {
         activityType,
         lane,
         input,
+        moreArgs,
         taskToken: info.taskToken,
         activity: activityRef(info),
         timeoutMs: info.startToCloseTimeoutMs + grace,

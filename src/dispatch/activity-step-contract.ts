@@ -1,11 +1,11 @@
 /**
  * The lane task that carries one Temporal activity attempt to a lane worker: its task type names, payload schema and
- * idempotency key. The saga worker's dispatch activities (src/activities/lane-dispatch.ts) submit these; the lane
+ * idempotency key. The saga worker's dispatch activities (src/dispatch/lane-dispatch.ts) submit these; the lane
  * side (./activity-completion.ts) runs the agent and completes the activity with the task token.
  */
 import { z } from 'zod';
-import { LANES } from './keys';
-import { DEFAULT_TASK_TYPE_DEFAULTS, type TaskSchema } from './task-types';
+import { LANES } from '../lane/keys';
+import { DEFAULT_TASK_TYPE_DEFAULTS, type TaskSchema } from '../lane/task-types';
 
 /** Task types of lane-dispatched steps are `step.<activity type>`, e.g. `step.reasoning`, `step.compensateMl`. */
 export const STEP_TASK_TYPE_PREFIX = 'step.';
@@ -35,8 +35,13 @@ export const stepTaskPayloadSchema = z
     /** The lane the dispatcher chose (the handler reports it back with the result). */
     lane: z.enum(LANES),
     activity: stepActivityRefSchema,
-    /** The activity's input, validated by the agent itself (its own schema). */
+    /** The activity's (first) argument, validated by the agent itself (its own schema). */
     input: z.unknown(),
+    /**
+     * The arguments after the first, for an activity the workflow calls with several (the trailing `laneHint` is not
+     * one of them). Absent when there is one argument, as lane workers before this field expect.
+     */
+    moreArgs: z.array(z.unknown()).max(64).optional(),
     /**
      * An awaited step's absolute deadline (epoch ms: its dispatch's submit time + the local activity's start-to-close
      * timeout): a run that starts after it drops the task without running the agent (the attempt is over for

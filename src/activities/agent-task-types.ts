@@ -13,16 +13,16 @@
  * submissions without loading the agents; `createAgentTaskTypes(deps)` adds the handlers for a worker.
  */
 import { z } from 'zod';
-import { agentInputSchemas } from '../activities/agent-schemas';
-import { createAgents, type AgentDeps, type AgentHandlers } from '../activities/agents';
-import { InvalidAgentInputError } from '../activities/errors';
+import { agentInputSchemas } from './agent-schemas';
+import { createAgents, type AgentDeps, type AgentHandlers } from './agents';
+import { InvalidAgentInputError } from './errors';
 import {
   defineTaskType,
   DEFAULT_TASK_TYPE_DEFAULTS,
   type TaskContext,
   type TaskSchema,
   type TaskType,
-} from './task-types';
+} from '../lane/task-types';
 
 /** Why a `sagaId` in a lane agent task is refused, for the submit error. */
 export const LANE_SAGA_ID_REFUSED =

@@ -3,10 +3,14 @@
  * worker serves so that a lane-dispatching saga worker's steps run. Each handler is the agent itself, given the
  * step's abort signal and progress callback (progress becomes the activity's heartbeat details).
  */
-import type { AgentHandlers } from '../activities/agents';
-import { PIPELINE_DISPATCH_STEPS } from '../activities/lane-dispatch';
-import { activityStepTypes, type ActivityStepTypeOptions, type StepHandler } from './activity-completion';
-import type { TaskType } from './task-types';
+import type { AgentHandlers } from './agents';
+import { PIPELINE_DISPATCH_STEPS } from './pipeline-dispatch-steps';
+import {
+  activityStepTypes,
+  type ActivityStepTypeOptions,
+  type StepHandler,
+} from '../dispatch/activity-completion';
+import type { TaskType } from '../lane/task-types';
 
 /** The step types for the given agents (`createAgents(deps)`), completing activities through `options.completion`. */
 export function createPipelineStepTypes(agents: AgentHandlers, options: ActivityStepTypeOptions): TaskType[] {

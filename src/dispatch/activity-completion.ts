@@ -21,7 +21,7 @@
  * run that finds the key taken is a rerun; first runs still write that key (without waiting) for lane workers of the
  * version before `redelivered`.
  *
- * An awaited step (a local activity's dispatch, src/activities/lane-dispatch-awaited.ts) comes without a task token:
+ * An awaited step (a local activity's dispatch, src/dispatch/lane-dispatch-awaited.ts) comes without a task token:
  * nothing is written to Temporal, the lane task's result is the step's outcome (value or failure) and the dispatcher
  * waits for it. Instead of heartbeats the run polls the dispatcher's mark that the attempt is over (`stepCancelKey`,
  * in the `runLedger`'s Redis), before the handler and every `heartbeatIntervalMs` while it runs, and drops a task that
@@ -38,7 +38,7 @@ import {
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../logger';
-import { laneStepResult } from '../workflows/lane-step';
+import { laneStepResult } from './lane-step';
 import {
   STEP_TASK_MAX_ATTEMPTS,
   stepCancelKey,
@@ -47,10 +47,10 @@ import {
   type StepActivityRef,
   type StepTaskPayload,
 } from './activity-step-contract';
-import { LaneOptionsError } from './errors';
-import type { Lane } from './keys';
-import type { RedisClient } from './redis-connections';
-import { defineTaskType, type TaskContext, type TaskType, type TaskTypeDefaults } from './task-types';
+import { LaneOptionsError } from '../lane/errors';
+import type { Lane } from '../lane/keys';
+import type { RedisClient } from '../lane/redis-connections';
+import { defineTaskType, type TaskContext, type TaskType, type TaskTypeDefaults } from '../lane/task-types';
 
 /** What a step handler gets besides its input. */
 export interface StepHandlerContext {
@@ -60,6 +60,11 @@ export interface StepHandlerContext {
   onProgress(details: Record<string, unknown>): void;
   /** The activity attempt this run completes. */
   activity: StepActivityRef;
+  /**
+   * Every argument the workflow passed the activity (the first is the handler's `input`), for an activity that takes
+   * several; the dispatch's lane hint is not among them.
+   */
+  args: readonly unknown[];
   /** The lane task running it. */
   taskId: string;
   lane: Lane;
@@ -191,6 +196,11 @@ export function activityStepTypes(
   );
 }
 
+/** The activity's arguments as the workflow passed them. */
+function stepArgs(payload: StepTaskPayload): readonly unknown[] {
+  return [payload.input, ...(payload.moreArgs ?? [])];
+}
+
 /** The lane task type `step.<activityType>` that runs `handler` for dispatched attempts of that activity. */
 export function defineActivityStepType<I, O>(
   activityType: string,
@@ -235,6 +245,7 @@ export function defineActivityStepType<I, O>(
           signal: run.signal,
           onProgress: (details) => run.progress(details),
           activity: payload.activity,
+          args: stepArgs(payload),
           taskId: ctx.taskId,
           lane: payload.lane,
         });
@@ -277,6 +288,7 @@ export function defineActivityStepType<I, O>(
         // No heartbeat to carry progress: a local activity has none (and awaited steps are quick).
         onProgress: () => undefined,
         activity: payload.activity,
+        args: stepArgs(payload),
         taskId: ctx.taskId,
         lane: payload.lane,
       });

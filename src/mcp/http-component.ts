@@ -8,6 +8,7 @@ import { createLogger } from '../logger';
 import { instrumentExpressClient } from '../observability';
 import type { StackComponent } from '../runtime/stack';
 import { startMcpHttpServer } from './http-server';
+import { createModernMcpServer } from './modern-server';
 import { createMcpServer } from './server';
 
 export interface McpHttpComponentOptions {
@@ -40,6 +41,8 @@ export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackCo
               maxSubscriptions: config.mcp.maxSubscriptions,
               taskResultWaitMs: config.mcp.taskResultWaitMs,
             }),
+          createModernServer: () =>
+            createModernMcpServer({ backends: door, readOnly: options.readOnly, addresses }),
           host: config.mcp.host,
           port: options.port ?? config.mcp.port,
           token: config.mcp.token,

@@ -1,5 +1,7 @@
 /**
- * The MCP server over Streamable HTTP at `/mcp`, with stateful sessions: an `initialize` request opens a session
+ * The MCP server over Streamable HTTP at `/mcp`. Two protocol eras share the endpoint: a 2026-07-28 request (the
+ * per-request `_meta` envelope) is answered statelessly by the SDK v2 leg (modern-http.ts, `createModernServer`);
+ * everything else is 2025-era traffic with stateful sessions: an `initialize` request opens a session
  * (its id comes back in `Mcp-Session-Id`), later requests carry that header, `DELETE /mcp` ends it. Every request is
  * checked first (Host, Origin, bearer token: see request-guard.ts). Bound to 127.0.0.1 unless told otherwise.
  * Sessions are bounded: at most `maxSessions` open, and at most `maxSessionsPerToken` opened with one bearer token (an
@@ -14,8 +16,10 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServerFactory } from '@modelcontextprotocol/server';
 import { isLoopback } from '../config';
 import { createLogger, type Logger } from '../logger';
+import { createModernHttpLeg } from './modern-http';
 import { createHolderOf, createRequestGuard, tokensOf } from './request-guard';
 import type { SubscriptionBudget } from './saga-resources';
 
@@ -33,6 +37,11 @@ export interface McpHttpServerOptions {
    * `(session) => createMcpServer({ sagas, express, subscriptionBudget: session.subscriptionBudget })`.
    */
   createServer: (session: McpSessionContext) => McpServer;
+  /**
+   * Builds the 2026-07-28 server answering one stateless request (see modern-http.ts), e.g.
+   * `() => createModernMcpServer({ backends })`. Without it, only 2025-era sessions are served.
+   */
+  createModernServer?: McpServerFactory;
   /** Interface to bind. @defaultValue '127.0.0.1' */
   host?: string;
   /** Port; 0 picks a free one (see the returned `port`). @defaultValue 7300 */
@@ -166,6 +175,13 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   // Host values name the port, known only once listening.
   const guard: { check?: ReturnType<typeof createRequestGuard> } = {};
   const holderOf = createHolderOf(options);
+  const modern = options.createModernServer
+    ? createModernHttpLeg(options.createModernServer, {
+        maxBodyBytes,
+        onerror: (error) =>
+          logger.debug('MCP 2026-07-28 request refused or failed', { error: error.message }),
+      })
+    : undefined;
 
   const httpServer = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -207,6 +223,10 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       }
     }
     const holder = holderOf(req.headers);
+    if (modern && (await modern.claims(req, body))) {
+      await modern.serve(req, res, body);
+      return;
+    }
     if (sessionId) {
       const session = sessions.get(sessionId);
       // A session is its opener's: another token holder is told no more than that it does not exist.
@@ -307,6 +327,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       sessions.clear();
       await Promise.allSettled(open.map((s) => s.transport.close()));
       await Promise.allSettled(open.map((s) => s.server.close()));
+      await modern?.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();

@@ -9,8 +9,8 @@ import { LANES } from '../lane/keys';
 import type { TaskSchema } from '../lane/task-types';
 import { laneInfoResult, laneOutcome } from './outcomes';
 import { laneStatsOutput, taskInfoOutput } from './output-schemas';
-import type { ToolContext } from './tool-context';
-import { errorResult, okResult, runTool, runToolResult } from './tool-results';
+import type { ToolDeps } from './tool-context';
+import { okResult, runTool, runToolResult } from './tool-results';
 import { waitForLaneTask } from './waiting';
 
 const STATUS_TEXT =
@@ -42,10 +42,10 @@ export function payloadSchemaOf(types: readonly TaskSchema[]): z.ZodType {
     .describe("The task type's input object: one of the branches, by type");
 }
 
-export function registerSubmitTask(ctx: ToolContext, types: readonly TaskSchema[]): void {
-  const { server, backends, store } = ctx;
+export function registerSubmitTask(ctx: ToolDeps, types: readonly TaskSchema[]): void {
+  const { tools, backends } = ctx;
   const names = types.map((t) => t.name);
-  server.experimental.tasks.registerToolTask(
+  tools.taskTool(
     'submit_task',
     {
       title: 'Submit an express-lane task',
@@ -84,52 +84,34 @@ export function registerSubmitTask(ctx: ToolContext, types: readonly TaskSchema[
         idempotentHint: false,
         openWorldHint: false,
       },
-      execution: { taskSupport: 'optional' },
     },
     {
-      createTask: async (args, extra) => {
-        let taskId: string;
-        try {
-          const express = await backends.express();
-          ({ taskId } = await express.submit({
-            type: args.type,
-            payload: args.payload,
-            lane: args.lane,
-            idempotencyKey: args.idempotencyKey,
-          }));
-        } catch (err) {
-          ctx.log('warning', `submit_task failed: ${ctx.describe(err)}`);
-          const task = await extra.taskStore.createTask({
-            context: { kind: 'answered', result: errorResult(ctx.describe(err)) },
-          });
-          return { task };
-        }
-        const task = await extra.taskStore.createTask({
-          ttl: extra.taskRequestedTtl,
-          context: { kind: 'lane', id: taskId },
+      start: async (args) => {
+        const express = await backends.express();
+        const { taskId } = await express.submit({
+          type: args.type,
+          payload: args.payload,
+          lane: args.lane,
+          idempotencyKey: args.idempotencyKey,
         });
-        if (task.taskId === taskId) return { task };
-        const result = await runToolResult(async () => {
-          const express = await backends.express();
-          if (!args.waitMs) {
-            const info = await express.get(taskId);
-            if (!info) throw new TaskNotFoundError(taskId);
-            return okResult({ ...info, next: `Call get_task with taskId "${taskId}".` });
-          }
-          return waitedResult(ctx, taskId, args.waitMs, extra);
-        }, ctx.failed('submit_task'));
-        return { task: store.settle(task.taskId, result) };
+        return { kind: 'lane', id: taskId };
       },
-      getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
-      getTaskResult: async (_args, extra) =>
-        (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+      answer: async (args, work, call) => {
+        const express = await backends.express();
+        if (!args.waitMs) {
+          const info = await express.get(work.id);
+          if (!info) throw new TaskNotFoundError(work.id);
+          return okResult({ ...info, next: `Call get_task with taskId "${work.id}".` });
+        }
+        return waitedResult(ctx, work.id, args.waitMs, call);
+      },
     },
   );
 }
 
-export function registerLaneReadTools(ctx: ToolContext): void {
-  const { server, backends } = ctx;
-  server.registerTool(
+export function registerLaneReadTools(ctx: ToolDeps): void {
+  const { tools, backends } = ctx;
+  tools.tool(
     'get_task',
     {
       title: 'Get an express-lane task',
@@ -159,7 +141,7 @@ export function registerLaneReadTools(ctx: ToolContext): void {
       }, ctx.failed('get_task')),
   );
 
-  server.registerTool(
+  tools.tool(
     'lane_stats',
     {
       title: 'Express-lane statistics',
@@ -183,7 +165,7 @@ export function registerLaneReadTools(ctx: ToolContext): void {
 
 /** A waited lane call: progress per status change, then the same answer a task's tasks/result gives. */
 async function waitedResult(
-  ctx: ToolContext,
+  ctx: ToolDeps,
   taskId: string,
   waitMs: number,
   extra: Parameters<typeof waitForLaneTask>[3],

@@ -2,7 +2,6 @@
  * The saga tools: start_pipeline (task-capable), get_saga, list_sagas, cancel_saga, get_saga_history.
  */
 import { z } from 'zod';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { parsePipelineInput } from '../client/saga-client';
 import { InvalidSagaQueryError, visibilityQueryProblem } from '../client/visibility-query';
 import { SAGA_STATES, pipelineInputSchema, pipelineWorkflowId } from '../workflows/pipeline-contract';
@@ -14,8 +13,8 @@ import {
   sagaStateOutput,
   startPipelineOutput,
 } from './output-schemas';
-import { sagaStarts, type ToolContext } from './tool-context';
-import { errorResult, okResult, runTool, runToolResult } from './tool-results';
+import { sagaStarts, type ToolDeps } from './tool-context';
+import { okResult, runTool } from './tool-results';
 import { reportSagaProgress } from './waiting';
 
 export const sagaIdInput = z
@@ -35,9 +34,9 @@ const STATES_TEXT =
   'or reject_saga), completed, compensating (rolling back), rolled_back (every finished step undone), failed (a ' +
   'compensation failed too)';
 
-export function registerStartPipeline(ctx: ToolContext): void {
-  const { server, backends, store } = ctx;
-  server.experimental.tasks.registerToolTask(
+export function registerStartPipeline(ctx: ToolDeps): void {
+  const { tools, backends } = ctx;
+  tools.taskTool(
     'start_pipeline',
     {
       title: 'Start a research pipeline',
@@ -46,8 +45,8 @@ export function registerStartPipeline(ctx: ToolContext): void {
         "strategy for the idea, generates its code, fits its parameters on the symbol's data set and backtests it. " +
         'A plain call returns sagaId at once (then call get_saga until state is completed, rolled_back or failed); ' +
         'with wait: true it returns the final state (progress notifications per step if you pass a ' +
-        'progressToken). As an MCP task (params.task) it returns a task whose id is the sagaId: poll tasks/get, ' +
-        'fetch tasks/result, cancel with tasks/cancel. Starting again with the same workflowId while it runs ' +
+        'progressToken). As an MCP task it returns a task whose id is the sagaId: poll tasks/get (2025-11-25: ' +
+        'fetch tasks/result), cancel with tasks/cancel. Starting again with the same workflowId while it runs ' +
         'returns the running saga. Sample symbols/data sets: DEMO, TREND, MEANREV.',
       inputSchema: {
         ...pipelineInputSchema.shape,
@@ -71,57 +70,37 @@ export function registerStartPipeline(ctx: ToolContext): void {
         idempotentHint: false,
         openWorldHint: false,
       },
-      execution: { taskSupport: 'optional' },
     },
     {
-      createTask: async (args, extra) => {
-        const { workflowId, wait, ...input } = args;
-        let started;
-        try {
-          const parsed = parsePipelineInput(input);
-          const sagas = await backends.sagas();
-          started = await sagas.startPipeline(parsed, {
-            workflowId: workflowId ?? pipelineWorkflowId(parsed.symbol),
-          });
-        } catch (err) {
-          ctx.log('warning', `start_pipeline failed: ${ctx.describe(err)}`);
-          const task = await extra.taskStore.createTask({
-            context: { kind: 'answered', result: errorResult(ctx.describe(err)) },
-          });
-          return { task };
-        }
+      start: async (args) => {
+        const { workflowId, wait: _wait, ...input } = args;
+        const parsed = parsePipelineInput(input);
+        const sagas = await backends.sagas();
+        const started = await sagas.startPipeline(parsed, {
+          workflowId: workflowId ?? pipelineWorkflowId(parsed.symbol),
+        });
         ctx.log('info', `saga ${started.sagaId} started`, { sagaId: started.sagaId, symbol: input.symbol });
         sagaStarts.emit('started', started.sagaId);
-        const task = await extra.taskStore.createTask({
-          ttl: extra.taskRequestedTtl,
-          context: { kind: 'saga', id: started.sagaId },
-        });
-        // A task-augmented call: the saga is the task.
-        if (task.taskId === started.sagaId) return { task };
-        // A plain call (SDK v1 routes it through a task too): answer it here, waiting if asked.
-        const result = await runToolResult(async () => {
-          if (!wait)
-            return okResult({
-              ...started,
-              state: 'pending',
-              next: `Call get_saga with sagaId "${started.sagaId}" to follow it.`,
-            });
-          const sagas = await backends.sagas();
-          await reportSagaProgress(sagas, started.sagaId, extra);
-          return sagaOutcome(sagas, started.sagaId, { signal: extra.signal });
-        }, ctx.failed('start_pipeline'));
-        return { task: store.settle(task.taskId, result) };
+        return { kind: 'saga', id: started.sagaId, started };
       },
-      getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
-      getTaskResult: async (_args, extra) =>
-        (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+      answer: async (args, work, call) => {
+        if (!args.wait)
+          return okResult({
+            ...work.started,
+            state: 'pending',
+            next: `Call get_saga with sagaId "${work.id}" to follow it.`,
+          });
+        const sagas = await backends.sagas();
+        await reportSagaProgress(sagas, work.id, call);
+        return sagaOutcome(sagas, work.id, { signal: call.signal });
+      },
     },
   );
 }
 
-export function registerSagaReadTools(ctx: ToolContext): void {
-  const { server, backends } = ctx;
-  server.registerTool(
+export function registerSagaReadTools(ctx: ToolDeps): void {
+  const { tools, backends } = ctx;
+  tools.tool(
     'get_saga',
     {
       title: "Get a saga's state",
@@ -142,7 +121,7 @@ export function registerSagaReadTools(ctx: ToolContext): void {
       ),
   );
 
-  server.registerTool(
+  tools.tool(
     'list_sagas',
     {
       title: 'List sagas',
@@ -174,7 +153,7 @@ export function registerSagaReadTools(ctx: ToolContext): void {
     (args) => runTool(async () => (await backends.sagas()).list(args), ctx.failed('list_sagas')),
   );
 
-  server.registerTool(
+  tools.tool(
     'get_saga_history',
     {
       title: "Get a saga's event history",
@@ -206,9 +185,9 @@ export function registerSagaReadTools(ctx: ToolContext): void {
   );
 }
 
-export function registerCancelSaga(ctx: ToolContext): void {
-  const { server, backends } = ctx;
-  server.registerTool(
+export function registerCancelSaga(ctx: ToolDeps): void {
+  const { tools, backends } = ctx;
+  tools.tool(
     'cancel_saga',
     {
       title: 'Cancel a saga',
@@ -235,9 +214,9 @@ export function registerCancelSaga(ctx: ToolContext): void {
   );
 }
 
-export function registerApprovalTools(ctx: ToolContext): void {
-  const { server, backends } = ctx;
-  server.registerTool(
+export function registerApprovalTools(ctx: ToolDeps): void {
+  const { tools, backends } = ctx;
+  tools.tool(
     'approve_saga',
     {
       title: "Approve a saga's pending step",
@@ -271,7 +250,7 @@ export function registerApprovalTools(ctx: ToolContext): void {
       }, ctx.failed('approve_saga')),
   );
 
-  server.registerTool(
+  tools.tool(
     'reject_saga',
     {
       title: "Reject a saga's pending step",

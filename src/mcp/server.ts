@@ -11,24 +11,20 @@
  */
 import path from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { DEFAULT_TASK_SCHEMAS } from '../client/front-door';
+import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 import { MAX_TIMER_MS } from '../config';
 import type { SagaClient } from '../client/saga-client';
 import type { ExpressClient } from '../lane/express-client';
 import type { TaskSchema } from '../lane/task-types';
 import { fixedBackends, type McpBackends } from './backends';
-import { registerLaneReadTools, registerSubmitTask } from './lane-tools';
+import { createModernMcpServer } from './modern-server';
 import { registerResearchPrompt } from './research-prompt';
-import {
-  registerApprovalTools,
-  registerCancelSaga,
-  registerSagaReadTools,
-  registerStartPipeline,
-} from './saga-tools';
 import { registerSagaResources, type SubscriptionBudget } from './saga-resources';
 import { registerTaskResultHandler } from './task-result-handler';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import { mcpLogger, type ToolContext } from './tool-context';
+import { legacyToolRegistry } from './tool-registry';
+import { registerSagalaneTools } from './tools';
 import { describeFailure, type BackendAddresses } from './tool-results';
 
 export interface CreateMcpServerOptions {
@@ -69,16 +65,7 @@ export interface CreateMcpServerOptions {
   version?: string;
 }
 
-/** Tools that change something; `readOnly` leaves them out. */
-export const WRITE_TOOLS = [
-  'start_pipeline',
-  'cancel_saga',
-  'approve_saga',
-  'reject_saga',
-  'submit_task',
-] as const;
-/** Tools that only read. */
-export const READ_TOOLS = ['get_saga', 'list_sagas', 'get_saga_history', 'get_task', 'lane_stats'] as const;
+export { READ_TOOLS, WRITE_TOOLS } from './tools';
 
 export const DEFAULT_TASK_RESULT_WAIT_MS = 300_000;
 export const DEFAULT_MAX_SUBSCRIPTIONS = 100;
@@ -111,16 +98,20 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
         'get_saga until its state is completed, rolled_back or failed; or subscribe to saga://<sagaId>).',
     },
   );
+  const log = mcpLogger(server);
+  const describe = (err: unknown) => describeFailure(err, options.addresses);
+  const failed = (tool: string) => ({
+    describe,
+    report: (description: string) => log('warning', `${tool} failed: ${description}`, { tool }),
+  });
   const ctx: ToolContext = {
     server,
+    tools: legacyToolRegistry(server, store, failed),
     backends,
     store,
-    log: mcpLogger(server),
-    describe: (err) => describeFailure(err, options.addresses),
-    failed: (tool) => ({
-      describe: ctx.describe,
-      report: (description) => ctx.log('warning', `${tool} failed: ${description}`, { tool }),
-    }),
+    log,
+    describe,
+    failed,
     maxWaitMs: options.maxWaitMs ?? 60_000,
     taskResultWaitMs: options.taskResultWaitMs ?? DEFAULT_TASK_RESULT_WAIT_MS,
   };
@@ -136,15 +127,10 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       `taskResultWaitMs must be an integer in 1..${MAX_TIMER_MS} (milliseconds)`,
     );
 
-  if (!readOnly) registerStartPipeline(ctx);
-  registerSagaReadTools(ctx);
-  if (!readOnly) registerCancelSaga(ctx);
-  if (!readOnly) registerApprovalTools(ctx);
-  if (!readOnly) registerSubmitTask(ctx, options.taskSchemas ?? DEFAULT_TASK_SCHEMAS);
+  registerSagalaneTools(ctx, { readOnly, taskSchemas: options.taskSchemas });
   // The SDK installs a tasks/cancel handler whenever it has a task store, whatever the capabilities say: take it
   // out, so a read-only client gets "method not found" (the store refuses a cancel as well, should one get by).
   if (readOnly) server.server.removeRequestHandler('tasks/cancel');
-  registerLaneReadTools(ctx);
   const maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
   if (!Number.isInteger(maxSubscriptions) || maxSubscriptions < 1)
     throw new McpServerOptionsError('maxSubscriptions must be a positive integer');
@@ -157,7 +143,29 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
     previousOnClose?.();
     store.cleanup();
   };
+  modernFactories.set(server, () =>
+    createModernMcpServer({
+      backends,
+      readOnly,
+      taskSchemas: options.taskSchemas,
+      addresses: options.addresses,
+      maxWaitMs: ctx.maxWaitMs,
+      tasks: options.tasks,
+      name: options.name,
+      version: options.version,
+    }),
+  );
   return server;
+}
+
+const modernFactories = new WeakMap<McpServer, () => ModernMcpServer>();
+
+/**
+ * The 2026-07-28 twin of a server `createMcpServer` built: same backends, tools, read-only rule and limits, served
+ * statelessly by SDK v2 (modern-server.ts). stdio.ts serves it to a client whose first message is a 2026-07-28 one.
+ */
+export function modernServerFactoryOf(server: McpServer): (() => ModernMcpServer) | undefined {
+  return modernFactories.get(server);
 }
 
 function backendsOf(options: CreateMcpServerOptions): McpBackends {

@@ -1,12 +1,16 @@
 /**
- * The MCP server on stdin/stdout (`sagalane mcp`). Serves until stdin ends (the client went away or a pipe was
+ * The MCP server on stdin/stdout (`sagalane mcp`), for both protocol eras: the first message decides (a 2026-07-28
+ * request goes to modern-stdio.ts, an `initialize` to the SDK v1 session server given here). Serves until stdin ends (the client went away or a pipe was
  * drained), the transport closes, or SIGINT/SIGTERM arrives; on end of input it first lets the requests already
  * read finish and their replies go out, so `printf '…' | sagalane mcp` answers every request it was given.
  */
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
+import { opensModernEra, serveModernOverStdio } from './modern-stdio';
+import { modernServerFactoryOf } from './server';
 
 export interface ServeStdioOptions {
   /** Resolves when the server should stop (e.g. a signal). */
@@ -17,12 +21,33 @@ export interface ServeStdioOptions {
   input?: NodeJS.ReadableStream;
   /** @defaultValue process.stdout */
   output?: NodeJS.WritableStream;
+  /** Builds the 2026-07-28 server for a client that opens with a 2026-07-28 request. @defaultValue the twin createMcpServer made */
+  modern?: () => ModernMcpServer;
 }
 
 type Id = string | number;
 
 export async function serveMcpOverStdio(server: McpServer, options: ServeStdioOptions = {}): Promise<void> {
   const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const screen = rejectMalformedLines(output);
+  input.pipe(screen);
+  // The first message picks the era: a 2026-07-28 one is served statelessly by SDK v2, anything else (initialize)
+  // by this SDK v1 session server.
+  const first = await firstChunk(screen);
+  const modern = options.modern ?? modernServerFactoryOf(server);
+  if (first !== undefined && modern && (await opensModernEra(first.split('\n')[0]!))) {
+    await server.close().catch(() => undefined);
+    await serveModernOverStdio(modern, {
+      lines: screen,
+      first,
+      output,
+      until: options.until,
+      drainTimeoutMs: options.drainTimeoutMs ?? 65_000,
+    });
+    input.unpipe(screen);
+    return;
+  }
   const gate = new PassThrough();
   const transport = new StdioServerTransport(
     gate,
@@ -67,12 +92,34 @@ export async function serveMcpOverStdio(server: McpServer, options: ServeStdioOp
       finishIfDrained();
     });
   });
-  const screen = rejectMalformedLines(options.output ?? process.stdout);
-  input.pipe(screen).pipe(gate);
+  if (first !== undefined) gate.write(first);
+  screen.pipe(gate);
   await Promise.race([finished, closed, drainExpired, ...(options.until ? [options.until] : [])]);
   clearTimeout(drainTimer);
   input.unpipe(screen);
   await server.close().catch(() => undefined);
+}
+
+/** The first lines that come through (whole lines), or undefined when the input ends before any. */
+function firstChunk(lines: Readable): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const onReadable = () => {
+      const chunk = lines.read() as Buffer | string | null;
+      if (chunk === null) return;
+      done();
+      resolve(chunk.toString());
+    };
+    const onEnd = () => {
+      done();
+      resolve(undefined);
+    };
+    const done = () => {
+      lines.off('readable', onReadable);
+      lines.off('end', onEnd);
+    };
+    lines.on('readable', onReadable);
+    lines.once('end', onEnd);
+  });
 }
 
 /**

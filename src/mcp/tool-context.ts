@@ -8,12 +8,14 @@ import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { redactFields, redactText } from '../logger';
 import type { McpBackends } from './backends';
 import type { SagalaneTaskStore } from './task-store';
+import type { ToolRegistry } from './tool-registry';
 import type { FailureHandling } from './tool-results';
 
-export interface ToolContext {
-  server: McpServer;
+/** What the tool modules need, whichever protocol revision serves them. */
+export interface ToolDeps {
+  /** Where tools are registered (one registry per SDK server). */
+  tools: ToolRegistry;
   backends: McpBackends;
-  store: SagalaneTaskStore;
   /** Sends a `notifications/message` (filtered by the client's `logging/setLevel`). */
   log(level: LoggingLevel, message: string, data?: Record<string, unknown>): void;
   /** A failure in words (describeFailure with the backends' addresses). */
@@ -22,6 +24,12 @@ export interface ToolContext {
   failed(tool: string): FailureHandling;
   /** Longest a plain call waits (`waitMs`), so one call cannot hold a session for long. */
   maxWaitMs: number;
+}
+
+/** The 2025-11-25 session server's context: the tools' plus the v1 server, its task store and waits. */
+export interface ToolContext extends ToolDeps {
+  server: McpServer;
+  store: SagalaneTaskStore;
   /** Longest one `tasks/result` waits for a task to finish before answering "still running, call again". */
   taskResultWaitMs: number;
 }

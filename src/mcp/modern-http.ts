@@ -1,0 +1,101 @@
+/**
+ * The 2026-07-28 leg of the `/mcp` endpoint: @modelcontextprotocol/server's `createMcpHandler` in strict mode
+ * (`legacy: 'reject'`), served from node:http. The endpoint asks the SDK's own classifier (`isLegacyRequest`) which
+ * leg a request is for, so the two can never disagree: a request with the per-request `_meta` envelope (also one naming
+ * a revision not served, which this leg answers with the spec's unsupported-version error listing the supported ones)
+ * comes here; `initialize`, requests with an `Mcp-Session-Id` and other 2025-era traffic go to the session leg
+ * (http-server.ts). The guard (Host, Origin, bearer token) has run before either.
+ */
+import type http from 'node:http';
+import { createMcpHandler, isLegacyRequest, type McpServerFactory } from '@modelcontextprotocol/server';
+
+export interface ModernHttpLeg {
+  /** Whether the request (its body already read and parsed) is for the 2026-07-28 leg. */
+  claims(req: http.IncomingMessage, body: unknown): Promise<boolean>;
+  serve(req: http.IncomingMessage, res: http.ServerResponse, body: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ModernHttpLegOptions {
+  /** Largest body, the same bound the session leg reads with. */
+  maxBodyBytes: number;
+  onerror?: (error: Error) => void;
+}
+
+export function createModernHttpLeg(factory: McpServerFactory, options: ModernHttpLegOptions): ModernHttpLeg {
+  const handler = createMcpHandler(factory, {
+    legacy: 'reject',
+    maxRequestBodySize: options.maxBodyBytes,
+    onerror: options.onerror,
+  });
+  return {
+    async claims(req, body) {
+      if (req.headers['mcp-session-id']) return false;
+      return !(await isLegacyRequest(webRequest(req, body), body, {
+        maxRequestBodySize: options.maxBodyBytes,
+      }));
+    },
+    async serve(req, res, body) {
+      const aborted = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) aborted.abort();
+      });
+      const response = await handler.fetch(webRequest(req, body, aborted.signal), { parsedBody: body });
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, key) => (headers[key] = value));
+      if (response.status === 400 && headers['content-type']?.startsWith('application/json')) {
+        const text = withLegacyVersions(await response.text());
+        delete headers['content-length'];
+        res.writeHead(response.status, headers);
+        res.end(text);
+        return;
+      }
+      res.writeHead(response.status, headers);
+      if (!response.body) {
+        res.end();
+        return;
+      }
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+      } catch {
+        // The client went away mid-stream: the exchange was aborted with it.
+      }
+      res.end();
+    },
+    close: () => handler.close(),
+  };
+}
+
+/** Revisions this endpoint also serves, through `initialize` on the session leg. */
+export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
+
+/**
+ * The strict leg knows only the revisions it serves itself; the endpoint serves the 2025-era ones as well (after an
+ * `initialize`), so an unsupported-version error (-32022) lists them too.
+ */
+function withLegacyVersions(text: string): string {
+  try {
+    const message = JSON.parse(text) as { error?: { code?: number; data?: { supported?: unknown } } };
+    const supported = message.error?.code === -32022 ? message.error.data?.supported : undefined;
+    if (!Array.isArray(supported)) return text;
+    message.error!.data!.supported = [...supported, ...LEGACY_VERSIONS.filter((v) => !supported.includes(v))];
+    return JSON.stringify(message);
+  } catch {
+    return text;
+  }
+}
+
+function webRequest(req: http.IncomingMessage, body: unknown, signal?: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+  }
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && body !== undefined;
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+    method: req.method,
+    headers,
+    body: hasBody ? JSON.stringify(body) : undefined,
+    signal,
+  });
+}

@@ -1,9 +1,10 @@
 /**
  * The agents' outputs, pinned: for every strategy family (and the plan modifiers: direction, stop-loss, take-profit,
  * volatility filter) on each shipped data set, the steps' return values and the artifacts they store (body and
- * metadata) hash to what test/agents/fixtures/agent-outputs.json recorded. Speed work on the agents (caches, fewer
- * copies of the bars, reused sandbox set-up) must not change a single number of what a saga produces; this test is
- * what says so. The fixture was written by the code before that work (`UPDATE_AGENT_OUTPUTS=1` rewrites it).
+ * metadata) hash to what test/agents/fixtures/agent-outputs.json recorded, the generated code's text apart from the
+ * rest. Speed work on the agents (caches, fewer copies of the bars, reused sandbox set-up, leaner generated code)
+ * must not change a single number of what a saga produces; this test is what says so. The fixture was written by the
+ * code before that work (`UPDATE_AGENT_OUTPUTS=1` rewrites it).
  *
  * The same sagas run twice through one set of agents, so whatever the agents cache between calls is exercised
  * (the second run must give the first run's hashes), and once more with the CPU parts on the lane's worker-thread
@@ -35,6 +36,16 @@ const IDEAS = [
   'SMA crossover with a 20-day volatility filter under 25%',
 ];
 const DATASETS = ['DEMO', 'TREND', 'MEANREV'];
+
+/**
+ * What is pinned per idea and data set: the steps' results (the plan, every step's return value, the ml and backtest
+ * artifacts, the codegen artifact's metadata) and, apart, the generated code's text. A change to how the code is
+ * written (not to what it computes) changes `code` only.
+ */
+interface Pinned {
+  results: string;
+  code: string;
+}
 
 /** JSON with object keys sorted: a plan read back from the plan cache lists its fields in another order. */
 function canonical(value: unknown): string {
@@ -77,8 +88,8 @@ describe('agent outputs are pinned', () => {
   async function runAll(
     agents: ReturnType<typeof createAgents>,
     run: string,
-  ): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
+  ): Promise<Record<string, Pinned>> {
+    const out: Record<string, Pinned> = {};
     for (const idea of IDEAS) {
       for (const symbol of DATASETS) {
         const sagaId = `${run}-${digest(idea)}-${symbol}`;
@@ -92,18 +103,22 @@ describe('agent outputs are pinned', () => {
           artifacts.push({ step, body: a.body, meta: a.meta, contentType: a.contentType });
         }
         const strip = <T extends { artifact: object }>(o: T) => ({ ...o, artifact: undefined });
-        out[`${idea} | ${symbol}`] = digest(
-          {
-            plan: reasoning.plan,
-            codegen: strip(codegen),
-            ml: strip(ml),
-            backtest: strip(backtest),
-            bytes: [codegen.artifact.bytes, ml.artifact.bytes, backtest.artifact.bytes],
-            artifacts,
-          },
-          keyPrefix,
-          sagaId,
-        );
+        const [code, ...others] = artifacts;
+        out[`${idea} | ${symbol}`] = {
+          results: digest(
+            {
+              plan: reasoning.plan,
+              codegen: strip(codegen),
+              ml: strip(ml),
+              backtest: strip(backtest),
+              bytes: [ml.artifact.bytes, backtest.artifact.bytes],
+              artifacts: [{ ...code!, body: undefined }, ...others],
+            },
+            keyPrefix,
+            sagaId,
+          ),
+          code: digest({ body: code!.body, bytes: codegen.artifact.bytes }, keyPrefix, sagaId),
+        };
       }
     }
     return out;
@@ -116,7 +131,7 @@ describe('agent outputs are pinned', () => {
       fs.mkdirSync(path.dirname(FIXTURE), { recursive: true });
       fs.writeFileSync(FIXTURE, `${JSON.stringify(first, null, 2)}\n`);
     }
-    const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, string>;
+    const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, Pinned>;
     expect(Object.keys(first)).toHaveLength(IDEAS.length * DATASETS.length);
     expect(first).toEqual(expected);
     expect(await runAll(agents, 'b')).toEqual(expected);
@@ -126,7 +141,7 @@ describe('agent outputs are pinned', () => {
     const pools = new HandlerPools({ threads: { express: 1, standard: 1 } });
     try {
       const agents = createAgents({ ...deps, runCpuTask: createPooledCpuTaskRunner(pools) });
-      const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, string>;
+      const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, Pinned>;
       expect(await runAll(agents, 'p')).toEqual(expected);
     } finally {
       await pools.close();

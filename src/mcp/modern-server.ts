@@ -9,8 +9,10 @@
  * 2025-11-25 clients are not served here: http-server.ts and stdio.ts route them to the SDK v1 session server,
  * which keeps sessions, `resources/subscribe` and the 2025-11-25 task methods.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import {
+  completable,
   McpServer as ModernMcpServer,
   ResourceTemplate,
   type ServerContext,
@@ -19,6 +21,13 @@ import { DEFAULT_TASK_SCHEMAS } from '../client/front-door';
 import type { TaskSchema } from '../lane/task-types';
 import type { McpBackends } from './backends';
 import { registerModernTasks, taskCreated, tasksExtensionRequested, TASKS_EXTENSION } from './modern-tasks';
+import {
+  completeDatasets,
+  completeSymbols,
+  RESEARCH_PROMPT,
+  RESEARCH_PROMPT_DESCRIPTIONS,
+  researchPromptMessages,
+} from './research-prompt';
 import { sagaUri } from './saga-resources';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import type { ToolDeps } from './tool-context';
@@ -38,6 +47,8 @@ export interface ModernMcpServerOptions {
   maxWaitMs?: number;
   /** Poll intervals and retention reported on tasks. @defaultValue see TaskStoreOptions */
   tasks?: TaskStoreOptions;
+  /** Directory of the data sets offered as the prompt's completions. @defaultValue the package's `data/` */
+  dataDir?: string;
   name?: string;
   version?: string;
 }
@@ -77,6 +88,7 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
   };
   registerSagalaneTools(deps, { readOnly, taskSchemas: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS });
   registerSagaResource(server, backends);
+  registerModernResearchPrompt(server, options.dataDir ?? path.resolve(__dirname, '..', '..', 'data'));
   registerModernTasks(server, store, { backends, readOnly, describe });
   return server;
 }
@@ -138,6 +150,27 @@ function modernToolRegistry(
       }) as never);
     },
   };
+}
+
+/** The `research_idea` prompt, its symbol and dataset completing from the data sets (research-prompt.ts). */
+function registerModernResearchPrompt(server: ModernMcpServer, dataDir: string): void {
+  server.registerPrompt(
+    RESEARCH_PROMPT.name,
+    {
+      title: RESEARCH_PROMPT.title,
+      description: RESEARCH_PROMPT.description,
+      argsSchema: z.object({
+        idea: z.string().describe(RESEARCH_PROMPT_DESCRIPTIONS.idea),
+        symbol: completable(z.string().describe(RESEARCH_PROMPT_DESCRIPTIONS.symbol), (value) =>
+          completeSymbols(dataDir, value ?? ''),
+        ),
+        dataset: completable(z.string().optional().describe(RESEARCH_PROMPT_DESCRIPTIONS.dataset), (value) =>
+          completeDatasets(dataDir, value ?? ''),
+        ),
+      }),
+    },
+    (args) => researchPromptMessages(args),
+  );
 }
 
 /** `saga://{sagaId}`: a saga's state, and the newest sagas listed. */

@@ -19,37 +19,54 @@ export async function completeSymbols(dataDir: string, prefix: string): Promise<
   return [...new Set((await completeDatasets(dataDir, prefix)).map((n) => n.toUpperCase()))];
 }
 
+/** The prompt's name, title and description, the same on both protocol revisions. */
+export const RESEARCH_PROMPT = {
+  name: 'research_idea',
+  title: 'Research a trading idea',
+  description:
+    'Asks the assistant to research a trading idea on a symbol with start_pipeline and report the backtest.',
+} as const;
+
+/** The prompt's message for its arguments. */
+export function researchPromptMessages(args: { idea: string; symbol: string; dataset?: string }) {
+  return {
+    messages: [
+      {
+        role: 'user' as const,
+        content: {
+          type: 'text' as const,
+          text:
+            `Research this trading idea on ${args.symbol}${args.dataset ? ` (data set ${args.dataset})` : ''}: ` +
+            `${args.idea}. Start it with start_pipeline, follow it until it finishes, then summarise the plan, ` +
+            'the fitted parameters and the backtest metrics against buy-and-hold. If it rolls back, say why.',
+        },
+      },
+    ],
+  };
+}
+
+export const RESEARCH_PROMPT_DESCRIPTIONS = {
+  idea: 'The trading idea, e.g. "trend following with moving averages"',
+  symbol: 'Market symbol, e.g. DEMO',
+  dataset: "Data set name (default: the symbol's own)",
+} as const;
+
 export function registerResearchPrompt(ctx: ToolContext, dataDir: string): void {
   ctx.server.registerPrompt(
-    'research_idea',
+    RESEARCH_PROMPT.name,
     {
-      title: 'Research a trading idea',
-      description:
-        'Asks the assistant to research a trading idea on a symbol with start_pipeline and report the backtest.',
+      title: RESEARCH_PROMPT.title,
+      description: RESEARCH_PROMPT.description,
       argsSchema: {
-        idea: z.string().describe('The trading idea, e.g. "trend following with moving averages"'),
-        symbol: completable(z.string().describe('Market symbol, e.g. DEMO'), (value) =>
+        idea: z.string().describe(RESEARCH_PROMPT_DESCRIPTIONS.idea),
+        symbol: completable(z.string().describe(RESEARCH_PROMPT_DESCRIPTIONS.symbol), (value) =>
           completeSymbols(dataDir, value ?? ''),
         ),
-        dataset: completable(
-          z.string().optional().describe("Data set name (default: the symbol's own)"),
-          (value) => completeDatasets(dataDir, value ?? ''),
+        dataset: completable(z.string().optional().describe(RESEARCH_PROMPT_DESCRIPTIONS.dataset), (value) =>
+          completeDatasets(dataDir, value ?? ''),
         ),
       },
     },
-    (args) => ({
-      messages: [
-        {
-          role: 'user',
-          content: {
-            type: 'text',
-            text:
-              `Research this trading idea on ${args.symbol}${args.dataset ? ` (data set ${args.dataset})` : ''}: ` +
-              `${args.idea}. Start it with start_pipeline, follow it until it finishes, then summarise the plan, ` +
-              'the fitted parameters and the backtest metrics against buy-and-hold. If it rolls back, say why.',
-          },
-        },
-      ],
-    }),
+    (args) => researchPromptMessages(args),
   );
 }

@@ -151,6 +151,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       addresses: options.addresses,
       maxWaitMs: ctx.maxWaitMs,
       tasks: options.tasks,
+      dataDir: options.dataDir,
       name: options.name,
       version: options.version,
     }),

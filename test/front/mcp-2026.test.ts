@@ -107,14 +107,21 @@ describe('MCP 2026-07-28 beside 2025-11-25', () => {
           },
         }),
       });
-    const unknown = await raw('tools/list', '2030-01-01');
-    const refused = (await unknown.json()) as { error: { code: number; data: { supported: string[] } } };
-    expect(refused.error.code).toBe(-32022);
-    expect(refused.error.data.supported).toEqual(expect.arrayContaining([MODERN, '2025-11-25']));
-
     const discovered = (await (await raw('server/discover', MODERN)).json()) as {
-      result: { capabilities: { extensions?: Record<string, unknown>; tasks?: unknown } };
+      result: {
+        supportedVersions: string[];
+        capabilities: { extensions?: Record<string, unknown>; tasks?: unknown };
+      };
     };
+    expect(discovered.result.supportedVersions).toContain(MODERN);
+    const unknown = await raw('tools/list', '2030-01-01');
+    expect(unknown.status).toBe(400);
+    const refused = (await unknown.json()) as {
+      error: { code: number; data: { supported: string[]; requested: string } };
+    };
+    expect(refused.error).toMatchObject({ code: -32022, data: { requested: '2030-01-01' } });
+    // The versions server/discover advertises (2025-11-25 is reached through initialize, as the legacy client did).
+    expect(refused.error.data.supported).toEqual(discovered.result.supportedVersions);
     expect(discovered.result.capabilities.extensions).toHaveProperty([TASKS_EXTENSION]);
     expect(discovered.result.capabilities.tasks).toBeUndefined();
   });

@@ -16,6 +16,7 @@ import type {
 } from './contracts';
 import { ArtifactTamperedError, InvalidAgentInputError } from './errors';
 import { extraWarmupBars, generateStrategySource } from './strategy-codegen';
+import { generateStrategySourceV1 } from './strategy-codegen-v1';
 import { FAMILY_SPECS, parameterGrid, STRATEGY_FAMILIES } from './strategy-families';
 import { strategyPlanSchema } from './strategy-plan';
 
@@ -58,7 +59,8 @@ export function createCodegenAgent(ctx: AgentContext) {
  * `ArtifactTamperedError` when it is not what was stored. An artifact whose signature this process can check
  * (./artifact-store) must pass it; one signed by another process's own key (no `SAGALANE_ARTIFACT_KEY`) cannot be
  * checked, so its code is generated again here from the plan (the step's own, when given; else the one codegen
- * stored with it) and the stored code must be exactly that. Either way nothing unverified from Redis is run.
+ * stored with it) and the stored code must be exactly that (or exactly what the generator before running sums wrote,
+ * ./strategy-codegen-v1). Either way nothing unverified from Redis is run.
  */
 export async function storedStrategyCode(
   ctx: AgentContext,
@@ -83,13 +85,14 @@ export async function storedStrategyCode(
     if (!plan && !stored.success)
       throw refuse('it was signed elsewhere and holds no plan to check it against');
     const from = plan ?? (stored.data as StrategyPlan);
-    const source = generateStrategySource(from);
-    if (source !== code.body) {
+    // Either today's code for the plan or what codegen wrote before its code kept running sums (an artifact from
+    // before an upgrade, or from a worker not upgraded yet): the same positions either way.
+    if (code.body !== generateStrategySource(from) && code.body !== generateStrategySourceV1(from)) {
       throw refuse(
         `its code is not what codegen writes for the ${plan ? "step's" : 'stored'} ${from.family} plan`,
       );
     }
-    return { source, family: from.family, extraWarmupBars: extraWarmupBars(from) };
+    return { source: code.body, family: from.family, extraWarmupBars: extraWarmupBars(from) };
   }
   const family = z.enum(STRATEGY_FAMILIES).safeParse(code.meta.family);
   if (!family.success)

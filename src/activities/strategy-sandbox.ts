@@ -1,8 +1,9 @@
 /**
  * Runs generated strategy code in QuickJS compiled to WebAssembly (quickjs-emscripten): an interpreter with its own
  * heap inside a WASM memory, so nothing of the host (no `process`, `require`, Node's `Function`, timers, I/O) exists
- * where the code runs, and no host object is ever handed in. Data crosses the boundary only as strings (the bars and
- * params as JSON in, the positions as JSON out), and the host validates what comes back.
+ * where the code runs, and no host object is ever handed in. Data crosses the boundary only as copies (the bars'
+ * numbers as a float64 buffer and their dates as JSON, once per load; the params as JSON in and the positions as
+ * JSON out, per call), and the host validates what comes back.
  *
  * Limits, the same in every thread that runs this (an agent on the saga worker's main thread with
  * `SAGALANE_STEP_DISPATCH=inline`, or a lane pool thread), because QuickJS enforces them itself:
@@ -57,16 +58,30 @@ export interface StrategyRunner {
 }
 
 // Set up before the strategy's code, so the host calls functions the strategy did not write (it could still replace
-// the globals they use: that only changes its own output, which the host validates).
+// the globals they use: that only changes its own output, which the host validates). The bars come in as one buffer of
+// their numbers (`BAR_FIELDS` per bar, as float64: the values themselves, no decimal text to parse) and their dates as
+// a JSON array, and are rebuilt here as frozen `{ date, open, high, low, close, volume }` objects.
+const BAR_FIELDS = 5;
 const PRELUDE = `(() => {
-  const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze;
+  const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, Float64 = Float64Array, List = Array;
   let bars;
   return {
-    load(json) { bars = freeze(parse(json).map(freeze)); },
+    load(numbers, datesJson) {
+      const values = new Float64(numbers);
+      const dates = parse(datesJson);
+      const list = new List(dates.length);
+      for (let i = 0; i < dates.length; i++) {
+        const k = ${BAR_FIELDS} * i;
+        list[i] = freeze({
+          date: dates[i], open: values[k], high: values[k + 1], low: values[k + 2], close: values[k + 3],
+          volume: values[k + 4],
+        });
+      }
+      bars = freeze(list);
+    },
     run(params) { return stringify(positions(bars, freeze(parse(params)))); },
   };
 })()`;
-
 /**
  * This thread's QuickJS WASM modules, one per memory limit, each compiled once (about 20-40 ms, the sandbox's cold
  * start). A module's WebAssembly memory is created here with `maximum` set to the limit: QuickJS's own accounting
@@ -174,7 +189,16 @@ export async function loadStrategy(
   if (!Number.isInteger(timeout) || timeout <= 0) throw new Error('timeoutMs must be a positive integer');
   if (!Number.isInteger(memoryMb) || memoryMb < 1) throw new Error('memoryMb must be a positive integer');
   await sandboxModule(memoryMb);
-  const barsJson = JSON.stringify(bars);
+  const barNumbers = new Float64Array(bars.length * BAR_FIELDS);
+  bars.forEach((b, i) => {
+    const k = i * BAR_FIELDS;
+    barNumbers[k] = b.open;
+    barNumbers[k + 1] = b.high;
+    barNumbers[k + 2] = b.low;
+    barNumbers[k + 3] = b.close;
+    barNumbers[k + 4] = b.volume;
+  });
+  const barDates = JSON.stringify(bars.map((b) => b.date));
   const owner = {};
   let strategy: KeptStrategy | undefined;
   // A runtime dropped meanwhile (a failed call, evicted by other sources) is compiled again.
@@ -194,7 +218,7 @@ export async function loadStrategy(
   const withBars = (): KeptStrategy => {
     const s = current();
     if (s.barsOwner !== owner) {
-      call(s, 'load', barsJson, timeout, 'loading bars');
+      call(s, 'load', [barNumbers.buffer, barDates], timeout, 'loading bars');
       s.barsOwner = owner;
     }
     return s;
@@ -204,7 +228,7 @@ export async function loadStrategy(
     barCount: bars.length,
     positions(params) {
       const paramsJson = JSON.stringify(params);
-      const out = call(withBars(), 'run', paramsJson, timeout, `positions(bars, ${paramsJson})`);
+      const out = call(withBars(), 'run', [paramsJson], timeout, `positions(bars, ${paramsJson})`);
       let parsed: unknown;
       try {
         parsed = typeof out === 'string' ? JSON.parse(out) : undefined;
@@ -291,20 +315,20 @@ function evaluate(
   return result.value;
 }
 
-/** Calls `load` or `run` with one string argument under the limits; returns the string it answered, if any. */
+/** Calls `load` or `run` (arguments: strings, or a buffer copied in) under the limits; returns its string answer. */
 function call(
   s: KeptStrategy,
   fn: 'load' | 'run',
-  arg: string,
+  args: (string | ArrayBuffer)[],
   timeout: number,
   what: string,
 ): string | undefined {
   const { context } = s;
-  const argument = context.newString(arg);
+  const handles = args.map((a) => (typeof a === 'string' ? context.newString(a) : context.newArrayBuffer(a)));
   s.deadline = Date.now() + timeout;
-  const result = guarded(s, () => context.callFunction(s[fn], context.undefined, argument));
+  const result = guarded(s, () => context.callFunction(s[fn], context.undefined, ...handles));
   s.deadline = Infinity;
-  argument.dispose();
+  for (const h of handles) h.dispose();
   if (result.error) throw failure(s, result.error, what, timeout, false);
   const out = context.typeof(result.value) === 'string' ? context.getString(result.value) : undefined;
   result.value.dispose();

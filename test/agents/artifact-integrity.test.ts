@@ -10,6 +10,7 @@ import { createActivities } from '../../src/activities';
 import { createAgents, type AgentDeps } from '../../src/activities/agents';
 import { ArtifactStore, artifactSigningKey } from '../../src/activities/artifact-store';
 import { ArtifactTamperedError } from '../../src/activities/errors';
+import { generateStrategySourceV1 } from '../../src/activities/strategy-codegen-v1';
 import { planFromIdea } from '../../src/activities/strategy-plan';
 import { SagaClient } from '../../src/client/saga-client';
 import { createLogger } from '../../src/logger';
@@ -109,6 +110,26 @@ describe('stored code is verified before it runs', () => {
       // backtest's input has no plan: it generates the code again from the plan stored with it.
       const bt = await agents.backtest({ sagaId, symbol: 'DEMO', params: ml.params });
       expect(bt.metrics.bars).toBeGreaterThan(0);
+    });
+
+    it("run another process's artifact written by the generator before running sums (a saga across an upgrade)", async () => {
+      const sagaId = 'written-before';
+      await agents.codegen({ sagaId, plan });
+      const genuine = (await store.get(sagaId, 'codegen'))!;
+      const before = generateStrategySourceV1(plan);
+      expect(before).not.toBe(genuine.body);
+      await otherProcess().put(sagaId, 'codegen', before, genuine.contentType, genuine.meta);
+      const ml = await agents.ml({ sagaId, symbol: 'DEMO', plan });
+      const bt = await agents.backtest({ sagaId, symbol: 'DEMO', params: ml.params });
+      // The same fit and the same backtest as with today's code.
+      const today = 'written-today';
+      await agents.codegen({ sagaId: today, plan });
+      const mlToday = await agents.ml({ sagaId: today, symbol: 'DEMO', plan });
+      const btToday = await agents.backtest({ sagaId: today, symbol: 'DEMO', params: mlToday.params });
+      expect({ params: ml.params, metrics: bt.metrics }).toEqual({
+        params: mlToday.params,
+        metrics: btToday.metrics,
+      });
     });
 
     it("refuse another process's artifact whose code is not what its plan generates", async () => {

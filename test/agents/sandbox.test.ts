@@ -6,6 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { runCpuTaskInProcess, type CpuTaskRunner } from '../../src/activities/cpu-tasks';
 import { GeneratedCodeError } from '../../src/activities/errors';
+import type { Bar } from '../../src/activities/market-data';
 import { smokeSampleBars } from '../../src/activities/strategy-codegen';
 import { loadStrategy, MAX_KEPT_STRATEGIES } from '../../src/activities/strategy-sandbox';
 import { HandlerPools } from '../../src/lane';
@@ -206,6 +207,21 @@ describe('strategy sandbox', () => {
     ).toMatch(/position at bar 0 is 0.5/);
     expect((await failure(() => positionsOf('function positions() { return 7; }'))).message).toMatch(
       /must return an array/,
+    );
+  });
+
+  it('gives the strategy the bars exactly: every field, the dates, each number to the last bit', async () => {
+    const odd: Bar[] = [
+      { date: '2020-01-01', open: 0.1 + 0.2, high: 1e-300, low: 5e-324, close: 123.456789012345, volume: 0 },
+      { date: '2020-01-02', open: 1 / 3, high: 2 ** 53 + 2, low: 7, close: 100.1, volume: 1e21 },
+    ];
+    // The strategy answers by throwing what it sees (positions can only be -1, 0 or 1).
+    const echo = `function positions(bars) {
+      throw new Error(JSON.stringify(bars.map((b) => [Object.keys(b), Object.isFrozen(b), b.date, b.open, b.high, b.low, b.close, b.volume])));
+    }`;
+    const seen = (await failure(async () => (await loadStrategy(echo, odd)).positions({}))).message;
+    expect(JSON.parse(seen.slice(seen.indexOf('[')))).toEqual(
+      odd.map((b) => [Object.keys(b), true, b.date, b.open, b.high, b.low, b.close, b.volume]),
     );
   });
 

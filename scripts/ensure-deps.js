@@ -5,6 +5,7 @@
 //   - redis-server (both): Debian package `redis-server`;
 //   - promtool and docker-compose (test only: the alert-rule, metrics and compose tests run them): Debian packages
 //     `prometheus` and `docker-compose`;
+//   - chromium (test only: the lane board's browser tests drive it through playwright-core): Debian package `chromium`;
 //   - setpriv (test only, Linux only: the parent-death tests of the dev servers start them through it): Debian package
 //     `util-linux`;
 //   - pg_ctlcluster (`ensure-deps.js postgres`, the Temporal-on-PostgreSQL suite): Debian package `postgresql`.
@@ -40,6 +41,8 @@ const TOOLS = [
   { name: 'redis-server', debian: 'redis-server', modes: ['start', 'test'] },
   { name: 'promtool', debian: 'prometheus', modes: ['test'], go: PROMTOOL_MODULE },
   { name: 'docker-compose', debian: 'docker-compose', modes: ['test'] },
+  // test/board: the lane board's pages in a real browser (playwright-core launches /usr/bin/chromium).
+  { name: 'chromium', debian: 'chromium', modes: ['test'] },
   // src/dev/parent-bound-spawn.ts: servers get SIGTERM when `sagalane dev` dies (Linux's parent-death signal).
   { name: 'setpriv', debian: 'util-linux', modes: ['test'], platforms: ['linux'] },
   // `npm run test:postgres` (the pg block of .ci/run): a local PostgreSQL cluster.

@@ -76,7 +76,7 @@ describe('scripts/ensure-deps.js', () => {
         'if [ "$1" = install ]; then',
         '  for p in "$@"; do case "$p" in',
         `    prometheus) printf '#!/bin/sh\\n' > ${m.bin}/promtool; /bin/chmod +x ${m.bin}/promtool ;;`,
-        `    docker-compose|redis-server) printf '#!/bin/sh\\n' > ${m.bin}/$p; /bin/chmod +x ${m.bin}/$p ;;`,
+        `    docker-compose|redis-server|chromium) printf '#!/bin/sh\\n' > ${m.bin}/$p; /bin/chmod +x ${m.bin}/$p ;;`,
         `    util-linux) printf '#!/bin/sh\\n' > ${m.bin}/setpriv; /bin/chmod +x ${m.bin}/setpriv ;;`,
         '  esac; done',
         'fi',
@@ -87,12 +87,12 @@ describe('scripts/ensure-deps.js', () => {
 
     const first = ensureDeps(m, 'test');
     expect(first.stderr).toContain(
-      '[sagalane] Installing redis-server, promtool, docker-compose, setpriv (Debian: redis-server prometheus docker-compose util-linux) with apt-get...',
+      '[sagalane] Installing redis-server, promtool, docker-compose, chromium, setpriv (Debian: redis-server prometheus docker-compose chromium util-linux) with apt-get...',
     );
     expect(first.status).toBe(0);
     expect(first.calls).toEqual([
       'apt-get update -qq DEBIAN_FRONTEND=noninteractive',
-      'apt-get install -y -qq redis-server prometheus docker-compose util-linux DEBIAN_FRONTEND=noninteractive',
+      'apt-get install -y -qq redis-server prometheus docker-compose chromium util-linux DEBIAN_FRONTEND=noninteractive',
     ]);
 
     const second = ensureDeps(m, 'test');
@@ -105,6 +105,7 @@ describe('scripts/ensure-deps.js', () => {
     const m = machine();
     fakeTool(m.bin, 'redis-server');
     fakeTool(m.bin, 'docker-compose');
+    fakeTool(m.bin, 'chromium');
     fakeTool(m.bin, 'setpriv');
     const goCmd = path.join(m.dir, 'go');
     standIn(
@@ -134,10 +135,12 @@ describe('scripts/ensure-deps.js', () => {
     const test = ensureDeps(m, 'test');
     expect(test.status).toBe(1);
     expect(test.stderr).toContain(
-      'redis-server, promtool, docker-compose and setpriv are needed by `npm test` and could not be installed here ' +
+      'redis-server, promtool, docker-compose, chromium and setpriv are needed by `npm test` and could not be installed here ' +
         '(no apt-get; no Go to build promtool)',
     );
-    expect(test.stderr).toContain('`sudo apt-get install redis-server prometheus docker-compose util-linux`');
+    expect(test.stderr).toContain(
+      '`sudo apt-get install redis-server prometheus docker-compose chromium util-linux`',
+    );
     expect(test.stderr).toContain('go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0');
 
     // npm start needs only redis-server, and can use a Redis elsewhere (REDIS_URL).

@@ -80,6 +80,7 @@ export class BoardData {
 
   /** One row per type and lane, express before standard. */
   async overview(): Promise<OverviewRow[]> {
+    await this.connected();
     const [stats, waiting, figures] = await Promise.all([
       this.o.express.stats(this.typeNames()),
       Promise.all(this.streams().map(async (s) => ({ ...s, oldest: await this.oldestWaitingAt(s.key) }))),
@@ -100,6 +101,7 @@ export class BoardData {
 
   /** Every consumer of the group on the board's streams, merged by name. */
   async consumers(): Promise<ConsumerRow[]> {
+    await this.connected();
     const byName = new Map<string, ConsumerRow>();
     const lists = await Promise.all(this.streams().map((s) => this.consumersOf(s.key)));
     for (const list of lists) {
@@ -135,6 +137,7 @@ export class BoardData {
   async task(taskId: string): Promise<TaskView | undefined> {
     const info = await this.o.express.get(taskId);
     if (!info) return undefined;
+    await this.connected();
     const key = this.o.express.keys.task(taskId);
     const entry = await this.o.redis.hget(key, 'entry');
     let payload: unknown;
@@ -149,6 +152,24 @@ export class BoardData {
       if (i >= 0 && i % 2 === 0) payload = decode(flat[i + 1] ?? '');
     }
     return { info, payload };
+  }
+
+  /** The lane's connections queue nothing while (re)connecting: wait a moment for one that is on its way. */
+  private async connected(waitMs = 2000): Promise<void> {
+    const redis = this.o.redis;
+    if (redis.status === 'ready') return;
+    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        reject(new Error(`Redis is not connected (${redis.status})`));
+      }, waitMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      redis.once('ready', onReady);
+    });
   }
 
   private streams(): { key: string; type: string; lane: Lane }[] {

@@ -189,7 +189,7 @@ export interface SagaRow {
 }
 
 export function sagasSection(rows: SagaRow[] | string, uiBase: string): string {
-  if (typeof rows === 'string') return `<p role="alert">Sagas unavailable: ${esc(rows)}</p>`;
+  if (typeof rows === 'string') return `<p class="note">Sagas unavailable: ${esc(rows)}</p>`;
   const body = rows
     .map((s) => {
       const ui = `${uiBase}/workflows/${encodeURIComponent(s.sagaId)}/${encodeURIComponent(s.runId)}/history`;

@@ -13,11 +13,16 @@ import { openLaneConnection } from '../lane/redis-connections';
 import type { TaskSchema } from '../lane/task-types';
 import type { MetricsAddOn } from '../runtime/components';
 import { DEFAULT_TASK_SCHEMAS } from '../runtime/task-schemas';
+import { PIPELINE_DISPATCH_STEPS } from '../activities/pipeline-dispatch-steps';
+import { stepTaskSchemas } from '../dispatch/activity-step-contract';
 import { BoardData } from './board-data';
 import { createBoard, type Board } from './board-server';
 
 export interface BoardAddOnOptions {
-  /** Task types the board shows. @defaultValue DEFAULT_TASK_SCHEMAS (the built-in and agent types) */
+  /**
+   * Task types the board shows. @defaultValue the metrics endpoint's: DEFAULT_TASK_SCHEMAS (built-in and agent types)
+   * and the lane-dispatched saga steps (`step.reasoning`, …)
+   */
   taskSchemas?: TaskSchema[];
 }
 
@@ -33,7 +38,10 @@ export function boardAddOn(options: BoardAddOnOptions = {}): MetricsAddOn {
           close: async () => undefined,
         };
       }
-      const types = options.taskSchemas ?? DEFAULT_TASK_SCHEMAS;
+      const types = options.taskSchemas ?? [
+        ...DEFAULT_TASK_SCHEMAS,
+        ...stepTaskSchemas(Object.keys(PIPELINE_DISPATCH_STEPS)),
+      ];
       const redis = openLaneConnection(config.redisUrl, 'client');
       redis.on('error', () => undefined);
       const express = new ExpressClient({ types, connection: redis, keyPrefix: config.keyPrefix });

@@ -259,6 +259,11 @@ export const envSchema = z.object({
   SAGALANE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** A prebuilt workflow bundle (`npm run bundle:workflows -- <path>`) the saga worker loads instead of bundling. */
   SAGALANE_WORKFLOW_BUNDLE: optionalString,
+  /**
+   * A module of your sagas (`./dist/sagas.js`): it exports `catalog` (a SagaCatalog) and, for lane workers,
+   * `stepHandlers`; `sagalane dev`, `sagalane worker`, the CLI and the MCP bridge then serve its sagas.
+   */
+  SAGALANE_SAGAS: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -321,6 +326,8 @@ export interface Config {
   artifactKey?: string;
   shutdownGraceMs: number;
   workflowBundlePath?: string;
+  /** SAGALANE_SAGAS, resolved: the module of the user's saga catalog; undefined: the built-in catalog. */
+  sagasModule?: string;
 }
 
 export class ConfigError extends Error {
@@ -420,6 +427,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     artifactKey: e.SAGALANE_ARTIFACT_KEY,
     shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
     workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
+    sagasModule: e.SAGALANE_SAGAS ? path.resolve(e.SAGALANE_SAGAS) : undefined,
   };
 }
 

@@ -20,6 +20,35 @@ export {
 export { connectTemporal, connectionSettings, type ConnectionSettings } from './runtime/temporal-connection';
 export * from './workflows/pipeline-contract';
 export * from './workflows/search-attributes';
+
+// The saga catalog: one declaration per saga (defineSaga + sagaSteps), served by every worker and front door.
+export {
+  sagaSteps,
+  stepActivities,
+  declaredActivities,
+  type SagaStepDeclaration,
+  type SagaStepsDeclaration,
+  type DeclaredActivity,
+} from './workflows/saga-steps';
+export {
+  defineSaga,
+  snakeCase,
+  type SagaDeclaration,
+  type SagaDefinition,
+  type AnySagaDefinition,
+} from './catalog/define-saga';
+export {
+  SagaCatalog,
+  sagaCatalog,
+  dispatchStepsOf,
+  type SagaCatalogOptions,
+  type CatalogActivity,
+  type SagaTypeDescription,
+} from './catalog/catalog';
+export { catalogStepTypes, type CatalogStepTypesOptions } from './catalog/step-types';
+export { loadSagaModule, BUILTIN_SAGA_MODULE, type SagaModule } from './catalog/saga-module';
+export { SagaCatalogError, UnknownSagaTypeError, InvalidSagaInputError } from './catalog/errors';
+export { researchPipelineSaga, BUILTIN_SAGA_CATALOG } from './workflows/research-pipeline-saga';
 export {
   Saga,
   sagaStateQuery,

@@ -10,7 +10,7 @@ import type { Config } from '../config';
 import { stepTaskSchemas } from '../dispatch/activity-step-contract';
 import { ExpressClient } from '../lane/express-client';
 import type { Logger } from '../logger';
-import { createLaneDispatchActivities } from '../dispatch/lane-dispatch';
+import { createLaneDispatchActivities, type LaneDispatchStep } from '../dispatch/lane-dispatch';
 import { PIPELINE_DISPATCH_STEPS, pipelineAwaitedSteps } from './pipeline-dispatch-steps';
 import { createPlanCacheActivities } from './plan-cache';
 
@@ -18,11 +18,13 @@ export function openLaneDispatch(
   config: Config,
   express: ExpressClient | undefined,
   logger: Logger,
+  /** The activities to dispatch (a catalog's `dispatchSteps()`). @defaultValue the research pipeline's */
+  steps: Record<string, LaneDispatchStep> = PIPELINE_DISPATCH_STEPS,
 ): { activities: Record<string, (...args: never[]) => Promise<unknown>>; close(): Promise<void> } {
   const client =
     express ??
     new ExpressClient({
-      types: stepTaskSchemas(Object.keys(PIPELINE_DISPATCH_STEPS)),
+      types: stepTaskSchemas(Object.keys(steps)),
       redisUrl: config.redisUrl,
       keyPrefix: config.keyPrefix,
     });
@@ -33,7 +35,7 @@ export function openLaneDispatch(
     activities: {
       ...createLaneDispatchActivities({
         express: client,
-        steps: PIPELINE_DISPATCH_STEPS,
+        steps,
         // Where the lane workers' step-run ledger lives (their `runLedger`: the same Redis and key prefix). Kept with
         // the setting `none` too: a saga that started on a worker offering awaited steps keeps calling them as local
         // activities (its recorded `localSteps` answer) when a worker with awaited steps off continues it.

@@ -62,11 +62,11 @@ export function pipelineCommand(): Command {
 }
 
 /** Polls the saga's state until it is final, showing the step and elapsed time on stderr. */
-async function waitForSaga(
+export async function waitForSaga<S extends SagaStateView<unknown, string>>(
   sagaId: string,
-  getState: (id: string) => Promise<SagaStateView>,
+  getState: (id: string) => Promise<S>,
   intervalMs = 300,
-): Promise<SagaStateView> {
+): Promise<S> {
   const started = Date.now();
   const tty = process.stderr.isTTY === true;
   let lastLine = '';
@@ -77,7 +77,7 @@ async function waitForSaga(
     if (tty) process.stderr.write(`\r\x1b[K${line}  ${elapsed}s`);
     else if (line !== lastLine) process.stderr.write(`${line}  ${elapsed}s\n`);
     lastLine = line;
-    if (TERMINAL_SAGA_STATES.includes(state.state)) {
+    if ((TERMINAL_SAGA_STATES as readonly string[]).includes(state.state)) {
       if (tty) process.stderr.write('\n');
       return state;
     }

@@ -1,15 +1,25 @@
 /**
- * `sagalane saga get|list|cancel|approve|reject|history`: read, cancel and answer sagas. Needs Temporal only
- * (`get --plot` also reads the backtest report from Redis).
+ * `sagalane saga types|start|get|list|cancel|approve|reject|history`: start any catalog saga, read, cancel and answer
+ * sagas. `types` needs nothing running; the others need Temporal only (`get --plot` also reads the backtest report
+ * from Redis). The catalog is SAGALANE_SAGAS's, or the built-in one (the research pipeline).
  */
 import fs from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { openRedis } from '../lane/redis-connections';
 import { readBacktestReport, renderEquityCurveSvg } from '../activities/equity-plot';
 import { loadConfigOrExit } from '../config';
-import { SAGA_STATES, type SagaStateName } from '../workflows/pipeline-contract';
-import { parsePositiveInt, withJson, withSagas } from './context';
-import { formatHistory, formatSaga, formatSagaList, print, type OutputOptions } from './output';
+import { loadSagaModule } from '../catalog/saga-module';
+import { SAGA_PRIORITIES, type SagaPriority } from '../workflows/pipeline-contract';
+import { CommandOutcomeError, parseJson, parsePositiveInt, withJson, withSagas } from './context';
+import {
+  formatHistory,
+  formatSaga,
+  formatSagaList,
+  print,
+  sagaFailureText,
+  type OutputOptions,
+} from './output';
+import { waitForSaga } from './pipeline';
 
 interface PageOptions {
   pageSize?: number;
@@ -17,7 +27,59 @@ interface PageOptions {
 }
 
 export function sagaCommand(): Command {
-  const saga = new Command('saga').description('Inspect, cancel and approve sagas');
+  const saga = new Command('saga').description('Start, inspect, cancel and approve sagas');
+  withJson(
+    saga.command('types').description('The saga types you can start: description, steps, input JSON Schema'),
+  ).action((opts: OutputOptions) => {
+    const described = loadSagaModule(loadConfigOrExit().sagasModule).catalog.describe();
+    print(opts, described, () =>
+      described
+        .map((t) =>
+          [
+            `${t.type} (MCP tool ${t.tool})`,
+            `  ${t.description}`,
+            `  steps: ${t.steps.map((s) => `${s.name}${s.lane === 'express' ? ' [express]' : ''}`).join(' → ')}`,
+            ...(t.approvals.length ? [`  approvals: ${t.approvals.join(', ')}`] : []),
+            `  input: ${JSON.stringify(t.inputSchema)}`,
+          ].join('\n'),
+        )
+        .join('\n\n'),
+    );
+  });
+  withJson(
+    saga
+      .command('start <type>')
+      .description('Start a saga of the catalog (`saga types` lists them) with its input as JSON')
+      .option('--input <json>', 'the saga input, a JSON object', parseJson)
+      .option('--input-file <file>', 'read the input from a JSON file')
+      .option('--id <workflowId>', 'saga id (starting again with a running id returns that saga)')
+      .addOption(
+        new Option(
+          '--priority <lane>',
+          "run the saga's steps on this lane (default: from its input)",
+        ).choices([...SAGA_PRIORITIES]),
+      )
+      .option('--wait', 'wait until the saga finishes, showing progress on stderr'),
+  ).action(async (type: string, opts: StartSagaOptions) => {
+    // Type and input are checked before any connection is made.
+    const catalog = loadSagaModule(loadConfigOrExit().sagasModule).catalog;
+    const input = catalog.parseInput(type, await readInput(opts));
+    await withSagas(async (sagas) => {
+      const started = await sagas.start(type, input, {
+        ...(opts.id !== undefined ? { workflowId: opts.id } : {}),
+        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+      });
+      if (!opts.wait) {
+        const state = await sagas.getState<unknown, string>(started.sagaId).catch(() => undefined);
+        print(opts, state ?? started, () => `Started ${type} saga ${started.sagaId} (run ${started.runId})`);
+        return;
+      }
+      if (!opts.json) process.stderr.write(`Started ${type} saga ${started.sagaId}\n`);
+      const final = await waitForSaga(started.sagaId, (id) => sagas.getState<unknown, string>(id));
+      print(opts, final, () => formatSaga(final));
+      if (final.state !== 'completed') throw new CommandOutcomeError(sagaFailureText(final));
+    });
+  });
   withJson(
     saga
       .command('get <sagaId>')
@@ -34,12 +96,13 @@ export function sagaCommand(): Command {
   withJson(
     saga
       .command('list')
-      .description('List research pipelines, newest first')
-      .addOption(new Option('--state <state>', 'only sagas in this state').choices([...SAGA_STATES]))
+      .description('List sagas of a type, newest first')
+      .option('--type <type>', 'the saga type (default researchPipeline)')
+      .option('--state <state>', 'only sagas in this state (a lifecycle state or a step name)')
       .option('--query <visibility query>', 'extra Temporal visibility filter')
       .option('--page-size <n>', 'sagas per page (default 20)', parsePositiveInt)
       .option('--next-page-token <token>', 'the token printed with the previous page'),
-  ).action((opts: OutputOptions & PageOptions & { state?: SagaStateName; query?: string }) =>
+  ).action((opts: OutputOptions & PageOptions & { type?: string; state?: string; query?: string }) =>
     withSagas(async (sagas) => {
       const page = await sagas.list(opts);
       print(opts, page, () => formatSagaList(page));
@@ -99,6 +162,27 @@ export function sagaCommand(): Command {
     }),
   );
   return saga;
+}
+
+interface StartSagaOptions extends OutputOptions {
+  input?: unknown;
+  inputFile?: string;
+  id?: string;
+  priority?: SagaPriority;
+  wait?: boolean;
+}
+
+/** `--input` or `--input-file`, exactly one. */
+async function readInput(opts: StartSagaOptions): Promise<unknown> {
+  if ((opts.input === undefined) === (opts.inputFile === undefined))
+    throw new Error('give the saga input with exactly one of --input <json> and --input-file <file>');
+  if (opts.input !== undefined) return opts.input;
+  const text = await fs.readFile(opts.inputFile!, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`--input-file ${opts.inputFile}: not JSON (${(err as Error).message})`);
+  }
 }
 
 /** The report artifact lives in Redis: the plot opens a connection of its own, only when asked for. */

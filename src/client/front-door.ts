@@ -28,6 +28,7 @@ import {
 } from '../lane/redis-connections';
 import type { TaskSchema } from '../lane/task-types';
 import { TemporalUnavailableError } from './errors';
+import { loadSagaModule } from '../catalog/saga-module';
 import { SagaClient } from './saga-client';
 import { DEFAULT_TASK_SCHEMAS } from '../runtime/task-schemas';
 import { connectionSettings } from '../runtime/temporal-connection';
@@ -144,11 +145,13 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
   let redis: RedisClient | undefined;
   let express: ExpressClient | undefined;
 
+  // The sagas the front door starts: SAGALANE_SAGAS's catalog, else the built-in one (loaded on first use).
+  const catalog = () => loadSagaModule(config.sagasModule).catalog;
   const connectSagas = async (): Promise<SagaClient> => {
     if (options.temporalConnection) {
       return new SagaClient(
         new Client({ connection: options.temporalConnection, namespace: config.temporal.namespace }),
-        { taskQueue: config.temporal.taskQueue, ownsConnection: false },
+        { taskQueue: config.temporal.taskQueue, ownsConnection: false, catalog: catalog() },
       );
     }
     // A TCP probe first: gRPC's connect waits out its whole deadline when nothing listens, which would make every
@@ -177,6 +180,7 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
     return new SagaClient(new Client({ connection, namespace: config.temporal.namespace }), {
       taskQueue: config.temporal.taskQueue,
       ownsConnection: true,
+      catalog: catalog(),
     });
   };
 

@@ -9,7 +9,6 @@
  * await sagas.close();
  * ```
  */
-import { randomUUID } from 'node:crypto';
 import {
   Client,
   WorkflowFailedError,
@@ -28,20 +27,15 @@ import {
   approveInputSchema,
   approveUpdate,
   cancelUpdate,
-  pipelineInputSchema,
   rejectInputSchema,
   rejectUpdate,
-  pipelineWorkflowId,
   stateQuery,
-  type PipelineInput,
   type PipelineResult,
   type PipelineTuning,
-  type SagaPriority,
   type SagaStateName,
   type SagaStateView,
 } from '../workflows/pipeline-contract';
 import {
-  InvalidPipelineInputError,
   SagaAlreadyFinishedError,
   SagaClientOptionsError,
   SagaFailedError,
@@ -53,6 +47,16 @@ import { summarizeHistoryEvent, type HistoryEventSummary } from './history-event
 import { decodeHistoryToken, decodeToken, encodeHistoryToken, encodeToken } from './page-tokens';
 import { checkVisibilityQuery } from './visibility-query';
 import { connectTemporal } from '../runtime/temporal-connection';
+import { sagaCatalog, type SagaCatalog } from '../catalog/catalog';
+import type { SagaDefinition } from '../catalog/define-saga';
+import { BUILTIN_SAGA_CATALOG, researchPipelineSaga } from '../workflows/research-pipeline-saga';
+import {
+  parsePipelineInput,
+  startCheckedSaga,
+  type StartedSaga,
+  type StartSagaOptions,
+  type StartTarget,
+} from './saga-starts';
 
 export interface SagaClientOptions {
   /** Task queue new sagas are started on. @defaultValue 'sagalane-sagas' */
@@ -82,6 +86,8 @@ export interface SagaClientOptions {
    * @defaultValue { express: 1, standard: undefined }
    */
   priorityKeys?: { express?: number; standard?: number };
+  /** The sagas `start` knows (types, input schemas). @defaultValue the built-in catalog (the research pipeline) */
+  catalog?: SagaCatalog;
 }
 
 export interface StartPipelineOptions {
@@ -91,13 +97,7 @@ export interface StartPipelineOptions {
   tuning?: PipelineTuning;
 }
 
-export interface StartedSaga {
-  sagaId: string;
-  /** Run id of the running saga (the existing one when the id was already in use). */
-  runId: string;
-  /** The first workflow task went to this process's saga worker in the start reply (eager workflow start). */
-  eagerlyStarted: boolean;
-}
+export { parsePipelineInput, type StartedSaga, type StartSagaOptions } from './saga-starts';
 
 /** A saga in a list: what visibility knows without asking the workflow. */
 export interface SagaSummary {
@@ -117,14 +117,19 @@ export interface SagaSummary {
 }
 
 export interface ListSagasOptions {
-  /** Only sagas in this state (`SagaState` search attribute). */
-  state?: SagaStateName;
+  /**
+   * Only sagas in this state (`SagaState` search attribute): a lifecycle state (`pending`, `awaiting_approval`,
+   * `completed`, `compensating`, `rolled_back`, `failed`) or the name of a step or parallel group.
+   */
+  state?: SagaStateName | (string & {});
   /**
    * Extra visibility query ANDed with the filters, e.g. `StartTime > "2026-01-01T00:00:00Z"`. One that would not stay
    * inside its parentheses (see `visibilityQueryProblem`) is refused with InvalidSagaQueryError.
    */
   query?: string;
-  /** Workflow type to list. @defaultValue 'researchPipeline' */
+  /** Saga type (workflow type) to list. @defaultValue 'researchPipeline' */
+  type?: string;
+  /** The same as `type` (its earlier name). */
   workflowType?: string;
   /** @defaultValue 20 (max 1000) */
   pageSize?: number;
@@ -182,6 +187,8 @@ export class SagaClient {
   private readonly queryTimeoutMs: number;
   private readonly eagerStart: boolean;
   private readonly priorityKeys: { express?: number; standard?: number };
+  /** The sagas this client starts by type. */
+  readonly catalog: SagaCatalog;
 
   constructor(
     readonly client: Client,
@@ -200,6 +207,7 @@ export class SagaClient {
       );
     }
     this.eagerStart = options.eagerStart ?? canStartEagerly;
+    this.catalog = options.catalog ?? BUILTIN_SAGA_CATALOG;
     this.priorityKeys = { express: 1, ...options.priorityKeys };
     for (const [lane, key] of Object.entries(this.priorityKeys))
       if (key !== undefined && (!Number.isInteger(key) || key < 1 || key > MAX_PRIORITY_KEY))
@@ -214,7 +222,7 @@ export class SagaClient {
    */
   static async connect(
     config: Config,
-    options: { address?: string } & Pick<SagaClientOptions, 'queryTimeoutMs'> = {},
+    options: { address?: string } & Pick<SagaClientOptions, 'queryTimeoutMs' | 'catalog'> = {},
   ): Promise<SagaClient> {
     const address = options.address ?? config.temporal.address;
     let connection;
@@ -228,37 +236,48 @@ export class SagaClient {
       taskQueue: config.temporal.taskQueue,
       ownsConnection: true,
       queryTimeoutMs: options.queryTimeoutMs,
+      ...(options.catalog ? { catalog: options.catalog } : {}),
     });
-  }
-
-  /** The start option that puts a saga of this priority at its Temporal priority key (none: the server's default). */
-  private temporalPriority(priority: SagaPriority): { priority?: { priorityKey: number } } {
-    const priorityKey = this.priorityKeys[priority];
-    return priorityKey === undefined ? {} : { priority: { priorityKey } };
   }
 
   get namespace(): string {
     return this.client.options.namespace;
   }
 
-  /** Validates the input and starts a research pipeline; a running saga with the same id is returned as is. */
+  /**
+   * Starts a saga of the catalog by type (or by its definition, which types the input). The input is checked against
+   * the type's schema first: InvalidSagaInputError names each field and rule, UnknownSagaTypeError the known types.
+   * A running saga with the same workflow id is returned as is.
+   */
+  async start<I>(saga: SagaDefinition<I>, input: I, options?: StartSagaOptions): Promise<StartedSaga>;
+  async start(type: string, input: unknown, options?: StartSagaOptions): Promise<StartedSaga>;
+  async start(
+    saga: string | SagaDefinition<unknown>,
+    input: unknown,
+    options: StartSagaOptions = {},
+  ): Promise<StartedSaga> {
+    const definition = typeof saga === 'string' ? this.catalog.get(saga) : saga;
+    const checked = this.catalog.has(definition.type)
+      ? this.catalog.parseInput(definition.type, input)
+      : sagaCatalog([definition]).parseInput(definition.type, input);
+    return startCheckedSaga(this.startTarget(), definition, checked, options);
+  }
+
+  /** `start('researchPipeline', …)` with the pipeline's own input error; a running saga with the same id is returned. */
   async startPipeline(input: unknown, options: StartPipelineOptions = {}): Promise<StartedSaga> {
     const parsed = parsePipelineInput(input);
-    const workflowId = options.workflowId ?? pipelineWorkflowId(parsed.symbol, randomUUID());
-    if (!workflowId.trim()) throw new SagaClientOptionsError('workflowId must not be empty');
-    const handle = await this.client.workflow.start(RESEARCH_PIPELINE_WORKFLOW, {
-      taskQueue: this.taskQueue,
-      workflowId,
-      args: options.tuning ? [parsed, options.tuning] : [parsed],
-      memo: { idea: parsed.idea, symbol: parsed.symbol },
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      requestEagerStart: this.eagerStart,
-      ...this.temporalPriority(parsed.priority ?? 'standard'),
+    return startCheckedSaga(this.startTarget(), researchPipelineSaga, parsed, {
+      ...(options.workflowId !== undefined ? { workflowId: options.workflowId } : {}),
+      ...(options.tuning ? { extraArgs: [options.tuning] } : {}),
     });
+  }
+
+  private startTarget(): StartTarget {
     return {
-      sagaId: handle.workflowId,
-      runId: handle.firstExecutionRunId,
-      eagerlyStarted: handle.eagerlyStarted === true,
+      client: this.client,
+      taskQueue: this.taskQueue,
+      eagerStart: this.eagerStart,
+      priorityKey: (priority) => this.priorityKeys[priority],
     };
   }
 
@@ -267,14 +286,19 @@ export class SagaClient {
    * answers within `queryTimeoutMs`, the state is rebuilt from the execution's search attributes and status (steps
    * and compensations then empty).
    */
-  async getState(sagaId: string, options: { runId?: string } = {}): Promise<SagaStateView> {
+  async getState<TResult = PipelineResult, TState extends string = SagaStateName>(
+    sagaId: string,
+    options: { runId?: string } = {},
+  ): Promise<SagaStateView<TResult, TState>> {
     const handle = this.client.workflow.getHandle(sagaId, options.runId);
     try {
-      return await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(stateQuery));
+      return (await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () =>
+        handle.query(stateQuery),
+      )) as unknown as SagaStateView<TResult, TState>;
     } catch (err) {
       if (isNotFound(err)) throw new SagaNotFoundError(sagaId, options.runId);
       const described = await this.describeAsState(handle, sagaId, options.runId);
-      if (described) return described;
+      if (described) return described as unknown as SagaStateView<TResult, TState>;
       throw err;
     }
   }
@@ -284,13 +308,17 @@ export class SagaClient {
     const pageSize = options.pageSize ?? 20;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
       throw new SagaClientOptionsError(`pageSize must be an integer in 1..${MAX_PAGE_SIZE}`);
-    if (options.state !== undefined && !(SAGA_STATES as readonly string[]).includes(options.state))
-      throw new SagaClientOptionsError(
-        `state must be one of ${SAGA_STATES.join(', ')} (got ${JSON.stringify(options.state)})`,
-      );
+    if (
+      options.type !== undefined &&
+      options.workflowType !== undefined &&
+      options.type !== options.workflowType
+    )
+      throw new SagaClientOptionsError('type and workflowType name the same thing: pass one');
+    const type = options.type ?? options.workflowType ?? RESEARCH_PIPELINE_WORKFLOW;
+    if (options.state !== undefined) checkStateFilter(type, options.state);
     const query = options.query?.trim();
     if (query) checkVisibilityQuery(query);
-    const clauses = [`WorkflowType=${quote(options.workflowType ?? RESEARCH_PIPELINE_WORKFLOW)}`];
+    const clauses = [`WorkflowType=${quote(type)}`];
     if (options.state) clauses.push(`SagaState=${quote(options.state)}`);
     if (query) clauses.push(`(${query})`);
     const response = await this.client.workflowService.listWorkflowExecutions({
@@ -449,8 +477,8 @@ export class SagaClient {
   }
 
   /** Waits for the saga to finish; its result, or a SagaFailedError saying how it ended. */
-  async result(sagaId: string, options: SagaResultOptions = {}): Promise<PipelineResult> {
-    const handle = this.client.workflow.getHandle<() => Promise<PipelineResult>>(sagaId, options.runId);
+  async result<TResult = PipelineResult>(sagaId: string, options: SagaResultOptions = {}): Promise<TResult> {
+    const handle = this.client.workflow.getHandle<() => Promise<TResult>>(sagaId, options.runId);
     try {
       const { signal } = options;
       return await (signal ? this.client.withAbortSignal(signal, () => handle.result()) : handle.result());
@@ -497,21 +525,6 @@ export class SagaClient {
   }
 }
 
-/** Validates a pipeline input, throwing InvalidPipelineInputError that lists every bad field. */
-export function parsePipelineInput(input: unknown): PipelineInput {
-  const parsed = pipelineInputSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  throw new InvalidPipelineInputError(
-    parsed.error.issues.map((issue) => ({
-      field:
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.join(', ')
-          : issue.path.map(String).join('.') || '(input)',
-      message: issue.message,
-    })),
-  );
-}
-
 function parseAnswer<T>(
   schema: {
     safeParse(
@@ -530,6 +543,20 @@ function parseAnswer<T>(
         .map((i) => `${i.path.map(String).join('.') || '(answer)'}: ${i.message}`)
         .join('; '),
   );
+}
+
+/** The pipeline's states are known; another saga's states are its steps' and groups' names. */
+function checkStateFilter(type: string, state: string): void {
+  if (type === RESEARCH_PIPELINE_WORKFLOW) {
+    if (!(SAGA_STATES as readonly string[]).includes(state))
+      throw new SagaClientOptionsError(
+        `state must be one of ${SAGA_STATES.join(', ')} (got ${JSON.stringify(state)})`,
+      );
+  } else if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(state)) {
+    throw new SagaClientOptionsError(
+      `state must be a saga state or a step name: 1-100 letters, digits and _ . : - (got ${JSON.stringify(state)})`,
+    );
+  }
 }
 
 function statusAsState(status: string): string {

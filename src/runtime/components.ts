@@ -20,7 +20,7 @@ import { startExpressWorker } from './express-worker';
 import { startSagaWorker } from './saga-worker';
 import type { StackComponent, StackContext } from './stack';
 import { DEFAULT_TASK_SCHEMAS } from './task-schemas';
-import { PIPELINE_DISPATCH_STEPS } from '../activities/pipeline-dispatch-steps';
+import { loadSagaModule } from '../catalog/saga-module';
 import { stepTaskSchemas } from '../dispatch/activity-step-contract';
 import { connectionSettings } from './temporal-connection';
 
@@ -32,15 +32,21 @@ export function sagaWorkerComponent(): StackComponent {
     name: 'saga worker',
     async start({ config, temporalAddress, metrics, temporalConnection }) {
       const logger = createLogger(config.logLevel, { component: 'saga-worker' });
+      // SAGALANE_SAGAS: the user's catalog (and, run inline, its activities); else the research pipeline.
+      const sagas = loadSagaModule(config.sagasModule);
       const handle = await startSagaWorker({
         config,
+        catalog: sagas.catalog,
+        ...(sagas.activities && config.stepDispatch === 'inline' ? { activities: sagas.activities } : {}),
         address: temporalAddress,
         connection: temporalConnection,
         logger,
         sinks: createSagaMetricsSinks(metrics, { logger }),
       });
       return {
-        endpoints: { 'Saga worker': `task queue ${config.temporal.taskQueue}` },
+        endpoints: {
+          'Saga worker': `task queue ${config.temporal.taskQueue}, sagas ${sagas.catalog.types.join(', ')}`,
+        },
         stop: () => handle.stop(),
       };
     },
@@ -55,8 +61,11 @@ export function expressWorkerComponent(): StackComponent {
       const logger = createLogger(config.logLevel, { component: 'express-worker' });
       // With a Temporal address the worker also runs lane-dispatched saga steps and completes their activities.
       // The process's shutdown grace (SAGALANE_SHUTDOWN_GRACE_MS) is how long SIGTERM lets running tasks finish.
+      const sagas = loadSagaModule(config.sagasModule);
       const running = await startExpressWorker({
         config,
+        catalog: sagas.catalog,
+        ...(sagas.stepHandlers ? { stepHandlers: sagas.stepHandlers } : {}),
         logger,
         metrics,
         temporalAddress: temporalAddress || undefined,
@@ -98,7 +107,10 @@ export function metricsComponent(addOn?: MetricsAddOn): StackComponent {
       redis.on('error', () => undefined);
       const laneStats = new ExpressClient({
         // Lane-dispatched saga steps (`step.reasoning`, …) too: their backlog gauges show the saga side of the lane.
-        types: [...DEFAULT_TASK_SCHEMAS, ...stepTaskSchemas(Object.keys(PIPELINE_DISPATCH_STEPS))],
+        types: [
+          ...DEFAULT_TASK_SCHEMAS,
+          ...stepTaskSchemas(Object.keys(loadSagaModule(config.sagasModule).catalog.dispatchSteps())),
+        ],
         redisUrl: config.redisUrl,
         keyPrefix: config.keyPrefix,
       });

@@ -5,7 +5,12 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { agentDepsFromConfig, createAgents } from '../activities/agents';
-import { createPipelineStepTypes } from '../activities/pipeline-step-types';
+import { pipelineStepHandlers } from '../activities/pipeline-step-types';
+import type { SagaCatalog } from '../catalog/catalog';
+import { catalogStepTypes } from '../catalog/step-types';
+import type { StepHandler } from '../dispatch/activity-completion';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { RESEARCH_PIPELINE_WORKFLOW } from '../workflows/pipeline-definitions';
 import { connectionSettings } from './temporal-connection';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
@@ -25,11 +30,22 @@ export interface StartExpressWorkerOptions extends Omit<
   config: Config;
   /** Task types to serve. @defaultValue the built-in types (`echo`, `hash`) and the agent types */
   types?: TaskType[];
+  /**
+   * The sagas whose steps this worker runs (with a Temporal address): one `step.<activity>` type per step and
+   * compensation. @defaultValue the built-in catalog (the research pipeline)
+   */
+  catalog?: SagaCatalog;
+  /**
+   * The handler of each catalog step and compensation that is not the research pipeline's (sagalane brings those). A
+   * step without a handler, or a handler for no step, stops the worker at start-up.
+   * @defaultValue none
+   */
+  stepHandlers?: Readonly<Record<string, StepHandler<never>>>;
   /** Metrics to record the worker's events in. @defaultValue none */
   metrics?: SagalaneMetrics;
   /**
    * Temporal frontend for lane-dispatched saga steps: with an address (and `config.stepDispatch` `lane`) the worker
-   * also serves the pipeline's step types (`step.reasoning`, …) and completes their activities there.
+   * also serves the catalog's step types (`step.reasoning`, …) and completes their activities there.
    * @defaultValue `config.temporal.address`; none: no step types
    */
   temporalAddress?: string;
@@ -42,7 +58,8 @@ export interface RunningExpressWorker {
 }
 
 export async function startExpressWorker(options: StartExpressWorkerOptions): Promise<RunningExpressWorker> {
-  const { config, types, metrics, temporalAddress, ...rest } = options;
+  const { config, types, metrics, temporalAddress, catalog, stepHandlers, ...rest } = options;
+  const sagas = catalog ?? BUILTIN_SAGA_CATALOG;
   const logger: Logger = rest.logger ?? createLogger(config.logLevel);
   const ownConnection = !rest.connection;
   const connection: RedisClient = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
@@ -60,20 +77,36 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
     ...agentDepsFromConfig(config, connection, logger),
     runCpuTask: createPooledCpuTaskRunner(pools),
   };
-  const served = types ?? [
-    ...builtinTaskTypes,
-    ...createAgentTaskTypes(deps),
-    ...(temporal
-      ? createPipelineStepTypes(createAgents(deps), {
-          completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
-          logger,
-          // Only reruns and late starts heartbeat before their handler (the lane says which runs are redeliveries);
-          // the ledger answers for contexts that do not say, and holds awaited steps' over-marks (a lane worker
-          // without it refuses awaited steps).
-          runLedger: { redis: connection, keyPrefix: config.keyPrefix },
-        })
-      : []),
-  ];
+  let served: TaskType[];
+  try {
+    served = types ?? [
+      ...builtinTaskTypes,
+      ...createAgentTaskTypes(deps),
+      ...(temporal
+        ? catalogStepTypes(
+            sagas,
+            {
+              ...(sagas.has(RESEARCH_PIPELINE_WORKFLOW) ? pipelineStepHandlers(createAgents(deps)) : {}),
+              ...stepHandlers,
+            },
+            {
+              completion: new Client({ connection: temporal, namespace: config.temporal.namespace }).activity,
+              logger,
+              // Only reruns and late starts heartbeat before their handler (the lane says which runs are redeliveries);
+              // the ledger answers for contexts that do not say, and holds awaited steps' over-marks (a lane worker
+              // without it refuses awaited steps).
+              runLedger: { redis: connection, keyPrefix: config.keyPrefix },
+            },
+          )
+        : []),
+    ];
+  } catch (err) {
+    // A catalog step without a handler (or a stray handler): nothing may stay open behind the start-up error.
+    await temporal?.close();
+    if (!rest.pools) await pools.close();
+    if (ownConnection) connection.disconnect();
+    throw err;
+  }
   const worker = new ExpressWorker({
     ...rest,
     pools,

@@ -14,6 +14,8 @@ import { openLaneDispatch } from '../activities/lane-dispatch-wiring';
 import { withPipelineLocalActivities } from '../activities/local-steps';
 import type { ExpressClient } from '../lane/express-client';
 import type { Config } from '../config';
+import type { SagaCatalog } from '../catalog/catalog';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
 import { createLogger, type Logger } from '../logger';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
 import { STEP_ATTEMPT_WORKFLOW_MODULE, stepAttemptActivityInterceptor } from './step-attempt-interceptor';
@@ -21,6 +23,12 @@ import { connectionSettings } from './temporal-connection';
 
 export interface SagaWorkerOptions {
   config: Config;
+  /**
+   * The sagas to run: the worker bundles the catalog's `workflowsPath` and, with lane dispatch, registers a dispatch
+   * activity for every step and compensation the catalog declares.
+   * @defaultValue the built-in catalog (the research pipeline)
+   */
+  catalog?: SagaCatalog;
   /** Temporal frontend `host:port`. @defaultValue `config.temporal.address` */
   address?: string;
   /** An existing connection to reuse (its owner closes it). @defaultValue a new connection to `address` */
@@ -29,7 +37,8 @@ export interface SagaWorkerOptions {
   taskQueue?: string;
   /**
    * The activities, as given (a user's saga may mix in-worker activities with `createLaneDispatchActivities`).
-   * @defaultValue the pipeline's steps per `stepDispatch`
+   * @defaultValue the catalog's steps per `stepDispatch`: lane dispatch activities, or (`inline`) the pipeline's
+   * agents for the built-in catalog; another catalog run inline needs its activities here
    */
   activities?: PipelineActivities | Record<string, (...args: never[]) => Promise<unknown>>;
   /**
@@ -96,8 +105,20 @@ export function createLogSagaSinks(logger: Logger): InjectedSinks<SagaSinks> {
 
 export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWorkerHandle> {
   const { config } = opts;
+  const catalog = opts.catalog ?? BUILTIN_SAGA_CATALOG;
+  // A catalog of the user's names its workflows module; the built-in one is sagalane's own (or its prebuilt bundle).
+  const catalogWorkflows = catalog === BUILTIN_SAGA_CATALOG ? undefined : catalog.workflowsPath;
+  if (catalog !== BUILTIN_SAGA_CATALOG && !catalogWorkflows && !opts.workerOptions?.workflowsPath) {
+    if (!opts.workerOptions?.workflowBundle)
+      throw new SagaWorkerSetupError(
+        `the saga catalog (${catalog.types.join(', ')}) names no workflowsPath: pass sagaCatalog(sagas, ` +
+          "{ workflowsPath: require.resolve('./workflows') }), the module exporting each saga's workflow",
+      );
+  }
   const ownWorkflows =
-    opts.workerOptions?.workflowsPath !== undefined || opts.workerOptions?.workflowBundle !== undefined;
+    catalogWorkflows !== undefined ||
+    opts.workerOptions?.workflowsPath !== undefined ||
+    opts.workerOptions?.workflowBundle !== undefined;
   if (ownWorkflows && opts.workflowBundlePath) {
     throw new SagaWorkerSetupError(
       "workflowBundlePath (a bundle of sagalane's workflows) and workerOptions.workflowsPath / workflowBundle (your " +
@@ -119,10 +140,16 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const stepDispatch = opts.stepDispatch ?? config.stepDispatch;
+  if (!opts.activities && stepDispatch === 'inline' && catalog !== BUILTIN_SAGA_CATALOG) {
+    throw new SagaWorkerSetupError(
+      `SAGALANE_STEP_DISPATCH=inline runs the steps in the saga worker: pass the activities of ${catalog.types.join(', ')} ` +
+        '(the `activities` option, or export `activities` from the SAGALANE_SAGAS module), or dispatch them on the lane',
+    );
+  }
   const agents = opts.activities
     ? { activities: opts.activities, close: async () => undefined }
     : stepDispatch === 'lane'
-      ? openLaneDispatch(config, opts.express, logger)
+      ? openLaneDispatch(config, opts.express, logger, catalog.dispatchSteps())
       : realActivities(config, logger);
   // The research pipeline's local activities must be registered on every worker that may run it (why: ./local-steps).
   const activities = withPipelineLocalActivities(agents.activities);
@@ -171,7 +198,9 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
       },
       // The caller's own workflowsPath / workflowBundle came in with `workerOptions` above.
       ...(ownWorkflows
-        ? {}
+        ? catalogWorkflows !== undefined && opts.workerOptions?.workflowsPath === undefined
+          ? { workflowsPath: catalogWorkflows }
+          : {}
         : workflowBundlePath
           ? { workflowBundle: { codePath: workflowBundlePath } }
           : { workflowsPath: require.resolve('../workflows') }),
@@ -183,6 +212,7 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
   }
   logger.info('saga worker started', {
     taskQueue,
+    sagas: catalog.types,
     namespace: config.temporal.namespace,
     stepDispatch: opts.activities ? 'custom' : stepDispatch,
   });

@@ -6,6 +6,7 @@ export * from './saga';
 export * from './saga-sinks';
 export * from './pipeline-contract';
 export * from './search-attributes';
+export * from './saga-steps';
 export {
   laneHint,
   unwrapLaneStepResult,

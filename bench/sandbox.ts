@@ -1,7 +1,10 @@
 /**
  * The ml step with the real parameter search, in the strategy sandbox of today (QuickJS-WASM,
  * src/activities/strategy-sandbox.ts) and of before (node:vm, bench/lib/node-vm-sandbox.ts, the code as of
- * 82ea817), in one run: `npm run bench:sandbox` (`-- --rounds 9` for more rounds).
+ * 82ea817), in one run: `npm run bench:sandbox` (`-- --rounds 9` for more rounds; `--no-report` prints the table and
+ * writes neither docs/BENCHMARKS.md nor bench/results). node:vm runs twice: today's generated code (the same code as
+ * QuickJS: the sandboxes compared) and the code generated before it kept running sums
+ * (src/activities/strategy-codegen-v1.ts, the same positions: the ml step as it was before issue 25).
  *
  * Each round runs every strategy family's ml step once in each sandbox, alternating which goes first, on data sets
  * of its own (a fresh synthetic OHLCV series per round and sandbox, so neither sees the other's inputs; all parsed
@@ -19,6 +22,8 @@ import type { StrategyFamily, StrategyPlan } from '../src/activities/contracts';
 import { runCpuTaskInProcess, type CpuTaskRunner } from '../src/activities/cpu-tasks';
 import { createMlAgent } from '../src/activities/ml-agent';
 import { searchParameters } from '../src/activities/parameter-search';
+import { generateStrategySource } from '../src/activities/strategy-codegen';
+import { generateStrategySourceV1 } from '../src/activities/strategy-codegen-v1';
 import { FAMILY_SPECS, STRATEGY_FAMILIES } from '../src/activities/strategy-families';
 import { createLogger } from '../src/logger';
 import { loadStrategy as loadInNodeVm } from './lib/node-vm-sandbox';
@@ -27,8 +32,8 @@ import { benchPrefix, deleteMatching, redisUrlFromEnv } from './lib/redis-keys';
 import { commandLine, writeReport } from './lib/results';
 import { fmtMs, fmtRatio } from './lib/stats';
 
-type Sandbox = 'node:vm' | 'quickjs';
-const SANDBOXES: Sandbox[] = ['node:vm', 'quickjs'];
+type Sandbox = 'node:vm' | 'quickjs' | 'node:vm, code before';
+const SANDBOXES: Sandbox[] = ['node:vm', 'quickjs', 'node:vm, code before'];
 const BARS = 1000;
 
 function roundsArg(argv = process.argv): number {
@@ -74,11 +79,26 @@ async function main(): Promise<void> {
   const machine = await describeMachine(redis);
   const startedAt = new Date();
 
-  // node:vm's search: the same searchParameters, given the old sandbox's loader.
-  const viaNodeVm: CpuTaskRunner = (name, input, hooks) =>
-    name === 'parameterSearch'
-      ? (searchParameters(input as never, hooks, loadInNodeVm) as never)
-      : runCpuTaskInProcess(name, input, hooks);
+  // node:vm's search: the same searchParameters, given the old sandbox's loader (and, for the code before, the
+  // plan's code as the generator before running sums wrote it).
+  const plan = (family: StrategyFamily): StrategyPlan => ({
+    family,
+    parameterRanges: structuredClone(FAMILY_SPECS[family].defaultRanges),
+    rationale: 'bench',
+    provider: 'bench',
+  });
+  const codeBefore = new Map(
+    STRATEGY_FAMILIES.map((f) => [generateStrategySource(plan(f)), generateStrategySourceV1(plan(f))]),
+  );
+  const viaNodeVm =
+    (before: boolean): CpuTaskRunner =>
+    (name, input, hooks) => {
+      if (name !== 'parameterSearch') return runCpuTaskInProcess(name, input, hooks);
+      const task = input as Parameters<typeof searchParameters>[0];
+      const source = before ? codeBefore.get(task.source) : task.source;
+      if (source === undefined) throw new Error('bench:sandbox: no code before for this source');
+      return searchParameters({ ...task, source }, hooks, loadInNodeVm) as never;
+    };
   const deps = (runCpuTask: CpuTaskRunner) =>
     createAgentContext({
       redis,
@@ -89,8 +109,15 @@ async function main(): Promise<void> {
       logger: createLogger('silent'),
       runCpuTask,
     });
-  const ctx = { 'node:vm': deps(viaNodeVm), quickjs: deps(runCpuTaskInProcess) };
-  const ml = { 'node:vm': createMlAgent(ctx['node:vm']), quickjs: createMlAgent(ctx.quickjs) };
+  const ctx: Record<Sandbox, ReturnType<typeof deps>> = {
+    'node:vm': deps(viaNodeVm(false)),
+    quickjs: deps(runCpuTaskInProcess),
+    'node:vm, code before': deps(viaNodeVm(true)),
+  };
+  const ml = Object.fromEntries(SANDBOXES.map((s) => [s, createMlAgent(ctx[s])])) as Record<
+    Sandbox,
+    ReturnType<typeof createMlAgent>
+  >;
 
   const datasets = new Map<string, string>();
   let seed = 1;
@@ -103,23 +130,19 @@ async function main(): Promise<void> {
       }
   // Each agent context keeps the series it parsed: parse each one in its sandbox's context before timing.
   for (const [key, file] of datasets)
-    await ctx[key.endsWith('node:vm') ? 'node:vm' : 'quickjs'].loadDataset('BENCH', file);
+    await ctx[key.split(':').slice(2).join(':') as Sandbox].loadDataset('BENCH', file);
 
   const samples: Record<StrategyFamily, Record<Sandbox, number[]>> = Object.fromEntries(
-    STRATEGY_FAMILIES.map((f) => [f, { 'node:vm': [], quickjs: [] }]),
+    STRATEGY_FAMILIES.map((f) => [f, Object.fromEntries(SANDBOXES.map((s) => [s, []]))]),
   ) as never;
   const ratios: number[] = [];
-  const plan = (family: StrategyFamily): StrategyPlan => ({
-    family,
-    parameterRanges: structuredClone(FAMILY_SPECS[family].defaultRanges),
-    rationale: 'bench',
-    provider: 'bench',
-  });
+  const ratiosToBefore: number[] = [];
   let candidates = 0;
   try {
     for (let r = 0; r < rounds; r++) {
       for (const family of STRATEGY_FAMILIES) {
-        const order = (r + STRATEGY_FAMILIES.indexOf(family)) % 2 ? [...SANDBOXES].reverse() : SANDBOXES;
+        const turn = (r + STRATEGY_FAMILIES.indexOf(family)) % SANDBOXES.length;
+        const order = [...SANDBOXES.slice(turn), ...SANDBOXES.slice(0, turn)];
         const took: Partial<Record<Sandbox, number>> = {};
         for (const sandbox of order) {
           const dataset = datasets.get(`${r}:${family}:${sandbox}`)!;
@@ -137,6 +160,7 @@ async function main(): Promise<void> {
         if (r === 0) continue; // warm-up
         for (const s of SANDBOXES) samples[family][s].push(took[s]!);
         ratios.push(took.quickjs! / took['node:vm']!);
+        ratiosToBefore.push(took.quickjs! / took['node:vm, code before']!);
       }
       process.stderr.write(`[bench:sandbox] round ${r + 1}/${rounds}${r === 0 ? ' (warm-up)' : ''}\n`);
     }
@@ -145,49 +169,71 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
+  const BEFORE: Sandbox = 'node:vm, code before';
   const rows = STRATEGY_FAMILIES.map((family) => {
+    const before = median(samples[family][BEFORE]);
     const vm = median(samples[family]['node:vm']);
     const qjs = median(samples[family].quickjs);
-    return { family, nodeVmMs: vm, quickjsMs: qjs, ratio: qjs / vm };
+    return {
+      family,
+      nodeVmBeforeMs: before,
+      nodeVmMs: vm,
+      quickjsMs: qjs,
+      ratio: qjs / vm,
+      ratioToBefore: qjs / before,
+    };
   });
   const all = {
+    nodeVmBeforeMs: median(STRATEGY_FAMILIES.flatMap((f) => samples[f][BEFORE])),
     nodeVmMs: median(STRATEGY_FAMILIES.flatMap((f) => samples[f]['node:vm'])),
     quickjsMs: median(STRATEGY_FAMILIES.flatMap((f) => samples[f].quickjs)),
     ratio: median(ratios),
+    ratioToBefore: median(ratiosToBefore),
   };
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const eight = {
+    nodeVmBeforeMs: sum(rows.map((r) => r.nodeVmBeforeMs)),
     nodeVmMs: sum(rows.map((r) => r.nodeVmMs)),
     quickjsMs: sum(rows.map((r) => r.quickjsMs)),
   };
   const table = [
-    '| family | node:vm (before) | QuickJS-WASM (now) | ratio |',
-    '| --- | --: | --: | --: |',
+    '| family | node:vm, code before | node:vm, same code | QuickJS-WASM (now) | ratio to node:vm, same code | ratio to node:vm, code before |',
+    '| --- | --: | --: | --: | --: | --: |',
     ...rows.map(
-      (r) => `| ${r.family} | ${fmtMs(r.nodeVmMs)} ms | ${fmtMs(r.quickjsMs)} ms | ${fmtRatio(r.ratio)} |`,
+      (r) =>
+        `| ${r.family} | ${fmtMs(r.nodeVmBeforeMs)} ms | ${fmtMs(r.nodeVmMs)} ms | ${fmtMs(r.quickjsMs)} ms | ` +
+        `${fmtRatio(r.ratio)} | ${fmtRatio(r.ratioToBefore)} |`,
     ),
-    `| **every step** (median; ratio: median of the per-step ratios) | **${fmtMs(all.nodeVmMs)} ms** | ` +
-      `**${fmtMs(all.quickjsMs)} ms** | **${fmtRatio(all.ratio)}** |`,
-    `| the eight families one after another (sum of the medians) | ${fmtMs(eight.nodeVmMs)} ms | ` +
-      `${fmtMs(eight.quickjsMs)} ms | ${fmtRatio(eight.quickjsMs / eight.nodeVmMs)} |`,
+    `| **every step** (median; ratios: median of the per-step ratios) | **${fmtMs(all.nodeVmBeforeMs)} ms** | ` +
+      `**${fmtMs(all.nodeVmMs)} ms** | **${fmtMs(all.quickjsMs)} ms** | **${fmtRatio(all.ratio)}** | ` +
+      `**${fmtRatio(all.ratioToBefore)}** |`,
+    `| the eight families one after another (sum of the medians) | ${fmtMs(eight.nodeVmBeforeMs)} ms | ` +
+      `${fmtMs(eight.nodeVmMs)} ms | ${fmtMs(eight.quickjsMs)} ms | ${fmtRatio(eight.quickjsMs / eight.nodeVmMs)} | ` +
+      `${fmtRatio(eight.quickjsMs / eight.nodeVmBeforeMs)} |`,
   ].join('\n');
   const markdown = [
     `ml step (the agent's whole call: walk-forward search over the plan's default grid, up to ${candidates} ` +
       `candidates, on ${BARS}-bar series, then the model written to Redis), median of ${rounds - 1} rounds after ` +
-      'a warm-up round, each sandbox on series of its own, order alternating:',
+      'a warm-up round, each sandbox on series of its own, order rotating. "Same code": node:vm runs the code ' +
+      'QuickJS runs (the sandboxes compared); "code before": node:vm runs the code generated before it kept running ' +
+      'sums (the same positions; the ml step as it was before issue 25):',
     '',
     table,
   ].join('\n');
   process.stdout.write(`\n${markdown}\n`);
-  const file = writeReport({
-    name: 'sandbox',
-    command: commandLine('bench:sandbox'),
-    machine,
-    startedAt,
-    markdown,
-    data: { rounds, bars: BARS, rows, all, eight, samples, ratios },
-  });
-  process.stderr.write(`[bench:sandbox] wrote ${file} and docs/BENCHMARKS.md\n`);
+  if (process.argv.includes('--no-report')) {
+    process.stderr.write('[bench:sandbox] --no-report: wrote nothing\n');
+  } else {
+    const file = writeReport({
+      name: 'sandbox',
+      command: commandLine('bench:sandbox'),
+      machine,
+      startedAt,
+      markdown,
+      data: { rounds, bars: BARS, rows, all, eight, samples, ratios, ratiosToBefore },
+    });
+    process.stderr.write(`[bench:sandbox] wrote ${file} and docs/BENCHMARKS.md\n`);
+  }
   redis.disconnect();
 }
 

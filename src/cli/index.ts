@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { BackendUnavailableError } from '../client/front-door';
 import { EXIT_BACKEND_UNAVAILABLE } from './context';
 import { devCommand } from './dev';
+import { initCommand } from './init';
 import { laneCommand } from './lane';
 import { mcpCommand } from './mcp';
 import { pipelineCommand } from './pipeline';
@@ -28,6 +29,7 @@ export function buildCli(): Command {
       'after',
       '\nExit status: 0 success, 1 failure (bad input, saga rolled back, task dead), 69 a backend is not reachable.',
     )
+    .addCommand(initCommand())
     .addCommand(devCommand())
     .addCommand(workerCommand())
     .addCommand(mcpCommand())

@@ -83,10 +83,11 @@ nav a { margin-right: .6rem; }
 h2 { font-size: 1.05rem; margin-top: 1.6rem; }
 table { border-collapse: collapse; margin: .5rem 0; }
 caption { text-align: left; font-weight: 600; padding: .2rem 0; }
-th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; text-align: right; vertical-align: top; }
-th[scope="row"], td.error, td:nth-child(4) { text-align: left; }
+th, td { border: 1px solid #d0d7de; padding: .2rem .4rem; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+abbr { text-decoration: none; }
 thead th { background: #f6f8fa; }
-.side-by-side { display: flex; flex-wrap: wrap; gap: 1.5rem; }
+.side-by-side { display: flex; flex-wrap: wrap; gap: 1rem; } .side-by-side table { font-size: 12px; } .side-by-side th, .side-by-side td { padding: .15rem .3rem; }
 .read-only { background: #fff8c5; padding: .2rem .6rem; border-radius: 4px; }
 #status.failed { color: #a40e26; font-weight: 600; } #status.ok { color: #116329; }
 tr.dead { background: #ffebe9; }

@@ -87,13 +87,13 @@ const LANE_COLUMNS = [
   'Type',
   'Backlog',
   'Running',
-  'Oldest waiting',
-  'Done / min',
+  '<abbr title="Oldest waiting task">Oldest</abbr>',
+  '<abbr title="Tasks done per minute (this process)">Done/min</abbr>',
   'p95 wait',
   'p95 run',
-  'Failures',
+  '<abbr title="Failed runs in the last minute (this process)">Failed</abbr>',
   'Retrying',
-  'Dead letters',
+  '<abbr title="Dead letters">Dead</abbr>',
   'Consumers',
 ];
 
@@ -104,10 +104,10 @@ export function lanesSection(rows: OverviewRow[], proc: ProcessRow): string {
     const body = mine
       .map(
         (r) => `<tr data-type="${esc(r.type)}">
-<th scope="row">${esc(r.type)}</th><td data-col="backlog">${r.lag}</td><td data-col="running">${r.pending}</td>
-<td data-col="oldest">${ms(r.oldestWaitingMs)}</td><td>${r.throughputPerMin ?? '–'}</td><td>${ms(r.p95WaitMs)}</td>
-<td>${ms(r.p95RunMs)}</td><td>${r.failures ?? '–'}</td><td>${r.delayed}</td>
-<td data-col="dead"><a href="/board?type=${encodeURIComponent(r.type)}#dead">${r.deadLetters}</a></td><td>${r.consumers}</td></tr>`,
+<th scope="row">${esc(r.type)}</th><td class="n" data-col="backlog">${r.lag}</td><td class="n" data-col="running">${r.pending}</td>
+<td class="n" data-col="oldest">${ms(r.oldestWaitingMs)}</td><td class="n">${r.throughputPerMin ?? '–'}</td><td class="n">${ms(r.p95WaitMs)}</td>
+<td class="n">${ms(r.p95RunMs)}</td><td class="n">${r.failures ?? '–'}</td><td class="n">${r.delayed}</td>
+<td class="n" data-col="dead"><a href="/board?type=${encodeURIComponent(r.type)}#dead">${r.deadLetters}</a></td><td class="n">${r.consumers}</td></tr>`,
       )
       .join('\n');
     return `<table aria-label="${lane} lane">

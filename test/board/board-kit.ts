@@ -53,7 +53,7 @@ export async function launchBrowser(
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: { width: 1500, height: 1000 },
+    viewport: { width: 1600, height: 1000 },
     extraHTTPHeaders: options.extraHTTPHeaders,
   });
   return {

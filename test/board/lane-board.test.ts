@@ -138,7 +138,7 @@ describe('lane board', () => {
     const row = page.locator(`#dead tbody tr:has(a:text-is("${taskId}"))`);
     await waitFor('the dead letter on the page', async () => (await row.count()) === 1, 15_000);
     expect(await row.textContent()).toContain('told to fail');
-    if (SCREENSHOTS) await page.screenshot({ path: docs('board-dead-letters.png'), fullPage: false });
+    if (SCREENSHOTS) await page.screenshot({ path: docs('board-dead-letters.png'), fullPage: true });
 
     await row.getByRole('button', { name: `Replay ${taskId}` }).click();
     await waitFor(

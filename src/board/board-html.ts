@@ -6,6 +6,7 @@
  */
 import type { DeadLetter } from '../lane/express-client';
 import { LANES } from '../lane/keys';
+import type { SagaStateView } from '../workflows/pipeline-definitions';
 import type { ConsumerRow, OverviewRow, ProcessRow, TaskView } from './board-data';
 
 export function esc(value: unknown): string {
@@ -198,7 +199,8 @@ export function sagasSection(rows: SagaRow[] | string, uiBase: string): string {
           ? `<button type="button" data-action="approve" data-saga="${esc(s.sagaId)}" aria-label="Approve ${esc(s.sagaId)}">Approve</button>
 <button type="button" data-action="reject" data-saga="${esc(s.sagaId)}" aria-label="Reject ${esc(s.sagaId)}">Reject</button>`
           : '';
-      return `<tr data-saga="${esc(s.sagaId)}"><th scope="row"><a href="${esc(ui)}">${esc(s.sagaId)}</a></th><td>${esc(s.group)}</td>
+      const steps = `/board/saga?id=${encodeURIComponent(s.sagaId)}`;
+      return `<tr data-saga="${esc(s.sagaId)}"><th scope="row"><a href="${esc(ui)}">${esc(s.sagaId)}</a> <a href="${esc(steps)}" aria-label="Steps of ${esc(s.sagaId)}">steps</a></th><td>${esc(s.group)}</td>
 <td data-col="state">${esc(s.state ?? s.status)}</td><td>${esc(s.step ?? '')}</td><td>${esc(s.startTime)}</td><td>${buttons}</td></tr>`;
     })
     .join('\n');
@@ -216,7 +218,7 @@ export function taskSection(id: string, view: TaskView | undefined, uiBase: stri
     ?.activity;
   const saga =
     activity?.workflowId && activity.runId
-      ? `<p>Saga step of <a href="${esc(`${uiBase}/workflows/${encodeURIComponent(activity.workflowId)}/${encodeURIComponent(activity.runId)}/history`)}">${esc(activity.workflowId)} in the Temporal UI</a>.</p>`
+      ? `<p>Saga step of <a href="${esc(`${uiBase}/workflows/${encodeURIComponent(activity.workflowId)}/${encodeURIComponent(activity.runId)}/history`)}">${esc(activity.workflowId)} in the Temporal UI</a>; <a href="/board/saga?id=${encodeURIComponent(activity.workflowId)}">the saga's steps</a>.</p>`
       : '';
   const rows: [string, string][] = [
     ['Task id', esc(i.taskId)],
@@ -236,6 +238,34 @@ ${rows.map(([k, v]) => `<tr><th scope="row">${k}</th><td>${v}</td></tr>`).join('
 <h3>Payload</h3><pre class="payload" aria-label="Payload">${view.payload === undefined ? '(not kept: the lane deletes a task’s entry when it finishes)' : esc(pretty(view.payload))}</pre>
 ${i.result !== undefined ? `<h3>Result</h3><pre aria-label="Result">${esc(pretty(i.result))}</pre>` : ''}
 ${i.error !== undefined ? `<h3>Error</h3><pre class="error" aria-label="Error">${esc(i.error)}</pre>` : ''}`;
+}
+
+/** A saga's steps and compensations, each lane-dispatched one linked to its lane task. */
+export function sagaSection(id: string, view: SagaStateView | string, uiBase: string): string {
+  if (typeof view === 'string') return `<p role="alert">Saga ${esc(id)}: ${esc(view)}</p>`;
+  const task = (taskId?: string) =>
+    taskId ? `<a href="/board/task?id=${encodeURIComponent(taskId)}">${esc(taskId)}</a>` : '–';
+  const ui = `${uiBase}/workflows/${encodeURIComponent(view.sagaId)}/${encodeURIComponent(view.runId)}/history`;
+  const steps = view.steps
+    .map(
+      (
+        st,
+      ) => `<tr><th scope="row">${esc(st.name)}</th><td>${esc(st.status)}</td><td class="n">${st.attempts}</td>
+<td>${esc(st.startedAt)}</td><td>${esc(st.finishedAt ?? '')}</td><td>${esc(st.lane ?? '')}</td><td>${task(st.taskId)}</td></tr>`,
+    )
+    .join('\n');
+  const comps = view.compensations
+    .map(
+      (c) =>
+        `<tr><th scope="row">${esc(c.step)}</th><td>${esc(c.status)}</td><td>${esc(c.lane ?? '')}</td><td>${task(c.taskId)}</td><td class="error">${esc(c.error ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  return `<p>State <strong data-field="saga-state">${esc(view.state)}</strong>${view.currentStep ? `, at ${esc(view.currentStep)}` : ''}. <a href="${esc(ui)}">In the Temporal UI</a>.</p>
+<table aria-label="Steps"><caption>Steps</caption>
+<thead><tr><th scope="col">Step</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col">Lane</th><th scope="col">Lane task</th></tr></thead>
+<tbody>${steps || '<tr><td colspan="7">No steps yet.</td></tr>'}</tbody></table>
+${comps ? `<table aria-label="Compensations"><caption>Compensations</caption><thead><tr><th scope="col">Step</th><th scope="col">Status</th><th scope="col">Lane</th><th scope="col">Lane task</th><th scope="col">Error</th></tr></thead><tbody>${comps}</tbody></table>` : ''}
+${view.error ? `<h3>Error</h3><pre class="error">${esc(pretty(view.error))}</pre>` : ''}`;
 }
 
 export function loginPage(message?: string): string {

@@ -23,6 +23,7 @@ import {
   lanesSection,
   loginPage,
   page,
+  sagaSection,
   sagasSection,
   taskSection,
   workersSection,
@@ -319,6 +320,23 @@ export function createBoard(o: BoardOptions): Board {
         res,
         200,
         page({ ...opts, title: `Task ${id}` }, `<h2>Task</h2>${taskSection(id, view, o.temporalUi)}`),
+      );
+    }
+    if (path === '/board/saga') {
+      const id = url.searchParams.get('id')?.trim() ?? '';
+      let view;
+      try {
+        view = await (await sagasOrFail()).getState(id);
+      } catch (err) {
+        view = err instanceof Error ? err.message : String(err);
+      }
+      return html(
+        res,
+        200,
+        page(
+          { ...opts, title: `Saga ${id}` },
+          `<h2>Saga ${esc(id)}</h2>${sagaSection(id, view, o.temporalUi)}`,
+        ),
       );
     }
     if (path === '/board' || path === '/board/') {

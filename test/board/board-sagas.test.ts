@@ -70,7 +70,7 @@ describe('lane board: sagas in flight', () => {
       async () => (await row.textContent())?.includes('awaiting approval'),
       30_000,
     );
-    const href = await row.getByRole('link', { name: sagaId }).getAttribute('href');
+    const href = await row.getByRole('link', { name: sagaId, exact: true }).getAttribute('href');
     expect(href).toMatch(
       new RegExp(`^http://127\\.0\\.0\\.1:8233/namespaces/default/workflows/${sagaId}/[0-9a-f-]+/history$`),
     );
@@ -89,6 +89,13 @@ describe('lane board: sagas in flight', () => {
       decision: 'approved',
       approver: 'lane board',
     });
+
+    // The saga's own page: its state and steps, linked from the list.
+    await page.goto(`${s.url}/board/saga?id=${encodeURIComponent(sagaId)}`);
+    expect(await page.locator('[data-field="saga-state"]').textContent()).toBe('completed');
+    const steps = page.getByRole('table', { name: 'Steps' });
+    for (const step of ['reasoning', 'codegen', 'ml', 'backtest'])
+      expect(await steps.locator(`tr:has(th:text-is("${step}"))`).textContent()).toContain('completed');
     await page.close();
   });
 

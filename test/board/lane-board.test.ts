@@ -162,6 +162,42 @@ describe('lane board', () => {
     await page.close();
   });
 
+  it('filters dead letters, and "Replay selected" replays the checked ones only', async () => {
+    const s = await stack('selection');
+    await s.startWorker();
+    const ids = [
+      await deadTask(s, 'board.work'),
+      await deadTask(s, 'board.work'),
+      await deadTask(s, 'board.work'),
+    ];
+    const filtered = await open(`${s.url}/board?type=board.work&q=${encodeURIComponent(ids[1]!)}`);
+    expect(await deadRows(filtered).count()).toBe(1);
+    await filtered.close();
+
+    const page = await open(`${s.url}/board?type=board.work`);
+    expect(await deadRows(page).count()).toBe(3);
+    await page.getByRole('checkbox', { name: `Select ${ids[0]}` }).check();
+    await page.getByRole('checkbox', { name: `Select ${ids[2]}` }).check();
+    // A live update that re-renders the list (a new letter arrives) keeps the selection.
+    const late = await deadTask(s, 'board.work');
+    await waitFor('the new letter on the page', async () => (await deadRows(page).count()) === 4, 15_000);
+    expect(await page.getByRole('checkbox', { name: `Select ${ids[2]}` }).isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Replay selected' }).click();
+    await waitFor(
+      'two replayed',
+      async () => (await statusText(page))?.startsWith('Replayed 2 task(s)'),
+      15_000,
+    );
+    for (const id of [ids[0]!, ids[2]!])
+      expect((await s.express.result(id, { waitMs: 15_000 })).status).toBe('succeeded');
+    expect((await s.express.deadLetters('board.work', 'express')).map((l) => l.taskId)).toEqual([
+      ids[1],
+      late,
+    ]);
+    await waitFor('two left on the page', async () => (await deadRows(page).count()) === 2, 15_000);
+    await page.close();
+  });
+
   it('Purge removes one dead letter, and "Purge all" empties the list', async () => {
     const s = await stack('purge');
     await s.startWorker();

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import { inputRequired, type InputRequest } from '@modelcontextprotocol/server';
+import type { SagaClient } from '../client/saga-client';
 import type { SagaStateView } from '../workflows/pipeline-contract';
+import { followSaga } from './saga-follower';
 
 /** The key of the approval in `inputRequests` / `inputResponses`. */
 export const APPROVAL_INPUT_KEY = 'approval';
@@ -56,4 +58,51 @@ export function approvalAnswer(response: unknown): ApprovalAnswer | string {
       .map((i) => `${i.path.join('.') || 'content'}: ${i.message}`)
       .join('; ')}`;
   return { ...parsed.data, comment: parsed.data.decision === 'approve' ? parsed.data.reason : undefined };
+}
+
+/**
+ * Sends the answer as the saga's approve / reject update. The workflow's validator refuses an answer to a saga that
+ * is not (or no longer) waiting: that comes back as a SagaClientError saying why, and the saga is unchanged.
+ */
+export async function applyApproval(
+  sagas: SagaClient,
+  sagaId: string,
+  answer: ApprovalAnswer,
+): Promise<void> {
+  if (answer.decision === 'approve')
+    await sagas.approve(sagaId, { approver: answer.approver, comment: answer.comment });
+  else await sagas.reject(sagaId, { reason: answer.reason, approver: answer.approver });
+}
+
+/**
+ * Follows the saga until it waits at an approval gate (its state then), or until it ends, `timeoutMs` passes or the
+ * request is cancelled (undefined).
+ */
+export async function untilApprovalGate(
+  sagas: SagaClient,
+  sagaId: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<SagaStateView | undefined> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), timeoutMs);
+  const onAbort = () => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  let waiting: SagaStateView | undefined;
+  try {
+    // A transition's SagaState may name the gate itself (approve_backtest): ask the saga at each one.
+    await followSaga(sagas, sagaId, {
+      signal: stop.signal,
+      onTransition: async () => {
+        const state = await sagas.getState(sagaId);
+        if (state.state !== 'awaiting_approval') return;
+        waiting = state;
+        stop.abort();
+      },
+    });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+  return waiting;
 }

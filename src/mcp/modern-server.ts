@@ -20,6 +20,7 @@ import {
 import { DEFAULT_TASK_SCHEMAS } from '../client/front-door';
 import type { TaskSchema } from '../lane/task-types';
 import type { McpBackends } from './backends';
+import { approvalStateCodec, callWithApprovalRounds, type ApprovalRoundsDeps } from './modern-approval';
 import { registerModernTasks, taskCreated, tasksExtensionRequested, TASKS_EXTENSION } from './modern-tasks';
 import {
   completeDatasets,
@@ -47,6 +48,11 @@ export interface ModernMcpServerOptions {
   maxWaitMs?: number;
   /** Poll intervals and retention reported on tasks. @defaultValue see TaskStoreOptions */
   tasks?: TaskStoreOptions;
+  /**
+   * HMAC key (at least 32 bytes) of the approval rounds' `requestState`; every process behind one endpoint needs the
+   * same. @defaultValue a key made for this process
+   */
+  requestStateKey?: string;
   /** Directory of the data sets offered as the prompt's completions. @defaultValue the package's `data/` */
   dataDir?: string;
   name?: string;
@@ -58,6 +64,7 @@ const LISTED_SAGAS = 50;
 export function createModernMcpServer(options: ModernMcpServerOptions): ModernMcpServer {
   const readOnly = options.readOnly ?? false;
   const { backends } = options;
+  const codec = approvalStateCodec(options.requestStateKey);
   const server = new ModernMcpServer(
     { name: options.name ?? 'sagalane', version: options.version ?? packageVersion() },
     {
@@ -67,6 +74,8 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
         prompts: { listChanged: false },
         extensions: { [TASKS_EXTENSION]: {} },
       },
+      // The SDK checks an echoed requestState before a handler runs: a tampered or expired one is refused (-32602).
+      requestState: { verify: codec.verify },
       instructions:
         'sagalane runs research pipelines (idea + market symbol -> plan -> strategy code -> fitted parameters -> ' +
         'backtest) as durable sagas that roll back on failure, and single agent tasks on a fast Redis lane. ' +
@@ -78,7 +87,11 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
   const describe = (err: unknown) => describeFailure(err, options.addresses);
   const store = new SagalaneTaskStore(backends, { ...options.tasks, readOnly });
   const deps: ToolDeps = {
-    tools: modernToolRegistry(server, store, describe),
+    tools: modernToolRegistry(server, store, describe, {
+      backends,
+      codec,
+      maxWaitMs: options.maxWaitMs ?? 60_000,
+    }),
     backends,
     // 2026-07-28 drops logging/setLevel and server-initiated log streams: nothing to send to.
     log: () => undefined,
@@ -120,6 +133,7 @@ function modernToolRegistry(
   server: ModernMcpServer,
   store: SagalaneTaskStore,
   describe: (err: unknown) => string,
+  rounds: ApprovalRoundsDeps,
 ): ToolRegistry {
   const handling = { describe, report: () => undefined };
   return {
@@ -143,10 +157,10 @@ function modernToolRegistry(
             return runToolResult(() => Promise.reject(err), handling);
           }
         }
-        return runToolResult(async () => {
-          const work = await handlers.start(args);
-          return handlers.answer(args, work, toolCallOf(ctx));
-        }, handling);
+        return runToolResult(
+          () => callWithApprovalRounds(rounds, ctx, toolCallOf(ctx), args, handlers),
+          handling,
+        );
       }) as never);
     },
   };

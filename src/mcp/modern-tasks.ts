@@ -21,7 +21,7 @@ import {
 import type { Task } from '@modelcontextprotocol/sdk/types.js';
 import { SagaClientError } from '../client/errors';
 import type { McpBackends } from './backends';
-import { approvalAnswer, approvalInputRequests, APPROVAL_INPUT_KEY } from './approval-input';
+import { applyApproval, approvalAnswer, approvalInputRequests, APPROVAL_INPUT_KEY } from './approval-input';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import type { StartedWork } from './tool-registry';
 
@@ -45,11 +45,15 @@ export interface ModernTasksOptions {
 }
 
 /** The extension's Task: the 2025-11-25 task's fields with the durations renamed (`ttlMs`, `pollIntervalMs`). */
-function extensionTask(task: Task, status: string = task.status): Record<string, unknown> {
+function extensionTask(
+  task: Task,
+  status: string = task.status,
+  statusMessage = task.statusMessage,
+): Record<string, unknown> {
   return {
     taskId: task.taskId,
     status,
-    ...(task.statusMessage ? { statusMessage: task.statusMessage } : {}),
+    ...(statusMessage ? { statusMessage } : {}),
     createdAt: task.createdAt,
     lastUpdatedAt: task.lastUpdatedAt,
     ttlMs: task.ttl ?? null,
@@ -146,9 +150,7 @@ export function registerModernTasks(
         throw new ProtocolError(INVALID_PARAMS, `${answer}; task ${params.taskId} was not changed`);
       const sagas = await backends.sagas();
       try {
-        if (answer.decision === 'approve')
-          await sagas.approve(params.taskId, { approver: answer.approver, comment: answer.comment });
-        else await sagas.reject(params.taskId, { reason: answer.reason, approver: answer.approver });
+        await applyApproval(sagas, params.taskId, answer);
       } catch (err) {
         // A second answer, or one to a saga that moved on: the saga's validator refused it.
         if (err instanceof SagaClientError) throw new ProtocolError(INVALID_PARAMS, err.message);
@@ -186,12 +188,24 @@ export function registerModernTasks(
     if (task.status === 'working') {
       const waiting = await approvalWaiting(task);
       if (waiting)
-        return { ...extensionTask(task, 'input_required'), inputRequests: approvalInputRequests(waiting) };
+        return {
+          ...extensionTask(
+            task,
+            'input_required',
+            `awaiting_approval (${waiting.currentStep ?? 'approval'}): answer inputRequests.${APPROVAL_INPUT_KEY} ` +
+              'with tasks/update (or approve_saga / reject_saga)',
+          ),
+          inputRequests: approvalInputRequests(waiting),
+        };
       return extensionTask(task);
     }
     if (task.status === 'cancelled') return extensionTask(task);
     const result = await store.getTaskResult(task.taskId);
     // The tool ran: a saga that rolled back (or a dead lane task) is a completed task with an isError result.
-    return { ...extensionTask(task, 'completed'), result };
+    const message =
+      task.status === 'completed'
+        ? 'completed: the result is in result'
+        : `${task.statusMessage} (see result)`;
+    return { ...extensionTask(task, 'completed', message), result };
   }
 }

@@ -84,16 +84,15 @@ export function registerStartPipeline(ctx: ToolDeps): void {
         return { kind: 'saga', id: started.sagaId, started };
       },
       answer: async (args, work, call) => {
-        if (!args.wait)
-          return okResult({
-            ...work.started,
-            state: 'pending',
-            next: `Call get_saga with sagaId "${work.id}" to follow it.`,
-          });
+        const next = `Call get_saga with sagaId "${work.id}" to follow it.`;
+        if (!args.wait && work.started) return okResult({ ...work.started, state: 'pending', next });
         const sagas = await backends.sagas();
+        // Answered later (the approval round of a 2026-07-28 call): the saga's state now.
+        if (!args.wait) return okResult({ ...(await sagas.getState(work.id)), next });
         await reportSagaProgress(sagas, work.id, call);
         return sagaOutcome(sagas, work.id, { signal: call.signal });
       },
+      stopsForApproval: (args) => args.approval !== undefined,
     },
   );
 }

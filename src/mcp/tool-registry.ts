@@ -43,6 +43,11 @@ export interface TaskToolHandlers<S extends ToolShape> {
   start(args: ToolArgs<S>): Promise<StartedWork>;
   /** A plain call's answer once the work started (at once, or after waiting if the arguments ask for it). */
   answer(args: ToolArgs<S>, work: StartedWork, call: ToolCall): Promise<CallToolResult>;
+  /**
+   * Whether the saga these arguments start waits at an approval gate: a 2026-07-28 plain call then answers
+   * `input_required` with the approval once the saga is there (modern-approval.ts).
+   */
+  stopsForApproval?(args: ToolArgs<S>): boolean;
 }
 
 export interface ToolRegistry {

@@ -81,7 +81,7 @@ export async function modernRpc(
   url: string,
   method: string,
   params: Record<string, unknown>,
-  opts: { tasks?: boolean } = {},
+  opts: { tasks?: boolean; elicitation?: boolean } = {},
 ): Promise<{ result?: ExtensionTask; error?: { code: number; message: string; data?: unknown } }> {
   const name = (params.name ?? params.uri ?? params.taskId) as string | undefined;
   const response = await fetch(url, {
@@ -102,9 +102,10 @@ export async function modernRpc(
         _meta: {
           'io.modelcontextprotocol/protocolVersion': MODERN,
           'io.modelcontextprotocol/clientInfo': { name: 'modern-rpc-test', version: '1.0.0' },
-          'io.modelcontextprotocol/clientCapabilities': opts.tasks
-            ? { extensions: { [TASKS_EXTENSION]: {} } }
-            : {},
+          'io.modelcontextprotocol/clientCapabilities': {
+            ...(opts.tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
+            ...(opts.elicitation ? { elicitation: { form: {} } } : {}),
+          },
         },
       },
     }),

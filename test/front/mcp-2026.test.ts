@@ -13,9 +13,11 @@ import type { SagaStateView } from '../../src/workflows/pipeline-contract';
 import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { pollUntil, startFrontStack, type FrontStack } from './front-kit';
+import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
   callForTask,
   MODERN,
+  modernRpc,
   modernHttpClient,
   modernStdioClient,
   TASKS_EXTENSION,
@@ -239,5 +241,72 @@ describe('MCP 2026-07-28 beside 2025-11-25', () => {
     );
     expect(rolledBack.error).toMatchObject({ reason: 'cancelled' });
     expect((await get(cancel.taskId)).status).toBe('cancelled');
+  });
+
+  it('a plain 2026-07-28 start with an approval gate answers input_required, the retry answers it, a tampered requestState is refused', async () => {
+    const proc = await spawn();
+    const args = { idea: 'ask me in the call', symbol: 'MEANREV', approval: 'before_backtest' };
+    const asClient = { elicitation: true };
+    const first = await modernRpc(
+      proc.url,
+      'tools/call',
+      { name: 'start_pipeline', arguments: args },
+      asClient,
+    );
+    if (first.result?.resultType !== 'input_required') throw new Error(JSON.stringify(first));
+    const asked = first.result as unknown as {
+      resultType: string;
+      requestState: string;
+      inputRequests: Record<string, { method: string; params: { message: string } }>;
+    };
+    expect(asked.resultType).toBe('input_required');
+    expect(asked.inputRequests.approval?.method).toBe('elicitation/create');
+    const sagaId = /Saga (\S+) /.exec(asked.inputRequests.approval!.params.message)![1]!;
+    expect((await stack.sagas.getState(sagaId)).state).toBe('awaiting_approval');
+
+    const retry = (requestState: string, inputResponses: Record<string, unknown>) =>
+      modernRpc(
+        proc.url,
+        'tools/call',
+        { name: 'start_pipeline', arguments: args, requestState, inputResponses },
+        asClient,
+      );
+    const approve = { approval: { action: 'accept', content: { decision: 'approve', approver: 'mrtr' } } };
+    // The state names another saga, its MAC left as it was: refused before anything runs.
+    const [version, body, mac] = asked.requestState.split('.');
+    const sealed = JSON.parse(Buffer.from(body!, 'base64url').toString()) as { p: { sagaId: string } };
+    sealed.p.sagaId = 'pipeline-OTHER-0';
+    const tampered = `${version}.${Buffer.from(JSON.stringify(sealed)).toString('base64url')}.${mac}`;
+    expect((await retry(tampered, approve)).error).toMatchObject({ code: -32602 });
+    expect((await retry(`${asked.requestState}x`, approve)).error).toMatchObject({ code: -32602 });
+    const malformed = await retry(asked.requestState, {
+      approval: { action: 'accept', content: { decision: 'perhaps' } },
+    });
+    expect(malformed.result).toMatchObject({ isError: true });
+    expect((await stack.sagas.getState(sagaId)).state).toBe('awaiting_approval');
+
+    const answered = await retry(asked.requestState, approve);
+    expect(answered.result).toMatchObject({ resultType: 'complete', structuredContent: { sagaId } });
+    await pollUntil(
+      () => stack.sagas.getState(sagaId),
+      (s) => s.state === 'completed',
+    );
+
+    // The SDK v2 client fulfils the round itself through its elicitation handler, inside one callTool.
+    const client = keep(
+      new ModernClient(
+        { name: 'mrtr-test', version: '1.0.0' },
+        { versionNegotiation: { mode: { pin: MODERN } }, capabilities: { elicitation: { form: {} } } },
+      ),
+    );
+    const questions: string[] = [];
+    client.setRequestHandler('elicitation/create', async (request) => {
+      questions.push(String(request.params.message));
+      return { action: 'accept', content: { decision: 'approve', approver: 'v2-client' } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(proc.url)));
+    const done = await client.callTool({ name: 'start_pipeline', arguments: { ...args, wait: true } });
+    expect(questions).toHaveLength(1);
+    expect((done.structuredContent as unknown as SagaStateView).state).toBe('completed');
   });
 });

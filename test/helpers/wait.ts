@@ -4,9 +4,12 @@
  * that is still coming up answers later.
  */
 
-/** Polls `probe` until it returns a value other than `undefined` or `false`; fails with `what` after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns a value other than `undefined` or `false`; fails with `what` after `timeoutMs`.
+ * `what` may be a function, read when the time is up: the place to say what the probe saw last.
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 60_000,
   intervalMs = 100,
@@ -23,7 +26,8 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+  const described = typeof what === 'function' ? what() : what;
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+    `timed out after ${timeoutMs} ms waiting for ${described}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
   );
 }

@@ -18,21 +18,7 @@ import {
 import { redisCheck, temporalCheck } from '../../src/observability/readiness';
 import { freePort } from '../helpers/ports';
 import { PrivateRedis } from '../helpers/private-redis';
-
-/** Polls `probe` until it returns a value, or fails with the last observation after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from '../helpers/wait';
 
 async function readyz(server: ObservabilityServer): Promise<{ status: number; body: ReadinessReport }> {
   const res = await fetch(`${server.url}/readyz`);
@@ -58,7 +44,7 @@ describe('observability HTTP server', () => {
       enableOfflineQueue: false,
     });
     redis.on('error', () => undefined);
-    await eventually('our redis-server to answer', async () => (redis.status === 'ready' ? true : undefined));
+    await waitFor('our redis-server to answer', () => redis.status === 'ready', 15_000);
     temporal = await Connection.connect({ address: temporalAddress() });
     server = await startObservabilityServer({
       port: 0,
@@ -139,10 +125,14 @@ describe('observability HTTP server', () => {
     ]);
 
     await privateRedis.crash();
-    const down = await eventually('/readyz to report Redis down', async () => {
-      const r = await readyz(server);
-      return r.status === 503 ? r : undefined;
-    });
+    const down = await waitFor(
+      '/readyz to report Redis down',
+      async () => {
+        const r = await readyz(server);
+        return r.status === 503 && r;
+      },
+      15_000,
+    );
     expect(down.body.status).toBe('not_ready');
     expect(down.body.failing).toEqual(['redis']);
     const redisResult = down.body.checks.find((c) => c.name === 'redis');
@@ -154,10 +144,14 @@ describe('observability HTTP server', () => {
     expect(scrape).toContain('sagalane_dependency_up{dependency="temporal"} 1');
 
     await privateRedis.start();
-    const back = await eventually('/readyz to be ready again', async () => {
-      const r = await readyz(server);
-      return r.status === 200 ? r : undefined;
-    });
+    const back = await waitFor(
+      '/readyz to be ready again',
+      async () => {
+        const r = await readyz(server);
+        return r.status === 200 && r;
+      },
+      15_000,
+    );
     expect(back.body.failing).toEqual([]);
     const rescrape = await (await fetch(`${server.url}/metrics`)).text();
     expect(rescrape).toContain('sagalane_dependency_up{dependency="redis"} 1');

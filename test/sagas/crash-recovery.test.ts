@@ -8,6 +8,7 @@ import type Redis from 'ioredis';
 import { recordedCalls, releaseStep, type PipelineScenario } from '../fixtures/test-activities';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import type { PipelineResult } from '../../src/workflows/pipeline-contract';
 import { queryState, startPipeline } from './saga-test-kit';
 
@@ -59,16 +60,6 @@ async function spawnWorker(
   return { child, exited, output: () => output };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('saga crash recovery with real worker processes', () => {
   let ctx: TemporalTestContext;
   let redis: Redis;
@@ -99,7 +90,7 @@ describe('saga crash recovery with real worker processes', () => {
     const handle = await startPipeline(ctx.client, taskQueue, { idea: 'survive a crash', symbol: 'CRASH' });
     await waitFor('ml to start on the first worker', async () => {
       const calls = await recordedCalls(redis, keyPrefix, handle.workflowId);
-      return calls.some((c) => c.name === 'ml') ? true : undefined;
+      return calls.some((c) => c.name === 'ml');
     });
 
     first.child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import {
 } from '../fixtures/test-activities';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import {
   PIPELINE_STEPS,
   RESEARCH_PIPELINE_WORKFLOW,
@@ -304,15 +305,17 @@ describe('researchPipeline saga on a real Temporal dev server', () => {
     const handle = await start({ idea: 'find me', symbol: 'VIS' }, { failAt: 'codegen' });
     await failureOf(handle);
     const query = `SagaState="rolled_back" AND SagaStep="codegen" AND WorkflowId="${handle.workflowId}"`;
-    const deadline = Date.now() + 15_000;
-    let found: string[] = [];
     // Visibility is eventually consistent.
-    while (Date.now() < deadline) {
-      found = [];
-      for await (const wf of ctx.client.workflow.list({ query })) found.push(wf.workflowId);
-      if (found.length) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const found = await waitFor(
+      'the saga in the SagaState listing',
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of ctx.client.workflow.list({ query })) ids.push(wf.workflowId);
+        return ids.length > 0 && ids;
+      },
+      15_000,
+      200,
+    );
     expect(found).toEqual([handle.workflowId]);
     const completedQuery = `SagaState="completed" AND WorkflowId="${handle.workflowId}"`;
     const notFound: string[] = [];

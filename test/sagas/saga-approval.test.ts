@@ -12,6 +12,7 @@ import {
 } from '../fixtures/test-activities';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import { SagaClient } from '../../src/client/saga-client';
 import { SagaNotAwaitingApprovalError } from '../../src/client/errors';
 import { PIPELINE_APPROVAL_STEP, type PipelineInput } from '../../src/workflows/pipeline-contract';
@@ -57,14 +58,15 @@ describe('approval gates (researchPipeline approval: before_backtest)', () => {
     return sagaId;
   };
   const awaitingApproval = async (sagaId: string) => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const state = await sagas.getState(sagaId).catch(() => undefined);
-      if (state?.state === 'awaiting_approval') return state;
-      if (Date.now() > deadline)
-        throw new Error(`saga ${sagaId} never awaited approval: ${JSON.stringify(state)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let last: SagaStateView | undefined;
+    return waitFor(
+      () => `saga ${sagaId} to await approval; last: ${JSON.stringify(last)}`,
+      async () => {
+        last = await sagas.getState(sagaId);
+        return last.state === 'awaiting_approval' && last;
+      },
+      20_000,
+    );
   };
   const updateEvents = async (sagaId: string) => {
     const history = await ctx.client.workflow.getHandle(sagaId).fetchHistory();
@@ -171,9 +173,7 @@ describe('approval gates (researchPipeline approval: before_backtest)', () => {
       { idea: 'blocked in ml', symbol: 'BLOCKED' },
       { workflowId: sagaId, tuning: FAST_TUNING },
     );
-    const deadline = Date.now() + 20_000;
-    while ((await sagas.getState(sagaId).catch(() => undefined))?.state !== 'ml' && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the saga in ml', async () => (await sagas.getState(sagaId)).state === 'ml', 20_000);
     const err = await sagas.reject(sagaId, { reason: 'no' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SagaNotAwaitingApprovalError);
     expect((err as SagaNotAwaitingApprovalError).state).toBe('ml');

@@ -2,6 +2,7 @@
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { createTripActivities } from '../fixtures/test-activities';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import { sagaStateQuery } from '../../src/workflows/saga';
 import type { TripSagaInput } from '../fixtures/test-workflows';
 import { recordingSinks, type SinkEvent } from './saga-test-kit';
@@ -73,8 +74,7 @@ describe('Saga helper in a user workflow', () => {
 
   it('rolls back on Temporal cancellation (`temporal workflow cancel`) and ends the workflow cancelled', async () => {
     const handle = await run({ holdLastStep: true });
-    const deadline = Date.now() + 15_000;
-    while (!log.includes('hold') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the last step to hold', () => log.includes('hold'), 15_000, 50);
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);

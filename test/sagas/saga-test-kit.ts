@@ -11,6 +11,7 @@ import {
   type SagaStateView,
 } from '../../src/workflows/pipeline-contract';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../../src/workflows/saga-sinks';
+import { waitFor } from '../helpers/wait';
 
 /** Short timings so failed steps, cancels and dead workers are noticed in a second or two. */
 export const FAST_TUNING: PipelineTuning = {
@@ -69,19 +70,15 @@ export async function waitForState(
   predicate: (s: SagaStateView) => boolean,
   timeoutMs = 20_000,
 ): Promise<SagaStateView> {
-  const deadline = Date.now() + timeoutMs;
   let last: SagaStateView | undefined;
-  while (Date.now() < deadline) {
-    try {
+  return waitFor(
+    () => `saga ${handle.workflowId} to reach the expected state; last: ${JSON.stringify(last)}`,
+    async () => {
+      // Before the first workflow task has run the query fails: waitFor tries again.
       last = await queryState(handle);
-      if (predicate(last)) return last;
-    } catch {
-      // The first workflow task may not have run yet.
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `saga ${handle.workflowId} did not reach the expected state; last: ${JSON.stringify(last)}`,
+      return predicate(last) && last;
+    },
+    timeoutMs,
   );
 }
 

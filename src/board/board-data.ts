@@ -38,6 +38,22 @@ export interface ProcessRow {
   /** The autoscaler's current concurrency (slots) of this process's express workers; undefined without workers. */
   concurrency?: number;
   inFlight?: number;
+  /** Each express worker of this process. */
+  workers?: ProcessWorker[];
+}
+
+export interface ProcessWorker {
+  consumer?: string;
+  concurrency: number;
+  inFlight: number;
+  /** Most pool threads per lane (for pooled, CPU-bound handlers). */
+  poolThreads?: { express: number; standard: number };
+}
+
+/** What an ExpressWorker shows besides the load the metrics read (duck-typed: the metrics hold any load source). */
+interface WorkerFacts {
+  consumerName?: string;
+  options?: { poolThreads?: { express: number; standard: number } };
 }
 
 export interface TaskView {
@@ -130,6 +146,15 @@ export class BoardData {
     return {
       concurrency: workers.reduce((n, w) => n + w.concurrency, 0),
       inFlight: workers.reduce((n, w) => n + w.inFlight, 0),
+      workers: workers.map((w) => {
+        const facts = w as typeof w & WorkerFacts;
+        return {
+          consumer: facts.consumerName,
+          concurrency: w.concurrency,
+          inFlight: w.inFlight,
+          poolThreads: facts.options?.poolThreads,
+        };
+      }),
     };
   }
 

@@ -133,10 +133,19 @@ export function workersSection(consumers: ConsumerRow[], proc: ProcessRow): stri
 <td>${c.dead ? 'Dead: silent past the limit; the janitor reclaims its entries once idle past its min idle time' : 'alive'}</td></tr>`,
     )
     .join('\n');
-  const slots =
-    proc.concurrency === undefined
-      ? ''
-      : `<p>Slots of this process's express workers: ${proc.inFlight} in use, ${proc.concurrency - (proc.inFlight ?? 0)} free (autoscaler target ${proc.concurrency}).</p>`;
+  const mine = (proc.workers ?? [])
+    .map(
+      (
+        w,
+      ) => `<tr><th scope="row">${esc(w.consumer ?? '(unnamed)')}</th><td class="n">${w.concurrency}</td><td class="n">${w.inFlight}</td>
+<td class="n">${Math.max(0, w.concurrency - w.inFlight)}</td><td>${w.poolThreads ? `express ${w.poolThreads.express}, standard ${w.poolThreads.standard}` : '–'}</td></tr>`,
+    )
+    .join('\n');
+  const slots = mine
+    ? `<table aria-label="This process's workers"><caption>This process's express workers</caption>
+<thead><tr><th scope="col">Consumer</th><th scope="col">Slots (autoscaler target)</th><th scope="col">In use</th><th scope="col">Free</th><th scope="col">Pool threads (most)</th></tr></thead>
+<tbody>${mine}</tbody></table>`
+    : '';
   return `${slots}<table aria-label="Consumers">
 <caption>Consumers of the group</caption>
 <thead><tr><th scope="col">Consumer</th><th scope="col">Last seen</th><th scope="col">In hand</th><th scope="col">Streams</th><th scope="col">State</th></tr></thead>

@@ -113,6 +113,13 @@ describe('lane board', () => {
       async () => (await page.locator('#workers tbody tr[data-consumer]').count()) > 0,
       15_000,
     );
+    const consumer = await page.locator('#workers tbody tr[data-consumer]').getAttribute('data-consumer');
+    expect(await page.locator('#workers tbody tr[data-consumer] td').nth(3).textContent()).toBe('alive');
+    // This process's worker: its slots and pool threads, under the same consumer name.
+    const mine = page.getByRole('table', { name: "This process's workers" }).locator('tbody tr');
+    expect(await mine.count()).toBe(1);
+    expect(await mine.locator('th').textContent()).toBe(consumer);
+    expect(await mine.textContent()).toMatch(/express \d+, standard \d+/);
     expect(await sameDocument(page)).toBe('same document');
     if (SCREENSHOTS) {
       await s.express.submitMany(

@@ -42,7 +42,13 @@ export class ProcessWindow {
   async figures(now = Date.now()): Promise<Map<string, WindowFigures>> {
     const last = this.samples.at(-1);
     if (!last || now - last.at >= this.minSpacingMs) this.samples.push(await this.sample(now));
-    this.samples = this.samples.filter((s, i) => i === this.samples.length - 1 || now - s.at <= WINDOW_MS);
+    // The base is the newest sample at least a minute old (or the oldest there is): the figures always cover a
+    // minute once there is one, never less because the sample just past the minute was dropped.
+    let base = 0;
+    this.samples.forEach((sample, i) => {
+      if (now - sample.at >= WINDOW_MS) base = i;
+    });
+    if (base > 0) this.samples = this.samples.slice(base);
     const newest = this.samples.at(-1)!;
     const oldest = this.samples[0]!;
     const out = new Map<string, WindowFigures>();

@@ -38,7 +38,7 @@ import {
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../logger';
-import { laneStepResult } from './lane-step';
+import { laneStepCancellation, laneStepResult, type LaneStepRef } from './lane-step';
 import {
   STEP_TASK_MAX_ATTEMPTS,
   stepCancelKey,
@@ -228,6 +228,7 @@ export function defineActivityStepType<I, O>(
       if (payload.taskToken === undefined) return runAwaited(payload, ctx);
       const token = Buffer.from(payload.taskToken, 'base64');
       const meta = { taskId: ctx.taskId, ...payload.activity };
+      const ref: LaneStepRef = { lane: payload.lane, taskId: ctx.taskId, attempt: payload.activity.attempt };
       // Before any work: a rerun of a task whose attempt already finished (its first worker completed it and died
       // before acknowledging the entry) or timed out stops here. With a ledger, a first run skips the call: no earlier
       // run can have finished the attempt (a cancel or timeout meanwhile reaches it with the first periodic heartbeat,
@@ -236,7 +237,9 @@ export function defineActivityStepType<I, O>(
       const before = firstRun ? undefined : await heartbeatOnce(completion, token, undefined);
       if (before?.kind === 'gone') return dropped(log, meta, before.error);
       if (before?.kind === 'cancelled') {
-        return write(log, meta, writeRetryMs, 'cancelled', () => completion.reportCancellation(token));
+        return write(log, meta, writeRetryMs, 'cancelled', () =>
+          completion.reportCancellation(token, laneStepCancellation(ref)),
+        );
       }
       const run = new HeartbeatedRun(completion, token, heartbeatIntervalMs, ctx.signal, log, meta);
       let value: O;
@@ -251,7 +254,7 @@ export function defineActivityStepType<I, O>(
         });
       } catch (err) {
         const stop = await run.finish();
-        return afterFailure(err, stop, ctx, token);
+        return afterFailure(err, stop, ctx, token, ref);
       }
       const stop = await run.finish();
       if (stop?.kind === 'gone') return dropped(log, meta, stop.error);
@@ -315,11 +318,15 @@ export function defineActivityStepType<I, O>(
     stop: StopReason | undefined,
     ctx: TaskContext,
     token: Uint8Array,
+    ref: LaneStepRef,
   ): Promise<StepTaskOutcome> {
     const meta = { taskId: ctx.taskId, activityType };
     if (stop?.kind === 'gone') return dropped(log, meta, stop.error);
     if (stop?.kind === 'cancelled') {
-      return write(log, meta, writeRetryMs, 'cancelled', () => completion.reportCancellation(token));
+      // With where it ran: the saga's state names the lane task of a step cancelled mid-run.
+      return write(log, meta, writeRetryMs, 'cancelled', () =>
+        completion.reportCancellation(token, laneStepCancellation(ref)),
+      );
     }
     // The lane stopped the task (shutdown past the drain limit, lane timeout): it is handed back or ends on the
     // lane; Temporal is not told, its own timeouts decide about the attempt.

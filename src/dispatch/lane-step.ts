@@ -60,6 +60,23 @@ export function laneStepResult<T>(value: T, ref: LaneStepRef): LaneStepResult<T>
   return { [LANE_STEP_MARKER]: { ...ref }, value };
 }
 
+/**
+ * The details a lane task reports a step's cancellation with: where the step was running, so the saga's state names
+ * the lane task of a step cancelled mid-run as it does for one that completed.
+ */
+export function laneStepCancellation(ref: LaneStepRef): { [LANE_STEP_MARKER]: LaneStepRef } {
+  return { [LANE_STEP_MARKER]: { ...ref } };
+}
+
+/** The lane task a cancelled activity's failure names (its cancellation's details), if a lane task ran it. */
+export function cancelledLaneStep(err: unknown): LaneStepRef | undefined {
+  const details = (err as { cause?: { details?: unknown } } | undefined)?.cause?.details;
+  const first: unknown = Array.isArray(details) ? details[0] : undefined;
+  if (typeof first !== 'object' || first === null || !(LANE_STEP_MARKER in first)) return undefined;
+  return unwrapLaneStepResult({ [LANE_STEP_MARKER]: (first as Record<string, unknown>)[LANE_STEP_MARKER] })
+    .ran;
+}
+
 /** Splits an activity result into the agent's value and, for a lane-dispatched step, where it ran. */
 export function unwrapLaneStepResult<T>(result: unknown): { value: T; ran?: LaneStepRef } {
   if (typeof result === 'object' && result !== null && LANE_STEP_MARKER in result) {

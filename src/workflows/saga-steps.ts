@@ -6,7 +6,12 @@
  *
  * Zod-free and deterministic: workflow bundles import this module (`sagalane/workflows`).
  */
-import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { StepLane } from '../dispatch/lane-step';
 
 /** One step of a saga; its key in the steps object is the step's activity type. */
@@ -18,7 +23,11 @@ export interface SagaStepDeclaration {
    * @defaultValue 'standard'
    */
   lane?: StepLane;
-  /** Options of the step's activity. @defaultValue `{ startToCloseTimeout: '1 minute' }` (Temporal's retry policy) */
+  /**
+   * Options of the step's activity, over `stepActivities`' defaults: `startToCloseTimeout: '1 minute'`, Temporal's
+   * retry policy, and `cancellationType: WAIT_CANCELLATION_COMPLETED`, so a cancelled step's rollback starts once the
+   * step really stopped (lane steps heartbeat and stop within ~250 ms; an in-worker activity must heartbeat to notice).
+   */
   activity?: ActivityOptions;
   /** Options of the compensation's activity. @defaultValue the step's `activity` options */
   compensationActivity?: ActivityOptions;
@@ -45,6 +54,8 @@ export interface DeclaredActivity {
 
 const ACTIVITY_TYPE = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const DEFAULT_OPTIONS: ActivityOptions = { startToCloseTimeout: '1 minute' };
+/** Not Temporal's TRY_CANCEL: the saga compensates a cancelled step only after it stopped, and learns where it ran. */
+const STEP_CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
 
 /** What is wrong with a steps declaration, one line per problem (empty when it is valid). */
 export function stepsProblems(steps: SagaStepsDeclaration): string[] {
@@ -113,7 +124,7 @@ export function stepActivities<A extends ActivityFns>(
   const defaults = options.defaults ?? DEFAULT_OPTIONS;
   const proxies: Record<string, unknown> = {};
   for (const [name, step] of Object.entries(steps)) {
-    const own = { ...defaults, ...step.activity };
+    const own = { cancellationType: STEP_CANCELLATION, ...defaults, ...step.activity };
     const asLocal = options.local === true && step.local === true;
     proxies[name] = pick(name, asLocal ? proxyLocalActivities(localOptions(own)) : proxyActivities(own));
     if (step.compensation !== undefined) {

@@ -18,7 +18,7 @@ import {
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { takeLaneStepResult } from '../dispatch/lane-step';
+import { cancelledLaneStep, takeLaneStepResult } from '../dispatch/lane-step';
 import type { StepRecord } from './pipeline-definitions';
 
 export const STEP_ATTEMPT_HEADER = 'sagalane-step-attempt';
@@ -130,11 +130,22 @@ class StepAttemptOutbound implements WorkflowOutboundCallsInterceptor {
       return next(input).then((value) => takeLaneStepResult(compensation, value));
     }
     const headers = { ...input.headers, [STEP_ATTEMPT_HEADER]: defaultPayloadConverter.toPayload(1) };
-    return next({ ...input, headers }).then((answer) => {
-      const { attempt, value } = unwrapStepAttempt(answer);
-      if (attempt !== undefined) record.attempts = attempt;
-      return takeLaneStepResult(record, value);
-    });
+    return next({ ...input, headers }).then(
+      (answer) => {
+        const { attempt, value } = unwrapStepAttempt(answer);
+        if (attempt !== undefined) record.attempts = attempt;
+        return takeLaneStepResult(record, value);
+      },
+      (err: unknown) => {
+        // A lane task reports a step it stopped on a cancel with where it ran: the state names that lane task too.
+        const ran = cancelledLaneStep(err);
+        if (ran) {
+          record.lane = ran.lane;
+          record.taskId = ran.taskId;
+        }
+        throw err;
+      },
+    );
   }
 
   scheduleLocalActivity(

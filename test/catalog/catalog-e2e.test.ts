@@ -22,6 +22,8 @@ import {
   type TemporalTestContext,
 } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
+import { ExpressClient } from '../../src/lane/express-client';
+import { stepTaskSchemas } from '../../src/dispatch/activity-step-contract';
 import { runSagalane } from '../front/front-kit';
 
 // Bundling the user's workflows at start-up takes seconds, more on a loaded box.
@@ -146,6 +148,39 @@ describe('a catalog saga through every worker and front door', () => {
     ]);
     expect(await redis.get(keys.label('t-103'))).toBeNull();
     expect(await redis.get(keys.draft('t-103'))).toBeNull();
+  });
+
+  it('a step cancelled mid-run still names the lane task that ran it', async () => {
+    const started = await sagas.start('supportTicket', ticket('t-104', { body: 'Please HOLD this.' }));
+    const running = await waitFor('draftReply to run on the lane', async () => {
+      const s = await sagas.getState<unknown, string>(started.sagaId);
+      return s.steps.find((step) => step.name === 'draftReply' && step.status === 'running');
+    });
+    expect(running.taskId).toBeUndefined();
+    await sagas.cancel(started.sagaId, 'customer withdrew');
+    await expect(sagas.result(started.sagaId)).rejects.toThrow(/rolled_back/);
+    const state = await sagas.getState<unknown, string>(started.sagaId);
+    const draft = state.steps.find((s) => s.name === 'draftReply')!;
+    expect(draft).toMatchObject({
+      status: 'cancelled',
+      lane: 'standard',
+      taskId: expect.any(String) as string,
+    });
+    // The lane task it names is the one that ran the step, and it ended by reporting the cancellation.
+    const express = new ExpressClient({
+      types: stepTaskSchemas(Object.keys(catalog.dispatchSteps())),
+      redisUrl: redisUrl(),
+      keyPrefix: prefix,
+    });
+    try {
+      const task = await waitFor('the lane task to end', async () => {
+        const t = await express.get(draft.taskId!);
+        return t?.status === 'succeeded' && t;
+      });
+      expect(task).toMatchObject({ type: 'step.draftReply', result: { activity: 'cancelled' } });
+    } finally {
+      await express.close();
+    }
   });
 
   it('refuses an unknown type or a bad input before starting anything, naming the types or the field', async () => {

@@ -54,9 +54,8 @@ export function defineSaga<I, O = unknown>(declaration: SagaDeclaration<I, O>): 
     );
   if (typeof d.description !== 'string' || !d.description.trim())
     problems.push('description: say in a sentence what the saga does');
-  if (!(d.input instanceof z.ZodType)) problems.push('input: a zod schema of the saga input');
-  if (d.output !== undefined && !(d.output instanceof z.ZodType))
-    problems.push('output: a zod schema of the result');
+  if (!isZodSchema(d.input)) problems.push('input: a zod schema of the saga input');
+  if (d.output !== undefined && !isZodSchema(d.output)) problems.push('output: a zod schema of the result');
   if (typeof d.steps !== 'object' || d.steps === null) problems.push('steps: the sagaSteps({...}) object');
   else problems.push(...stepsProblems(d.steps));
   const approvals = d.approvals ?? [];
@@ -64,7 +63,7 @@ export function defineSaga<I, O = unknown>(declaration: SagaDeclaration<I, O>): 
   for (const gate of approvals)
     if (d.steps && gate in d.steps) problems.push(`approval ${gate}: a step has the same name`);
   let inputJsonSchema: Record<string, unknown> = {};
-  if (d.input instanceof z.ZodType) {
+  if (isZodSchema(d.input)) {
     try {
       inputJsonSchema = z.toJSONSchema(d.input, {
         io: 'input',
@@ -80,6 +79,15 @@ export function defineSaga<I, O = unknown>(declaration: SagaDeclaration<I, O>): 
     throw new SagaCatalogError(`saga ${name}: ${problems.join('; ')}`);
   }
   return Object.freeze({ ...d, toolName: `start_${snakeCase(d.type)}`, inputJsonSchema });
+}
+
+/**
+ * A zod 4 schema, by shape rather than `instanceof`: the user's project may hold its own copy of zod (npm dedupes it
+ * with sagalane's only when the versions allow).
+ */
+function isZodSchema(value: unknown): value is z.ZodType {
+  const v = value as { safeParse?: unknown; _zod?: unknown } | null | undefined;
+  return typeof v?.safeParse === 'function' && typeof v._zod === 'object' && v._zod !== null;
 }
 
 /** `supportTicket` → `support_ticket`, `researchPipeline` → `research_pipeline`. */

@@ -69,6 +69,14 @@ describe('defineSaga', () => {
       defineSaga({
         type: 'x',
         description: 'x',
+        input: { parse: () => ({}) } as never,
+        steps: sagaSteps({ a: {} }),
+      }),
+    ).toThrow('saga x: input: a zod schema of the saga input');
+    expect(() =>
+      defineSaga({
+        type: 'x',
+        description: 'x',
         input: z.object({ when: z.date() }),
         steps: sagaSteps({ a: {} }),
       }),

@@ -95,6 +95,8 @@ export interface StartPipelineOptions {
   workflowId?: string;
   /** Operational knobs (heartbeat / retry timings); production uses the workflow's defaults. */
   tuning?: PipelineTuning;
+  /** More memo fields (e.g. the caller's W3C `traceparent`, kept by the MCP bridge). */
+  memo?: Record<string, unknown>;
 }
 
 export { parsePipelineInput, type StartedSaga, type StartSagaOptions } from './saga-starts';
@@ -269,6 +271,7 @@ export class SagaClient {
     return startCheckedSaga(this.startTarget(), researchPipelineSaga, parsed, {
       ...(options.workflowId !== undefined ? { workflowId: options.workflowId } : {}),
       ...(options.tuning ? { extraArgs: [options.tuning] } : {}),
+      ...(options.memo ? { memo: options.memo } : {}),
     });
   }
 

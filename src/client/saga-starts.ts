@@ -17,6 +17,8 @@ export interface StartSagaOptions {
   extraArgs?: unknown[];
   /** Overrides the priority the declaration reads from the input. */
   priority?: SagaPriority;
+  /** More memo fields beside the declaration's (e.g. the caller's W3C `traceparent`). */
+  memo?: Record<string, unknown>;
 }
 
 export interface StartedSaga {
@@ -48,7 +50,7 @@ export async function startCheckedSaga<I>(
   if (!workflowId.trim()) throw new SagaClientOptionsError('workflowId must not be empty');
   const priority = options.priority ?? saga.priority?.(input) ?? 'standard';
   const priorityKey = target.priorityKey(priority);
-  const memo = saga.memo?.(input);
+  const memo = { ...saga.memo?.(input), ...options.memo };
   const handle = await target.client.workflow.start(saga.type, {
     taskQueue: target.taskQueue,
     workflowId,

@@ -61,7 +61,7 @@ export async function callWithApprovalRounds<A>(
   call: ToolCall,
   args: A,
   handlers: {
-    start(args: A): Promise<StartedWork>;
+    start(args: A, call: ToolCall): Promise<StartedWork>;
     answer(args: A, work: StartedWork, call: ToolCall): Promise<CallToolResult>;
     stopsForApproval?(args: A): boolean;
   },
@@ -82,7 +82,7 @@ export async function callWithApprovalRounds<A>(
     await applyApproval(sagas, work.id, answer);
     return handlers.answer(args, work, call);
   }
-  const work = await handlers.start(args);
+  const work = await handlers.start(args, call);
   if (work.kind === 'saga' && handlers.stopsForApproval?.(args) && canElicitForms(ctx)) {
     const sagas = await deps.backends.sagas();
     const waiting = await untilApprovalGate(sagas, work.id, ctx.mcpReq.signal, deps.maxWaitMs);

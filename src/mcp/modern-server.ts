@@ -151,7 +151,7 @@ function modernToolRegistry(
         // The server decides when a call becomes a task: whenever the client declared the tasks extension.
         if (tasksExtensionRequested(ctx)) {
           try {
-            const work = await handlers.start(args);
+            const work = await handlers.start(args, toolCallOf(ctx));
             return await taskCreated(store, work);
           } catch (err) {
             return runToolResult(() => Promise.reject(err), handling);

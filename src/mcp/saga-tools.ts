@@ -14,6 +14,7 @@ import {
   startPipelineOutput,
 } from './output-schemas';
 import { sagaStarts, type ToolDeps } from './tool-context';
+import type { ToolCall } from './tool-registry';
 import { okResult, runTool } from './tool-results';
 import { reportSagaProgress } from './waiting';
 
@@ -33,6 +34,17 @@ const STATES_TEXT =
   'pending, reasoning, codegen, ml, backtest (the steps, in order), awaiting_approval (waiting for approve_saga ' +
   'or reject_saga), completed, compensating (rolling back), rolled_back (every finished step undone), failed (a ' +
   'compensation failed too)';
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * The caller's W3C trace context (`_meta.traceparent`, both revisions), kept on the saga as its `traceparent` memo
+ * so a trace can be joined to it; a value that is not a traceparent is left out.
+ */
+export function traceparentOf(call: ToolCall): string | undefined {
+  const value = call._meta?.traceparent;
+  return typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined;
+}
 
 export function registerStartPipeline(ctx: ToolDeps): void {
   const { tools, backends } = ctx;
@@ -72,12 +84,14 @@ export function registerStartPipeline(ctx: ToolDeps): void {
       },
     },
     {
-      start: async (args) => {
+      start: async (args, call) => {
         const { workflowId, wait: _wait, ...input } = args;
         const parsed = parsePipelineInput(input);
         const sagas = await backends.sagas();
+        const traceparent = traceparentOf(call);
         const started = await sagas.startPipeline(parsed, {
           workflowId: workflowId ?? pipelineWorkflowId(parsed.symbol),
+          ...(traceparent ? { memo: { traceparent } } : {}),
         });
         ctx.log('info', `saga ${started.sagaId} started`, { sagaId: started.sagaId, symbol: input.symbol });
         sagaStarts.emit('started', started.sagaId);

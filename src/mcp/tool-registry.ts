@@ -40,7 +40,7 @@ export interface StartedWork {
 
 export interface TaskToolHandlers<S extends ToolShape> {
   /** Starts the work (a saga, a lane task). Throws when nothing could be started (bad arguments, backend down). */
-  start(args: ToolArgs<S>): Promise<StartedWork>;
+  start(args: ToolArgs<S>, call: ToolCall): Promise<StartedWork>;
   /** A plain call's answer once the work started (at once, or after waiting if the arguments ask for it). */
   answer(args: ToolArgs<S>, work: StartedWork, call: ToolCall): Promise<CallToolResult>;
   /**
@@ -106,7 +106,7 @@ export function legacyToolRegistry(
       ) {
         let work: StartedWork;
         try {
-          work = await handlers.start(args);
+          work = await handlers.start(args, extra);
         } catch (err) {
           const handling = failed(tool);
           const description = handling.describe(err);

@@ -81,7 +81,7 @@ export async function modernRpc(
   url: string,
   method: string,
   params: Record<string, unknown>,
-  opts: { tasks?: boolean; elicitation?: boolean } = {},
+  opts: { tasks?: boolean; elicitation?: boolean; meta?: Record<string, unknown> } = {},
 ): Promise<{ result?: ExtensionTask; error?: { code: number; message: string; data?: unknown } }> {
   const name = (params.name ?? params.uri ?? params.taskId) as string | undefined;
   const response = await fetch(url, {
@@ -100,6 +100,7 @@ export async function modernRpc(
       params: {
         ...params,
         _meta: {
+          ...opts.meta,
           'io.modelcontextprotocol/protocolVersion': MODERN,
           'io.modelcontextprotocol/clientInfo': { name: 'modern-rpc-test', version: '1.0.0' },
           'io.modelcontextprotocol/clientCapabilities': {
@@ -127,8 +128,9 @@ export async function callForTask(
   url: string,
   name: string,
   args: Record<string, unknown>,
+  meta?: Record<string, unknown>,
 ): Promise<ExtensionTask> {
-  const answer = await modernRpc(url, 'tools/call', { name, arguments: args }, { tasks: true });
+  const answer = await modernRpc(url, 'tools/call', { name, arguments: args }, { tasks: true, meta });
   if (!answer.result) throw new Error(`tools/call ${name} failed: ${JSON.stringify(answer.error)}`);
   return answer.result;
 }

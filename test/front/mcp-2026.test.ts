@@ -143,16 +143,23 @@ describe('MCP 2026-07-28 beside 2025-11-25', () => {
     const a = await spawn();
     const b = await spawn();
     const readOnlyProc = await spawn(['--read-only']);
-    const approve = await callForTask(a.url, 'start_pipeline', {
-      idea: 'answer me through tasks/update',
-      symbol: 'DEMO',
-      approval: 'before_backtest',
-    });
-    const cancel = await callForTask(a.url, 'start_pipeline', {
-      idea: 'cancel me through tasks/cancel',
-      symbol: 'TREND',
-      approval: 'before_backtest',
-    });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const approve = await callForTask(
+      a.url,
+      'start_pipeline',
+      { idea: 'answer me through tasks/update', symbol: 'DEMO', approval: 'before_backtest' },
+      { traceparent },
+    );
+    const cancel = await callForTask(
+      a.url,
+      'start_pipeline',
+      { idea: 'cancel me through tasks/cancel', symbol: 'TREND', approval: 'before_backtest' },
+      { traceparent: 'not a traceparent' },
+    );
+    // _meta.traceparent is kept on the saga as a memo (a malformed one is left out).
+    const memoOf = async (id: string) => (await stack.sagas.client.workflow.getHandle(id).describe()).memo;
+    expect(await memoOf(approve.taskId)).toMatchObject({ traceparent });
+    expect(await memoOf(cancel.taskId)).not.toHaveProperty('traceparent');
     for (const created of [approve, cancel]) {
       expect(created).toMatchObject({ resultType: 'task', status: 'working' });
       expect(created.taskId).toMatch(/^pipeline-/);

@@ -93,7 +93,7 @@ export interface BoardStack {
 
 export async function startBoardStack(
   prefix: string,
-  options: Partial<Omit<BoardOptions, 'data' | 'express'>> & { host?: string } = {},
+  options: Partial<Omit<BoardOptions, 'data' | 'express'>> & { host?: string; deadAfterMs?: number } = {},
 ): Promise<BoardStack> {
   const redis = openLaneConnection(redisUrl(), 'client');
   redis.on('error', () => undefined);
@@ -103,7 +103,7 @@ export async function startBoardStack(
   const express = new ExpressClient({ types, connection: redis, keyPrefix: prefix });
   const metrics = createMetrics();
   const board = createBoard({
-    data: new BoardData({ express, redis, types, metrics }),
+    data: new BoardData({ express, redis, types, metrics, deadAfterMs: options.deadAfterMs }),
     express,
     temporalUi: 'http://127.0.0.1:8233/namespaces/default',
     tickMs: 300,

@@ -135,6 +135,27 @@ describe('lane board', () => {
     await page.close();
   });
 
+  it('flags a consumer that went silent as dead, live', async () => {
+    // Live workers read (XREADGROUP BLOCK 1000) at least every second: 4 s of silence is far past that.
+    const s = await stack('dead-consumer', { deadAfterMs: 4000 });
+    await s.startWorker();
+    // A consumer that joined the group and then vanished (a crashed worker) stops being seen by Redis.
+    const stream = s.express.keys.stream('board.work', 'express');
+    await s.redis.call('XGROUP', 'CREATECONSUMER', stream, 'sagalane-workers', 'crashed-worker');
+    const page = await open(`${s.url}/board`);
+    const gone = page.locator('#workers tr[data-consumer="crashed-worker"]');
+    await waitFor(
+      'the silent consumer flagged dead',
+      async () => (await gone.getAttribute('class')) === 'dead',
+      15_000,
+    );
+    expect(await gone.textContent()).toContain('Dead: silent past the limit');
+    // The live worker is not.
+    expect(await page.locator('#workers tr.dead').count()).toBe(1);
+    expect(await sameDocument(page)).toBe('same document');
+    await page.close();
+  });
+
   it('shows a dead letter live; Replay runs it to succeeded (page and `sagalane task get`)', async () => {
     const s = await stack('replay');
     await s.startWorker();

@@ -19,7 +19,7 @@ import { createLogger } from '../../src/logger';
 import { cancelUpdate } from '../../src/workflows/pipeline-contract';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';
-import { waitFor } from './dispatch-kit';
+import { waitFor } from '../helpers/wait';
 
 describe('Temporal async completion (what lane dispatch relies on)', () => {
   let ctx: TemporalTestContext;

@@ -23,7 +23,8 @@ import type { ExpressWorker } from '../../src/lane/express-worker';
 import { LaneKeys } from '../../src/lane/keys';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, type TemporalTestContext } from '../helpers/temporal';
-import { startStepWorker, stepClient, waitFor } from './dispatch-kit';
+import { waitFor } from '../helpers/wait';
+import { startStepWorker, stepClient } from './dispatch-kit';
 import { recordedRuns, release } from './fixtures/step-handlers';
 
 /** The activity context of an awaited codegen (local activity 2, attempt 1) of saga `sagaId`, run `runId`. */

@@ -17,7 +17,8 @@ import type { ExpressWorker } from '../../src/lane/express-worker';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';
-import { startDispatchingSagaWorker, startStepWorker, stepClient, waitFor } from './dispatch-kit';
+import { waitFor } from '../helpers/wait';
+import { startDispatchingSagaWorker, startStepWorker, stepClient } from './dispatch-kit';
 import { recordedEvents, recordedRuns } from './fixtures/step-handlers';
 
 /** Activity types the saga's history scheduled as activities (awaited steps are local: not among them). */

@@ -22,9 +22,9 @@ import {
   startDispatchingSagaWorker,
   startStepWorker,
   stepClient,
-  waitFor,
   type SpawnedProcess,
 } from './dispatch-kit';
+import { waitFor } from '../helpers/wait';
 import { recordedRuns, release } from './fixtures/step-handlers';
 
 /** Per activity type of the saga's history: how often it was completed, failed, timed out, and its attempts. */

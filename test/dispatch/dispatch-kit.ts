@@ -181,17 +181,3 @@ export function spawnDispatchingSagaWorker(opts: {
   if (opts.awaitedSteps) env.SAGALANE_AWAITED_STEPS = opts.awaitedSteps;
   return spawnReady('test/dispatch/fixtures/saga-worker-process.ts', env);
 }
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}

@@ -17,7 +17,8 @@ import { cancelUpdate, pipelineWorkflowId, type PipelineInput } from '../../src/
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
 import { failureOf, startPipeline, waitForState } from '../sagas/saga-test-kit';
-import { startDispatchingSagaWorker, startStepWorker, stepClient, waitFor } from './dispatch-kit';
+import { waitFor } from '../helpers/wait';
+import { startDispatchingSagaWorker, startStepWorker, stepClient } from './dispatch-kit';
 import { recordedRuns } from './fixtures/step-handlers';
 
 const sinks = createLogSagaSinks(createLogger('silent'));

@@ -19,7 +19,8 @@ import { openLaneDispatch } from '../../src/activities/lane-dispatch-wiring';
 import { withPipelineLocalActivities } from '../../src/activities/local-steps';
 import { createLogger } from '../../src/logger';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import { startStepWorker, stepClient, waitFor } from './dispatch-kit';
+import { waitFor } from '../helpers/wait';
+import { startStepWorker, stepClient } from './dispatch-kit';
 import { recordedEvents, recordedRuns } from './fixtures/step-handlers';
 
 /** The lane's heartbeat period for a running step (`activityStepTypes`' default `heartbeatIntervalMs`). */

@@ -21,6 +21,7 @@ import {
   workflowBundlePath,
   type TemporalTestContext,
 } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 /**
@@ -93,22 +94,24 @@ export async function startFrontStack(
   };
 }
 
-/** Polls `read` until `done` holds, or fails after `timeoutMs` with the last value seen. */
+/** Polls `read` until `done` holds (the shared `waitFor`), or fails after `timeoutMs` with the last value seen. */
 export async function pollUntil<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
   timeoutMs = 30_000,
   intervalMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-    last = await read();
-  }
-  return last;
+  let last: { value: T } | undefined;
+  const seen = await waitFor(
+    () => `a condition; last: ${last ? JSON.stringify(last.value) : 'nothing read'}`,
+    async () => {
+      last = { value: await read() };
+      return done(last.value) && last;
+    },
+    timeoutMs,
+    intervalMs,
+  );
+  return seen.value;
 }
 
 export interface CliRun {

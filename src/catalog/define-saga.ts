@@ -29,6 +29,13 @@ export interface SagaDeclaration<I = unknown, O = unknown> {
   priority?(input: I): SagaPriority | undefined;
   /** Memo fields stored on the workflow (shown by `saga list`), from its input. @defaultValue none */
   memo?(input: I): Record<string, string>;
+  /**
+   * Whether a saga started with this input stops at an approval gate: an MCP 2026-07-28 plain call then answers
+   * `input_required` with the approval once the saga is there. @defaultValue never
+   */
+  stopsForApproval?(input: I): boolean;
+  /** The MCP tool that starts it. @defaultValue `start_<type in snake case>` */
+  tool?: string;
 }
 
 export interface SagaDefinition<I = unknown, O = unknown> extends Readonly<SagaDeclaration<I, O>> {
@@ -52,6 +59,8 @@ export function defineSaga<I, O = unknown>(declaration: SagaDeclaration<I, O>): 
     problems.push(
       `type ${JSON.stringify(d.type)}: a workflow type is a letter then up to 63 letters, digits or _`,
     );
+  if (d.tool !== undefined && !/^[a-z][a-z0-9_]{0,63}$/.test(d.tool))
+    problems.push(`tool ${JSON.stringify(d.tool)}: an MCP tool name in snake case`);
   if (typeof d.description !== 'string' || !d.description.trim())
     problems.push('description: say in a sentence what the saga does');
   if (!isZodSchema(d.input)) problems.push('input: a zod schema of the saga input');
@@ -78,7 +87,7 @@ export function defineSaga<I, O = unknown>(declaration: SagaDeclaration<I, O>): 
     const name = typeof d.type === 'string' && d.type ? d.type : '(unnamed)';
     throw new SagaCatalogError(`saga ${name}: ${problems.join('; ')}`);
   }
-  return Object.freeze({ ...d, toolName: `start_${snakeCase(d.type)}`, inputJsonSchema });
+  return Object.freeze({ ...d, toolName: d.tool ?? `start_${snakeCase(d.type)}`, inputJsonSchema });
 }
 
 /**

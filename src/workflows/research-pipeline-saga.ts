@@ -26,6 +26,9 @@ export const researchPipelineSaga = defineSaga<PipelineInput, PipelineResult>({
   workflowId: (input, uuid = randomUUID()) => pipelineWorkflowId(input.symbol, uuid),
   priority: (input) => input.priority,
   memo: (input) => ({ idea: input.idea, symbol: input.symbol }),
+  stopsForApproval: (input) => input.approval !== undefined && input.approval !== 'none',
+  // Its start tool predates the catalog and keeps its name.
+  tool: 'start_pipeline',
 });
 
 /** The sagas sagalane serves when no catalog module is named (SAGALANE_SAGAS): the research pipeline. */

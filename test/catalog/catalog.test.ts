@@ -153,7 +153,7 @@ describe('SagaCatalog', () => {
     expect(dispatchStepsOf(ticketSteps).unclassify).toEqual({ compensation: true });
     expect(BUILTIN_SAGA_CATALOG.describe()[0]).toMatchObject({
       type: 'researchPipeline',
-      tool: 'start_research_pipeline',
+      tool: 'start_pipeline',
       approvals: ['approve_backtest'],
     });
   });

@@ -24,6 +24,7 @@ export const supportTicketSaga = defineSaga<Ticket, TicketResult>({
   workflowId: (t, uuid) => `ticket-${t.ticketId}-${uuid}`,
   priority: (t) => (t.urgent ? 'express' : 'standard'),
   memo: (t) => ({ ticketId: t.ticketId, customer: t.customer }),
+  stopsForApproval: (t) => t.approval === true,
 });
 
 export const catalog = sagaCatalog([supportTicketSaga], { workflowsPath: require.resolve('./workflows') });

@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger';
 import { createLogSagaSinks } from '../../src/workers/saga-worker';
 import { deleteKeys, keysUnder, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import { FAST_TUNING } from '../sagas/saga-test-kit';
 
 /** What an attacker with write access to Redis puts in place of the generated strategy. */
@@ -172,11 +173,10 @@ describe('stored code is verified before it runs', () => {
         { idea: 'moving average crossover', symbol: 'DEMO', approval: 'before_backtest' },
         { tuning: FAST_TUNING },
       );
-      const deadline = Date.now() + 60_000;
-      while ((await sagas.getState(sagaId).catch(() => undefined))?.state !== 'awaiting_approval') {
-        if (Date.now() > deadline) throw new Error(`saga ${sagaId} never awaited approval`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor(
+        `saga ${sagaId} to await approval`,
+        async () => (await sagas.getState(sagaId)).state === 'awaiting_approval',
+      );
       const codeKey = store.key(sagaId, 'codegen');
       expect((await store.get(sagaId, 'codegen'))!.integrity).toBe('verified');
       await redis.hset(codeKey, 'body', ATTACKER_CODE);

@@ -296,9 +296,12 @@ describe('express lane guarantees (in process)', () => {
     await w.start();
     const names = async () =>
       ((await redis.call('XINFO', 'CONSUMERS', stream, GROUP)) as string[][]).map((c) => c[1]);
-    const deadline = Date.now() + 5000;
-    while ((await names()).includes('long-gone') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await waitFor(
+      'the janitor to drop the stale consumer',
+      async () => !(await names()).includes('long-gone'),
+      5000,
+      50,
+    );
     expect(await names()).not.toContain('long-gone');
   });
 });

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { ExpressClient, RedisUnavailableError, type TaskInfo } from '../../src/lane';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import { waitFor } from '../helpers/wait';
 import { laneTestTypeSchemas } from '../fixtures/lane-task-types';
 import {
   expectBookkeeping,
@@ -103,9 +104,12 @@ describe('express lane with worker processes', () => {
       Array.from({ length: 4 }, () => ({ type: 'slow', payload: { ms: 1500 } })),
     );
     // All four have started on the victim once each recorded its run.
-    const deadline = Date.now() + 15_000;
-    while ((await runCounts(redis, prefix)).size < 4 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      'all four tasks running on the victim',
+      async () => (await runCounts(redis, prefix)).size >= 4,
+      15_000,
+      20,
+    );
     expect((await runCounts(redis, prefix)).size).toBe(4);
     // Killed while all four run; the rescuer starts only afterwards, so it can have them only by reclaiming.
     const killedAt = Date.now();

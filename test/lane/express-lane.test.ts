@@ -492,9 +492,11 @@ describe('express lane (in process)', () => {
     const peak = Math.max(...decisions.map((d) => d.to));
     expect(peak).toBe(8);
     // Idle now: the autoscaler walks concurrency back down.
-    const deadline = Date.now() + 5000;
-    while (w.concurrency > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(w.concurrency).toBe(1);
+    await waitFor(
+      () => `concurrency back to 1 (now ${w.concurrency})`,
+      () => w.concurrency === 1,
+      5000,
+    );
     expect(decisions.some((d) => d.to < d.from && /idle/.test(d.reason))).toBe(true);
     await expectBookkeeping(client, ids, ['slow']);
   }, 60_000);

@@ -135,6 +135,31 @@ describe('lane board', () => {
     await page.close();
   });
 
+  it('reads nothing from Redis while no page is open, and stops when the last page closes', async () => {
+    const s = await stack('idle');
+    await s.startWorker();
+    // Count what the board's connection sends (the board's ExpressClient shares it).
+    let sent = 0;
+    const original = s.redis.sendCommand as (...args: unknown[]) => unknown;
+    Object.assign(s.redis, {
+      sendCommand: (...args: unknown[]) => {
+        sent++;
+        return original.apply(s.redis, args);
+      },
+    });
+    // Silence is measured over a span of time (five ticks of this stack's 300 ms timer): nothing to await instead.
+    const quiet = async () => {
+      const before = sent;
+      await new Promise((r) => setTimeout(r, 1500));
+      return sent - before;
+    };
+    expect(await quiet()).toBe(0);
+    const page = await open(`${s.url}/board`);
+    await waitFor('live updates reading Redis', async () => (await quiet()) > 0, 15_000);
+    await page.close();
+    await waitFor('silence once the page is gone', async () => (await quiet()) === 0, 15_000);
+  });
+
   it('flags a consumer that went silent as dead, live', async () => {
     // Live workers read (XREADGROUP BLOCK 1000) at least every second: 4 s of silence is far past that.
     const s = await stack('dead-consumer', { deadAfterMs: 4000 });

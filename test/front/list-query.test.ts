@@ -23,6 +23,7 @@ import {
   uniqueTaskQueue,
   type TemporalTestContext,
 } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import { runSagalane } from './front-kit';
 import { connectInProcess, textOf } from './mcp-kit';
 
@@ -77,7 +78,11 @@ describe('list_sagas query against Temporal', () => {
     // A workflow of another type (no worker: it stays running, visible to visibility queries).
     otherId = `not-a-saga-${randomUUID()}`;
     await ctx.client.workflow.start('notASaga', { taskQueue, workflowId: otherId });
-    await new Promise((r) => setTimeout(r, 1500)); // visibility is eventually consistent
+    // Visibility is eventually consistent: wait until a listing sees it.
+    await waitFor('the workflow in visibility', async () => {
+      for await (const wf of ctx.client.workflow.list({ query: `WorkflowId = "${otherId}"` })) return true;
+      return false;
+    });
   });
   afterAll(async () => {
     await ctx.client.workflow

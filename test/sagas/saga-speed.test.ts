@@ -22,6 +22,7 @@ import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import type { PipelineResult } from '../../src/workflows/pipeline-contract';
 import { deleteKeys, redisUrl, uniquePrefix } from '../helpers/redis';
 import { temporalAddress, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { failureOf, queryState, startPipeline } from './saga-test-kit';
 
@@ -194,14 +195,13 @@ describe('local activities: plan-cache hits, and the quick step and compensation
     const other = await startWorker(native, taskQueue2, withoutLocal);
     try {
       const handle = await startPipeline(client, taskQueue2, { idea: 'no local activities', symbol: 'DEMO' });
-      let failed: string | undefined;
-      for (let i = 0; i < 100 && !failed; i++) {
+      const failed = await waitFor('a failed workflow task', async () => {
         const events = (await handle.fetchHistory()).events ?? [];
-        failed =
+        return (
           events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure
-            ?.message ?? undefined;
-        if (!failed) await new Promise((r) => setTimeout(r, 100));
-      }
+            ?.message ?? undefined
+        );
+      });
       expect(failed).toContain("Local activity of type 'localSteps' not registered on worker");
       const events = (await handle.fetchHistory()).events ?? [];
       expect(events.some((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(false);

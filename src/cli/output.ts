@@ -96,10 +96,12 @@ export function formatTask(t: TaskInfo): string {
 }
 
 export function formatLaneStats(stats: LaneStats[]): string {
-  const header = 'type          lane      length  pending  lag  consumers  delayed  dead';
+  // The type column fits the longest name (saga step types are long: step.compensateReasoning).
+  const width = Math.max(13, ...stats.map((s) => s.type.length));
+  const header = `${'type'.padEnd(width)} lane      length  pending  lag  consumers  delayed  dead`;
   const rows = stats.map(
     (s) =>
-      `${s.type.padEnd(13)} ${s.lane.padEnd(9)} ${String(s.length).padStart(6)} ${String(s.pending).padStart(8)} ` +
+      `${s.type.padEnd(width)} ${s.lane.padEnd(9)} ${String(s.length).padStart(6)} ${String(s.pending).padStart(8)} ` +
       `${String(s.lag).padStart(4)} ${String(s.consumers).padStart(10)} ${String(s.delayed).padStart(8)} ${String(s.deadLetters).padStart(5)}`,
   );
   return [header, ...rows].join('\n');

@@ -255,6 +255,12 @@ describe('a catalog saga through every worker and front door', () => {
     expect((JSON.parse(list.stdout) as { items: { sagaId: string }[] }).items.map((i) => i.sagaId)).toContain(
       final.sagaId,
     );
+    // lane stats shows the catalog's step types beside the task types.
+    const stats = await runSagalane(env, ['lane', 'stats', '--json']);
+    expect(stats.code).toBe(0);
+    const statTypes = new Set((JSON.parse(stats.stdout) as { type: string }[]).map((s) => s.type));
+    for (const t of ['echo', 'step.classify', 'step.unclassify', 'step.retractReply'])
+      expect(statTypes).toContain(t);
     const unknown = await runSagalane(env, ['saga', 'start', 'bookTrip', '--input', '{}']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/Unknown saga type "bookTrip": the known types are supportTicket/);

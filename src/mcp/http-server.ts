@@ -20,6 +20,7 @@ import type { McpServerFactory } from '@modelcontextprotocol/server';
 import { isLoopback } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { createModernHttpLeg } from './modern-http';
+import type { ListenFeed } from './saga-listen';
 import { createHolderOf, createRequestGuard, tokensOf } from './request-guard';
 import type { SubscriptionBudget } from './saga-resources';
 
@@ -42,6 +43,8 @@ export interface McpHttpServerOptions {
    * `() => createModernMcpServer({ backends })`. Without it, only 2025-era sessions are served.
    */
   createModernServer?: McpServerFactory;
+  /** Feeds `subscriptions/listen` streams of the 2026-07-28 leg, e.g. `sagaListenFeed(backends)`. */
+  modernListenFeed?: ListenFeed;
   /** Interface to bind. @defaultValue '127.0.0.1' */
   host?: string;
   /** Port; 0 picks a free one (see the returned `port`). @defaultValue 7300 */
@@ -178,6 +181,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   const modern = options.createModernServer
     ? createModernHttpLeg(options.createModernServer, {
         maxBodyBytes,
+        onListen: options.modernListenFeed,
         onerror: (error) =>
           logger.debug('MCP 2026-07-28 request refused or failed', { error: error.message }),
       })

@@ -9,6 +9,8 @@
  */
 import type http from 'node:http';
 import { createMcpHandler, isLegacyRequest, type McpServerFactory } from '@modelcontextprotocol/server';
+import type { ListenFeed } from './saga-listen';
+import { sagaStarts } from './tool-context';
 
 export interface ModernHttpLeg {
   /** Whether the request (its body already read and parsed) is for the 2026-07-28 leg. */
@@ -20,6 +22,8 @@ export interface ModernHttpLeg {
 export interface ModernHttpLegOptions {
   /** Largest body, the same bound the session leg reads with. */
   maxBodyBytes: number;
+  /** Feeds the events a `subscriptions/listen` stream asked for, until the stream ends (saga-listen.ts). */
+  onListen?: ListenFeed;
   onerror?: (error: Error) => void;
 }
 
@@ -29,6 +33,9 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
     maxRequestBodySize: options.maxBodyBytes,
     onerror: options.onerror,
   });
+  // Sagas started through this process: open listen streams that asked for resources/list_changed hear of it.
+  const announce = () => handler.notify.resourcesChanged();
+  sagaStarts.on('started', announce);
   return {
     async claims(req, body) {
       if (req.headers['mcp-session-id']) return false;
@@ -38,9 +45,17 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
     },
     async serve(req, res, body) {
       const aborted = new AbortController();
+      const exchange = new AbortController();
       res.once('close', () => {
         if (!res.writableFinished) aborted.abort();
+        exchange.abort();
       });
+      const message = body as {
+        method?: unknown;
+        params?: { notifications?: { resourceSubscriptions?: unknown } };
+      };
+      if (options.onListen && message?.method === 'subscriptions/listen')
+        options.onListen(message.params?.notifications, exchange.signal, handler.notify);
       const response = await handler.fetch(webRequest(req, body, aborted.signal), { parsedBody: body });
       const headers: Record<string, string> = {};
       response.headers.forEach((value, key) => (headers[key] = value));
@@ -56,7 +71,10 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
       }
       res.end();
     },
-    close: () => handler.close(),
+    close: () => {
+      sagaStarts.off('started', announce);
+      return handler.close();
+    },
   };
 }
 

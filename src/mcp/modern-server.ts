@@ -70,7 +70,8 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
     {
       capabilities: {
         tools: { listChanged: false },
-        resources: { listChanged: false },
+        // Over HTTP, subscriptions/listen streams get resources/updated for the saga:// URIs they name (saga-listen.ts).
+        resources: { subscribe: true, listChanged: true },
         prompts: { listChanged: false },
         extensions: { [TASKS_EXTENSION]: {} },
       },

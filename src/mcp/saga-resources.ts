@@ -14,6 +14,7 @@ import {
 import { SagaNotFoundError } from '../client/errors';
 import type { SagaClient } from '../client/saga-client';
 import { followSaga } from './saga-follower';
+import type { SagaTransition } from './progress';
 import { sagaStarts, type ToolContext } from './tool-context';
 
 /** The spec's "Resource not found" error code. */
@@ -156,13 +157,38 @@ export function registerSagaResources(ctx: ToolContext, options: SagaResourcesOp
 }
 
 /** Sends resources/updated per transition until unsubscribed or the saga's run closed; retries if Temporal drops. */
-async function watch(
+function watch(
   ctx: ToolContext,
   sagas: SagaClient,
   sagaId: string,
   uri: string,
   afterEventId: number,
   signal: AbortSignal,
+): Promise<void> {
+  return watchSaga(sagas, sagaId, afterEventId, signal, {
+    onTransition: async (t) => {
+      ctx.log('debug', `saga ${sagaId}: ${t.state}`, { sagaId, state: t.state, step: t.step });
+      if (ctx.server.isConnected())
+        await ctx.server.server.sendResourceUpdated({ uri }).catch(() => undefined);
+    },
+    onRetry: (err) => ctx.log('warning', `following saga ${sagaId} failed, retrying: ${ctx.describe(err)}`),
+  });
+}
+
+/**
+ * The saga follower behind both eras' subscriptions (`resources/subscribe` here, `subscriptions/listen` in
+ * saga-listen.ts): calls `onTransition` per transition recorded after `afterEventId`, until `signal` fires or the
+ * saga's run closed; retries with backoff if Temporal drops; ends quietly for a saga that does not exist.
+ */
+export async function watchSaga(
+  sagas: SagaClient,
+  sagaId: string,
+  afterEventId: number,
+  signal: AbortSignal,
+  handlers: {
+    onTransition(t: SagaTransition & { eventId: number }): Promise<void> | void;
+    onRetry?(err: unknown): void;
+  },
 ): Promise<void> {
   let delayMs = 500;
   let after = afterEventId;
@@ -173,15 +199,13 @@ async function watch(
         signal,
         onTransition: async (t) => {
           after = t.eventId;
-          ctx.log('debug', `saga ${sagaId}: ${t.state}`, { sagaId, state: t.state, step: t.step });
-          if (ctx.server.isConnected())
-            await ctx.server.server.sendResourceUpdated({ uri }).catch(() => undefined);
+          await handlers.onTransition(t);
         },
       });
       if (closed || signal.aborted) return;
     } catch (err) {
       if (err instanceof SagaNotFoundError) return;
-      ctx.log('warning', `following saga ${sagaId} failed, retrying: ${ctx.describe(err)}`);
+      handlers.onRetry?.(err);
       await new Promise((r) => setTimeout(r, delayMs).unref());
       delayMs = Math.min(delayMs * 2, 10_000);
     }

@@ -134,3 +134,79 @@ export async function callForTask(
   if (!answer.result) throw new Error(`tools/call ${name} failed: ${JSON.stringify(answer.error)}`);
   return answer.result;
 }
+
+export interface ListenStream {
+  /** Resolves with the first message (seen or to come) that `match` accepts. */
+  next(match: (m: { method?: string; params?: Record<string, unknown> }) => boolean): Promise<unknown>;
+  close(): void;
+}
+
+/** A `subscriptions/listen` stream over HTTP, read as server-sent events. */
+export async function openListenStream(
+  url: string,
+  notifications: Record<string, unknown>,
+): Promise<ListenStream> {
+  const aborter = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    signal: aborter.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'subscriptions/listen',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'subscriptions/listen',
+      params: {
+        notifications,
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': MODERN,
+          'io.modelcontextprotocol/clientInfo': { name: 'listen-test', version: '1.0.0' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    }),
+  });
+  const seen: { method?: string; params?: Record<string, unknown> }[] = [];
+  const waiters: { match: (m: (typeof seen)[number]) => boolean; resolve: (m: unknown) => void }[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('');
+          if (!data) continue;
+          const message = JSON.parse(data) as (typeof seen)[number];
+          seen.push(message);
+          for (const w of [...waiters])
+            if (w.match(message)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(message);
+            }
+        }
+      }
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    next: (match) => {
+      const found = seen.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    close: () => aborter.abort(),
+  };
+}

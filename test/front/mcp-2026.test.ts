@@ -20,6 +20,7 @@ import {
   modernRpc,
   modernHttpClient,
   modernStdioClient,
+  openListenStream,
   TASKS_EXTENSION,
   tasksRequest,
   type ExtensionTask,
@@ -315,5 +316,35 @@ describe('MCP 2026-07-28 beside 2025-11-25', () => {
     const done = await client.callTool({ name: 'start_pipeline', arguments: { ...args, wait: true } });
     expect(questions).toHaveLength(1);
     expect((done.structuredContent as unknown as SagaStateView).state).toBe('completed');
+  });
+
+  it('subscriptions/listen streams get resources/updated for the saga:// URIs they name', async () => {
+    const proc = await spawn();
+    const { sagaId } = await stack.sagas.startPipeline({
+      idea: 'listen to me',
+      symbol: 'DEMO',
+      approval: 'before_backtest',
+    });
+    await pollUntil(
+      () => stack.sagas.getState(sagaId),
+      (s) => s.state === 'awaiting_approval',
+    );
+    const uri = `saga://${encodeURIComponent(sagaId)}`;
+    const stream = await openListenStream(proc.url, { resourceSubscriptions: [uri] });
+    try {
+      await stream.next((m) => m.method === 'notifications/subscriptions/acknowledged');
+      const updated = stream.next(
+        (m) => m.method === 'notifications/resources/updated' && m.params?.uri === uri,
+      );
+      await stack.sagas.approve(sagaId, { approver: 'listener' });
+      // A deadline, not a pause: without the feed no update ever comes.
+      const deadline = new Promise((_, reject) => {
+        const timer = setTimeout(() => reject(new Error('no resources/updated within 30 s')), 30_000);
+        void updated.finally(() => clearTimeout(timer));
+      });
+      expect(await Promise.race([updated, deadline])).toMatchObject({ params: { uri } });
+    } finally {
+      stream.close();
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../src/dev/temporal-postgres-process';
 import { boundToParent } from '../../src/dev/parent-bound-spawn';
 import { isAlive, sleepingServerOptions } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 describe('Temporal-on-PostgreSQL server processes', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-pg-process-'));
@@ -87,9 +88,7 @@ describe('Temporal-on-PostgreSQL server processes', () => {
         }
         expect(argv0()).toBe('/bin/sh');
         parent.kill('SIGKILL');
-        const deadline = Date.now() + 5_000;
-        while (isAlive(serverPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        expect(isAlive(serverPid)).toBe(false);
+        await waitFor('the server to exit with its parent', () => !isAlive(serverPid), 5_000, 50);
       } finally {
         parent.kill('SIGKILL');
         fs.rmSync(parentDir, { recursive: true, force: true });

@@ -4,8 +4,8 @@
  * none; a non-loopback metrics host without a token serves none and says why.
  */
 import { boardAddOn } from '../../src/board/board-add-on';
-import { loadConfig } from '../../src/config';
-import { createMetrics } from '../../src/observability';
+import { ConfigError, loadConfig } from '../../src/config';
+import { createMetrics, startObservabilityServer } from '../../src/observability';
 import { metricsComponent } from '../../src/runtime/components';
 import type { RunningComponent } from '../../src/runtime/stack';
 import { freePort } from '../helpers/ports';
@@ -60,5 +60,37 @@ describe('board wiring', () => {
     expect((await fetch(off.Metrics!.split(' ')[0]!.replace('/metrics', '/board'))).status).toBe(404);
     const exposed = await start({ SAGALANE_METRICS_HOST: '0.0.0.0' });
     expect(exposed.Board).toMatch(/^off: 0\.0\.0\.0 is not loopback and no SAGALANE_MCP_TOKEN is set/);
+  });
+
+  it('refuses a mount that would shadow an endpoint route or is not a plain prefix', async () => {
+    const registry = createMetrics().registry;
+    const handle = () => undefined;
+    await expect(
+      startObservabilityServer({ port: 0, registry, mounts: [{ prefix: '/metrics', handle }] }),
+    ).rejects.toThrow(/must look like "\/board" and not shadow a route/);
+    await expect(
+      startObservabilityServer({ port: 0, registry, mounts: [{ prefix: 'board/', handle }] }),
+    ).rejects.toThrow(/mount prefix/);
+  });
+
+  it('validates its settings, naming the variable', () => {
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return err instanceof ConfigError ? err.message : `not a ConfigError: ${String(err)}`;
+      }
+      return 'accepted';
+    };
+    expect(problem({ SAGALANE_BOARD: 'maybe' })).toContain('SAGALANE_BOARD');
+    expect(problem({ SAGALANE_BOARD_PORT: '70000' })).toContain('SAGALANE_BOARD_PORT');
+    expect(problem({ SAGALANE_BOARD_READ_ONLY: 'sometimes' })).toContain('SAGALANE_BOARD_READ_ONLY');
+    expect(problem({ SAGALANE_TEMPORAL_UI_URL: 'ftp://ui.example' })).toContain('SAGALANE_TEMPORAL_UI_URL');
+    expect(loadConfig({ SAGALANE_TEMPORAL_UI_URL: 'https://ui.example/' }).board).toEqual({
+      enabled: true,
+      port: undefined,
+      readOnly: false,
+      temporalUiUrl: 'https://ui.example',
+    });
   });
 });

@@ -257,6 +257,15 @@ export const envSchema = z.object({
    * worker's drain (unfinished tasks are then handed back to the stream).
    */
   SAGALANE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /**
+   * Aging on express workers: a standard task waiting this long starts ahead of newer express work (in a standard
+   * slot), so a long express flood cannot starve standard work. A task type's own `defaults.maxWaitMs` wins. 0: off.
+   */
+  SAGALANE_MAX_WAIT_MS: z.coerce.number().int().min(0).max(86_400_000).default(0),
+  /** Temporal priorityKey (1 first .. 5 last) express sagas start at: their workflow tasks and in-worker steps. */
+  SAGALANE_PRIORITY_KEY_EXPRESS: z.coerce.number().int().min(1).max(5).default(1),
+  /** Temporal priorityKey standard sagas start at; unset: none sent (the server's default, 3). */
+  SAGALANE_PRIORITY_KEY_STANDARD: z.coerce.number().int().min(1).max(5).optional(),
   /** A prebuilt workflow bundle (`npm run bundle:workflows -- <path>`) the saga worker loads instead of bundling. */
   SAGALANE_WORKFLOW_BUNDLE: optionalString,
   /**
@@ -325,6 +334,10 @@ export interface Config {
   /** SAGALANE_ARTIFACT_KEY: the artifacts' signing secret; undefined: a per-process key. */
   artifactKey?: string;
   shutdownGraceMs: number;
+  /** SAGALANE_MAX_WAIT_MS: express workers' aging bound for standard tasks; 0 is off. */
+  maxWaitMs: number;
+  /** SAGALANE_PRIORITY_KEY_EXPRESS / _STANDARD: the Temporal priority keys sagas start at, by priority. */
+  priorityKeys: { express: number; standard?: number };
   workflowBundlePath?: string;
   /** SAGALANE_SAGAS, resolved: the module of the user's saga catalog; undefined: the built-in catalog. */
   sagasModule?: string;
@@ -426,6 +439,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     artifactTtlS: e.SAGALANE_ARTIFACT_TTL_S,
     artifactKey: e.SAGALANE_ARTIFACT_KEY,
     shutdownGraceMs: e.SAGALANE_SHUTDOWN_GRACE_MS,
+    maxWaitMs: e.SAGALANE_MAX_WAIT_MS,
+    priorityKeys: {
+      express: e.SAGALANE_PRIORITY_KEY_EXPRESS,
+      ...(e.SAGALANE_PRIORITY_KEY_STANDARD !== undefined
+        ? { standard: e.SAGALANE_PRIORITY_KEY_STANDARD }
+        : {}),
+    },
     workflowBundlePath: e.SAGALANE_WORKFLOW_BUNDLE ? path.resolve(e.SAGALANE_WORKFLOW_BUNDLE) : undefined,
     sagasModule: e.SAGALANE_SAGAS ? path.resolve(e.SAGALANE_SAGAS) : undefined,
   };

@@ -151,7 +151,12 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
     if (options.temporalConnection) {
       return new SagaClient(
         new Client({ connection: options.temporalConnection, namespace: config.temporal.namespace }),
-        { taskQueue: config.temporal.taskQueue, ownsConnection: false, catalog: catalog() },
+        {
+          taskQueue: config.temporal.taskQueue,
+          ownsConnection: false,
+          catalog: catalog(),
+          priorityKeys: config.priorityKeys,
+        },
       );
     }
     // A TCP probe first: gRPC's connect waits out its whole deadline when nothing listens, which would make every
@@ -181,6 +186,7 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
       taskQueue: config.temporal.taskQueue,
       ownsConnection: true,
       catalog: catalog(),
+      priorityKeys: config.priorityKeys,
     });
   };
 

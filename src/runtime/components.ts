@@ -66,6 +66,7 @@ export function expressWorkerComponent(): StackComponent {
         config,
         catalog: sagas.catalog,
         ...(sagas.stepHandlers ? { stepHandlers: sagas.stepHandlers } : {}),
+        maxWaitMs: config.maxWaitMs,
         logger,
         metrics,
         temporalAddress: temporalAddress || undefined,

@@ -48,6 +48,7 @@ import { decodeHistoryToken, decodeToken, encodeHistoryToken, encodeToken } from
 import { checkVisibilityQuery } from './visibility-query';
 import { connectTemporal } from '../runtime/temporal-connection';
 import { sagaCatalog, type SagaCatalog } from '../catalog/catalog';
+import { loadSagaModule } from '../catalog/saga-module';
 import type { SagaDefinition } from '../catalog/define-saga';
 import { BUILTIN_SAGA_CATALOG, researchPipelineSaga } from '../workflows/research-pipeline-saga';
 import {
@@ -238,7 +239,9 @@ export class SagaClient {
       taskQueue: config.temporal.taskQueue,
       ownsConnection: true,
       queryTimeoutMs: options.queryTimeoutMs,
-      ...(options.catalog ? { catalog: options.catalog } : {}),
+      priorityKeys: config.priorityKeys,
+      // SAGALANE_SAGAS's catalog unless one is given, as every front door does.
+      catalog: options.catalog ?? loadSagaModule(config.sagasModule).catalog,
     });
   }
 

@@ -12,6 +12,9 @@ import { createMcpHandler, isLegacyRequest, type McpServerFactory } from '@model
 import type { ListenFeed } from './saga-listen';
 import { sagaStarts } from './tool-context';
 
+/** Longest a listen stream's acknowledgement waits for its sagas to be followed. */
+const LISTEN_ANCHOR_WAIT_MS = 5000;
+
 export interface ModernHttpLeg {
   /** Whether the request (its body already read and parsed) is for the 2026-07-28 leg. */
   claims(req: http.IncomingMessage, body: unknown): Promise<boolean>;
@@ -55,7 +58,11 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
         params?: { notifications?: { resourceSubscriptions?: unknown } };
       };
       if (options.onListen && message?.method === 'subscriptions/listen')
-        options.onListen(message.params?.notifications, exchange.signal, handler.notify);
+        // Followed from now on before the SDK acknowledges the stream (bounded: a slow backend does not hold it).
+        await Promise.race([
+          options.onListen(message.params?.notifications, exchange.signal, handler.notify),
+          new Promise((resolve) => setTimeout(resolve, LISTEN_ANCHOR_WAIT_MS).unref()),
+        ]);
       const response = await handler.fetch(webRequest(req, body, aborted.signal), { parsedBody: body });
       const headers: Record<string, string> = {};
       response.headers.forEach((value, key) => (headers[key] = value));

@@ -12,28 +12,38 @@ import { sagaIdOfUri, watchSaga } from './saga-resources';
 /** Most saga URIs one stream gets followed (more are acknowledged by the SDK but not fed). */
 const MAX_FOLLOWED_PER_STREAM = 100;
 
+/**
+ * Starts feeding a stream; resolves once every saga it asked for is followed from its current history (the stream is
+ * acknowledged after that, so no transition after the acknowledgement is missed).
+ */
 export type ListenFeed = (
   filter: { resourceSubscriptions?: unknown } | undefined,
   signal: AbortSignal,
   notify: ServerNotifier,
-) => void;
+) => Promise<void>;
 
 export function sagaListenFeed(backends: McpBackends): ListenFeed {
-  const followed = new Map<string, { streams: number; stop: AbortController }>();
-  return (filter, signal, notify) => {
+  const followed = new Map<string, { streams: number; stop: AbortController; anchored: Promise<void> }>();
+  return async (filter, signal, notify) => {
     const asked = Array.isArray(filter?.resourceSubscriptions) ? filter.resourceSubscriptions : [];
     const uris = [...new Set(asked.filter((u): u is string => typeof u === 'string'))]
       .filter((uri) => sagaIdOfUri(uri) !== undefined)
       .slice(0, MAX_FOLLOWED_PER_STREAM);
+    const anchors: Promise<void>[] = [];
     for (const uri of uris) {
       let entry = followed.get(uri);
       if (!entry) {
-        entry = { streams: 0, stop: new AbortController() };
-        followed.set(uri, entry);
-        void follow(uri, entry.stop.signal, notify).finally(() => {
-          if (followed.get(uri) === entry) followed.delete(uri);
+        const stop = new AbortController();
+        let anchored!: () => void;
+        const created = { streams: 0, stop, anchored: new Promise<void>((r) => (anchored = r)) };
+        entry = created;
+        followed.set(uri, created);
+        void follow(uri, stop.signal, notify, anchored).finally(() => {
+          anchored();
+          if (followed.get(uri) === created) followed.delete(uri);
         });
       }
+      anchors.push(entry.anchored);
       entry.streams += 1;
       const current = entry;
       signal.addEventListener(
@@ -45,13 +55,20 @@ export function sagaListenFeed(backends: McpBackends): ListenFeed {
         { once: true },
       );
     }
+    await Promise.all(anchors);
   };
 
-  async function follow(uri: string, signal: AbortSignal, notify: ServerNotifier): Promise<void> {
+  async function follow(
+    uri: string,
+    signal: AbortSignal,
+    notify: ServerNotifier,
+    anchored: () => void,
+  ): Promise<void> {
     const sagaId = sagaIdOfUri(uri)!;
     try {
       const sagas = await backends.sagas();
       const { historyLength } = await sagas.client.workflow.getHandle(sagaId).describe();
+      anchored();
       await watchSaga(sagas, sagaId, historyLength, signal, {
         onTransition: () => notify.resourceUpdated(uri),
       });

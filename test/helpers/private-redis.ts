@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { portAnswers } from './ports';
+import { waitFor } from './wait';
 
 export class PrivateRedis {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-test-redis-'));
@@ -28,14 +29,15 @@ export class PrivateRedis {
       { stdio: 'ignore' },
     );
     this.child = child;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null)
-        throw new Error(`redis-server on ${this.port} exited with ${child.exitCode}`);
-      if (await portAnswers(this.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`redis-server on ${this.port} did not start in 15 s`);
+    // A server that exited stops the wait at once (the probe's answer), not after the timeout.
+    const up = await waitFor(
+      `redis-server on ${this.port} to start`,
+      async () =>
+        child.exitCode !== null ? { exitCode: child.exitCode } : (await portAnswers(this.port)) && {},
+      15_000,
+      50,
+    );
+    if ('exitCode' in up) throw new Error(`redis-server on ${this.port} exited with ${up.exitCode}`);
   }
 
   /** Crashes the server (SIGKILL: no shutdown save; only what the AOF fsynced survives). */

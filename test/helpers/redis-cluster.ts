@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './wait';
 
 export interface RedisClusterOptions {
   /** @defaultValue 3 */
@@ -71,13 +71,26 @@ function redisCli(port: number, ...args: string[]): string {
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
+/** The shared waitFor, with this module's error: a RedisClusterError from `check` (redis-cli missing) ends it at once. */
 async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new RedisClusterError(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
+  let fatal: unknown;
+  try {
+    await waitFor(
+      what,
+      () => {
+        try {
+          return check();
+        } catch (err) {
+          fatal = err;
+          return true;
+        }
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new RedisClusterError((err as Error).message);
   }
+  if (fatal) throw fatal;
 }
 
 export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise<RedisClusterHandle> {

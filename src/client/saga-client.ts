@@ -21,7 +21,6 @@ import { InternalConnectionLikeSymbol } from '@temporalio/client/lib/types';
 import type { Config } from '../config';
 import {
   RESEARCH_PIPELINE_WORKFLOW,
-  SAGA_STATES,
   TERMINAL_SAGA_STATES,
   SAGA_NOT_AWAITING_APPROVAL_FAILURE,
   approveInputSchema,
@@ -45,7 +44,7 @@ import {
 } from './errors';
 import { summarizeHistoryEvent, type HistoryEventSummary } from './history-events';
 import { decodeHistoryToken, decodeToken, encodeHistoryToken, encodeToken } from './page-tokens';
-import { checkVisibilityQuery } from './visibility-query';
+import { checkStateFilter, checkVisibilityQuery, quote } from './visibility-query';
 import { connectTemporal } from '../runtime/temporal-connection';
 import { sagaCatalog, type SagaCatalog } from '../catalog/catalog';
 import { loadSagaModule } from '../catalog/saga-module';
@@ -551,20 +550,6 @@ function parseAnswer<T>(
   );
 }
 
-/** The pipeline's states are known; another saga's states are its steps' and groups' names. */
-function checkStateFilter(type: string, state: string): void {
-  if (type === RESEARCH_PIPELINE_WORKFLOW) {
-    if (!(SAGA_STATES as readonly string[]).includes(state))
-      throw new SagaClientOptionsError(
-        `state must be one of ${SAGA_STATES.join(', ')} (got ${JSON.stringify(state)})`,
-      );
-  } else if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(state)) {
-    throw new SagaClientOptionsError(
-      `state must be a saga state or a step name: 1-100 letters, digits and _ . : - (got ${JSON.stringify(state)})`,
-    );
-  }
-}
-
 function statusAsState(status: string): string {
   if (status === 'RUNNING') return 'pending';
   if (status === 'COMPLETED') return 'completed';
@@ -593,10 +578,6 @@ function rootMessage(err: unknown): string {
 function firstString(value: unknown): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return typeof v === 'string' ? v : undefined;
-}
-
-function quote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 function dropUndefined<T extends object>(o: T): T {

@@ -3,6 +3,7 @@
  * client wraps it as `(query)` and ANDs it with the workflow-type filter, so it is checked to stay inside those
  * parentheses before it reaches Temporal.
  */
+import { RESEARCH_PIPELINE_WORKFLOW, SAGA_STATES } from '../workflows/pipeline-definitions';
 import { SagaClientOptionsError } from './errors';
 
 /**
@@ -58,4 +59,23 @@ export function visibilityQueryProblem(query: string): string | undefined {
   if (quoteChar) return `the ${quoteChar} opened at position ${quoteStart + 1} is never closed`;
   if (depth > 0) return `${depth} parenthes${depth === 1 ? 'is is' : 'es are'} left open`;
   return undefined;
+}
+
+/** The pipeline's states are known; another saga's states are its steps' and groups' names. */
+export function checkStateFilter(type: string, state: string): void {
+  if (type === RESEARCH_PIPELINE_WORKFLOW) {
+    if (!(SAGA_STATES as readonly string[]).includes(state))
+      throw new SagaClientOptionsError(
+        `state must be one of ${SAGA_STATES.join(', ')} (got ${JSON.stringify(state)})`,
+      );
+  } else if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(state)) {
+    throw new SagaClientOptionsError(
+      `state must be a saga state or a step name: 1-100 letters, digits and _ . : - (got ${JSON.stringify(state)})`,
+    );
+  }
+}
+
+/** A string literal of the visibility query language. */
+export function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

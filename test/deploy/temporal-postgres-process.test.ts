@@ -83,10 +83,7 @@ describe('Temporal-on-PostgreSQL server processes', () => {
         expect(isAlive(serverPid)).toBe(true);
         // Once setpriv has exec'd, the server runs the binary itself: the pid-file check of the next run matches it.
         const argv0 = () => fs.readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0')[0];
-        for (const until = Date.now() + 2_000; argv0() !== '/bin/sh' && Date.now() < until;) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        expect(argv0()).toBe('/bin/sh');
+        await waitFor('the server process to be /bin/sh', () => argv0() === '/bin/sh', 2_000, 10);
         parent.kill('SIGKILL');
         await waitFor('the server to exit with its parent', () => !isAlive(serverPid), 5_000, 50);
       } finally {

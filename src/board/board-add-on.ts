@@ -13,7 +13,7 @@ import { openLaneConnection } from '../lane/redis-connections';
 import type { TaskSchema } from '../lane/task-types';
 import type { MetricsAddOn } from '../runtime/components';
 import { DEFAULT_TASK_SCHEMAS } from '../runtime/task-schemas';
-import { PIPELINE_DISPATCH_STEPS } from '../activities/pipeline-dispatch-steps';
+import { loadSagaModule } from '../catalog/saga-module';
 import { stepTaskSchemas } from '../dispatch/activity-step-contract';
 import { BoardData } from './board-data';
 import { createBoard, type Board } from './board-server';
@@ -40,7 +40,8 @@ export function boardAddOn(options: BoardAddOnOptions = {}): MetricsAddOn {
       }
       const types = options.taskSchemas ?? [
         ...DEFAULT_TASK_SCHEMAS,
-        ...stepTaskSchemas(Object.keys(PIPELINE_DISPATCH_STEPS)),
+        // The step types of the sagas this process serves (SAGALANE_SAGAS's catalog, or the research pipeline's).
+        ...stepTaskSchemas(Object.keys(loadSagaModule(config.sagasModule).catalog.dispatchSteps())),
       ];
       const redis = openLaneConnection(config.redisUrl, 'client');
       redis.on('error', () => undefined);

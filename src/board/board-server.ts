@@ -131,10 +131,13 @@ export function createBoard(o: BoardOptions): Board {
     try {
       const client = await o.sagas();
       const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+      // Every saga type the process serves (its catalog: SAGALANE_SAGAS's, or the research pipeline).
+      const types = client.catalog.types;
       const [waiting, running, failed] = await Promise.all([
-        client.list({ state: 'awaiting_approval', pageSize: 50 }),
-        client.list({ query: 'ExecutionStatus="Running"', pageSize: 50 }),
+        client.list({ types, state: 'awaiting_approval', pageSize: 50 }),
+        client.list({ types, query: 'ExecutionStatus="Running"', pageSize: 50 }),
         client.list({
+          types,
           query: `(ExecutionStatus="Failed" OR SagaState="failed" OR SagaState="rolled_back") AND CloseTime > "${hourAgo}"`,
           pageSize: 50,
         }),

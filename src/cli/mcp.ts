@@ -2,6 +2,7 @@
  * `sagalane mcp [--http [port]] [--read-only]`: the MCP bridge on stdio or Streamable HTTP. Neither connects to a
  * backend at start: the tools open their client through the lazy front door when first called.
  */
+import { loadSagaModule } from '../catalog/saga-module';
 import { boardAddOn } from '../board/board-add-on';
 import { Command } from 'commander';
 import { clientTemporalAddress, openLazyFrontDoor } from '../client/front-door';
@@ -46,6 +47,7 @@ async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
     const server = createMcpServer({
       frontDoor: door,
       readOnly,
+      catalog: loadSagaModule(config.sagasModule).catalog,
       addresses: { temporalAddress: clientTemporalAddress(config), redisUrl: config.redisUrl },
       maxSubscriptions: config.mcp.maxSubscriptions,
       taskResultWaitMs: config.mcp.taskResultWaitMs,

@@ -133,6 +133,8 @@ export interface ListSagasOptions {
   type?: string;
   /** The same as `type` (its earlier name). */
   workflowType?: string;
+  /** Several saga types at once (e.g. every catalog type: `client.catalog.types`); not with `type`. */
+  types?: readonly string[];
   /** @defaultValue 20 (max 1000) */
   pageSize?: number;
   /** The `nextPageToken` of the previous page. */
@@ -319,11 +321,17 @@ export class SagaClient {
       options.type !== options.workflowType
     )
       throw new SagaClientOptionsError('type and workflowType name the same thing: pass one');
-    const type = options.type ?? options.workflowType ?? RESEARCH_PIPELINE_WORKFLOW;
-    if (options.state !== undefined) checkStateFilter(type, options.state);
+    const types = options.types ?? [options.type ?? options.workflowType ?? RESEARCH_PIPELINE_WORKFLOW];
+    if (types.length === 0 || (options.types && (options.type ?? options.workflowType) !== undefined))
+      throw new SagaClientOptionsError('name the saga types with one of type and types (at least one)');
+    if (options.state !== undefined) for (const t of types) checkStateFilter(t, options.state);
     const query = options.query?.trim();
     if (query) checkVisibilityQuery(query);
-    const clauses = [`WorkflowType=${quote(type)}`];
+    const clauses = [
+      types.length === 1
+        ? `WorkflowType=${quote(types[0]!)}`
+        : `WorkflowType IN (${types.map(quote).join(', ')})`,
+    ];
     if (options.state) clauses.push(`SagaState=${quote(options.state)}`);
     if (query) clauses.push(`(${query})`);
     const response = await this.client.workflowService.listWorkflowExecutions({

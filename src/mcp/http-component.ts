@@ -3,6 +3,7 @@
  * from a lazy front door, so the endpoint starts and lists its tools with Temporal or Redis down; a tool whose
  * backend is down fails with the backend's name, address and how to start it, and works once it is back.
  */
+import { loadSagaModule } from '../catalog/saga-module';
 import { openLazyFrontDoor } from '../client/front-door';
 import { createLogger } from '../logger';
 import { instrumentExpressClient } from '../observability';
@@ -31,19 +32,22 @@ export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackCo
         onExpressClient: (express) => instrumentExpressClient(express, metrics, { streamStats: false }),
       });
       const addresses = { temporalAddress, redisUrl: config.redisUrl };
+      // SAGALANE_SAGAS's sagas (else the research pipeline) get their start tools.
+      const { catalog } = loadSagaModule(config.sagasModule);
       try {
         const server = await startMcpHttpServer({
           createServer: (session) =>
             createMcpServer({
               frontDoor: door,
               readOnly: options.readOnly,
+              catalog,
               addresses,
               subscriptionBudget: session.subscriptionBudget,
               maxSubscriptions: config.mcp.maxSubscriptions,
               taskResultWaitMs: config.mcp.taskResultWaitMs,
             }),
           createModernServer: () =>
-            createModernMcpServer({ backends: door, readOnly: options.readOnly, addresses }),
+            createModernMcpServer({ backends: door, readOnly: options.readOnly, catalog, addresses }),
           modernListenFeed: sagaListenFeed(door),
           host: config.mcp.host,
           port: options.port ?? config.mcp.port,

@@ -35,6 +35,7 @@ import type { ToolDeps } from './tool-context';
 import type { ToolCall, ToolRegistry } from './tool-registry';
 import { describeFailure, runToolResult, type BackendAddresses } from './tool-results';
 import { registerSagalaneTools } from './tools';
+import type { SagaCatalog } from '../catalog/catalog';
 
 export interface ModernMcpServerOptions {
   backends: McpBackends;
@@ -42,6 +43,8 @@ export interface ModernMcpServerOptions {
   readOnly?: boolean;
   /** Task types submit_task describes and accepts. @defaultValue DEFAULT_TASK_SCHEMAS */
   taskSchemas?: TaskSchema[];
+  /** The sagas with a start tool. @defaultValue the built-in catalog (the research pipeline) */
+  catalog?: SagaCatalog;
   /** Where Temporal and Redis are, named in "backend down" results. */
   addresses?: BackendAddresses;
   /** Longest a plain call may wait (`waitMs`). @defaultValue 60000 */
@@ -100,7 +103,11 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
     failed: () => ({ describe, report: () => undefined }),
     maxWaitMs: options.maxWaitMs ?? 60_000,
   };
-  registerSagalaneTools(deps, { readOnly, taskSchemas: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS });
+  registerSagalaneTools(deps, {
+    readOnly,
+    taskSchemas: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
+    ...(options.catalog ? { catalog: options.catalog } : {}),
+  });
   registerSagaResource(server, backends);
   registerModernResearchPrompt(server, options.dataDir ?? path.resolve(__dirname, '..', '..', 'data'));
   registerModernTasks(server, store, { backends, readOnly, describe });

@@ -139,11 +139,23 @@ export function registerSagaReadTools(ctx: ToolDeps): void {
     {
       title: 'List sagas',
       description:
-        'Use to find sagas, newest first: all research pipelines, or only those in one state (e.g. rolled_back to ' +
-        'see what failed). Each entry has sagaId, state, current step, idea, symbol and start/close times. ' +
-        'Paginated: pass nextPageToken from the previous answer to get more.',
+        'Use to find sagas of a type (default researchPipeline; the start_<type> tools name the others), newest ' +
+        'first, or only those in one state (e.g. rolled_back to see what failed). Each entry has sagaId, state, ' +
+        'current step, start/close times (and a research pipeline its idea and symbol). Paginated: pass ' +
+        'nextPageToken from the previous answer to get more.',
       inputSchema: {
-        state: z.enum(SAGA_STATES).optional().describe('Only sagas in this state'),
+        type: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'a saga type: a letter then letters, digits or _')
+          .optional()
+          .describe('The saga type (its workflow type); default researchPipeline'),
+        state: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'a saga state or a step name')
+          .optional()
+          .describe(
+            `Only sagas in this state: for a research pipeline one of ${SAGA_STATES.join(', ')}; for another type a lifecycle state or one of its step names`,
+          ),
         query: z
           .string()
           .max(2000)

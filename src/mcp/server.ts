@@ -25,6 +25,7 @@ import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import { mcpLogger, type ToolContext } from './tool-context';
 import { legacyToolRegistry } from './tool-registry';
 import { registerSagalaneTools } from './tools';
+import type { SagaCatalog } from '../catalog/catalog';
 import { describeFailure, type BackendAddresses } from './tool-results';
 
 export interface CreateMcpServerOptions {
@@ -38,6 +39,11 @@ export interface CreateMcpServerOptions {
   readOnly?: boolean;
   /** Task types submit_task describes and accepts. @defaultValue DEFAULT_TASK_SCHEMAS */
   taskSchemas?: TaskSchema[];
+  /**
+   * The sagas with a start tool (`start_<type>`; the research pipeline's is start_pipeline).
+   * @defaultValue the catalog of `sagas` when given, else the built-in one (SAGALANE_SAGAS: pass `loadSagaModule`'s)
+   */
+  catalog?: SagaCatalog;
   /** Directory of the data sets offered as completions. @defaultValue the package's `data/` */
   dataDir?: string;
   /** Poll intervals and retention reported on MCP tasks. @defaultValue see TaskStoreOptions */
@@ -127,7 +133,9 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       `taskResultWaitMs must be an integer in 1..${MAX_TIMER_MS} (milliseconds)`,
     );
 
-  registerSagalaneTools(ctx, { readOnly, taskSchemas: options.taskSchemas });
+  // The catalog of the sagas the start tools start: the option, else the given SagaClient's.
+  const catalog = options.catalog ?? options.sagas?.catalog;
+  registerSagalaneTools(ctx, { readOnly, taskSchemas: options.taskSchemas, ...(catalog ? { catalog } : {}) });
   // The SDK installs a tasks/cancel handler whenever it has a task store, whatever the capabilities say: take it
   // out, so a read-only client gets "method not found" (the store refuses a cancel as well, should one get by).
   if (readOnly) server.server.removeRequestHandler('tasks/cancel');
@@ -148,6 +156,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       backends,
       readOnly,
       taskSchemas: options.taskSchemas,
+      ...(catalog ? { catalog } : {}),
       addresses: options.addresses,
       maxWaitMs: ctx.maxWaitMs,
       tasks: options.tasks,

@@ -1,7 +1,7 @@
 /**
  * The tool list: the one place every MCP tool is registered, for both protocol revisions (server.ts registers them on
  * the 2025-11-25 session server, modern-server.ts on the 2026-07-28 one, each through its own `ToolRegistry`).
- * New tools (e.g. a start tool per saga type) are added here and reach both revisions.
+ * New tools are added here and reach both revisions; the catalog's start tools come from ./catalog-tools.ts.
  */
 import { DEFAULT_TASK_SCHEMAS } from '../client/front-door';
 import type { TaskSchema } from '../lane/task-types';
@@ -13,6 +13,10 @@ import {
   registerStartPipeline,
 } from './saga-tools';
 import type { ToolDeps } from './tool-context';
+import type { SagaCatalog } from '../catalog/catalog';
+import { RESEARCH_PIPELINE_WORKFLOW } from '../workflows/pipeline-definitions';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { registerCatalogStartTools } from './catalog-tools';
 
 /** Tools that change something; `readOnly` leaves them out. */
 export const WRITE_TOOLS = [
@@ -30,11 +34,19 @@ export interface SagalaneToolsOptions {
   readOnly: boolean;
   /** Task types submit_task describes and accepts. @defaultValue DEFAULT_TASK_SCHEMAS */
   taskSchemas?: readonly TaskSchema[];
+  /**
+   * The sagas the start tools start: one `start_<type>` each (the research pipeline's is start_pipeline).
+   * @defaultValue the built-in catalog (the research pipeline)
+   */
+  catalog?: SagaCatalog;
 }
 
 export function registerSagalaneTools(deps: ToolDeps, options: SagalaneToolsOptions): void {
   const { readOnly } = options;
-  if (!readOnly) registerStartPipeline(deps);
+  const catalog = options.catalog ?? BUILTIN_SAGA_CATALOG;
+  // start_pipeline (with its wait and approval rounds) where the catalog has the pipeline; start_<type> for the others.
+  if (!readOnly && catalog.has(RESEARCH_PIPELINE_WORKFLOW)) registerStartPipeline(deps);
+  if (!readOnly) registerCatalogStartTools(deps, catalog, ['start_pipeline']);
   registerSagaReadTools(deps);
   if (!readOnly) registerCancelSaga(deps);
   if (!readOnly) registerApprovalTools(deps);

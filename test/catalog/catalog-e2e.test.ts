@@ -112,6 +112,20 @@ describe('a catalog saga through every worker and front door', () => {
     );
   });
 
+  it('lists sagas of several types at once (what the lane board shows)', async () => {
+    const started = await sagas.start('supportTicket', ticket('t-list'));
+    await sagas.result(started.sagaId);
+    const ids = await waitFor('the saga in visibility', async () => {
+      const page = await sagas.list({ types: ['researchPipeline', 'supportTicket'], pageSize: 100 });
+      const found = page.items.map((i) => i.sagaId);
+      return found.includes(started.sagaId) && found;
+    });
+    expect(ids).toContain(started.sagaId);
+    await expect(sagas.list({ types: ['supportTicket'], type: 'supportTicket' })).rejects.toThrow(
+      /one of type and types/,
+    );
+  });
+
   it("an urgent ticket's steps all go on the express lane (its priority, from the declaration)", async () => {
     const started = await sagas.start(supportTicketSaga, ticket('t-101', { urgent: true }));
     await sagas.result(started.sagaId);

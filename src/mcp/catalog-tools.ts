@@ -14,6 +14,25 @@ import { sagaStarts, type ToolDeps } from './tool-context';
 import { okResult } from './tool-results';
 import { reportSagaProgress } from './waiting';
 
+/** The resource that lists the catalog: each saga type, its description, start tool, steps and input JSON Schema. */
+export const CATALOG_RESOURCE_URI = 'sagalane://catalog';
+
+export const CATALOG_RESOURCE_METADATA = {
+  title: 'Saga catalog',
+  description:
+    'The saga types this server starts: for each its description, start tool (start_<type>), steps with their ' +
+    'lanes and compensations, approval gates and input JSON Schema.',
+  mimeType: 'application/json',
+};
+
+export function catalogResourceContents(catalog: SagaCatalog, uri: URL) {
+  return {
+    contents: [
+      { uri: uri.href, mimeType: 'application/json', text: JSON.stringify(catalog.describe(), null, 2) },
+    ],
+  };
+}
+
 /** The start tools' names, for the read-only rule (they change something). */
 export function catalogStartToolNames(catalog: SagaCatalog, skip: readonly string[] = []): string[] {
   return catalog.sagas.map((s) => s.toolName).filter((name) => !skip.includes(name));

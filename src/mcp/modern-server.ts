@@ -36,6 +36,8 @@ import type { ToolCall, ToolRegistry } from './tool-registry';
 import { describeFailure, runToolResult, type BackendAddresses } from './tool-results';
 import { registerSagalaneTools } from './tools';
 import type { SagaCatalog } from '../catalog/catalog';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { CATALOG_RESOURCE_METADATA, CATALOG_RESOURCE_URI, catalogResourceContents } from './catalog-tools';
 
 export interface ModernMcpServerOptions {
   backends: McpBackends;
@@ -108,7 +110,11 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
     taskSchemas: options.taskSchemas ?? DEFAULT_TASK_SCHEMAS,
     ...(options.catalog ? { catalog: options.catalog } : {}),
   });
-  registerSagaResource(server, backends);
+  const served = options.catalog ?? BUILTIN_SAGA_CATALOG;
+  registerSagaResource(server, backends, served.types);
+  server.registerResource('catalog', CATALOG_RESOURCE_URI, CATALOG_RESOURCE_METADATA, async (uri) =>
+    catalogResourceContents(served, uri),
+  );
   registerModernResearchPrompt(server, options.dataDir ?? path.resolve(__dirname, '..', '..', 'data'));
   registerModernTasks(server, store, { backends, readOnly, describe });
   return server;
@@ -196,12 +202,16 @@ function registerModernResearchPrompt(server: ModernMcpServer, dataDir: string):
 }
 
 /** `saga://{sagaId}`: a saga's state, and the newest sagas listed. */
-function registerSagaResource(server: ModernMcpServer, backends: McpBackends): void {
+function registerSagaResource(
+  server: ModernMcpServer,
+  backends: McpBackends,
+  types: readonly string[],
+): void {
   server.registerResource(
     'saga',
     new ResourceTemplate('saga://{sagaId}', {
       list: async () => {
-        const page = await (await backends.sagas()).list({ pageSize: LISTED_SAGAS });
+        const page = await (await backends.sagas()).list({ pageSize: LISTED_SAGAS, types });
         return {
           resources: page.items.map((s) => ({
             uri: sagaUri(s.sagaId),

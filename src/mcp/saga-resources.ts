@@ -54,6 +54,8 @@ export interface SagaResourcesOptions {
   maxSubscriptions: number;
   /** Shared places, taken as well as the session's own. */
   budget?: SubscriptionBudget;
+  /** The saga types `resources/list` lists (the catalog's). @defaultValue the research pipeline */
+  types?: readonly string[];
 }
 
 /** JSON-RPC error code of a subscribe refused for a full cap (the session cap of http-server.ts uses it too). */
@@ -65,7 +67,9 @@ export function registerSagaResources(ctx: ToolContext, options: SagaResourcesOp
     'saga',
     new ResourceTemplate('saga://{sagaId}', {
       list: async () => {
-        const page = await (await backends.sagas()).list({ pageSize: LISTED_SAGAS });
+        const page = await (
+          await backends.sagas()
+        ).list({ pageSize: LISTED_SAGAS, ...(options.types ? { types: options.types } : {}) });
         return {
           resources: page.items.map((s) => ({
             uri: sagaUri(s.sagaId),

@@ -26,6 +26,8 @@ import { mcpLogger, type ToolContext } from './tool-context';
 import { legacyToolRegistry } from './tool-registry';
 import { registerSagalaneTools } from './tools';
 import type { SagaCatalog } from '../catalog/catalog';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { CATALOG_RESOURCE_METADATA, CATALOG_RESOURCE_URI, catalogResourceContents } from './catalog-tools';
 import { describeFailure, type BackendAddresses } from './tool-results';
 
 export interface CreateMcpServerOptions {
@@ -142,7 +144,11 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   const maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
   if (!Number.isInteger(maxSubscriptions) || maxSubscriptions < 1)
     throw new McpServerOptionsError('maxSubscriptions must be a positive integer');
-  registerSagaResources(ctx, { maxSubscriptions, budget: options.subscriptionBudget });
+  const served = catalog ?? BUILTIN_SAGA_CATALOG;
+  registerSagaResources(ctx, { maxSubscriptions, budget: options.subscriptionBudget, types: served.types });
+  server.registerResource('catalog', CATALOG_RESOURCE_URI, CATALOG_RESOURCE_METADATA, async (uri) =>
+    catalogResourceContents(served, uri),
+  );
   registerResearchPrompt(ctx, options.dataDir ?? path.resolve(__dirname, '..', '..', 'data'));
   registerTaskResultHandler(ctx);
 

@@ -119,6 +119,21 @@ describe('catalog sagas over MCP', () => {
     expect(listed.items.map((i) => i.sagaId)).toContain(state.sagaId);
   });
 
+  it('lists the catalog as a resource, and the catalog’s sagas as saga:// resources', async () => {
+    const { resources } = await mcp.listResources();
+    expect(resources.map((r) => r.uri)).toContain('sagalane://catalog');
+    const read = await mcp.readResource({ uri: 'sagalane://catalog' });
+    const described = JSON.parse((read.contents[0] as { text: string }).text) as {
+      type: string;
+      tool: string;
+    }[];
+    expect(described).toEqual([
+      expect.objectContaining({ type: 'supportTicket', tool: 'start_support_ticket' }),
+    ]);
+    // The ticket sagas started above are listed (the default list would show research pipelines only).
+    expect(resources.some((r) => r.uri.startsWith('saga://ticket-'))).toBe(true);
+  });
+
   it('refuses bad input with the field and the rule, starting nothing', async () => {
     const result = (await mcp.callTool({
       name: 'start_support_ticket',

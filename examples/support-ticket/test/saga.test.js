@@ -77,6 +77,7 @@ before(async () => {
     SAGALANE_TEMPORAL_UI_PORT: String(await freePort()),
     SAGALANE_MCP_PORT: String(await freePort()),
     SAGALANE_METRICS_PORT: String(await freePort()),
+    SAGALANE_TEMPORAL_METRICS_PORT: String(await freePort()),
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
   });
   // `sagalane dev` itself starts its own Temporal dev server: only the CLI commands below use TEMPORAL_ADDRESS.

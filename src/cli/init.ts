@@ -54,9 +54,23 @@ export function scaffoldProject(dir: string, options: InitOptions = {}): string[
     dependencies: Record<string, string>;
   };
   manifest.name = name;
-  manifest.dependencies.sagalane = options.sagalane ?? `file:${PACKAGE_ROOT}`;
+  const dependency = options.sagalane ?? `file:${PACKAGE_ROOT}`;
+  manifest.dependencies.sagalane = dependency;
   fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  // npm links a `file:` folder without installing its dependencies (the workflow bundler then cannot find
+  // @temporalio/workflow); install-links makes npm install it as it would a package.
+  if (isFolderDependency(dependency)) {
+    fs.writeFileSync(path.join(target, '.npmrc'), 'install-links=true\n');
+    written.push('.npmrc');
+  }
   return written.sort();
+}
+
+/** A `file:` dependency on a folder (not a packed tarball). */
+function isFolderDependency(spec: string): boolean {
+  if (!spec.startsWith('file:')) return false;
+  const target = path.resolve(spec.slice('file:'.length));
+  return fs.existsSync(target) && fs.statSync(target).isDirectory();
 }
 
 export function initCommand(): Command {

@@ -42,9 +42,16 @@ export function createModernHttpLeg(factory: McpServerFactory, options: ModernHt
   return {
     async claims(req, body) {
       if (req.headers['mcp-session-id']) return false;
-      return !(await isLegacyRequest(webRequest(req, body), body, {
-        maxRequestBodySize: options.maxBodyBytes,
-      }));
+      // A 2026-07-28 request is one JSON object (no batches): anything else is the session leg's to refuse, as before.
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+      try {
+        return !(await isLegacyRequest(webRequest(req, body), body, {
+          maxRequestBodySize: options.maxBodyBytes,
+        }));
+      } catch {
+        // The classifier could not read it (e.g. nesting past its recursion): not a well-formed 2026 request.
+        return false;
+      }
     },
     async serve(req, res, body) {
       const aborted = new AbortController();

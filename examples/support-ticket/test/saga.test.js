@@ -75,9 +75,11 @@ before(async () => {
   Object.assign(env, {
     SAGALANE_TEMPORAL_PORT: String(temporalPort),
     SAGALANE_TEMPORAL_UI_PORT: String(await freePort()),
-    SAGALANE_MCP_PORT: String(await freePort()),
-    SAGALANE_METRICS_PORT: String(await freePort()),
-    SAGALANE_TEMPORAL_METRICS_PORT: String(await freePort()),
+    // Ports the test does not talk to are the system's pick (0) or off: a port picked here and released could be
+    // taken meanwhile (the Temporal dev server picks its own metrics port at random).
+    SAGALANE_MCP_PORT: '0',
+    SAGALANE_METRICS_PORT: '0',
+    SAGALANE_TEMPORAL_METRICS_PORT: 'off',
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
   });
   // `sagalane dev` itself starts its own Temporal dev server: only the CLI commands below use TEMPORAL_ADDRESS.

@@ -30,6 +30,16 @@ describe('Temporal-on-PostgreSQL server processes', () => {
     const left = await startServerProcess(options());
     const leftPid = left.child.pid!;
     expect(fs.readFileSync(path.join(dir, 'server.pid'), 'utf8')).toBe(String(leftPid));
+    // A process an earlier run left behind has long been running its binary (or setpriv, before its exec). One
+    // started a moment ago may still be the fork of this test's node, not yet exec'd, which the next run rightly
+    // does not recognise as its own: wait until it is what a left-behind process is (.ci/run once caught that race).
+    const argv0 = () => fs.readFileSync(`/proc/${leftPid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    await waitFor(
+      'the left process to run its binary',
+      () => argv0() === '/bin/sh' || argv0().endsWith('/setpriv'),
+      5_000,
+      20,
+    );
     // The earlier run "died" without stopping it; the next run finds its pid file.
     const next = await startServerProcess(options());
     expect(isAlive(leftPid)).toBe(false);

@@ -7,12 +7,9 @@
 import { z } from 'zod';
 import type { SagaCatalog } from '../catalog/catalog';
 import type { SagaDefinition } from '../catalog/define-saga';
-import { sagaOutcome } from './outcomes';
 import { startPipelineOutput } from './output-schemas';
-import { traceparentOf } from './saga-tools';
+import { answerSagaStart, traceparentOf } from './saga-tools';
 import { sagaStarts, type ToolDeps } from './tool-context';
-import { okResult } from './tool-results';
-import { reportSagaProgress } from './waiting';
 
 /** The resource that lists the catalog: each saga type, its description, start tool, steps and input JSON Schema. */
 export const CATALOG_RESOURCE_URI = 'sagalane://catalog';
@@ -119,15 +116,8 @@ function registerStartTool(deps: ToolDeps, saga: SagaDefinition<unknown>): void 
         sagaStarts.emit('started', started.sagaId);
         return { kind: 'saga', id: started.sagaId, started };
       },
-      answer: async (args, work, call) => {
-        const next = `Call get_saga with sagaId "${work.id}" to follow it.`;
-        const wait = (args as { wait?: boolean }).wait === true;
-        if (!wait && work.started) return okResult({ ...work.started, state: 'pending', next });
-        const sagas = await backends.sagas();
-        if (!wait) return okResult({ ...(await sagas.getState<unknown, string>(work.id)), next });
-        await reportSagaProgress(sagas, work.id, call);
-        return sagaOutcome(sagas, work.id, { signal: call.signal });
-      },
+      answer: (args, work, call) =>
+        answerSagaStart(backends, (args as { wait?: boolean }).wait === true, work, call),
       ...(saga.stopsForApproval
         ? {
             stopsForApproval: (args: object) =>

@@ -14,7 +14,8 @@ import {
   startPipelineOutput,
 } from './output-schemas';
 import { sagaStarts, type ToolDeps } from './tool-context';
-import type { ToolCall } from './tool-registry';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { StartedWork, ToolCall } from './tool-registry';
 import { okResult, runTool } from './tool-results';
 import { reportSagaProgress } from './waiting';
 
@@ -44,6 +45,24 @@ const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 export function traceparentOf(call: ToolCall): string | undefined {
   const value = call._meta?.traceparent;
   return typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined;
+}
+
+/**
+ * A start tool's plain answer (start_pipeline and every start_<type>): the started saga at once, its state now when
+ * answered later (the approval round of a 2026-07-28 call), or with `wait` its final state after step progress.
+ */
+export async function answerSagaStart(
+  backends: ToolDeps['backends'],
+  wait: boolean,
+  work: StartedWork,
+  call: ToolCall,
+): Promise<CallToolResult> {
+  const next = `Call get_saga with sagaId "${work.id}" to follow it.`;
+  if (!wait && work.started) return okResult({ ...work.started, state: 'pending', next });
+  const sagas = await backends.sagas();
+  if (!wait) return okResult({ ...(await sagas.getState<unknown, string>(work.id)), next });
+  await reportSagaProgress(sagas, work.id, call);
+  return sagaOutcome(sagas, work.id, { signal: call.signal });
 }
 
 export function registerStartPipeline(ctx: ToolDeps): void {
@@ -97,15 +116,7 @@ export function registerStartPipeline(ctx: ToolDeps): void {
         sagaStarts.emit('started', started.sagaId);
         return { kind: 'saga', id: started.sagaId, started };
       },
-      answer: async (args, work, call) => {
-        const next = `Call get_saga with sagaId "${work.id}" to follow it.`;
-        if (!args.wait && work.started) return okResult({ ...work.started, state: 'pending', next });
-        const sagas = await backends.sagas();
-        // Answered later (the approval round of a 2026-07-28 call): the saga's state now.
-        if (!args.wait) return okResult({ ...(await sagas.getState(work.id)), next });
-        await reportSagaProgress(sagas, work.id, call);
-        return sagaOutcome(sagas, work.id, { signal: call.signal });
-      },
+      answer: (args, work, call) => answerSagaStart(backends, args.wait === true, work, call),
       stopsForApproval: (args) => args.approval !== undefined,
     },
   );

@@ -7,7 +7,12 @@
  * values, errors' messages and stacks) goes through `redactText`. The error messages that reach users and MCP
  * clients (the lane's, the front door's, the LLM provider's) are cleaned with the same functions, which live here
  * because the logger is the bottom layer every other module may import.
+ *
+ * A line written while an OpenTelemetry span is active carries its `trace_id` and `span_id`, so a log line leads to
+ * its trace (src/observability/tracing.ts). Without tracing no span is ever active and nothing is added.
  */
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -30,11 +35,13 @@ export function createLogger(
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < threshold) return;
     const extra = fields ? redactFields(fields) : {};
+    const span = trace.getSpan(context.active())?.spanContext();
     write(
       JSON.stringify({
         time: new Date().toISOString(),
         level: lvl,
         msg: redactText(msg),
+        ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
         ...safeBase,
         ...extra,
       }),

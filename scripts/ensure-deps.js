@@ -146,6 +146,34 @@ if (mode === 'test' && process.platform === 'linux' && process.arch === 'x64') {
   }
 }
 
+// 2d. (test only) Jaeger, for test/dev/tracing-jaeger.test.ts (and `sagalane dev --tracing`): built from the Go
+// module proxy by src/dev/jaeger.ts into the per-user cache as jaeger-<version> (5-15 minutes on two cores, once per
+// machine), with its progress lines. Without Go it is left out with a note: only the tracing tests need it.
+const JAEGER_BINARY = 'jaeger-v1.75.0'; // src/dev/jaeger.ts: JAEGER.version
+if (mode === 'test') {
+  const jaegerFound =
+    (env.SAGALANE_JAEGER && isExecutable(env.SAGALANE_JAEGER)) ||
+    isExecutable(path.join(toolCache, JAEGER_BINARY));
+  const go = jaegerFound ? undefined : command('SAGALANE_GO', 'go', '/usr/local/go/bin/go');
+  if (!jaegerFound && !go) {
+    log(
+      `Jaeger (${JAEGER_BINARY}) is not in ${toolCache} and there is no Go to build it: the tracing tests will fail. ` +
+        'Install Go >= 1.24 and run `npx tsx src/dev/jaeger.ts`, or set SAGALANE_JAEGER to a Jaeger v2 binary.',
+    );
+  } else if (!jaegerFound) {
+    const r = spawnSync(
+      path.join(root, 'node_modules', '.bin', 'tsx'),
+      [path.join(root, 'src', 'dev', 'jaeger.ts')],
+      {
+        cwd: root,
+        env: { ...env, SAGALANE_GO: go },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+}
+
 // 3. The machine's tools.
 let missing = TOOLS.filter(
   (t) =>

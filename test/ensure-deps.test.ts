@@ -49,6 +49,8 @@ function bareMachine(): Machine {
   );
   const temporal = path.join(dir, 'temporal');
   fakeTool(dir, 'temporal');
+  const jaeger = path.join(dir, 'jaeger');
+  fakeTool(dir, 'jaeger');
   return {
     dir,
     bin,
@@ -58,6 +60,7 @@ function bareMachine(): Machine {
       PATH: bin,
       HOME: home,
       SAGALANE_TEMPORAL_CLI: temporal,
+      SAGALANE_JAEGER: jaeger,
       SAGALANE_APT_GET: '',
       SAGALANE_GO: '',
     },
@@ -148,6 +151,42 @@ describe('scripts/ensure-deps.js', () => {
     const second = ensureDeps(m, 'test');
     expect(second.status).toBe(0);
     expect(second.calls).toHaveLength(1);
+  });
+
+  it('without Jaeger: src/dev/jaeger.ts builds it inside its module (go install refuses its replace directive), once', () => {
+    const m = machine();
+    for (const tool of ['redis-server', 'promtool', 'docker-compose', 'chromium', 'setpriv'])
+      fakeTool(m.bin, tool);
+    delete m.env.SAGALANE_JAEGER;
+    const moduleDir = path.join(m.dir, 'jaeger@v1.75.0');
+    fs.mkdirSync(moduleDir);
+    const goCmd = path.join(m.dir, 'go');
+    // `go mod download -json` answers with the module's directory; `go build … -o <out> ./cmd/jaeger` writes <out>.
+    standIn(
+      goCmd,
+      [
+        `echo "go $*" >> ${m.log}`,
+        `if [ "$1" = mod ]; then echo '{"Path":"github.com/jaegertracing/jaeger","Dir":"${moduleDir}"}'; fi`,
+        `if [ "$1" = build ]; then echo "  in $PWD GOWORK=$GOWORK GOFLAGS=$GOFLAGS" >> ${m.log};`,
+        `  printf '#!/bin/sh\\n' > "$5"; /bin/chmod +x "$5"; fi`,
+      ].join('\n'),
+    );
+    m.env.SAGALANE_GO = goCmd;
+    const cache = path.join(m.home, '.cache', 'sagalane', 'bin');
+
+    const first = ensureDeps(m, 'test');
+    expect(first.stderr).toContain(
+      `[sagalane] Building github.com/jaegertracing/jaeger/cmd/jaeger@v1.75.0 into ${cache}`,
+    );
+    expect(first.status).toBe(0);
+    expect(first.calls[0]).toBe('go mod download -json github.com/jaegertracing/jaeger@v1.75.0');
+    expect(first.calls[1]).toMatch(/^go build -v -trimpath -o \S+\/jaeger \.\/cmd\/jaeger$/);
+    expect(first.calls[2]).toBe(`  in ${moduleDir} GOWORK=off GOFLAGS=-mod=readonly`);
+    expect(fs.existsSync(path.join(cache, 'jaeger-v1.75.0'))).toBe(true);
+
+    const second = ensureDeps(m, 'test');
+    expect(second.status).toBe(0);
+    expect(second.calls).toHaveLength(3);
   });
 
   it('with neither: one message naming what to install; fatal for npm test, not for npm start', () => {

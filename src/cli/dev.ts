@@ -16,10 +16,16 @@ export function devCommand(): Command {
         .choices(['sqlite', 'postgres'])
         .default('sqlite'),
     )
-    .action(async (opts: { persistence: 'sqlite' | 'postgres' }) => {
+    .option(
+      '--tracing',
+      "Also run Jaeger (UI on 127.0.0.1:16686 or a free port) and send the whole stack's traces to it over OTLP/HTTP",
+      false,
+    )
+    .action(async (opts: { persistence: 'sqlite' | 'postgres'; tracing: boolean }) => {
       await runDevStack(loadConfigOrExit(), {
         components: devStackComponents(),
         persistence: opts.persistence,
+        tracing: opts.tracing,
       });
     });
 }

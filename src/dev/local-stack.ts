@@ -18,6 +18,7 @@ import { untilSignalled } from '../runtime/signals';
 import type { StackComponent } from '../runtime/stack';
 import { connectionSettings } from '../runtime/temporal-connection';
 import { installTemporalRuntime } from '../runtime/temporal-runtime';
+import { applyEnv, jaegerTracingEnv, startJaeger } from './jaeger';
 import { ensureRedis } from './redis-server';
 import { devTemporalPostgresOptions, startTemporalOnPostgres } from './temporal-postgres';
 import { startTemporalDevServer } from './temporal-server';
@@ -53,6 +54,38 @@ export interface DevStackOptions {
    * Temporal server on SAGALANE_POSTGRES_URL, src/dev/temporal-postgres.ts). @defaultValue 'sqlite'
    */
   persistence?: 'sqlite' | 'postgres';
+  /**
+   * Start Jaeger (src/dev/jaeger.ts, state in `<dataDir>/jaeger`) and point the whole stack at it through the
+   * standard OTEL_* variables, set in this process before any component starts and so inherited by every child.
+   * @defaultValue false
+   */
+  tracing?: boolean;
+}
+
+/**
+ * Starts Jaeger and sets OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf and OTEL_SERVICE_NAME
+ * (the shell's, else `service`) in process.env. Tracing itself starts where the components start it
+ * (src/observability/tracing.ts reads these variables when it starts), which must come after this.
+ */
+async function startLocalTracing(
+  config: Config,
+  service: string,
+  log: (line: string) => void,
+): Promise<{ stop: () => Promise<void>; endpoints: Record<string, string> }> {
+  log('[sagalane] Starting Jaeger for --tracing...');
+  const jaeger = await startJaeger({ dir: path.join(config.dataDir, 'jaeger'), log });
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+    log(
+      `[sagalane]   --tracing: the OTLP endpoint set in the environment is replaced by ${jaeger.otlpEndpoint}`,
+    );
+  applyEnv(jaegerTracingEnv(jaeger, process.env.OTEL_SERVICE_NAME?.trim() || service));
+  return {
+    stop: jaeger.stop,
+    endpoints: {
+      'Jaeger UI (traces)': `${jaeger.uiUrl}/search?service=${encodeURIComponent(process.env.OTEL_SERVICE_NAME!)}`,
+      'OTLP/HTTP (traces)': jaeger.otlpEndpoint,
+    },
+  };
 }
 
 export async function runDevStack(config: Config, opts: DevStackOptions = {}): Promise<void> {
@@ -76,6 +109,12 @@ export async function runDevStack(config: Config, opts: DevStackOptions = {}): P
   const until = opts.until ?? untilSignalled();
 
   try {
+    // First: the OTEL_* variables must be in place before anything that could start tracing, children included.
+    if (opts.tracing) {
+      const tracing = await startLocalTracing(config, opts.service ?? 'sagalane-dev', log);
+      stops.push({ name: 'jaeger', stop: tracing.stop });
+      Object.assign(endpoints, tracing.endpoints);
+    }
     const sdkMetricsUrl = installTemporalRuntime(config);
     fs.mkdirSync(config.dataDir, { recursive: true });
     const redis = await ensureRedis(config.redisUrl, config.dataDir, log);

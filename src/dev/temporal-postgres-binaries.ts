@@ -20,6 +20,12 @@ export interface GoBinary {
   /** Go package path of the main package. */
   pkg: string;
   version: string;
+  /**
+   * The module that holds `pkg`, when it must be built in that module's own directory: `go install <pkg>@<version>`
+   * refuses a module whose go.mod has `replace` directives (Jaeger's does), and a build inside the module honours them
+   * exactly as its own release builds do.
+   */
+  module?: string;
 }
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
@@ -55,6 +61,8 @@ function findGo(env: NodeJS.ProcessEnv): string | undefined {
 
 export interface EnsureBinaryOptions {
   env?: NodeJS.ProcessEnv;
+  /** The go command; default `go` on PATH, then /usr/local/go/bin/go (scripts/ensure-deps.js passes SAGALANE_GO). */
+  go?: string;
   /** Progress lines while building. */
   log?: (line: string) => void;
 }
@@ -65,7 +73,7 @@ export async function ensureGoBinary(bin: GoBinary, opts: EnsureBinaryOptions = 
   if (isExecutable(target)) return target;
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const go = findGo(env);
+  const go = opts.go ?? findGo(env);
   if (!go) {
     throw new GoBuildError(
       `${bin.name} is not in ${cacheDir()} and there is no Go toolchain to build it: install Go >= 1.25 ` +
@@ -77,31 +85,52 @@ export async function ensureGoBinary(bin: GoBinary, opts: EnsureBinaryOptions = 
   const gobin = fs.mkdtempSync(path.join(cacheDir(), `.build-${bin.name}-`));
   const started = Date.now();
   const seconds = () => Math.round((Date.now() - started) / 1000);
+  let tail = '';
   log(`[sagalane] Building ${bin.pkg}@${bin.version} into ${cacheDir()}; this takes a few minutes once.`);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', `${bin.pkg}@${bin.version}`], {
-        env: { ...env, GOBIN: gobin },
+    const { args, cwd } = bin.module
+      ? {
+          // `./cmd/…` inside the module's own directory (downloaded, read-only, in the module cache).
+          args: ['build', '-v', '-trimpath', '-o', path.join(gobin, path.basename(bin.pkg))],
+          cwd: await moduleDir(go, env, `${bin.module}@${bin.version}`),
+        }
+      : { args: ['install', '-v', `${bin.pkg}@${bin.version}`], cwd: undefined };
+    if (bin.module) args.push('./' + path.posix.relative(bin.module, bin.pkg));
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(go, args, {
+        cwd,
+        // GOWORK and -mod=mod from the caller's environment would let the build stray from the module's own go.sum.
+        env: { ...env, GOBIN: gobin, ...(bin.module ? { GOWORK: 'off', GOFLAGS: '-mod=readonly' } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let tail = '';
-      const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
+      let packages = 0;
+      const keep = (chunk: Buffer) => {
+        const text = chunk.toString();
+        tail = (tail + text).slice(-4000);
+        // `-v` names each package as it is compiled: a count that tells a slow build from a stuck one.
+        packages += text.split('\n').filter((l) => l.trim() && !l.startsWith('go: ')).length;
+      };
       child.stdout.on('data', keep);
       child.stderr.on('data', keep);
-      const ticker = setInterval(() => log(`[sagalane]   still building ${bin.name}: ${seconds()}s`), 30_000);
+      const ticker = setInterval(
+        () => log(`[sagalane]   still building ${bin.name}: ${seconds()}s, ${packages} packages compiled`),
+        30_000,
+      );
       child.on('error', (err) => {
         clearInterval(ticker);
         reject(new GoBuildError(`could not run ${go}: ${err.message}`));
       });
       child.on('exit', (code) => {
         clearInterval(ticker);
-        if (code === 0) resolve();
-        else {
-          const last = tail.trim().split('\n').slice(-5).join(' | ');
-          reject(new GoBuildError(`go install ${bin.pkg}@${bin.version} exited with ${code}: ${last}`));
-        }
+        resolve(code);
       });
     });
+    if (exitCode !== 0) {
+      const last = tail.trim().split('\n').slice(-5).join(' | ');
+      throw new GoBuildError(
+        `go ${args.join(' ')} for ${bin.pkg}@${bin.version} exited with ${exitCode}: ${last}`,
+      );
+    }
     const built = path.join(gobin, path.basename(bin.pkg));
     if (!isExecutable(built)) throw new GoBuildError(`go install finished but ${built} is missing`);
     fs.renameSync(built, target);
@@ -110,6 +139,31 @@ export async function ensureGoBinary(bin: GoBinary, opts: EnsureBinaryOptions = 
   }
   log(`[sagalane] Built ${bin.name} ${bin.version} in ${seconds()}s: ${target}`);
   return target;
+}
+
+/** The directory of `module@version` in the module cache, downloaded first if need be (`go mod download -json`). */
+async function moduleDir(go: string, env: NodeJS.ProcessEnv, moduleAtVersion: string): Promise<string> {
+  const child = spawn(go, ['mod', 'download', '-json', moduleAtVersion], {
+    env: { ...env, GOWORK: 'off' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(new GoBuildError(`could not run ${go}: ${err.message}`)));
+    child.on('exit', resolve);
+  });
+  try {
+    const info = JSON.parse(out) as { Dir?: string; Error?: string };
+    if (code === 0 && info.Dir) return info.Dir;
+    throw new GoBuildError(`go mod download ${moduleAtVersion}: ${info.Error ?? `exit ${code}`}`);
+  } catch (err) {
+    if (err instanceof GoBuildError) throw err;
+    throw new GoBuildError(
+      `go mod download ${moduleAtVersion} exited with ${code}: ${out.trim().slice(-400)}`,
+    );
+  }
 }
 
 /** `npm run setup:temporal-postgres`: builds (or finds) the server and the sql tool; `--ui` adds the UI server. */

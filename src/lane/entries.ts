@@ -18,6 +18,8 @@ export interface Entry {
   fields: Fields;
   /** Claimed by the janitor from a consumer that died: an earlier delivery of it may have run. */
   reclaimed?: boolean;
+  /** The group's delivery count of a reclaimed entry (this claim included); a fresh read is the first. */
+  deliveries?: number;
 }
 
 /** The `reason` of a dead letter, per cause. */

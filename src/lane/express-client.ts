@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
 import { z } from 'zod';
 import {
   BacklogBytesFullError,
@@ -26,6 +27,7 @@ import {
   partitionTags,
   qualifiedDeadLetterId,
 } from './partitions';
+import { submitTraceContext } from './lane-tracing';
 import { isCluster, isConnectionError, openLaneConnection, type RedisClient } from './redis-connections';
 import { isOutOfMemoryError, RedisOutOfMemoryError } from './redis-full';
 import {
@@ -35,6 +37,7 @@ import {
   SUBMIT_BACKLOG_BYTES_FULL,
   SUBMIT_BACKLOG_FULL,
   SUBMIT_KEY_CONFLICT,
+  SUBMIT_TRACED,
 } from './scripts';
 import { MAX_TIMEOUT_MS, TaskTypeRegistry, type TaskSchema } from './task-types';
 
@@ -66,6 +69,8 @@ export interface SubmitRequest {
    * Needs a Redis with replicas. @defaultValue false
    */
   durable?: boolean;
+  /** What the task's lane spans continue while tracing is on (lane-tracing.ts). @defaultValue the active context */
+  parentContext?: Context;
 }
 
 export interface ExpressClientOptions {
@@ -123,6 +128,8 @@ interface PreparedSubmit {
   timeoutMs: number;
   idempotencyKey?: string;
   durable: boolean;
+  /** The submitter's trace context (tracing on and a span in the parent context), written as `tp` / `ts`. */
+  trace?: ReturnType<typeof submitTraceContext>;
 }
 
 export interface ExpressClientEvents {
@@ -223,6 +230,7 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
       timeoutMs: req.data.timeoutMs ?? taskType.defaults.timeoutMs,
       idempotencyKey,
       durable: req.data.durable ?? false,
+      trace: submitTraceContext(request.parentContext),
     };
   }
 
@@ -257,15 +265,19 @@ export class ExpressClient extends EventEmitter<ExpressClientEvents> {
           defaults.maxBacklogBytes,
           Math.floor(defaults.maxBacklogBytes / defaults.maxPayloadBytes),
         ];
+        // SUBMIT_TRACED only when a task of the call carries trace context: untraced calls stay as they were.
+        const traced = chunk.some((i) => prepared[i]!.trace !== undefined);
         for (const i of chunk) {
           const p = prepared[i]!;
           const idem = p.idempotencyKey !== undefined;
           if (idem) keys.push(this.keys.idempotency(p.tag, p.idempotencyKey!));
           args.push(p.taskId, p.payload, p.maxAttempts, p.timeoutMs, idem ? '1' : '0');
+          if (traced) args.push(p.trace?.traceparent ?? '', p.trace?.tracestate ?? '');
         }
         const durable = chunk.some((i) => prepared[i]!.durable);
+        const script = traced ? SUBMIT_TRACED : SUBMIT;
         calls.push(
-          this.call(() => runScript(this.redis, SUBMIT, keys, args)).then(async (reply) => {
+          this.call(() => runScript(this.redis, script, keys, args)).then(async (reply) => {
             const flat = reply as (number | string)[];
             if (flat[0] === SUBMIT_BACKLOG_FULL)
               throw new BacklogFullError(first.type, first.lane, maxBacklog, Number(flat[1]));

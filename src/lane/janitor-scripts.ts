@@ -3,13 +3,14 @@
  * sweep (RECLAIM), both in one call per slot (SWEEP), and the record check (CHECK_RECORD). The scripts that store a
  * worker's outcomes and the client's submit are in ./scripts.ts, with `script()` and `runScript()`.
  */
-import { script } from './scripts';
+import { script, TRACE_FIELDS } from './scripts';
 
 /**
  * KEYS: delayed zset, stream, dead-letter stream. ARGV: now, limit, deadLetterMaxLen, taskKeyPrefix (the type's
  * `…:task:` key prefix, same slot), then optionally ttlSec and channel (a task ended dead here expires and is
  * published like one DEAD_LETTER ends). Moves due retries back into the stream and points their task record at the
- * new entry. A member that does not decode to what RETRY writes (JSON with a non-empty string id, a string payload
+ * new entry, with the trace context of the failed run's entry (the member's `tp` / `ts`, when it has them), so the
+ * retry joins the submitter's trace. A member that does not decode to what RETRY writes (JSON with a non-empty string id, a string payload
  * and whole-number attempt, max, timeout and at: written by hand, or by an incompatible version), or whose XADD
  * fails, is moved to the dead-letter stream with reason `malformed-retry` and the reason in `error`, instead of
  * raising: a raise here would abort the whole SWEEP and stall every retry and orphan recovery behind one member.
@@ -37,8 +38,17 @@ for _, m in ipairs(due) do
   local ok, t = pcall(cjson.decode, m)
   local problem = retryProblem(ok, t)
   if not problem then
-    local added, entryId = pcall(redis.call, 'XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload,
-      'm', count(t.attempt) .. ' ' .. count(t.max) .. ' ' .. count(t.timeout) .. ' ' .. count(t.at))
+    local m = count(t.attempt) .. ' ' .. count(t.max) .. ' ' .. count(t.timeout) .. ' ' .. count(t.at)
+    local added, entryId
+    if type(t.tp) ~= 'string' then
+      added, entryId = pcall(redis.call, 'XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'm', m)
+    elseif type(t.ts) ~= 'string' then
+      added, entryId = pcall(redis.call, 'XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'm', m,
+        '${TRACE_FIELDS.traceparent}', t.tp)
+    else
+      added, entryId = pcall(redis.call, 'XADD', KEYS[2], '*', 'id', t.id, 'payload', t.payload, 'm', m,
+        '${TRACE_FIELDS.traceparent}', t.tp, '${TRACE_FIELDS.tracestate}', t.ts)
+    end
     if added then
       local taskKey = ARGV[4] .. t.id
       if redis.call('TYPE', taskKey)['ok'] == 'hash' then redis.call('HSET', taskKey, 'entry', entryId) end

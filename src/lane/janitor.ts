@@ -205,6 +205,7 @@ export class Janitor {
     for (const [id, deliveries, flat] of claimed) {
       const entry = entryOf(s, id, flat);
       entry.reclaimed = true;
+      entry.deliveries = deliveries;
       this.reader.hold(s, id);
       // This claim counted as a delivery, so the runs so far are deliveries - 1 (plus any before a hand-back).
       const runs = deliveries - 1 + priorDeliveries(entry.fields);

@@ -8,7 +8,7 @@ import { type Entry, errorText, packedFields, type StreamRef } from './entries';
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { isConnectionError, type RedisClient } from './redis-connections';
 import { isOutOfMemoryError } from './redis-full';
-import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START } from './scripts';
+import { COMPLETE, DEAD_LETTER, HAND_BACK, RETRY, runScript, START, TRACE_FIELDS } from './scripts';
 
 /**
  * A successful run's outcome, as COMPLETE stores it. The worker's task object implements it: completing a task
@@ -188,6 +188,9 @@ export class OutcomeWriter {
       max: String(plan.maxAttempts),
       timeout: String(plan.timeoutMs),
       at: fields.at ?? String(Date.now()),
+      // The submitter's trace context (lane-tracing.ts), carried to the retry's entry by PROMOTE; absent if untraced.
+      tp: fields[TRACE_FIELDS.traceparent],
+      ts: fields[TRACE_FIELDS.tracestate],
     });
     const r = await this.withRetries(stream, () =>
       runScript(

@@ -73,3 +73,9 @@ export function parseDeadLetterId(id: string): { partition: number; entryId: str
   const m = /^(\d{1,2}):(.+)$/.exec(id);
   return m ? { partition: Number(m[1]), entryId: m[2]! } : { partition: 0, entryId: id };
 }
+
+/** The task type and partition a stream tag names (`hot~2` → hot, 2; `hot` → hot, 0). */
+export function splitPartitionTag(tag: string): { type: string; partition: number } {
+  const i = tag.lastIndexOf('~');
+  return i < 0 ? { type: tag, partition: 0 } : { type: tag.slice(0, i), partition: Number(tag.slice(i + 1)) };
+}

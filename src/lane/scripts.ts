@@ -50,11 +50,21 @@ export function script(name: string, body: string): LaneScript {
  */
 export const ENTRY_FIELDS = ['id', 'payload', 'm'] as const;
 
+/**
+ * The submitter's W3C trace context, written only while tracing is on (lane-tracing.ts): `tp` = traceparent, `ts` =
+ * tracestate (only when the context has one). Two letters like `m`, `dlv` and `rp`: the names are in every traced
+ * entry of the XREADGROUP reply, and the values (55 bytes for a traceparent) are what the docs show anyway.
+ * A hand-back, a retry (RETRY's member, PROMOTE) and a reclaim keep them, so every delivery joins the same trace.
+ */
+export const TRACE_FIELDS = { traceparent: 'tp', tracestate: 'ts' } as const;
+
 /** The longest error text a task record or dead letter keeps, in bytes (the rest is cut). */
 export const MAX_ERROR_BYTES = 4096;
 
 /** Values per task in SUBMIT's ARGV, after the eight leading ones. */
 export const SUBMIT_ARGS_PER_TASK = 5;
+/** Values per task in SUBMIT_TRACED's ARGV: SUBMIT's and the traceparent and tracestate ('' when absent). */
+export const SUBMIT_TRACED_ARGS_PER_TASK = 7;
 
 /** SUBMIT's first reply value when the stream's backlog is full (the second is the backlog). */
 export const SUBMIT_BACKLOG_FULL = -2;
@@ -68,7 +78,8 @@ export const SUBMIT_KEY_CONFLICT = -1;
  * KEYS: stream, then the idempotency key of each task that has one, in task order. ARGV: maxBacklog, type, lane,
  * submittedAt, taskKeyPrefix (the type's \`…:task:\` prefix: task records share the stream's slot), lifeSec,
  * maxBacklogBytes, and the backlog from which the bytes are checked (maxBacklogBytes / maxPayloadBytes), then per
- * task: taskId, payload, maxAttempts, timeoutMs, hasIdempotencyKey ('1' / '0'). What is the same for every task
+ * task: taskId, payload, maxAttempts, timeoutMs, hasIdempotencyKey ('1' / '0') (SUBMIT_TRACED: and then
+ * traceparent and tracestate, '' when absent). What is the same for every task
  * of the call is passed once: fewer bytes for the client to encode and fewer strings for the script.
  * Returns {-2, backlog} when the stream holds maxBacklog entries already, {-3, bytes} when it holds maxBacklogBytes
  * (nothing enqueued); otherwise, flattened
@@ -78,11 +89,26 @@ export const SUBMIT_KEY_CONFLICT = -1;
  * ends a task whose entry vanished unread; COMPLETE and DEAD_LETTER give both the retention when the task ends. So a
  * task queued for long cannot be submitted twice, and nothing of a task that was never noticed stays for ever.
  */
-export const SUBMIT = script(
-  'submit',
-  `
+function submitBody(traced: boolean): string {
+  const perTask = traced ? SUBMIT_TRACED_ARGS_PER_TASK : SUBMIT_ARGS_PER_TASK;
+  const entry = `'id', taskId, 'payload', payload, 'm', '1 ' .. ARGV[a + 2] .. ' ' .. ARGV[a + 3] .. ' ' .. at`;
+  const xadd = traced
+    ? `    local entryId
+    if ARGV[a + 5] == '' then
+      entryId = redis.call('XADD', stream, '*', ${entry})
+    elseif ARGV[a + 6] == '' then
+      entryId = redis.call('XADD', stream, '*', ${entry}, '${TRACE_FIELDS.traceparent}', ARGV[a + 5])
+    else
+      entryId = redis.call('XADD', stream, '*', ${entry}, '${TRACE_FIELDS.traceparent}', ARGV[a + 5],
+        '${TRACE_FIELDS.tracestate}', ARGV[a + 6])
+    end
+`
+    : `    local entryId = redis.call('XADD', stream, '*', 'id', taskId, 'payload', payload,
+      'm', '1 ' .. ARGV[a + 2] .. ' ' .. ARGV[a + 3] .. ' ' .. at)
+`;
+  return `
 local stream, type, lane, at, prefix, life = KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local tasks = (#ARGV - 8) / 5
+local tasks = (#ARGV - 8) / ${perTask}
 local backlog = redis.call('XLEN', stream)
 if backlog + tasks > tonumber(ARGV[1]) then return {-2, backlog} end
 -- The byte budget, once the backlog could have reached it: MEMORY USAGE samples a few nodes of the stream.
@@ -91,7 +117,7 @@ if backlog + tasks >= tonumber(ARGV[8]) then
   if bytes >= tonumber(ARGV[7]) then return {-3, bytes} end
 end
 local out, k = {}, 2
-for a = 9, #ARGV, 5 do
+for a = 9, #ARGV, ${perTask} do
   local taskId, payload = ARGV[a], ARGV[a + 1]
   local idemKey = false
   local existing = false
@@ -110,9 +136,7 @@ for a = 9, #ARGV, 5 do
     out[#out + 1] = (firstDigest == digest) and 0 or -1
     out[#out + 1] = firstId
   else
-    local entryId = redis.call('XADD', stream, '*', 'id', taskId, 'payload', payload,
-      'm', '1 ' .. ARGV[a + 2] .. ' ' .. ARGV[a + 3] .. ' ' .. at)
-    local taskKey = prefix .. taskId
+${xadd}    local taskKey = prefix .. taskId
     if idemKey then
       redis.call('HSET', taskKey, 'type', type, 'lane', lane, 'status', 'queued', 'attempts', '0',
         'maxAttempts', ARGV[a + 2], 'timeoutMs', ARGV[a + 3], 'submittedAt', at, 'entry', entryId, 'idem', idemKey)
@@ -125,8 +149,17 @@ for a = 9, #ARGV, 5 do
   end
 end
 return out
-`,
-);
+`;
+}
+
+export const SUBMIT = script('submit', submitBody(false));
+
+/**
+ * SUBMIT for calls with at least one task that carries W3C trace context (tracing on): per task two more values,
+ * written as the entry's `tp` / `ts` fields when not empty. A twin rather than two more values in every SUBMIT call:
+ * with tracing off (the default) the submit is exactly what it was, not two empty strings per task longer.
+ */
+export const SUBMIT_TRACED = script('submitTraced', submitBody(true));
 
 /**
  * KEYS: task hashes (one type: one slot). ARGV: startedAt, then each task's attempt. Marks runs as started, in one

@@ -2,6 +2,7 @@
  * Execution: runs one task's handler, inline on the event loop (with an AbortSignal for its timeout) or in the
  * thread pool (terminated at its timeout), and classifies how it ended. Knows nothing about Redis.
  */
+import { context, type Context } from '@opentelemetry/api';
 import type { Logger } from '../logger';
 import { TaskTimeoutError } from './errors';
 import { errorText } from './entries';
@@ -36,6 +37,8 @@ export interface RunRequest {
   readonly enqueuedAt: number;
   readonly timeoutMs: number;
   readonly abort: LazyAbort;
+  /** The run span's context while tracing is on (lane-tracing.ts): an inline handler runs with it active. */
+  readonly traceContext: Context | undefined;
   progress(info: Record<string, unknown>): void;
   /** Called exactly once, with how the run ended. */
   ended(outcome: RunOutcome): void;
@@ -116,7 +119,10 @@ class InlineRun {
     this.timer.unref();
     let result: Promise<unknown>;
     try {
-      result = r.type.handler(r.payload, new HandlerContext(r));
+      const traced = r.traceContext;
+      result = traced
+        ? context.with(traced, () => r.type.handler(r.payload, new HandlerContext(r)))
+        : r.type.handler(r.payload, new HandlerContext(r));
     } catch (err) {
       this.settle({ ok: false, failure: failureOf(err) });
       return;

@@ -8,7 +8,9 @@
  * (retry, dead letter, fencing) are plain async code.
  */
 import type { EventEmitter } from 'node:events';
+import type { Context } from '@opentelemetry/api';
 import type { Logger } from '../logger';
+import { tracingEnabled } from '../observability/tracing';
 import type { LatencyWindow } from './autoscaler';
 import {
   DEAD_REASONS,
@@ -20,6 +22,7 @@ import {
   type StreamRef,
 } from './entries';
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
+import { startTaskTrace, type TaskTrace } from './lane-tracing';
 import type { Completion, OutcomeWriter, StartMark } from './outcome-writer';
 import type { StreamReader } from './stream-reader';
 import {
@@ -33,6 +36,8 @@ import type { TaskType } from './task-types';
 import type { ExpressWorkerEvents } from './worker-events';
 
 export interface TaskRunsOptions {
+  /** This worker's consumer name (the run span's `lane.consumer`). */
+  consumerName: string;
   maxDeliveries: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
@@ -74,6 +79,8 @@ export class ActiveTask implements RunRequest, StartMark, Completion {
   handlerDone = false;
   /** Its stream entry was deleted while it ran: it was dead-lettered, its outcome is dropped. */
   vanished = false;
+  /** Its spans, while tracing is on (lane-tracing.ts); undefined otherwise. */
+  trace: TaskTrace | undefined = undefined;
 
   constructor(
     private readonly runs: TaskRuns,
@@ -94,6 +101,9 @@ export class ActiveTask implements RunRequest, StartMark, Completion {
   }
   get enqueuedAt(): number {
     return entryTime(this.entry.id);
+  }
+  get traceContext(): Context | undefined {
+    return this.trace?.context;
   }
   progress(info: Record<string, unknown>): void {
     this.runs.progress(this, info);
@@ -155,14 +165,20 @@ export class TaskRuns {
     const task = new ActiveTask(this, entry);
     this.active.add(task);
     const refusal = this.check(task);
+    const traced = tracingEnabled();
     if (refusal) {
+      if (traced) {
+        const now = Date.now();
+        this.startTrace(task, now).ran(now);
+      }
       this.freeSlot(task);
-      this.deadLetter(entry, refusal.reason, refusal.error, refusal.attempts)
+      this.deadLetter(entry, refusal.reason, refusal.error, refusal.attempts, task.trace)
         .catch((err: unknown) => this.d.log.error('task bookkeeping failed', { error: err, entry: entry.id }))
         .finally(() => this.settled(task));
       return;
     }
     task.startedAt = Date.now();
+    if (traced) this.startTrace(task, task.startedAt);
     const events = this.d.events;
     if (events.listenerCount('task:started'))
       events.emit('task:started', {
@@ -172,6 +188,15 @@ export class TaskRuns {
       });
     this.d.writer.markStarted(task);
     this.d.executor.run(task);
+  }
+
+  private startTrace(task: ActiveTask, pickedAt: number): TaskTrace {
+    task.trace = startTaskTrace(task, {
+      consumer: this.o.consumerName,
+      pooled: task.type.pooled !== undefined,
+      pickedAt,
+    });
+    return task.trace;
   }
 
   /** Reads and checks the entry's fields into the task; what makes it unrunnable, if anything. */
@@ -241,10 +266,16 @@ export class TaskRuns {
     this.d.reader.recordRun(task.lane, finishedAt - task.startedAt);
     // The failure write sets the record's status and attempts; a `running` write sent after it would undo that.
     this.d.writer.takePendingStart(task.taskId);
-    if (task.vanished) return this.settled(task);
-    // Handed back during stop: another consumer runs it.
-    if (this.stopping && task.abort.aborted && !(outcome.ok === false && outcome.failure.timedOut))
+    task.trace?.ran(finishedAt);
+    if (task.vanished) {
+      task.trace?.settle('dead_lettered', DEAD_REASONS.entryDeleted);
       return this.settled(task);
+    }
+    // Handed back during stop: another consumer runs it.
+    if (this.stopping && task.abort.aborted && !(outcome.ok === false && outcome.failure.timedOut)) {
+      task.trace?.settle('handed_back');
+      return this.settled(task);
+    }
     if (outcome.ok) {
       let json: string;
       try {
@@ -281,6 +312,7 @@ export class TaskRuns {
 
   /** The writer's report on a completion. */
   stored(task: ActiveTask, outcome: boolean | undefined): void {
+    task.trace?.settle(outcome === true ? 'succeeded' : outcome === false ? 'fenced' : 'not_stored');
     if (outcome === true) {
       const queuedAt = entryTime(task.entryId);
       this.d.latencies.add(task.finishedAt - queuedAt);
@@ -312,8 +344,12 @@ export class TaskRuns {
   /** A failed run: dead-lettered when it cannot or may not run again, otherwise scheduled for a retry. */
   private async failed(task: ActiveTask, failure: TaskFailure): Promise<void> {
     const { entry, attempt } = task;
+    task.trace?.failed(failure.text);
     const reason = deadReasonOf(failure, attempt, task.maxAttempts);
-    if (reason) return this.deadLetter(entry, reason, failure.text, attempt);
+    if (reason) {
+      await this.deadLetter(entry, reason, failure.text, attempt, task.trace);
+      return;
+    }
     const delayMs = Math.min(this.o.retryMaxDelayMs, this.o.retryBaseDelayMs * 2 ** (attempt - 1));
     const scheduled = await this.d.writer.retry(entry, {
       taskId: task.taskId,
@@ -323,6 +359,7 @@ export class TaskRuns {
       error: failure.text,
       delayMs,
     });
+    task.trace?.settle(scheduled ? 'retrying' : 'fenced');
     if (!scheduled) return this.fenced(entry);
     this.d.events.emit('task:retried', {
       type: task.type.name,
@@ -333,9 +370,16 @@ export class TaskRuns {
     this.d.promoteLater(entry.stream, delayMs);
   }
 
-  async deadLetter(entry: Entry, reason: string, error: string, attempts: number): Promise<void> {
+  async deadLetter(
+    entry: Entry,
+    reason: string,
+    error: string,
+    attempts: number,
+    trace?: TaskTrace,
+  ): Promise<void> {
     const meta = { type: entry.stream.type.name, lane: entry.stream.lane };
     const written = await this.d.writer.deadLetter(entry, reason, error, attempts);
+    trace?.settle(written ? 'dead_lettered' : 'fenced', written ? reason : undefined);
     if (written) this.d.events.emit('task:dead', { ...meta, reason });
     else this.fenced(entry);
   }
@@ -382,6 +426,7 @@ export class TaskRuns {
 
   /** The task's outcome is stored (or dropped): it leaves the worker. Called once per task. */
   private settled(task: ActiveTask): void {
+    task.trace?.end();
     this.freeSlot(task);
     const reader = this.d.reader;
     reader.settling--;

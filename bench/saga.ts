@@ -21,12 +21,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks } 
 import { loadConfig } from '../src/config';
 import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { createLogger } from '../src/logger';
-import { startSagaWorker } from '../src/workers/saga-worker';
-import {
-  RESEARCH_PIPELINE_WORKFLOW,
-  pipelineWorkflowId,
-  stateQuery,
-} from '../src/workflows/pipeline-contract';
+import { startSagaWorker } from '../src/runtime/saga-worker';
+import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../src/workflows/research/pipeline-contract';
+import { stateQuery } from '../src/workflows/saga-contract';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../src/workflows/saga-sinks';
 import { createFastPipelineActivities, ROLLBACK_SYMBOL_PREFIX } from './lib/fast-pipeline-activities';
 import { historyGaps, type GapStat } from './lib/history-timing';

@@ -1,10 +1,10 @@
 /**
  * The ml step with the real parameter search, in the strategy sandbox of today (QuickJS-WASM,
- * src/activities/strategy-sandbox.ts) and of before (node:vm, bench/lib/node-vm-sandbox.ts, the code as of
+ * src/activities/research/strategy-sandbox.ts) and of before (node:vm, bench/lib/node-vm-sandbox.ts, the code as of
  * 82ea817), in one run: `npm run bench:sandbox` (`-- --rounds 9` for more rounds; `--no-report` prints the table and
  * writes neither docs/BENCHMARKS.md nor bench/results). node:vm runs twice: today's generated code (the same code as
  * QuickJS: the sandboxes compared) and the code generated before it kept running sums
- * (src/activities/strategy-codegen-v1.ts, the same positions: the ml step as it was before issue 25).
+ * (src/activities/research/strategy-codegen-v1.ts, the same positions: the ml step as it was before issue 25).
  *
  * Each round runs every strategy family's ml step once in each sandbox, alternating which goes first, on data sets
  * of its own (a fresh synthetic OHLCV series per round and sandbox, so neither sees the other's inputs; all parsed
@@ -17,14 +17,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { createAgentContext } from '../src/activities/agent-context';
-import type { StrategyFamily, StrategyPlan } from '../src/activities/contracts';
-import { runCpuTaskInProcess, type CpuTaskRunner } from '../src/activities/cpu-tasks';
-import { createMlAgent } from '../src/activities/ml-agent';
-import { searchParameters } from '../src/activities/parameter-search';
-import { generateStrategySource } from '../src/activities/strategy-codegen';
-import { generateStrategySourceV1 } from '../src/activities/strategy-codegen-v1';
-import { FAMILY_SPECS, STRATEGY_FAMILIES } from '../src/activities/strategy-families';
+import { createAgentContext } from '../src/activities/research/agent-context';
+import type { StrategyFamily, StrategyPlan } from '../src/activities/research/contracts';
+import { runCpuTaskInProcess, type CpuTaskRunner } from '../src/activities/research/cpu-tasks';
+import { createMlAgent } from '../src/activities/research/ml-agent';
+import { searchParameters } from '../src/activities/research/parameter-search';
+import { generateStrategySource } from '../src/activities/research/strategy-codegen';
+import { generateStrategySourceV1 } from '../src/activities/research/strategy-codegen-v1';
+import { FAMILY_SPECS, STRATEGY_FAMILIES } from '../src/activities/research/strategy-families';
 import { createLogger } from '../src/logger';
 import { loadStrategy as loadInNodeVm } from './lib/node-vm-sandbox';
 import { describeMachine } from './lib/machine';

@@ -17,7 +17,7 @@ import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
 import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { ExpressClient, echoTaskType } from '../src/lane';
-import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../src/workflows/pipeline-contract';
+import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../src/workflows/research/pipeline-contract';
 import { describeMachine } from './lib/machine';
 import { Progress, status } from './lib/progress';
 import { benchPrefix, deleteMatching, redisUrlFromEnv } from './lib/redis-keys';

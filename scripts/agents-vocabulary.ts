@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { planFromIdea } from '../src/activities/strategy-plan';
+import { planFromIdea } from '../src/activities/research/strategy-plan';
 
 export const VOCABULARY: { entry: string; idea: string }[] = [
   {

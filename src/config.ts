@@ -29,7 +29,7 @@ export const MIN_MCP_TOKEN_LENGTH = 16;
 
 /**
  * The longest a research pipeline's artifacts must stay readable, in seconds: its approval wait (at most 7 days,
- * `approvalTimeoutMs` in workflows/pipeline-contract.ts) does not count against its saga timeout (at most 24 h,
+ * `approvalTimeoutMs` in workflows/research/pipeline-contract.ts) does not count against its saga timeout (at most 24 h,
  * `timeoutMs`), so codegen's code can be read by backtest up to 8 days after it was written. SAGALANE_ARTIFACT_TTL_S
  * below this would let a late approval find its artifacts gone and roll the saga back. (config.ts may not import the
  * workflows; test/config-edges.test.ts checks the two limits still add up to this.)
@@ -243,7 +243,7 @@ export const envSchema = z.object({
     )
     .default(LONGEST_SAGA_SPAN_S),
   /**
-   * Secret artifacts are signed with (src/activities/artifact-store.ts), the same in every process of a deployment,
+   * Secret artifacts are signed with (src/activities/research/artifact-store.ts), the same in every process of a deployment,
    * never stored in Redis. Unset: each process signs with its own random key and checks another's artifacts by
    * regenerating their code from the plan.
    */

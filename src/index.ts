@@ -1,10 +1,15 @@
 /**
  * `import { SagaClient, ExpressClient, Saga } from 'sagalane'`: the typed clients for embedding sagalane in a
- * service, the Saga helper and pipeline contract, the agents, the workers and the MCP server. Workflow code should
- * import from `sagalane/workflows` instead (deterministic code only, safe to bundle).
+ * service, the saga catalog and Saga helper, the express lane, the workers, the MCP server, and the research
+ * pipeline (its contract, agents and catalog entry). Workflow code should import from `sagalane/workflows` instead
+ * (deterministic code only, safe to bundle).
  */
 
-// Sagas: the client, its errors and the pipeline contract.
+// The machinery a saga is built from (catalog, Saga helper and contract, lane, dispatch, config, logger): src/core.ts,
+// which is also all the research pipeline's own modules import of sagalane.
+export * from './core';
+
+// Sagas: the client and its errors.
 export * from './client/saga-client';
 export * from './client/errors';
 export type { HistoryEventSummary, CutPayload } from './client/history-events';
@@ -18,101 +23,35 @@ export {
   type LazyFrontDoorOptions,
 } from './client/front-door';
 export { connectTemporal, connectionSettings, type ConnectionSettings } from './runtime/temporal-connection';
-export * from './workflows/pipeline-contract';
-export * from './workflows/search-attributes';
-
-// The saga catalog: one declaration per saga (defineSaga + sagaSteps), served by every worker and front door.
-export {
-  sagaSteps,
-  stepActivities,
-  declaredActivities,
-  type SagaStepDeclaration,
-  type SagaStepsDeclaration,
-  type DeclaredActivity,
-} from './workflows/saga-steps';
-export {
-  defineSaga,
-  snakeCase,
-  type SagaDeclaration,
-  type SagaDefinition,
-  type AnySagaDefinition,
-} from './catalog/define-saga';
-export {
-  SagaCatalog,
-  sagaCatalog,
-  dispatchStepsOf,
-  type SagaCatalogOptions,
-  type CatalogActivity,
-  type SagaTypeDescription,
-} from './catalog/catalog';
-export { catalogStepTypes, type CatalogStepTypesOptions } from './catalog/step-types';
 export { loadSagaModule, BUILTIN_SAGA_MODULE, type SagaModule } from './catalog/saga-module';
-export { SagaCatalogError, UnknownSagaTypeError, InvalidSagaInputError } from './catalog/errors';
-export { researchPipelineSaga, BUILTIN_SAGA_CATALOG } from './workflows/research-pipeline-saga';
-export {
-  Saga,
-  sagaStateQuery,
-  sagaFailureDetails,
-  SAGA_LIFECYCLE_STATES,
-  SAGA_ROLLED_BACK_FAILURE,
-  SAGA_COMPENSATION_FAILED_FAILURE,
-  type SagaOptions,
-  type StepOptions,
-  type CompensationOptions,
-  type CompensationRetryPolicy,
-  type CompensationMode,
-  type ApprovalOptions,
-  type ApprovalAnswer,
-  type FailedCompensation,
-} from './workflows/saga';
 export {
   stepAttemptActivityInterceptor,
   STEP_ATTEMPT_WORKFLOW_MODULE,
 } from './runtime/step-attempt-interceptor';
 
-// The express lane: client, worker, task types.
-export * from './lane';
-
-// The agents and the worker entry points.
-export { createActivities, createAgents, agentDepsFromConfig } from './activities';
-export type { AgentDeps, AgentHandlers } from './activities';
-export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/contracts';
+// The research pipeline: its contract, its catalog entry, its agents and their lane task types.
+export * from './workflows/research/pipeline-contract';
+export { researchPipelineSaga, BUILTIN_SAGA_CATALOG } from './workflows/research/research-pipeline-saga';
+export { createActivities, createAgents, agentDepsFromConfig } from './activities/research';
+export type { AgentDeps, AgentHandlers } from './activities/research';
+export type { PipelineActivities, StrategyPlan, BacktestMetrics } from './activities/research/contracts';
 // The research pipeline's local activities, for a worker created without startSagaWorker (docs/SAGAS.md "Speed").
-export { NO_PIPELINE_LOCAL_ACTIVITIES, withPipelineLocalActivities } from './activities/local-steps';
-
-// Lane-dispatched saga steps: dispatch activities (saga worker side) and step types (lane worker side).
-export {
-  createLaneDispatchActivities,
-  STEP_DISPATCH_REFUSED_FAILURE,
-  type LaneDispatchOptions,
-  type LaneDispatchStep,
-} from './dispatch/lane-dispatch';
-export {
-  activityStepTypes,
-  defineActivityStepType,
-  toStepFailure,
-  type ActivityStepTypeOptions,
-  type StepHandler,
-  type StepHandlerContext,
-  type StepTaskOutcome,
-} from './dispatch/activity-completion';
-export { stepTaskSchemas, stepTaskType, STEP_TASK_TYPE_PREFIX } from './dispatch/activity-step-contract';
-export { createPipelineStepTypes } from './activities/pipeline-step-types';
-export { PIPELINE_DISPATCH_STEPS } from './activities/pipeline-dispatch-steps';
+export { NO_PIPELINE_LOCAL_ACTIVITIES, withPipelineLocalActivities } from './activities/research/local-steps';
+export { createPipelineStepTypes } from './activities/research/pipeline-step-types';
+export { PIPELINE_DISPATCH_STEPS } from './activities/research/pipeline-dispatch-steps';
 // The research agents as plain lane task types, and their CPU parts on the lane's thread pools.
-export { agentTaskSchemas, agentPayloadSchemas, createAgentTaskTypes } from './activities/agent-task-types';
+export {
+  agentTaskSchemas,
+  agentPayloadSchemas,
+  createAgentTaskTypes,
+} from './activities/research/agent-task-types';
 export {
   createPooledCpuTaskRunner,
   PooledCpuTaskError,
   type PooledCpuTaskOptions,
-} from './activities/pooled-cpu-tasks';
-export {
-  laneHint,
-  unwrapLaneStepResult,
-  type LaneHint,
-  type LaneStepResult,
-  type StepLane,
-} from './dispatch/lane-step';
+} from './activities/research/pooled-cpu-tasks';
+
+// The worker runtime.
 export { startSagaWorker, type SagaWorkerOptions, type SagaWorkerHandle } from './runtime/saga-worker';
 export {
   startExpressWorker,
@@ -137,7 +76,5 @@ export {
 
 export { serveMcpOverStdio, type ServeStdioOptions } from './mcp/stdio';
 
-// Configuration, logging, observability.
-export { loadConfig, ConfigError, type Config } from './config';
-export { createLogger, type Logger } from './logger';
+// Observability.
 export { createMetrics, startObservabilityServer, type SagalaneMetrics } from './observability';

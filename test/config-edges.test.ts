@@ -4,7 +4,7 @@
  * never its value.
  */
 import { ConfigError, isLoopback, loadConfig, LONGEST_SAGA_SPAN_S, MAX_TIMER_MS } from '../src/config';
-import { pipelineInputSchema } from '../src/workflows/pipeline-contract';
+import { pipelineInputSchema } from '../src/workflows/research/pipeline-contract';
 
 const TOKEN = 'a-token-of-24-characters';
 

@@ -5,7 +5,7 @@
  * own for a second worker on its own task queue. Deterministic code only.
  */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { PipelineActivities } from '../../src/activities/contracts';
+import type { PipelineActivities } from '../../src/activities/research/contracts';
 
 const { reasoning, codegen, ml, backtest } = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '1 minute',

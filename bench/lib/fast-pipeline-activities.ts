@@ -12,7 +12,7 @@ import {
   type PlanCacheActivities,
   type ReasoningOutput,
   type StrategyPlan,
-} from '../../src/activities/contracts';
+} from '../../src/activities/research/contracts';
 
 export const ROLLBACK_SYMBOL_PREFIX = 'ROLLBACK';
 

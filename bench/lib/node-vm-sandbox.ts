@@ -20,9 +20,9 @@
  * escape it, and a strategy can still allocate memory. sagalane only runs code its own codegen produced.
  */
 import vm from 'node:vm';
-import { GeneratedCodeError } from '../../src/activities/errors';
-import type { Bar } from '../../src/activities/market-data';
-import { validatePositions } from '../../src/activities/strategy-sandbox';
+import { GeneratedCodeError } from '../../src/activities/research/errors';
+import type { Bar } from '../../src/activities/research/market-data';
+import { validatePositions } from '../../src/activities/research/strategy-sandbox';
 
 export interface SandboxOptions {
   /** Wall-clock limit of each synchronous run (loading the code, one `positions` call). @defaultValue 1000 */

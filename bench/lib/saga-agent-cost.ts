@@ -9,9 +9,9 @@
  *   npx tsx bench/lib/saga-agent-cost.ts [inproc|pool] [--sagas 40]
  */
 import { performance } from 'node:perf_hooks';
-import { createAgents } from '../../src/activities/agents';
+import { createAgents } from '../../src/activities/research/agents';
 import { defaultPoolThreads, HandlerPools } from '../../src/lane/handler-pool';
-import { createPooledCpuTaskRunner } from '../../src/activities/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../../src/activities/research/pooled-cpu-tasks';
 import { openRedis } from '../../src/lane/redis-connections';
 import { createLogger } from '../../src/logger';
 

@@ -19,7 +19,10 @@ import { loadConfig } from '../../src/config';
 import { startTemporalDevServer } from '../../src/dev/temporal-server';
 import { createLogger } from '../../src/logger';
 import { startSagaWorker } from '../../src/runtime/saga-worker';
-import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import {
+  RESEARCH_PIPELINE_WORKFLOW,
+  pipelineWorkflowId,
+} from '../../src/workflows/research/pipeline-contract';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 import { cpuMeter, devServerCpuClock } from './process-cpu';
 import { summarize } from './stats';

@@ -28,8 +28,8 @@ import {
   PIPELINE_DISPATCH_STEPS,
   pipelineAwaitedSteps,
   type AwaitedStepsSetting,
-} from '../../src/activities/pipeline-dispatch-steps';
-import type { PipelineActivities, PlanCacheActivities } from '../../src/activities/contracts';
+} from '../../src/activities/research/pipeline-dispatch-steps';
+import type { PipelineActivities, PlanCacheActivities } from '../../src/activities/research/contracts';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { activityStepTypes, type StepHandler } from '../../src/dispatch/activity-completion';
@@ -39,7 +39,10 @@ import { ExpressWorker } from '../../src/lane/express-worker';
 import type { TaskContext, TaskType } from '../../src/lane/task-types';
 import { startSagaWorker } from '../../src/runtime/saga-worker';
 import { startTemporalDevServer } from '../../src/dev/temporal-server';
-import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import {
+  RESEARCH_PIPELINE_WORKFLOW,
+  pipelineWorkflowId,
+} from '../../src/workflows/research/pipeline-contract';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../../src/workflows/saga-sinks';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 import { historyGaps } from './history-timing';

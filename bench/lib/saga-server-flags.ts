@@ -12,9 +12,12 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { createLogger } from '../../src/logger';
-import { startSagaWorker } from '../../src/workers/saga-worker';
+import { startSagaWorker } from '../../src/runtime/saga-worker';
 import { SAGA_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import {
+  RESEARCH_PIPELINE_WORKFLOW,
+  pipelineWorkflowId,
+} from '../../src/workflows/research/pipeline-contract';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 import { summarize } from './stats';
 

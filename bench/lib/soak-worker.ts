@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { ExpressWorker, echoTaskType } from '../../src/lane';
 import { createLogger } from '../../src/logger';
-import { startSagaWorker } from '../../src/workers/saga-worker';
+import { startSagaWorker } from '../../src/runtime/saga-worker';
 import { createFastPipelineActivities } from './fast-pipeline-activities';
 
 export interface MemorySample {

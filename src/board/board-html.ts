@@ -6,7 +6,7 @@
  */
 import type { DeadLetter } from '../lane/express-client';
 import { LANES } from '../lane/keys';
-import type { SagaStateView } from '../workflows/pipeline-definitions';
+import type { SagaStateView } from '../workflows/saga-contract';
 import type { ConsumerRow, OverviewRow, ProcessRow, TaskView } from './board-data';
 
 export function esc(value: unknown): string {

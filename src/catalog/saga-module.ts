@@ -9,7 +9,7 @@
  * Without SAGALANE_SAGAS everything serves the built-in catalog (the research pipeline).
  */
 import type { StepHandler } from '../dispatch/activity-completion';
-import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research/research-pipeline-saga';
 import { SagaCatalog } from './catalog';
 import { SagaCatalogError } from './errors';
 

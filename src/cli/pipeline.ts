@@ -1,7 +1,8 @@
 /** `sagalane pipeline start`: start a research pipeline (a saga on Temporal), optionally waiting for its end. */
 import { Command } from 'commander';
 import { parsePipelineInput } from '../client/saga-client';
-import { TERMINAL_SAGA_STATES, type SagaStateView } from '../workflows/pipeline-contract';
+import { TERMINAL_SAGA_STATES } from '../workflows/research/pipeline-contract';
+import { type SagaStateView } from '../workflows/saga-contract';
 import { CommandOutcomeError, dropUndefined, parsePositiveInt, withJson, withSagas } from './context';
 import { formatSaga, print, sagaFailureText, type OutputOptions } from './output';
 

@@ -6,10 +6,10 @@
 import fs from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { openRedis } from '../lane/redis-connections';
-import { readBacktestReport, renderEquityCurveSvg } from '../activities/equity-plot';
+import { readBacktestReport, renderEquityCurveSvg } from '../activities/research/equity-plot';
 import { loadConfigOrExit } from '../config';
 import { loadSagaModule } from '../catalog/saga-module';
-import { SAGA_PRIORITIES, type SagaPriority } from '../workflows/pipeline-contract';
+import { SAGA_PRIORITIES, type SagaPriority } from '../dispatch/lane-step';
 import { CommandOutcomeError, parseJson, parsePositiveInt, withJson, withSagas } from './context';
 import {
   formatHistory,

@@ -1,10 +1,8 @@
 /** `sagalane worker [saga|express|all]`: worker processes against an existing Temporal and Redis. */
-import { boardAddOn } from '../board/board-add-on';
 import { Argument, Command } from 'commander';
 import { clientTemporalAddress } from '../client/front-door';
 import { loadConfigOrExit } from '../config';
-import { workerComponents, type WorkerKind } from '../runtime/components';
-import { runComponents } from '../runtime/run-components';
+import { runWorkers, type WorkerKind } from '../workers/run-workers';
 
 export function workerCommand(): Command {
   return new Command('worker')
@@ -14,10 +12,9 @@ export function workerCommand(): Command {
     .addArgument(new Argument('[kind]', 'which workers').choices(['saga', 'express', 'all']).default('all'))
     .action(async (kind: WorkerKind) => {
       const config = loadConfigOrExit();
-      await runComponents(config, workerComponents(kind, boardAddOn()), {
+      await runWorkers(kind, config, {
         // An express-only worker does not need Temporal at all.
         temporalAddress: kind === 'express' ? '' : clientTemporalAddress(config),
-        service: `${kind}-worker`,
       });
     });
 }

@@ -3,7 +3,7 @@
  * client wraps it as `(query)` and ANDs it with the workflow-type filter, so it is checked to stay inside those
  * parentheses before it reaches Temporal.
  */
-import { RESEARCH_PIPELINE_WORKFLOW, SAGA_STATES } from '../workflows/pipeline-definitions';
+import { RESEARCH_PIPELINE_WORKFLOW, SAGA_STATES } from '../workflows/research/pipeline-definitions';
 import { SagaClientOptionsError } from './errors';
 
 /**

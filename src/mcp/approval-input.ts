@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { inputRequired, type InputRequest } from '@modelcontextprotocol/server';
 import type { SagaClient } from '../client/saga-client';
-import type { SagaStateView } from '../workflows/pipeline-contract';
+import type { SagaStateView } from '../workflows/saga-contract';
 import { followSaga } from './saga-follower';
 
 /** The key of the approval in `inputRequests` / `inputResponses`. */

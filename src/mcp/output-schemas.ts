@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { SagaPage, SagaSummary, CancelOutcome, StartedSaga } from '../client/saga-client';
 import type { HistoryEventSummary } from '../client/history-events';
 import type { LaneStats, TaskInfo } from '../lane/express-client';
-import type { SagaStateView } from '../workflows/pipeline-contract';
+import type { SagaStateView } from '../workflows/saga-contract';
 
 const stepRecord = z.looseObject({
   name: z.string(),

@@ -4,7 +4,8 @@
  * without a server.
  */
 import type { TaskStatus } from '@modelcontextprotocol/sdk/types.js';
-import { PIPELINE_STEPS, RESEARCH_PIPELINE_WORKFLOW, type SagaError } from '../workflows/pipeline-contract';
+import { PIPELINE_STEPS, RESEARCH_PIPELINE_WORKFLOW } from '../workflows/research/pipeline-contract';
+import { type SagaError } from '../workflows/saga-contract';
 
 /** One transition as a saga publishes it (its `SagaState` / `SagaStep` search attributes). */
 export interface SagaTransition {

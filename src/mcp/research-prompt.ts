@@ -5,7 +5,7 @@
  */
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { z } from 'zod';
-import { listDatasets } from '../activities/market-data';
+import { listDatasets } from '../activities/research/market-data';
 import type { ToolContext } from './tool-context';
 
 /** Names of the data sets in `dataDir` that start with `prefix` (case-insensitive). */

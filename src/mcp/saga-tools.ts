@@ -4,7 +4,11 @@
 import { z } from 'zod';
 import { parsePipelineInput } from '../client/saga-client';
 import { InvalidSagaQueryError, visibilityQueryProblem } from '../client/visibility-query';
-import { SAGA_STATES, pipelineInputSchema, pipelineWorkflowId } from '../workflows/pipeline-contract';
+import {
+  SAGA_STATES,
+  pipelineInputSchema,
+  pipelineWorkflowId,
+} from '../workflows/research/pipeline-contract';
 import { sagaOutcome } from './outcomes';
 import {
   cancelOutput,

@@ -24,7 +24,7 @@ import {
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import { SagaNotFoundError } from '../client/errors';
-import type { SagaStateView } from '../workflows/pipeline-contract';
+import type { SagaStateView } from '../workflows/saga-contract';
 import { LaneError } from '../lane/errors';
 import type { McpBackends } from './backends';
 import { sagaOutcome, laneOutcome } from './outcomes';

@@ -14,8 +14,8 @@ import {
 } from './saga-tools';
 import type { ToolDeps } from './tool-context';
 import type { SagaCatalog } from '../catalog/catalog';
-import { RESEARCH_PIPELINE_WORKFLOW } from '../workflows/pipeline-definitions';
-import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { RESEARCH_PIPELINE_WORKFLOW } from '../workflows/research/pipeline-definitions';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research/research-pipeline-saga';
 import { registerCatalogStartTools } from './catalog-tools';
 
 /** Tools that change something; `readOnly` leaves them out. */

@@ -1,5 +1,5 @@
 /** The task types sagalane's own express workers serve, as the schema parts a producer validates against. */
-import { agentTaskSchemas } from '../activities/agent-task-types';
+import { agentTaskSchemas } from '../activities/research/agent-task-types';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
 import type { TaskSchema } from '../lane/task-types';
 

@@ -1,19 +1,13 @@
 /**
- * Process entry point: the saga worker plus `/metrics` `/healthz` `/readyz` and the SDK metrics, the same process
- * as `npx sagalane worker saga`. `tsx src/workers/saga-worker.ts [--address host:port]` (TEMPORAL_ADDRESS or
- * `--address` required); SIGTERM/SIGINT stop polling, let running activities finish within the shutdown grace time,
- * and exit 0.
- *
- * The in-process API (`startSagaWorker`) lives in src/runtime/saga-worker.ts; it is re-exported here so code that
- * imported it from this path keeps working.
+ * Process entry point: the saga worker plus `/metrics` `/healthz` `/readyz` and the SDK metrics, the process
+ * `npx sagalane worker saga` runs (./run-workers.ts). `tsx src/workers/saga-worker.ts [--address host:port]`
+ * (TEMPORAL_ADDRESS or `--address` required); SIGTERM/SIGINT stop polling, let running activities finish within the
+ * shutdown grace time, and exit 0. The in-process API is `startSagaWorker` (src/runtime/saga-worker.ts, exported
+ * from `sagalane`).
  */
-import { boardAddOn } from '../board/board-add-on';
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
-import { workerComponents } from '../runtime/components';
-import { runComponents } from '../runtime/run-components';
-
-export * from '../runtime/saga-worker';
+import { runWorkers } from './run-workers';
 
 async function main(argv: string[]): Promise<void> {
   const config = loadConfigOrExit();
@@ -24,9 +18,8 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write('saga-worker: set TEMPORAL_ADDRESS or pass --address host:port\n');
     process.exit(2);
   }
-  await runComponents(config, workerComponents('saga', boardAddOn()), {
+  await runWorkers('saga', config, {
     temporalAddress: address,
-    service: 'saga-worker',
     log: (line: string) => logger.info(line.replace(/^\[sagalane\] /, '')),
   });
 }

@@ -1,2 +1,2 @@
 // Every workflow sagalane registers; the worker bundles this module (deterministic code only).
-export { researchPipeline } from './research-pipeline';
+export { researchPipeline } from './research/research-pipeline';

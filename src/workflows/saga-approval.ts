@@ -13,7 +13,7 @@ import {
   type ApproveInput,
   type RejectInput,
   type SagaStateView,
-} from './pipeline-definitions';
+} from './saga-contract';
 
 export interface ApprovalOptions {
   /** How long to wait for an answer; without one in time the saga rolls back (reason `approval_timeout`). */

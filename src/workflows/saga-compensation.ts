@@ -7,7 +7,7 @@
  * same commands as before these options existed (the committed histories replay).
  */
 import { ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
-import type { CompensationRecord } from './pipeline-definitions';
+import type { CompensationRecord } from './saga-contract';
 import { rootMessage } from './saga-failure';
 import { runAsCompensation, type CompensationRun } from './step-attempts';
 

@@ -6,7 +6,7 @@
  * by clients to read the details.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { CompensationRecord, SagaError } from './pipeline-definitions';
+import type { CompensationRecord, SagaError } from './saga-contract';
 
 /** Failure type of a saga whose compensations all succeeded. */
 export const SAGA_ROLLED_BACK_FAILURE = 'SagaRolledBack';

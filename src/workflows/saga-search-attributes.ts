@@ -6,7 +6,7 @@
  */
 import { CancellationScope, condition, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { SagaStateView } from './pipeline-definitions';
+import type { SagaStateView } from './saga-contract';
 import { SAGA_STATE, SAGA_STEP } from './search-attributes';
 
 /** What the saga's patches say about how it upserts (`Saga.run`). */

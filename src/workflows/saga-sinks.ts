@@ -26,6 +26,8 @@ export interface SagaStepFinishedEvent {
   durationMs: number;
   /** How the step's activity ran: `lane` (a lane task) or `inline` (in the saga worker). */
   dispatch?: StepDispatchMode;
+  /** The saga's trace while tracing is on (the step-duration exemplar); absent otherwise. */
+  traceId?: string;
 }
 export interface SagaCompensationFinishedEvent {
   workflowType: string;

@@ -37,10 +37,9 @@ import {
   cancelUpdate,
   type ApprovalRecord,
   type SagaError,
-  type SagaStateName,
   type SagaStateView,
   type StepRecord,
-} from './pipeline-definitions';
+} from './saga-contract';
 import { SagaSearchAttributes } from './saga-search-attributes';
 import type { SagaEndOutcome, SagaSinks } from './saga-sinks';
 import { ApprovalGate, type ApprovalAnswer, type ApprovalOptions } from './saga-approval';
@@ -54,6 +53,7 @@ import {
 import { rootMessage, sagaRollbackFailure } from './saga-failure';
 import { takeLaneStepResult } from '../dispatch/lane-step';
 import { runAsStep, stepEnded } from './step-attempts';
+import { sagaTraceId } from './saga-trace';
 
 export * from './saga-failure';
 import { FEWER_COMMANDS_PATCH, SAGA_V2_PATCH } from './saga-versions';
@@ -431,16 +431,16 @@ export class Saga<TResult = unknown> {
       outcome: status,
       durationMs: Date.now() - started,
       dispatch: record.taskId ? 'lane' : 'inline',
+      ...sagaTraceId(),
     });
   }
 
-  private requestCancel(reason: string): { accepted: boolean; state: SagaStateName } {
+  private requestCancel(reason: string): { accepted: boolean; state: string } {
     const accepted = this.requestRollback({
       reason: 'cancelled',
       cancelReason: reason.trim() || 'no reason given',
     });
-    // Generic sagas have their own step names as states; the contract types the pipeline's.
-    return { accepted, state: this.view.state as SagaStateName };
+    return { accepted, state: this.view.state };
   }
 
   /** Asks the body to stop; false when the saga is already rolling back or over. */

@@ -19,7 +19,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { cancelledLaneStep, takeLaneStepResult } from '../dispatch/lane-step';
-import type { StepRecord } from './pipeline-definitions';
+import type { StepRecord } from './saga-contract';
 
 export const STEP_ATTEMPT_HEADER = 'sagalane-step-attempt';
 export const STEP_ATTEMPT_ENVELOPE = '__sagalaneStepAttempt';

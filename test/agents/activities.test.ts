@@ -5,10 +5,10 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type Redis from 'ioredis';
-import type { AgentDeps } from '../../src/activities/agents';
-import type { MlOutput, ReasoningOutput } from '../../src/activities/contracts';
-import { createActivities } from '../../src/activities/index';
-import { planFromIdea } from '../../src/activities/strategy-plan';
+import type { AgentDeps } from '../../src/activities/research/agents';
+import type { MlOutput, ReasoningOutput } from '../../src/activities/research/contracts';
+import { createActivities } from '../../src/activities/research/index';
+import { planFromIdea } from '../../src/activities/research/strategy-plan';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';

@@ -14,10 +14,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
-import { createAgents, type AgentDeps } from '../../src/activities/agents';
-import { ArtifactStore } from '../../src/activities/artifact-store';
+import { createAgents, type AgentDeps } from '../../src/activities/research/agents';
+import { ArtifactStore } from '../../src/activities/research/artifact-store';
 import { HandlerPools } from '../../src/lane/handler-pool';
-import { createPooledCpuTaskRunner } from '../../src/activities/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../../src/activities/research/pooled-cpu-tasks';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 

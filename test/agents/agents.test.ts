@@ -12,20 +12,20 @@ import {
   listArtifacts,
   planCacheKey,
   type AgentDeps,
-} from '../../src/activities/agents';
-import { ArtifactStore } from '../../src/activities/artifact-store';
-import { readBacktestReport, renderEquityCurveSvg } from '../../src/activities/equity-plot';
-import { backtestMetrics, sharpeRatio, simulate } from '../../src/activities/backtest-engine';
-import type { StrategyPlan } from '../../src/activities/contracts';
+} from '../../src/activities/research/agents';
+import { ArtifactStore } from '../../src/activities/research/artifact-store';
+import { readBacktestReport, renderEquityCurveSvg } from '../../src/activities/research/equity-plot';
+import { backtestMetrics, sharpeRatio, simulate } from '../../src/activities/research/backtest-engine';
+import type { StrategyPlan } from '../../src/activities/research/contracts';
 import {
   ArtifactMissingError,
   DatasetNotFoundError,
   GeneratedCodeError,
   InvalidAgentInputError,
   MarketDataError,
-} from '../../src/activities/errors';
-import { loadMarketData } from '../../src/activities/market-data';
-import { planFromIdea } from '../../src/activities/strategy-plan';
+} from '../../src/activities/research/errors';
+import { loadMarketData } from '../../src/activities/research/market-data';
+import { planFromIdea } from '../../src/activities/research/strategy-plan';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, keysUnder, redisClient, uniquePrefix } from '../helpers/redis';
 

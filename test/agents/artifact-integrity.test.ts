@@ -6,15 +6,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import { createActivities } from '../../src/activities';
-import { createAgents, type AgentDeps } from '../../src/activities/agents';
-import { ArtifactStore, artifactSigningKey } from '../../src/activities/artifact-store';
-import { ArtifactTamperedError } from '../../src/activities/errors';
-import { generateStrategySourceV1 } from '../../src/activities/strategy-codegen-v1';
-import { planFromIdea } from '../../src/activities/strategy-plan';
+import { createActivities } from '../../src/activities/research';
+import { createAgents, type AgentDeps } from '../../src/activities/research/agents';
+import { ArtifactStore, artifactSigningKey } from '../../src/activities/research/artifact-store';
+import { ArtifactTamperedError } from '../../src/activities/research/errors';
+import { generateStrategySourceV1 } from '../../src/activities/research/strategy-codegen-v1';
+import { planFromIdea } from '../../src/activities/research/strategy-plan';
 import { SagaClient } from '../../src/client/saga-client';
 import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import { deleteKeys, keysUnder, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';

@@ -3,8 +3,8 @@
  * with the configured key, so any process holding the same key verifies them and one with only its own key does not.
  */
 import type Redis from 'ioredis';
-import { agentDepsFromConfig, createAgentContext } from '../../src/activities/agent-context';
-import { ArtifactStore, artifactSigningKey } from '../../src/activities/artifact-store';
+import { agentDepsFromConfig, createAgentContext } from '../../src/activities/research/agent-context';
+import { ArtifactStore, artifactSigningKey } from '../../src/activities/research/artifact-store';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';

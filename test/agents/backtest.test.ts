@@ -1,9 +1,14 @@
 /** Known answers of the backtest engine and of generated strategies run in the sandbox. */
 import path from 'node:path';
-import { backtestMetrics, maxDrawdown, sharpeRatio, simulate } from '../../src/activities/backtest-engine';
-import { loadMarketData, type Bar } from '../../src/activities/market-data';
-import { generateStrategySource } from '../../src/activities/strategy-codegen';
-import { loadStrategy } from '../../src/activities/strategy-sandbox';
+import {
+  backtestMetrics,
+  maxDrawdown,
+  sharpeRatio,
+  simulate,
+} from '../../src/activities/research/backtest-engine';
+import { loadMarketData, type Bar } from '../../src/activities/research/market-data';
+import { generateStrategySource } from '../../src/activities/research/strategy-codegen';
+import { loadStrategy } from '../../src/activities/research/strategy-sandbox';
 
 const DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
 

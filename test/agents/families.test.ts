@@ -4,11 +4,11 @@
  * volatility filter), on small hand-made series worked out by hand in the comments. Also the extended backtest
  * metrics (CAGR, Sortino, profit factor, average trade, turnover, buy and hold) on a hand-computed series.
  */
-import { backtestMetrics } from '../../src/activities/backtest-engine';
-import type { StrategyPlan } from '../../src/activities/contracts';
-import type { Bar } from '../../src/activities/market-data';
-import { generateStrategySource, type CodegenPlan } from '../../src/activities/strategy-codegen';
-import { loadStrategy } from '../../src/activities/strategy-sandbox';
+import { backtestMetrics } from '../../src/activities/research/backtest-engine';
+import type { StrategyPlan } from '../../src/activities/research/contracts';
+import type { Bar } from '../../src/activities/research/market-data';
+import { generateStrategySource, type CodegenPlan } from '../../src/activities/research/strategy-codegen';
+import { loadStrategy } from '../../src/activities/research/strategy-sandbox';
 
 function barsFromCloses(closes: number[]): Bar[] {
   return closes.map((close, i) => ({

@@ -3,12 +3,12 @@
  * payloads, the pipeline contract and the workflow's zod-free validator all apply, so they accept and refuse the
  * same symbols. The CPU tasks a worker-thread pool may run take and return plain data.
  */
-import { agentInputSchemas, symbolSchema } from '../../src/activities/agent-schemas';
-import { CPU_TASKS, runCpuTaskInProcess } from '../../src/activities/cpu-tasks';
-import { generateStrategySource, smokeSampleBars } from '../../src/activities/strategy-codegen';
-import { agentPayloadSchemas } from '../../src/activities/agent-task-types';
-import { pipelineInputSchema } from '../../src/workflows/pipeline-contract';
-import { validatePipelineInput } from '../../src/workflows/pipeline-input-validation';
+import { agentInputSchemas, symbolSchema } from '../../src/activities/research/agent-schemas';
+import { CPU_TASKS, runCpuTaskInProcess } from '../../src/activities/research/cpu-tasks';
+import { generateStrategySource, smokeSampleBars } from '../../src/activities/research/strategy-codegen';
+import { agentPayloadSchemas } from '../../src/activities/research/agent-task-types';
+import { pipelineInputSchema } from '../../src/workflows/research/pipeline-contract';
+import { validatePipelineInput } from '../../src/workflows/research/pipeline-input-validation';
 
 const GOOD = ['DEMO', 'btc-usd', 'BRK.B', 'A_1', ' TREND '];
 const BAD = ['', 'BTC USD', 'a/b', 'x'.repeat(21), 'DEMO;DROP', 'ÄPFEL'];

@@ -4,11 +4,11 @@
  * saga's), `research` is refused with directions to the saga, and the errors that retrying cannot fix carry
  * `nonRetryable: true` for the lane to dead-letter them at once.
  */
-import { createAgents } from '../../src/activities/agents';
-import { ArtifactStore } from '../../src/activities/artifact-store';
-import { LlmProviderError, MarketDataError, type AgentError } from '../../src/activities/errors';
+import { createAgents } from '../../src/activities/research/agents';
+import { ArtifactStore } from '../../src/activities/research/artifact-store';
+import { LlmProviderError, MarketDataError, type AgentError } from '../../src/activities/research/errors';
 import { createLogger } from '../../src/logger';
-import { planFromIdea } from '../../src/activities/strategy-plan';
+import { planFromIdea } from '../../src/activities/research/strategy-plan';
 import { InvalidPayloadError } from '../../src/lane';
 import type { TaskContext } from '../../src/lane/task-types';
 import { startAgentLane, type AgentLane } from '../fixtures/agent-lane';

@@ -8,10 +8,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type Redis from 'ioredis';
-import { createAgents, planCacheKey, type AgentDeps } from '../../src/activities/agents';
-import type { ReasoningOutput } from '../../src/activities/contracts';
-import { LlmProviderError, UnmappableIdeaError } from '../../src/activities/errors';
-import { createActivities } from '../../src/activities/index';
+import { createAgents, planCacheKey, type AgentDeps } from '../../src/activities/research/agents';
+import type { ReasoningOutput } from '../../src/activities/research/contracts';
+import { LlmProviderError, UnmappableIdeaError } from '../../src/activities/research/errors';
+import { createActivities } from '../../src/activities/research/index';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 

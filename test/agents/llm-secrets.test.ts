@@ -5,8 +5,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LlmProviderError } from '../../src/activities/errors';
-import { planWithLlm, planWithLlmOrFallback, type LlmSettings } from '../../src/activities/llm-planner';
+import { LlmProviderError } from '../../src/activities/research/errors';
+import {
+  planWithLlm,
+  planWithLlmOrFallback,
+  type LlmSettings,
+} from '../../src/activities/research/llm-planner';
 
 const API_KEY = 'sk-proj-Abc123def456GHI789jkl012MNO345pqr678';
 const HEX_TOKEN = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';

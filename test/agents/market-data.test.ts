@@ -2,14 +2,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DatasetAccessError, DatasetNotFoundError, MarketDataError } from '../../src/activities/errors';
+import {
+  DatasetAccessError,
+  DatasetNotFoundError,
+  MarketDataError,
+} from '../../src/activities/research/errors';
 import {
   listDatasets,
   loadMarketData,
   MarketDataCache,
   parseOhlcvCsv,
   resolveDataset,
-} from '../../src/activities/market-data';
+} from '../../src/activities/research/market-data';
 import { generateSampleCsv, SAMPLE_SETS } from '../../scripts/generate-sample-data';
 
 const DATA_DIR = path.resolve(__dirname, '..', '..', 'data');

@@ -3,11 +3,11 @@
  * (createActivities) against real Redis and the sample data.
  */
 import type Redis from 'ioredis';
-import { listArtifacts, planCacheKey, type AgentDeps } from '../../src/activities/agents';
-import { createActivities } from '../../src/activities/index';
-import type { PipelineResult } from '../../src/workflows/pipeline-contract';
+import { listArtifacts, planCacheKey, type AgentDeps } from '../../src/activities/research/agents';
+import { createActivities } from '../../src/activities/research/index';
+import type { PipelineResult } from '../../src/workflows/research/pipeline-contract';
 import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import { deleteKeys, keysUnder, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';

@@ -6,10 +6,10 @@
  * examples after it pin the reasons given for numbers the planner sets aside.
  */
 import fc from 'fast-check';
-import { accountingIssues, accountNumbers } from '../../src/activities/idea-accounting';
-import { readNumbers } from '../../src/activities/idea-numbers';
-import { readIdea } from '../../src/activities/idea-reader';
-import { planFromIdea, planSchemaForIdea } from '../../src/activities/strategy-plan';
+import { accountingIssues, accountNumbers } from '../../src/activities/research/idea-accounting';
+import { readNumbers } from '../../src/activities/research/idea-numbers';
+import { readIdea } from '../../src/activities/research/idea-reader';
+import { planFromIdea, planSchemaForIdea } from '../../src/activities/research/strategy-plan';
 
 const FAMILY_WORDS = [
   'RSI',

@@ -7,9 +7,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { StrategyPlan } from '../../src/activities/contracts';
-import { planWithLlmOrFallback, type LlmSettings } from '../../src/activities/llm-planner';
-import { planFromIdea, planSchemaForIdea } from '../../src/activities/strategy-plan';
+import type { StrategyPlan } from '../../src/activities/research/contracts';
+import { planWithLlmOrFallback, type LlmSettings } from '../../src/activities/research/llm-planner';
+import { planFromIdea, planSchemaForIdea } from '../../src/activities/research/strategy-plan';
 
 type Reply = Record<string, unknown>;
 

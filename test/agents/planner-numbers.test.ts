@@ -11,11 +11,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StrategyFamily } from '../../src/activities/contracts';
-import { parseOhlcvCsv } from '../../src/activities/market-data';
-import { FAMILY_SPECS } from '../../src/activities/strategy-families';
-import { barFrequencyOf } from '../../src/activities/idea-numbers';
-import { planFromIdea, planSchemaForIdea, rangeAround } from '../../src/activities/strategy-plan';
+import type { StrategyFamily } from '../../src/activities/research/contracts';
+import { parseOhlcvCsv } from '../../src/activities/research/market-data';
+import { FAMILY_SPECS } from '../../src/activities/research/strategy-families';
+import { barFrequencyOf } from '../../src/activities/research/idea-numbers';
+import { planFromIdea, planSchemaForIdea, rangeAround } from '../../src/activities/research/strategy-plan';
 
 type Centres = Record<string, number>;
 const TABLE: [idea: string, family: StrategyFamily, centres: Centres][] = [

@@ -4,10 +4,14 @@
  * volatility filter) and nonsense. Each row names the family, the ranges the search gets (`D` = the family's default
  * range) and phrases that must appear in `understood` and `assumed`. Every plan passes the one plan schema.
  */
-import { UnmappableIdeaError } from '../../src/activities/errors';
-import { FAMILY_SPECS } from '../../src/activities/strategy-families';
-import { planFromIdea, proposedPlanSchema, strategyPlanSchema } from '../../src/activities/strategy-plan';
-import type { StrategyFamily, StrategyPlan } from '../../src/activities/contracts';
+import { UnmappableIdeaError } from '../../src/activities/research/errors';
+import { FAMILY_SPECS } from '../../src/activities/research/strategy-families';
+import {
+  planFromIdea,
+  proposedPlanSchema,
+  strategyPlanSchema,
+} from '../../src/activities/research/strategy-plan';
+import type { StrategyFamily, StrategyPlan } from '../../src/activities/research/contracts';
 
 const D = 'default' as const;
 type Range = [min: number, max: number, step: number] | typeof D;

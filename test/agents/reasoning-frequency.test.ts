@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
-import type { AgentDeps } from '../../src/activities/agent-context';
-import { createAgents } from '../../src/activities/agents';
-import { FAMILY_SPECS } from '../../src/activities/strategy-families';
-import { rangeAround } from '../../src/activities/strategy-plan';
+import type { AgentDeps } from '../../src/activities/research/agent-context';
+import { createAgents } from '../../src/activities/research/agents';
+import { FAMILY_SPECS } from '../../src/activities/research/strategy-families';
+import { rangeAround } from '../../src/activities/research/strategy-plan';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 

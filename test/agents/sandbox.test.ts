@@ -4,13 +4,13 @@
  * are GeneratedCodeError and the process carries on.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { runCpuTaskInProcess, type CpuTaskRunner } from '../../src/activities/cpu-tasks';
-import { GeneratedCodeError } from '../../src/activities/errors';
-import type { Bar } from '../../src/activities/market-data';
-import { smokeSampleBars } from '../../src/activities/strategy-codegen';
-import { loadStrategy, MAX_KEPT_STRATEGIES } from '../../src/activities/strategy-sandbox';
+import { runCpuTaskInProcess, type CpuTaskRunner } from '../../src/activities/research/cpu-tasks';
+import { GeneratedCodeError } from '../../src/activities/research/errors';
+import type { Bar } from '../../src/activities/research/market-data';
+import { smokeSampleBars } from '../../src/activities/research/strategy-codegen';
+import { loadStrategy, MAX_KEPT_STRATEGIES } from '../../src/activities/research/strategy-sandbox';
 import { HandlerPools } from '../../src/lane';
-import { createPooledCpuTaskRunner } from '../../src/activities/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../../src/activities/research/pooled-cpu-tasks';
 
 const bars = smokeSampleBars(50);
 const flat = 'function positions(bars) { return bars.map(() => 0); }';

@@ -1,6 +1,6 @@
 /**
  * The generated strategies give exactly the positions of the code generated before they kept running sums and
- * sliding windows (src/activities/strategy-codegen-v1.ts): on the shipped data sets over each family's
+ * sliding windows (src/activities/research/strategy-codegen-v1.ts): on the shipped data sets over each family's
  * default grid, and on random series built to be hard for running sums (flat stretches of decimal prices, whose
  * window deviation two-pass summing leaves at a few ulps or 0; a small wobble on a high level; integer prices, whose
  * closes fall exactly on the mean; jumps; and, bars no CSV could hold, NaN and infinite highs and lows). Both run in
@@ -8,12 +8,16 @@
  */
 import path from 'node:path';
 import fc from 'fast-check';
-import type { StrategyFamily } from '../../src/activities/contracts';
-import { loadMarketData, type Bar } from '../../src/activities/market-data';
-import { generateStrategySource, type CodegenPlan } from '../../src/activities/strategy-codegen';
-import { FAMILY_SPECS, parameterGrid, STRATEGY_FAMILIES } from '../../src/activities/strategy-families';
-import { loadStrategy } from '../../src/activities/strategy-sandbox';
-import { generateStrategySourceV1 as generateBefore } from '../../src/activities/strategy-codegen-v1';
+import type { StrategyFamily } from '../../src/activities/research/contracts';
+import { loadMarketData, type Bar } from '../../src/activities/research/market-data';
+import { generateStrategySource, type CodegenPlan } from '../../src/activities/research/strategy-codegen';
+import {
+  FAMILY_SPECS,
+  parameterGrid,
+  STRATEGY_FAMILIES,
+} from '../../src/activities/research/strategy-families';
+import { loadStrategy } from '../../src/activities/research/strategy-sandbox';
+import { generateStrategySourceV1 as generateBefore } from '../../src/activities/research/strategy-codegen-v1';
 
 const DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
 

@@ -1,8 +1,8 @@
 /** docs/AGENTS.md's vocabulary examples are what the real planner makes of them (regenerate with the script). */
 import fs from 'node:fs';
 import { DOC, END, START, vocabularySection, VOCABULARY } from '../../scripts/agents-vocabulary';
-import { STRATEGY_FAMILIES } from '../../src/activities/strategy-families';
-import { planFromIdea } from '../../src/activities/strategy-plan';
+import { STRATEGY_FAMILIES } from '../../src/activities/research/strategy-families';
+import { planFromIdea } from '../../src/activities/research/strategy-plan';
 
 describe('docs/AGENTS.md vocabulary', () => {
   it('matches the planner (run `npx tsx scripts/agents-vocabulary.ts` after changing it)', () => {

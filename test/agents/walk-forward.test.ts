@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
-import { createAgents, type AgentDeps } from '../../src/activities/agents';
-import { ArtifactStore } from '../../src/activities/artifact-store';
-import type { StrategyPlan } from '../../src/activities/contracts';
-import type { Bar } from '../../src/activities/market-data';
-import { searchParameters, walkForwardSegments } from '../../src/activities/parameter-search';
+import { createAgents, type AgentDeps } from '../../src/activities/research/agents';
+import { ArtifactStore } from '../../src/activities/research/artifact-store';
+import type { StrategyPlan } from '../../src/activities/research/contracts';
+import type { Bar } from '../../src/activities/research/market-data';
+import { searchParameters, walkForwardSegments } from '../../src/activities/research/parameter-search';
 import { createLogger } from '../../src/logger';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logger';
 import { createMcpServer } from '../../src/mcp/server';
 import { startExpressWorker, type RunningExpressWorker } from '../../src/runtime/express-worker';
 import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import type { SagaStateView } from '../../src/workflows/saga-contract';
 import { catalog, ticketKeys, ticketStepHandlers } from '../fixtures/ticket-saga/sagas';
 import type { TicketResult } from '../fixtures/ticket-saga/steps';
 import { connectInProcess, OutputSchemaChecker, textOf } from '../front/mcp-kit';

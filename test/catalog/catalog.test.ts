@@ -8,8 +8,8 @@ import { defineSaga, snakeCase } from '../../src/catalog/define-saga';
 import { InvalidSagaInputError, SagaCatalogError, UnknownSagaTypeError } from '../../src/catalog/errors';
 import { catalogStepTypes } from '../../src/catalog/step-types';
 import { sagaSteps } from '../../src/workflows/saga-steps';
-import { PIPELINE_DISPATCH_STEPS } from '../../src/activities/pipeline-dispatch-steps';
-import { BUILTIN_SAGA_CATALOG } from '../../src/workflows/research-pipeline-saga';
+import { PIPELINE_DISPATCH_STEPS } from '../../src/activities/research/pipeline-dispatch-steps';
+import { BUILTIN_SAGA_CATALOG } from '../../src/workflows/research/research-pipeline-saga';
 import type { AsyncCompletionClient } from '@temporalio/client';
 
 const ticketSteps = sagaSteps({

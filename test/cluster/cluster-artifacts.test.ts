@@ -3,7 +3,7 @@
  * jest.cluster.config.js): a saga's artifacts share the `{sagaId}` hash tag, so writing them (MULTI) and listing
  * them (one pipeline) stay in one slot.
  */
-import { ArtifactStore } from '../../src/activities/artifact-store';
+import { ArtifactStore } from '../../src/activities/research/artifact-store';
 import { openRedis } from '../../src/lane/redis-connections';
 import { deleteKeys, redisUrl, uniquePrefix } from '../helpers/redis';
 

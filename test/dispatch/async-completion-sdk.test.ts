@@ -9,14 +9,14 @@
  * - `fail(taskToken, ApplicationFailure.nonRetryable(...))` is not retried by Temporal.
  * If an SDK upgrade changes one of these, this file fails before the dispatch tests do.
  */
-import { NO_PIPELINE_LOCAL_ACTIVITIES } from '../../src/activities/local-steps';
+import { NO_PIPELINE_LOCAL_ACTIVITIES } from '../../src/activities/research/local-steps';
 import { ActivityCancelledError, ActivityNotFoundError } from '@temporalio/client';
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PipelineActivities } from '../../src/activities/contracts';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import type { PipelineActivities } from '../../src/activities/research/contracts';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import { createLogger } from '../../src/logger';
-import { cancelUpdate } from '../../src/workflows/pipeline-contract';
+import { cancelUpdate } from '../../src/workflows/saga-contract';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from '../sagas/saga-test-kit';
 import { waitFor } from '../helpers/wait';

@@ -14,7 +14,7 @@ import type Redis from 'ioredis';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createLaneDispatchActivities, submitStep } from '../../src/dispatch/lane-dispatch';
-import { PIPELINE_DISPATCH_STEPS } from '../../src/activities/pipeline-dispatch-steps';
+import { PIPELINE_DISPATCH_STEPS } from '../../src/activities/research/pipeline-dispatch-steps';
 import { AWAITED_STEP_REFUSED_FAILURE } from '../../src/dispatch/activity-completion';
 import { stepCancelKey } from '../../src/dispatch/activity-step-contract';
 import { RedisUnavailableError } from '../../src/lane/errors';

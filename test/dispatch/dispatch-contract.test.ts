@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowInfo } from '@temporalio/workflow';
-import { DatasetNotFoundError, LlmProviderError } from '../../src/activities/errors';
+import { DatasetNotFoundError, LlmProviderError } from '../../src/activities/research/errors';
 import { InvalidPipelineInputError } from '../../src/client/errors';
 import { parsePipelineInput } from '../../src/client/saga-client';
 import { toStepFailure } from '../../src/dispatch/activity-completion';
@@ -19,8 +19,8 @@ import {
   takeLaneStepResult,
   unwrapLaneStepResult,
 } from '../../src/dispatch/lane-step';
-import { pipelineInputSchema } from '../../src/workflows/pipeline-contract';
-import { validatePipelineInput } from '../../src/workflows/pipeline-input-validation';
+import { pipelineInputSchema } from '../../src/workflows/research/pipeline-contract';
+import { validatePipelineInput } from '../../src/workflows/research/pipeline-input-validation';
 
 const base = { idea: 'trend following', symbol: 'DEMO' };
 

@@ -2,7 +2,7 @@
  * Shared set-up of the dispatch tests: a saga worker whose pipeline steps are the real dispatch activities, a lane
  * worker serving the step types with the test agents (in process, or as a real process to kill), and checks.
  */
-import { withPipelineLocalActivities } from '../../src/activities/local-steps';
+import { withPipelineLocalActivities } from '../../src/activities/research/local-steps';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -12,13 +12,13 @@ import {
   PIPELINE_DISPATCH_STEPS,
   pipelineAwaitedSteps,
   type AwaitedStepsSetting,
-} from '../../src/activities/pipeline-dispatch-steps';
+} from '../../src/activities/research/pipeline-dispatch-steps';
 import { createLogger } from '../../src/logger';
 import { activityStepTypes } from '../../src/dispatch/activity-completion';
 import { stepTaskSchemas } from '../../src/dispatch/activity-step-contract';
 import { ExpressClient } from '../../src/lane/express-client';
 import { ExpressWorker } from '../../src/lane/express-worker';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import type { TemporalTestContext } from '../helpers/temporal';
 import { redisUrl } from '../helpers/redis';
 import { createTestStepHandlers, type StepScenario } from './fixtures/step-handlers';

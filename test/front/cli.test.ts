@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
 import { ExpressClient } from '../../src/lane/express-client';
 import { deleteKeys, uniquePrefix } from '../helpers/redis';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import type { PipelineStateView } from '../../src/workflows/research/pipeline-contract';
 import type { SagaPage, SagaSummary } from '../../src/client/saga-client';
 import type { TaskInfo } from '../../src/lane/express-client';
 import {
@@ -46,7 +46,7 @@ describe('sagalane CLI', () => {
     ]);
     expect(run.stderr).not.toContain('sagalane:');
     expect(run.code).toBe(0);
-    const state = JSON.parse(run.stdout) as SagaStateView;
+    const state = JSON.parse(run.stdout) as PipelineStateView;
     expect(state.state).toBe('completed');
     expect(state.sagaId).toMatch(/^pipeline-DEMO-/);
     expect(state.steps.map((s) => s.name)).toEqual(['reasoning', 'codegen', 'ml', 'backtest']);
@@ -76,7 +76,7 @@ describe('sagalane CLI', () => {
       '--json',
     ]);
     expect(run.code).toBe(1);
-    const state = JSON.parse(run.stdout) as SagaStateView;
+    const state = JSON.parse(run.stdout) as PipelineStateView;
     expect(state.state).toBe('rolled_back');
     expect(state.error).toMatchObject({ step: 'ml', reason: 'step_failed' });
     expect(run.stderr).toContain(`saga ${state.sagaId} ended rolled_back at step ml`);

@@ -11,8 +11,8 @@ import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
 import { loadConfig, type Config } from '../../src/config';
 import { ExpressClient } from '../../src/lane/express-client';
 import { createLogger } from '../../src/logger';
-import { startExpressWorker, type RunningExpressWorker } from '../../src/workers/express-worker';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/workers/saga-worker';
+import { startExpressWorker, type RunningExpressWorker } from '../../src/runtime/express-worker';
+import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import {
   temporalAddress,

@@ -8,8 +8,8 @@
 import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { createLogger } from '../../src/logger';
 import { READ_TOOLS, WRITE_TOOLS } from '../../src/mcp/server';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
+import type { SagaStateView } from '../../src/workflows/saga-contract';
 import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { pollUntil, startFrontStack, type FrontStack } from './front-kit';

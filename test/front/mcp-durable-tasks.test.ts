@@ -10,8 +10,8 @@ import {
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
+import type { SagaStateView } from '../../src/workflows/saga-contract';
 import { createTestPipelineActivities, releaseStep } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { pollUntil, startFrontStack, type FrontStack } from './front-kit';

@@ -7,10 +7,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { SagaClient } from '../../src/client/saga-client';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import { createLogger } from '../../src/logger';
 import { createMcpServer, READ_TOOLS, WRITE_TOOLS } from '../../src/mcp/server';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import type { PipelineStateView } from '../../src/workflows/research/pipeline-contract';
 import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { pollUntil, startFrontStack, type FrontStack } from './front-kit';
@@ -96,7 +96,7 @@ describe('MCP server in process', () => {
     expect(started.sagaId).toMatch(/^pipeline-DEMO-[0-9a-f-]{36}$/);
     const seen = new Set<string>();
     const final = await pollUntil(
-      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: started.sagaId }),
+      () => callJson<PipelineStateView>(client, 'get_saga', { sagaId: started.sagaId }),
       (s) => {
         seen.add(s.state);
         return ['completed', 'rolled_back', 'failed'].includes(s.state);
@@ -113,7 +113,7 @@ describe('MCP server in process', () => {
     expect(Number.isFinite(final.result!.metrics.sharpe)).toBe(true);
 
     const resource = await client.readResource({ uri: `saga://${started.sagaId}` });
-    const fromResource = JSON.parse((resource.contents[0] as { text: string }).text) as SagaStateView;
+    const fromResource = JSON.parse((resource.contents[0] as { text: string }).text) as PipelineStateView;
     expect(fromResource.state).toBe('completed');
     expect(fromResource.sagaId).toBe(started.sagaId);
 
@@ -174,7 +174,7 @@ describe('MCP server in process', () => {
       symbol: 'CNL',
     });
     await pollUntil(
-      () => callJson<SagaStateView>(blockingClient, 'get_saga', { sagaId }),
+      () => callJson<PipelineStateView>(blockingClient, 'get_saga', { sagaId }),
       (s) => s.state === 'ml',
     );
     const outcome = await callJson<{ accepted: boolean }>(blockingClient, 'cancel_saga', {
@@ -183,7 +183,7 @@ describe('MCP server in process', () => {
     });
     expect(outcome.accepted).toBe(true);
     const final = await pollUntil(
-      () => callJson<SagaStateView>(blockingClient, 'get_saga', { sagaId }),
+      () => callJson<PipelineStateView>(blockingClient, 'get_saga', { sagaId }),
       (s) => ['completed', 'rolled_back', 'failed'].includes(s.state),
     );
     expect(final.state).toBe('rolled_back');

@@ -23,8 +23,8 @@ import { ExpressClient } from '../../src/lane/express-client';
 import { DEFAULT_TASK_TYPE_DEFAULTS, type TaskSchema } from '../../src/lane/task-types';
 import { createLogger } from '../../src/logger';
 import { createMcpServer } from '../../src/mcp/server';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
+import type { PipelineStateView } from '../../src/workflows/research/pipeline-contract';
 import { createTestPipelineActivities, releaseStep } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { startPipeline } from '../sagas/saga-test-kit';
@@ -123,7 +123,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     expect(created.task).toMatchObject({ status: 'working', pollInterval: 500 });
     expect(created.task.ttl).toBeGreaterThan(0); // the namespace's retention
     // The saga is the task: get_saga knows it.
-    expect((await callJson<SagaStateView>(client, 'get_saga', { sagaId: taskId })).sagaId).toBe(taskId);
+    expect((await callJson<PipelineStateView>(client, 'get_saga', { sagaId: taskId })).sagaId).toBe(taskId);
     const statuses = new Set<string>();
     const done = await pollUntil(
       () => client.experimental.tasks.getTask(taskId),
@@ -137,7 +137,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     expect(result._meta?.[RELATED_TASK_META_KEY]).toEqual({ taskId });
     expect(result.isError).toBeUndefined();
     checker.check('start_pipeline', result);
-    const state = result.structuredContent as unknown as SagaStateView;
+    const state = result.structuredContent as unknown as PipelineStateView;
     expect(state.state).toBe('completed');
     expect(Number.isFinite(state.result!.metrics.sharpe)).toBe(true);
 
@@ -220,7 +220,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     const cancelled = await blocking.experimental.tasks.cancelTask(taskId);
     expect(cancelled).toMatchObject({ taskId, status: 'cancelled' });
     const final = await pollUntil(
-      () => callJson<SagaStateView>(blocking, 'get_saga', { sagaId: taskId }),
+      () => callJson<PipelineStateView>(blocking, 'get_saga', { sagaId: taskId }),
       (s) => FINAL.includes(s.state),
     );
     expect(final.state).toBe('rolled_back');
@@ -263,7 +263,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     const uriOf = (id: string) => `saga://${encodeURIComponent(id)}`;
     for (const id of [kept, dropped])
       await pollUntil(
-        () => callJson<SagaStateView>(blocking, 'get_saga', { sagaId: id }),
+        () => callJson<PipelineStateView>(blocking, 'get_saga', { sagaId: id }),
         (s) => s.state === 'ml',
       );
     await blocking.subscribeResource({ uri: uriOf(kept) });
@@ -273,7 +273,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     // The dropped saga finishes first; then the kept one, whose updates arrive.
     await releaseStep(stack.redis, stack.config.keyPrefix, dropped);
     await pollUntil(
-      () => callJson<SagaStateView>(blocking, 'get_saga', { sagaId: dropped }),
+      () => callJson<PipelineStateView>(blocking, 'get_saga', { sagaId: dropped }),
       (s) => s.state === 'completed',
     );
     await releaseStep(stack.redis, stack.config.keyPrefix, kept);
@@ -389,7 +389,7 @@ describe('MCP tasks, progress, subscriptions', () => {
       (await client.callTool({ name: 'get_task', arguments: { taskId } })) as CallToolResult,
     );
     await pollUntil(
-      () => callJson<SagaStateView>(client, 'get_saga', { sagaId }),
+      () => callJson<PipelineStateView>(client, 'get_saga', { sagaId }),
       (s) => FINAL.includes(s.state),
     );
     checker.check(
@@ -414,7 +414,7 @@ describe('MCP tasks, progress, subscriptions', () => {
       });
     const waiting = async (sagaId: string) =>
       pollUntil(
-        () => callJson<SagaStateView>(client, 'get_saga', { sagaId }),
+        () => callJson<PipelineStateView>(client, 'get_saga', { sagaId }),
         (s) => s.state === 'awaiting_approval' || FINAL.includes(s.state),
       );
     const approved = (await startGated('DEMO')).sagaId;
@@ -432,7 +432,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     })) as CallToolResult;
     checker.check('approve_saga', approve);
     const done = await pollUntil(
-      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: approved }),
+      () => callJson<PipelineStateView>(client, 'get_saga', { sagaId: approved }),
       (s) => FINAL.includes(s.state),
     );
     expect(done.state).toBe('completed');
@@ -443,7 +443,7 @@ describe('MCP tasks, progress, subscriptions', () => {
     })) as CallToolResult;
     checker.check('reject_saga', reject);
     const rolledBack = await pollUntil(
-      () => callJson<SagaStateView>(client, 'get_saga', { sagaId: rejected }),
+      () => callJson<PipelineStateView>(client, 'get_saga', { sagaId: rejected }),
       (s) => FINAL.includes(s.state),
     );
     expect(rolledBack.state).toBe('rolled_back');

@@ -9,7 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { READ_TOOLS, WRITE_TOOLS } from '../../src/mcp/server';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import type { SagaStateView } from '../../src/workflows/saga-contract';
 import { cliPath, pollUntil, repoRoot, startFrontStack, nodeBin, type FrontStack } from './front-kit';
 
 const TOKEN = 'front-test-token-0123456789';

@@ -11,7 +11,7 @@ import { ExpressClient } from '../../src/lane/express-client';
 import { createLogger } from '../../src/logger';
 import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import { createMcpServer } from '../../src/mcp/server';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import type { SagaStateView } from '../../src/workflows/saga-contract';
 import { createTripActivities } from '../fixtures/test-activities';
 import {
   temporalAddress,

@@ -14,8 +14,11 @@ import { FAST_TUNING, startPipeline } from '../sagas/saga-test-kit';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { ExpressClient, ExpressWorker, builtinTaskTypes } from '../../src/lane';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/workers/saga-worker';
-import { pipelineWorkflowId, RESEARCH_PIPELINE_WORKFLOW } from '../../src/workflows/pipeline-contract';
+import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
+import {
+  pipelineWorkflowId,
+  RESEARCH_PIPELINE_WORKFLOW,
+} from '../../src/workflows/research/pipeline-contract';
 import {
   createMetrics,
   createSagaMetricsSinks,

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { ExpressClient } from '../../src/lane/express-client';
-import { pipelineWorkflowId } from '../../src/workflows/pipeline-contract';
+import { pipelineWorkflowId } from '../../src/workflows/research/pipeline-contract';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import {
   temporalAddress,

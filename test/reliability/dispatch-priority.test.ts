@@ -9,7 +9,7 @@ import type Redis from 'ioredis';
 import { ExpressClient } from '../../src/lane/express-client';
 import { defineTaskType } from '../../src/lane/task-types';
 import { z } from 'zod';
-import { pipelineWorkflowId, type PipelineInput } from '../../src/workflows/pipeline-contract';
+import { pipelineWorkflowId, type PipelineInput } from '../../src/workflows/research/pipeline-contract';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import {
   temporalAddress,

@@ -10,9 +10,9 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import {
   RESEARCH_PIPELINE_WORKFLOW,
   pipelineWorkflowId,
-  stateQuery,
   type PipelineTuning,
-} from '../../src/workflows/pipeline-contract';
+} from '../../src/workflows/research/pipeline-contract';
+import { stateQuery } from '../../src/workflows/saga-contract';
 import { recordedCalls, releaseStep } from '../fixtures/test-activities';
 import { waitFor, withDeadline } from './reliability-kit';
 

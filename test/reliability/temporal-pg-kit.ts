@@ -16,7 +16,7 @@ import {
   type TemporalPostgresServer,
 } from '../../src/dev/temporal-postgres';
 import { createLogger } from '../../src/logger';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/workers/saga-worker';
+import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
 import { createTestPipelineActivities, scenarioBySymbol } from '../fixtures/test-activities';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';

@@ -15,7 +15,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { startTemporalDevServer, type DevServer } from '../../src/dev/temporal-server';
 import { createLogger } from '../../src/logger';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/workers/saga-worker';
+import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
 import { createTestPipelineActivities, scenarioBySymbol } from '../fixtures/test-activities';
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';

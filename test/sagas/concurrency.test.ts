@@ -6,7 +6,7 @@ import {
   PIPELINE_STEPS,
   pipelineWorkflowId,
   type PipelineResult,
-} from '../../src/workflows/pipeline-contract';
+} from '../../src/workflows/research/pipeline-contract';
 import { queryState, recordingSinks, startPipeline, type SinkEvent } from './saga-test-kit';
 
 const SAGA_COUNT = 20;

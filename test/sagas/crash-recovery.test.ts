@@ -9,7 +9,7 @@ import { recordedCalls, releaseStep, type PipelineScenario } from '../fixtures/t
 import { deleteKeys, redisClient, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
-import type { PipelineResult } from '../../src/workflows/pipeline-contract';
+import type { PipelineResult } from '../../src/workflows/research/pipeline-contract';
 import { queryState, startPipeline } from './saga-test-kit';
 
 const ROOT = path.resolve(__dirname, '..', '..');

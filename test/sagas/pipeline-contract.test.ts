@@ -3,7 +3,7 @@ import {
   pipelineInputSchema,
   pipelineTuningSchema,
   pipelineWorkflowId,
-} from '../../src/workflows/pipeline-contract';
+} from '../../src/workflows/research/pipeline-contract';
 import { rootMessage } from '../../src/workflows/saga';
 
 describe('pipeline contract', () => {

@@ -1,14 +1,14 @@
 /**
  * The workflow validates its input without zod (zod costs every saga ~15 ms of workflow-task time, see
- * src/workflows/pipeline-input-validation.ts), while clients validate with the zod schemas. Both must accept and
+ * src/workflows/research/pipeline-input-validation.ts), while clients validate with the zod schemas. Both must accept and
  * reject the same inputs with the same messages: this pins them together so they cannot drift apart.
  */
-import { pipelineInputSchema, pipelineTuningSchema } from '../../src/workflows/pipeline-contract';
+import { pipelineInputSchema, pipelineTuningSchema } from '../../src/workflows/research/pipeline-contract';
 import {
   validatePipelineInput,
   validatePipelineTuning,
   type Validated,
-} from '../../src/workflows/pipeline-input-validation';
+} from '../../src/workflows/research/pipeline-input-validation';
 
 type ZodLike = { safeParse(v: unknown): { success: boolean; data?: unknown; error?: { issues: Issue[] } } };
 type Issue = { path: PropertyKey[]; message: string };

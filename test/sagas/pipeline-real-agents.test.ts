@@ -1,9 +1,9 @@
 /** End to end: the researchPipeline with the real agents (src/activities) on a shipped sample data set. */
 import Redis from 'ioredis';
-import { createActivities, listArtifacts } from '../../src/activities';
+import { createActivities, listArtifacts } from '../../src/activities/research';
 import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import type { PipelineResult } from '../../src/workflows/pipeline-contract';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
+import type { PipelineResult } from '../../src/workflows/research/pipeline-contract';
 import { deleteKeys, keysUnder, redisUrl, uniquePrefix } from '../helpers/redis';
 import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '../helpers/temporal';
 import { failureOf, queryState, startPipeline } from './saga-test-kit';

@@ -29,14 +29,10 @@ import {
   type TemporalTestContext,
 } from '../helpers/temporal';
 import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/workers/saga-worker';
-import { LOCAL_STEP_CANDIDATES } from '../../src/activities/contracts';
-import {
-  approveUpdate,
-  cancelUpdate,
-  pipelineWorkflowId,
-  rejectUpdate,
-} from '../../src/workflows/pipeline-contract';
+import { createLogSagaSinks } from '../../src/runtime/saga-worker';
+import { LOCAL_STEP_CANDIDATES } from '../../src/activities/research/contracts';
+import { pipelineWorkflowId } from '../../src/workflows/research/pipeline-contract';
+import { approveUpdate, cancelUpdate, rejectUpdate } from '../../src/workflows/saga-contract';
 import { failureOf, startPipeline, waitForState } from './saga-test-kit';
 
 // Sinks are not called during replay, but a worker must know every sink the workflow names.

@@ -14,11 +14,11 @@ import { waitFor } from '../helpers/wait';
 import {
   PIPELINE_STEPS,
   RESEARCH_PIPELINE_WORKFLOW,
-  cancelUpdate,
   pipelineWorkflowId,
   type PipelineInput,
   type PipelineResult,
-} from '../../src/workflows/pipeline-contract';
+} from '../../src/workflows/research/pipeline-contract';
+import { cancelUpdate } from '../../src/workflows/saga-contract';
 import {
   FAST_TUNING,
   failureOf,

@@ -15,11 +15,11 @@ import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '
 import { waitFor } from '../helpers/wait';
 import { SagaClient } from '../../src/client/saga-client';
 import { SagaNotAwaitingApprovalError } from '../../src/client/errors';
-import { PIPELINE_APPROVAL_STEP, type PipelineInput } from '../../src/workflows/pipeline-contract';
+import { PIPELINE_APPROVAL_STEP, type PipelineInput } from '../../src/workflows/research/pipeline-contract';
 import { FAST_TUNING, recordingSinks, type SinkEvent } from './saga-test-kit';
 import { runSagalane } from '../front/front-kit';
 import { temporalAddress } from '../helpers/temporal';
-import type { SagaStateView } from '../../src/workflows/pipeline-contract';
+import type { SagaStateView } from '../../src/workflows/saga-contract';
 
 describe('approval gates (researchPipeline approval: before_backtest)', () => {
   let ctx: TemporalTestContext;

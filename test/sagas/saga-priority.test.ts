@@ -9,7 +9,7 @@ import { temporalTestContext, uniqueTaskQueue, type TemporalTestContext } from '
 import { recordingSinks } from './saga-test-kit';
 import { SagaClient } from '../../src/client/saga-client';
 import { SagaClientOptionsError } from '../../src/client/errors';
-import type { PipelineInput } from '../../src/workflows/pipeline-contract';
+import type { PipelineInput } from '../../src/workflows/research/pipeline-contract';
 
 describe('saga priority in Temporal', () => {
   let ctx: TemporalTestContext;

@@ -5,11 +5,10 @@ import type { InjectedSinks } from '@temporalio/worker';
 import {
   RESEARCH_PIPELINE_WORKFLOW,
   pipelineWorkflowId,
-  stateQuery,
   type PipelineInput,
   type PipelineTuning,
-  type SagaStateView,
-} from '../../src/workflows/pipeline-contract';
+} from '../../src/workflows/research/pipeline-contract';
+import { stateQuery, type SagaStateView } from '../../src/workflows/saga-contract';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../../src/workflows/saga-sinks';
 import { waitFor } from '../helpers/wait';
 

@@ -2,7 +2,7 @@
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { stepAttemptActivityInterceptor } from '../../src/runtime/step-attempt-interceptor';
-import type { CompensationRecord, SagaError } from '../../src/workflows/pipeline-definitions';
+import type { CompensationRecord, SagaError } from '../../src/workflows/saga-contract';
 import { sagaFailureDetails, sagaRollbackFailure } from '../../src/workflows/saga-failure';
 import { STEP_ATTEMPT_HEADER, unwrapStepAttempt } from '../../src/workflows/step-attempts';
 

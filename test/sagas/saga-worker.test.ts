@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { SagaWorkerSetupError, startSagaWorker } from '../../src/workers/saga-worker';
+import { SagaWorkerSetupError, startSagaWorker } from '../../src/runtime/saga-worker';
 import { createTestPipelineActivities } from '../fixtures/test-activities';
 import {
   temporalAddress,
@@ -13,7 +13,7 @@ import {
   workflowBundlePath,
   type TemporalTestContext,
 } from '../helpers/temporal';
-import type { PipelineResult } from '../../src/workflows/pipeline-contract';
+import type { PipelineResult } from '../../src/workflows/research/pipeline-contract';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import { queryState, recordingSinks, startPipeline, type SinkEvent } from './saga-test-kit';
 

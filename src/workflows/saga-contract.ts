@@ -1,52 +1,14 @@
 /**
- * The zod-free half of the saga contract: names, constants, the `state` query's shape and the cancel update/signal.
- * Workflow code imports this module rather than `./pipeline-contract`, so zod stays out of the workflow bundle: with
- * `reuseV8Context` the SDK evaluates a workflow's modules once per workflow run, and evaluating zod plus the schemas
- * cost ~14 ms of the first workflow task of every saga. `./pipeline-contract` re-exports all of this.
+ * The saga contract every saga built with the `Saga` helper answers, zod-free so workflow bundles can import it: the
+ * `state` query's shape (steps, compensations, error), the cancel update and signal, and the approval updates.
+ * Deterministic code only. A particular saga's names and result type live with it (the research pipeline's in
+ * ./research/pipeline-definitions.ts).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BacktestMetrics, StrategyPlan } from '../activities/contracts';
 import type { StepLane } from '../dispatch/lane-step';
-import { sagaSteps } from './saga-steps';
 
-export const RESEARCH_PIPELINE_WORKFLOW = 'researchPipeline';
 export const DEFAULT_SAGA_TIMEOUT_MS = 60_000;
-/** `approval` of the pipeline input: no gate, or a human approves the model before the backtest runs. */
-export const PIPELINE_APPROVALS = ['none', 'before_backtest'] as const;
-export type PipelineApproval = (typeof PIPELINE_APPROVALS)[number];
-/** Name of the pipeline's approval gate (a step in its state). */
-export const PIPELINE_APPROVAL_STEP = 'approve_backtest';
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 86_400_000;
-
-export const SAGA_STATES = [
-  'pending',
-  'reasoning',
-  'codegen',
-  'ml',
-  'backtest',
-  'awaiting_approval',
-  'completed',
-  'compensating',
-  'rolled_back',
-  'failed',
-] as const;
-export type SagaStateName = (typeof SAGA_STATES)[number];
-export const TERMINAL_SAGA_STATES: readonly SagaStateName[] = ['completed', 'rolled_back', 'failed'];
-
-/**
- * The pipeline's steps and their compensations, declared once: the lane dispatch, the lane's step task types and the
- * catalog derive from this. codegen is the quick step a worker may offer as a local (awaited) step.
- */
-export const PIPELINE_SAGA_STEPS = sagaSteps({
-  reasoning: { compensation: 'compensateReasoning' },
-  codegen: { compensation: 'compensateCodegen', local: true },
-  ml: { compensation: 'compensateMl' },
-  backtest: { compensation: 'compensateBacktest' },
-});
-
-/** The pipeline's steps, in the order they run. */
-export const PIPELINE_STEPS = Object.keys(PIPELINE_SAGA_STEPS) as (keyof typeof PIPELINE_SAGA_STEPS)[];
-export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export type StepStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 export interface StepRecord {
@@ -92,19 +54,11 @@ export interface SagaError {
   cancelReason?: string;
 }
 
-export interface PipelineResult {
-  sagaId: string;
-  plan: StrategyPlan;
-  artifacts: { code: string; model: string; report: string };
-  params: Record<string, number>;
-  metrics: BacktestMetrics;
-}
-
 /**
- * What the `state` query returns. The defaults describe the researchPipeline; a user's own saga (built with the
- * `Saga` helper) has its own step names as states and its own result type.
+ * What the `state` query returns: `TState` is a lifecycle state or the name of the step running, `TResult` the
+ * saga's result (the research pipeline's view is `PipelineStateView`).
  */
-export interface SagaStateView<TResult = PipelineResult, TState extends string = SagaStateName> {
+export interface SagaStateView<TResult = unknown, TState extends string = string> {
   sagaId: string;
   runId: string;
   workflowType: string;
@@ -118,7 +72,7 @@ export interface SagaStateView<TResult = PipelineResult, TState extends string =
 
 export const stateQuery = defineQuery<SagaStateView>('state');
 /** Cancel and roll back; resolves once the cancel is accepted (not once the rollback finished). */
-export const cancelUpdate = defineUpdate<{ accepted: boolean; state: SagaStateName }, [string]>('cancel');
+export const cancelUpdate = defineUpdate<{ accepted: boolean; state: string }, [string]>('cancel');
 /** The same for `temporal workflow signal --name cancel --input '"reason"'`. */
 export const cancelSignal = defineSignal<[string]>('cancel');
 

@@ -1,6 +1,6 @@
 /**
  * The research agents as express-lane task types: `reasoning`, `codegen`, `ml`, `backtest`, one agent each. Their
- * payload schemas are the activities' own (src/activities/agent-schemas) without `sagaId`: a lane task's artifacts
+ * payload schemas are the activities' own (src/activities/research/agent-schemas) without `sagaId`: a lane task's artifacts
  * are its own, named by its task id (`lane-<taskId>`), so whoever can submit a task cannot write (or overwrite) a
  * saga's. A payload naming a `sagaId` is refused. ml and backtest generate their strategy code from the `plan` in the
  * payload (`codeFrom: 'plan'`): a lane task has no codegen step before it.
@@ -22,7 +22,7 @@ import {
   type TaskContext,
   type TaskSchema,
   type TaskType,
-} from '../lane/task-types';
+} from '../../core';
 
 /** Why a `sagaId` in a lane agent task is refused, for the submit error. */
 export const LANE_SAGA_ID_REFUSED =

@@ -8,10 +8,8 @@
  * would answer on a hit, so the compensation (which deletes the entry only when this saga created it) is the same.
  */
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../lane/redis-connections';
+import type { Config, Logger, RedisClient } from '../../core';
 import { z } from 'zod';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
 import { agentInputSchemas } from './agent-schemas';
 import type { PlanCacheActivities, ReasoningInput, ReasoningOutput } from './contracts';
 import { llmProviderId } from './llm-planner';

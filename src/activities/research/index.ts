@@ -6,9 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { openRedis, type RedisClient } from '../lane/redis-connections';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
+import { openRedis, type Config, type Logger, type RedisClient } from '../../core';
 import {
   agentDepsFromConfig,
   createAgents,
@@ -93,7 +91,7 @@ export function createActivities(
     compensateMl: wrap('compensateMl'),
     backtest: wrap('backtest'),
     compensateBacktest: wrap('compensateBacktest'),
-    // The reasoning step's cache lookup, run by the workflow as a local activity (src/activities/plan-cache.ts).
+    // The reasoning step's cache lookup, run by the workflow as a local activity (src/activities/research/plan-cache.ts).
     ...createPlanCacheActivities(agentDeps),
     // These agents run in this worker: the workflow may run the quick step and the compensations locally.
     localSteps: async () => [...LOCAL_STEP_CANDIDATES],

@@ -3,9 +3,7 @@
  * settings, artifact store, logger and data-set loader built from them once (`createAgentContext`).
  */
 import path from 'node:path';
-import type { RedisClient } from '../lane/redis-connections';
-import type { Config } from '../config';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, type Config, type Logger, type RedisClient } from '../../core';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
 import { ArtifactStore, artifactSigningKey, type ArtifactStep } from './artifact-store';
 import type { ArtifactCompensationInput } from './contracts';
@@ -14,7 +12,7 @@ import { MarketDataCache, resolveDataset, SYNTHETIC_SAMPLE_SETS, type MarketData
 import { DEFAULT_WALK_FORWARD_FOLDS } from './parameter-search';
 
 /** The sample data sets shipped with sagalane (`<repo>/data`). */
-export const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '..', 'data');
+export const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '..', '..', 'data');
 
 export interface AgentDeps {
   redis: RedisClient;

@@ -11,7 +11,7 @@
  * (./codegen-agent `storedStrategyCode`).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RedisClient } from '../lane/redis-connections';
+import type { RedisClient } from '../../core';
 import type { ArtifactRef } from './contracts';
 import { ArtifactMissingError, InvalidAgentInputError } from './errors';
 

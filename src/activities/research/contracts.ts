@@ -173,7 +173,7 @@ export interface ArtifactCompensationInput {
 
 /**
  * The reasoning step's plan-cache lookup, run as a local activity before the `reasoning` activity: the plan that
- * `reasoning` would return from the cache, or null on a miss (src/activities/plan-cache.ts). Optional for a worker:
+ * `reasoning` would return from the cache, or null on a miss (src/activities/research/plan-cache.ts). Optional for a worker:
  * without it every reasoning step runs the `reasoning` activity.
  */
 export interface PlanCacheActivities {
@@ -182,7 +182,7 @@ export interface PlanCacheActivities {
 
 /**
  * Which pipeline activities this worker runs in-process, so the workflow may run them as local activities (asked
- * once per saga, as a local activity; see `LOCAL_STEPS_PATCH` in src/workflows/research-pipeline.ts). A worker whose
+ * once per saga, as a local activity; see `LOCAL_STEPS_PATCH` in src/workflows/research/research-pipeline.ts). A worker whose
  * steps go elsewhere (lane dispatch) answers none by default, or the steps it runs as awaited lane steps
  * (`SAGALANE_AWAITED_STEPS`, src/dispatch/lane-dispatch-awaited.ts), or does not register it.
  */

@@ -1,10 +1,9 @@
 /**
  * The research pipeline as a catalog entry, and the catalog sagalane serves out of the box. Its workflow is
- * `researchPipeline` (./research-pipeline.ts, bundled from ./index.ts); its steps are `PIPELINE_SAGA_STEPS`.
+ * `researchPipeline` (./research-pipeline.ts, bundled from ../index.ts); its steps are `PIPELINE_SAGA_STEPS`.
  */
 import { randomUUID } from 'node:crypto';
-import { defineSaga } from '../catalog/define-saga';
-import { sagaCatalog } from '../catalog/catalog';
+import { defineSaga, sagaCatalog } from '../../core';
 import {
   PIPELINE_APPROVAL_STEP,
   PIPELINE_SAGA_STEPS,
@@ -33,5 +32,5 @@ export const researchPipelineSaga = defineSaga<PipelineInput, PipelineResult>({
 
 /** The sagas sagalane serves when no catalog module is named (SAGALANE_SAGAS): the research pipeline. */
 export const BUILTIN_SAGA_CATALOG = sagaCatalog([researchPipelineSaga], {
-  workflowsPath: require.resolve('./index'),
+  workflowsPath: require.resolve('../index'),
 });

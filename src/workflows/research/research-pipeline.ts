@@ -23,18 +23,20 @@ import {
   type PipelineActivities,
   type PlanCacheActivities,
   type ReasoningInput,
-} from '../activities/contracts';
+} from '../../activities/research/contracts';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
+import { PIPELINE_APPROVAL_STEP, type PipelineResult } from './pipeline-definitions';
+// Not zod (`pipelineInputSchema`): evaluating zod in every workflow run cost ~14 ms of its first workflow task.
+import { validatePipelineInput, validatePipelineTuning } from './pipeline-input-validation';
 import {
   DEFAULT_APPROVAL_TIMEOUT_MS,
   DEFAULT_SAGA_TIMEOUT_MS,
-  PIPELINE_APPROVAL_STEP,
-  type PipelineResult,
-} from './pipeline-definitions';
-// Not zod (`pipelineInputSchema`): evaluating zod in every workflow run cost ~14 ms of its first workflow task.
-import { validatePipelineInput, validatePipelineTuning } from './pipeline-input-validation';
-import { laneHint, type SagaPriority } from '../dispatch/lane-step';
-import { FEWER_COMMANDS_PATCH, SAGA_V2_PATCH, Saga } from './saga';
+  FEWER_COMMANDS_PATCH,
+  SAGA_V2_PATCH,
+  Saga,
+  laneHint,
+  type SagaPriority,
+} from '../public';
 
 /** Production defaults of the per-step activity options; `PipelineTuning` overrides a few for tests. */
 export const PIPELINE_DEFAULTS = {

@@ -5,12 +5,7 @@
  */
 import type { AgentHandlers } from './agents';
 import { PIPELINE_DISPATCH_STEPS } from './pipeline-dispatch-steps';
-import {
-  activityStepTypes,
-  type ActivityStepTypeOptions,
-  type StepHandler,
-} from '../dispatch/activity-completion';
-import type { TaskType } from '../lane/task-types';
+import { activityStepTypes, type ActivityStepTypeOptions, type StepHandler, type TaskType } from '../../core';
 
 /** The step handlers of the pipeline's steps and compensations, keyed by activity type. */
 export function pipelineStepHandlers(agents: AgentHandlers): Record<string, StepHandler<never>> {

@@ -5,12 +5,15 @@
  * PIPELINE_AWAITED_STEPS) and runs as an awaited step on the express lane (src/dispatch/lane-dispatch-awaited.ts): that saves each
  * saga a workflow task and an activity round trip.
  */
-import { openRedis } from '../lane/redis-connections';
-import type { Config } from '../config';
-import { stepTaskSchemas } from '../dispatch/activity-step-contract';
-import { ExpressClient } from '../lane/express-client';
-import type { Logger } from '../logger';
-import { createLaneDispatchActivities, type LaneDispatchStep } from '../dispatch/lane-dispatch';
+import {
+  ExpressClient,
+  createLaneDispatchActivities,
+  openRedis,
+  stepTaskSchemas,
+  type Config,
+  type LaneDispatchStep,
+  type Logger,
+} from '../../core';
 import { PIPELINE_DISPATCH_STEPS, pipelineAwaitedSteps } from './pipeline-dispatch-steps';
 import { createPlanCacheActivities } from './plan-cache';
 

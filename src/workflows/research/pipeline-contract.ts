@@ -1,21 +1,20 @@
 /**
- * The public face of a saga: its input, the `state` query's shape, and the cancel update/signal. Clients (SagaClient,
- * MCP, CLI) import this module. Workflow code does not: it imports the zod-free `./pipeline-definitions` (re-exported
+ * The public face of the research pipeline: its input schema, names and result (the `state` query's shape and the
+ * cancel update/signal every saga shares are `sagalane/workflows`'). Clients (SagaClient, MCP, CLI) import this module. Workflow code does not: it imports the zod-free `./pipeline-definitions` (re-exported
  * here) and validates with `./pipeline-input-validation`, which mirrors the schemas below.
  */
 import { z } from 'zod';
-import { SAGA_PRIORITIES } from '../dispatch/lane-step';
+import { SAGA_PRIORITIES } from '../public';
 import {
   datasetSchema,
   ideaSchema,
   paramsSchema,
   strictSchema,
   symbolSchema,
-} from '../activities/agent-schemas';
+} from '../../activities/research/agent-schemas';
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
 
 export * from './pipeline-definitions';
-export { SAGA_PRIORITIES, type SagaPriority } from '../dispatch/lane-step';
 
 export const pipelineInputSchema = z
   .object({

@@ -1,6 +1,6 @@
 /**
  * Input rules as plain constants, without zod, so the workflow's zod-free validator
- * (src/workflows/pipeline-input-validation.ts) can import them into the workflow bundle. The zod schemas built on
+ * (src/workflows/research/pipeline-input-validation.ts) can import them into the workflow bundle. The zod schemas built on
  * them live in ./agent-schemas; every other edge (lane, MCP, CLI, SagaClient) uses those schemas.
  */
 

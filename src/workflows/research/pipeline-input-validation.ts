@@ -5,8 +5,8 @@
  * evaluating zod and building the schemas cost ~14 ms of CPU in the first workflow task of every saga (measured with
  * near-instant activities: first task 28-33 ms with zod, 14-18 ms without). Deterministic code only.
  */
-import { SAGA_PRIORITIES } from '../dispatch/lane-step';
-import { SYMBOL_PATTERN, SYMBOL_RULE } from '../activities/input-rules';
+import { SAGA_PRIORITIES } from '../public';
+import { SYMBOL_PATTERN, SYMBOL_RULE } from '../../activities/research/input-rules';
 import type { PipelineInput, PipelineTuning } from './pipeline-contract';
 import { PIPELINE_APPROVALS } from './pipeline-definitions';
 

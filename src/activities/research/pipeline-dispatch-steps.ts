@@ -2,9 +2,8 @@
  * Which of the research pipeline's activities a lane-dispatching saga worker hands to the lane, which are
  * compensations (always on the express lane), and which quick steps it offers as awaited steps (local activities).
  */
-import { dispatchStepsOf } from '../catalog/catalog';
-import type { LaneDispatchStep } from '../dispatch/lane-dispatch';
-import { PIPELINE_SAGA_STEPS } from '../workflows/pipeline-definitions';
+import { dispatchStepsOf, type LaneDispatchStep } from '../../core';
+import { PIPELINE_SAGA_STEPS } from '../../workflows/research/pipeline-definitions';
 import { LOCAL_STEP_CANDIDATES, type LocalStep } from './contracts';
 
 /** Activity types of the research pipeline and whether each is a compensation (from its steps declaration). */

@@ -3,12 +3,11 @@
  * worker-thread pools: a `CpuTaskRunner` for `AgentDeps.runCpuTask`. The agent handler itself stays on the event
  * loop (it does I/O: artifacts, market data); only its CPU part leaves it. The codegen smoke run gets a small V8
  * heap on the express pool, the others the standard pool. Generated code itself is capped by the sandbox
- * (src/activities/strategy-sandbox.ts: its WebAssembly memory, outside these heaps), the same here as on the main
+ * (src/activities/research/strategy-sandbox.ts: its WebAssembly memory, outside these heaps), the same here as on the main
  * thread. Aborting the agent's signal (its task timed out) terminates the thread.
  */
 import { CPU_TASKS, type CpuTaskName, type CpuTaskRunner } from './cpu-tasks';
-import type { HandlerPools } from '../lane/handler-pool';
-import type { Lane } from '../lane/keys';
+import type { HandlerPools, Lane } from '../../core';
 
 export interface PooledCpuTaskOptions {
   /** Heap limit of the thread running generated strategy code, MiB. @defaultValue 128 */

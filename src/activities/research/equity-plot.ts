@@ -3,7 +3,7 @@
  * document (no dependency: two polylines, axes and labels are a few lines of markup, and SVG opens in any browser).
  * `readBacktestReport` fetches and checks a saga's report; `renderEquityCurveSvg` draws one.
  */
-import type { RedisClient } from '../lane/redis-connections';
+import type { RedisClient } from '../../core';
 import { z } from 'zod';
 import { ArtifactStore } from './artifact-store';
 import { InvalidAgentInputError } from './errors';

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { StrategyPlan } from './contracts';
-import { redactedExcerpt, redactText, redactUrl } from '../logger';
+import { redactedExcerpt, redactText, redactUrl } from '../../core';
 import { LlmProviderError } from './errors';
 import { FAMILY_SPECS } from './strategy-families';
 import { barsPerPeriodText, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';

@@ -3,16 +3,25 @@
  * query's shape); without it, the readable text made here. Progress and logs go to stderr.
  */
 import type { HistoryEventSummary } from '../client/history-events';
+import { activeTraceIds } from '../observability/tracing';
 import type { SagaPage, SagaSummary } from '../client/saga-client';
 import type { LaneStats, TaskInfo } from '../lane/express-client';
-import type { PipelineResult, SagaStateView } from '../workflows/pipeline-contract';
+import type { PipelineResult } from '../workflows/research/pipeline-contract';
+import type { SagaStateView } from '../workflows/saga-contract';
 
 export interface OutputOptions {
   json?: boolean;
 }
 
 export function print(opts: OutputOptions, value: unknown, text: () => string): void {
-  process.stdout.write((opts.json ? JSON.stringify(value, null, 2) : text()) + '\n');
+  process.stdout.write((opts.json ? JSON.stringify(withTraceId(value), null, 2) : text()) + '\n');
+}
+
+/** With tracing on, a JSON object printed by a command carries the command's trace id (`traceId`). */
+function withTraceId(value: unknown): unknown {
+  const ids = activeTraceIds();
+  if (!ids || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return { ...value, traceId: ids.traceId };
 }
 
 /** Any saga's `state` query: the research pipeline's result gets a summary, another saga's result its JSON. */

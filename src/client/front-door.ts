@@ -9,7 +9,6 @@
  */
 import net from 'node:net';
 import {
-  Client,
   Connection,
   defaultGrpcRetryOptions,
   type ConnectionLike,
@@ -32,6 +31,7 @@ import { loadSagaModule } from '../catalog/saga-module';
 import { SagaClient } from './saga-client';
 import { DEFAULT_TASK_SCHEMAS } from '../runtime/task-schemas';
 import { connectionSettings } from '../runtime/temporal-connection';
+import { tracedTemporalClient } from '../runtime/temporal-tracing';
 
 export { DEFAULT_TASK_SCHEMAS };
 
@@ -150,7 +150,10 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
   const connectSagas = async (): Promise<SagaClient> => {
     if (options.temporalConnection) {
       return new SagaClient(
-        new Client({ connection: options.temporalConnection, namespace: config.temporal.namespace }),
+        tracedTemporalClient({
+          connection: options.temporalConnection,
+          namespace: config.temporal.namespace,
+        }),
         {
           taskQueue: config.temporal.taskQueue,
           ownsConnection: false,
@@ -182,7 +185,9 @@ export function openLazyFrontDoor(config: Config, options: LazyFrontDoorOptions 
       await connection.close();
       throw new Error('the front door was closed while Temporal was connecting');
     }
-    return new SagaClient(new Client({ connection, namespace: config.temporal.namespace }), {
+    // While tracing is on (the process started it from the OTEL_* variables), a start carries the caller's trace.
+    const client = tracedTemporalClient({ connection, namespace: config.temporal.namespace });
+    return new SagaClient(client, {
       taskQueue: config.temporal.taskQueue,
       ownsConnection: true,
       catalog: catalog(),

@@ -22,18 +22,20 @@ import type { Config } from '../config';
 import {
   RESEARCH_PIPELINE_WORKFLOW,
   TERMINAL_SAGA_STATES,
-  SAGA_NOT_AWAITING_APPROVAL_FAILURE,
   approveInputSchema,
-  approveUpdate,
-  cancelUpdate,
   rejectInputSchema,
-  rejectUpdate,
-  stateQuery,
   type PipelineResult,
   type PipelineTuning,
   type SagaStateName,
+} from '../workflows/research/pipeline-contract';
+import {
+  SAGA_NOT_AWAITING_APPROVAL_FAILURE,
+  approveUpdate,
+  cancelUpdate,
+  rejectUpdate,
+  stateQuery,
   type SagaStateView,
-} from '../workflows/pipeline-contract';
+} from '../workflows/saga-contract';
 import {
   SagaAlreadyFinishedError,
   SagaClientOptionsError,
@@ -46,10 +48,12 @@ import { summarizeHistoryEvent, type HistoryEventSummary } from './history-event
 import { decodeHistoryToken, decodeToken, encodeHistoryToken, encodeToken } from './page-tokens';
 import { checkStateFilter, checkVisibilityQuery, quote } from './visibility-query';
 import { connectTemporal } from '../runtime/temporal-connection';
+import { tracedTemporalClient } from '../runtime/temporal-tracing';
+import { startTracing } from '../observability/tracing';
 import { sagaCatalog, type SagaCatalog } from '../catalog/catalog';
 import { loadSagaModule } from '../catalog/saga-module';
 import type { SagaDefinition } from '../catalog/define-saga';
-import { BUILTIN_SAGA_CATALOG, researchPipelineSaga } from '../workflows/research-pipeline-saga';
+import { BUILTIN_SAGA_CATALOG, researchPipelineSaga } from '../workflows/research/research-pipeline-saga';
 import {
   parsePipelineInput,
   startCheckedSaga,
@@ -97,6 +101,7 @@ export interface StartPipelineOptions {
   tuning?: PipelineTuning;
   /** More memo fields (e.g. the caller's W3C `traceparent`, kept by the MCP bridge). */
   memo?: Record<string, unknown>;
+  parentContext?: StartSagaOptions['parentContext']; // the trace the saga joins: as for `start`
 }
 
 export { parsePipelineInput, type StartedSaga, type StartSagaOptions } from './saga-starts';
@@ -160,8 +165,8 @@ export interface HistoryOptions {
 
 export interface CancelOutcome {
   accepted: boolean;
-  /** The saga's state when the cancel was accepted (the rollback follows). */
-  state: SagaStateName;
+  /** The saga's state when the cancel was accepted (the rollback follows): a lifecycle state or a step's name. */
+  state: SagaStateName | (string & {});
 }
 
 export interface SagaResultOptions {
@@ -235,7 +240,8 @@ export class SagaClient {
     } catch (err) {
       throw new TemporalUnavailableError(address ?? '(no address)', (err as Error).message, { cause: err });
     }
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    startTracing({ serviceName: 'sagalane-client' }); // when the OTEL_* variables ask for it
+    const client = tracedTemporalClient({ connection, namespace: config.temporal.namespace });
     return new SagaClient(client, {
       taskQueue: config.temporal.taskQueue,
       ownsConnection: true,
@@ -276,6 +282,7 @@ export class SagaClient {
       ...(options.workflowId !== undefined ? { workflowId: options.workflowId } : {}),
       ...(options.tuning ? { extraArgs: [options.tuning] } : {}),
       ...(options.memo ? { memo: options.memo } : {}),
+      ...(options.parentContext ? { parentContext: options.parentContext } : {}),
     });
   }
 

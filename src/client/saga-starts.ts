@@ -4,10 +4,11 @@
  * `SagaClient.start` and `startPipeline` both come here, so every front door starts every saga the same way.
  */
 import { randomUUID } from 'node:crypto';
+import { context, type Context } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import { kebabCase, type SagaDefinition } from '../catalog/define-saga';
 import type { SagaPriority } from '../dispatch/lane-step';
-import { pipelineInputSchema, type PipelineInput } from '../workflows/pipeline-contract';
+import { pipelineInputSchema, type PipelineInput } from '../workflows/research/pipeline-contract';
 import { InvalidPipelineInputError, SagaClientOptionsError } from './errors';
 
 export interface StartSagaOptions {
@@ -19,6 +20,11 @@ export interface StartSagaOptions {
   priority?: SagaPriority;
   /** More memo fields beside the declaration's (e.g. the caller's W3C `traceparent`). */
   memo?: Record<string, unknown>;
+  /**
+   * The trace the saga joins (an OpenTelemetry `Context`). @defaultValue the active context. Taken into the
+   * workflow's headers by Temporal's tracing interceptor, on the clients sagalane opens while tracing is on.
+   */
+  parentContext?: Context;
 }
 
 export interface StartedSaga {
@@ -51,15 +57,17 @@ export async function startCheckedSaga<I>(
   const priority = options.priority ?? saga.priority?.(input) ?? 'standard';
   const priorityKey = target.priorityKey(priority);
   const memo = { ...saga.memo?.(input), ...options.memo };
-  const handle = await target.client.workflow.start(saga.type, {
-    taskQueue: target.taskQueue,
-    workflowId,
-    args: [input, ...(options.extraArgs ?? [])],
-    ...(memo && Object.keys(memo).length ? { memo } : {}),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    requestEagerStart: target.eagerStart,
-    ...(priorityKey === undefined ? {} : { priority: { priorityKey } }),
-  });
+  const start = () =>
+    target.client.workflow.start(saga.type, {
+      taskQueue: target.taskQueue,
+      workflowId,
+      args: [input, ...(options.extraArgs ?? [])],
+      ...(memo && Object.keys(memo).length ? { memo } : {}),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      requestEagerStart: target.eagerStart,
+      ...(priorityKey === undefined ? {} : { priority: { priorityKey } }),
+    });
+  const handle = await (options.parentContext ? context.with(options.parentContext, start) : start());
   return {
     sagaId: handle.workflowId,
     runId: handle.firstExecutionRunId,

@@ -33,10 +33,11 @@ import { sagaUri } from './saga-resources';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import type { ToolDeps } from './tool-context';
 import type { ToolCall, ToolRegistry } from './tool-registry';
+import { tracedToolRegistry } from './tool-tracing';
 import { describeFailure, runToolResult, type BackendAddresses } from './tool-results';
 import { registerSagalaneTools } from './tools';
 import type { SagaCatalog } from '../catalog/catalog';
-import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research/research-pipeline-saga';
 import { CATALOG_RESOURCE_METADATA, CATALOG_RESOURCE_URI, catalogResourceContents } from './catalog-tools';
 
 export interface ModernMcpServerOptions {
@@ -93,11 +94,14 @@ export function createModernMcpServer(options: ModernMcpServerOptions): ModernMc
   const describe = (err: unknown) => describeFailure(err, options.addresses);
   const store = new SagalaneTaskStore(backends, { ...options.tasks, readOnly });
   const deps: ToolDeps = {
-    tools: modernToolRegistry(server, store, describe, {
-      backends,
-      codec,
-      maxWaitMs: options.maxWaitMs ?? 60_000,
-    }),
+    tools: tracedToolRegistry(
+      modernToolRegistry(server, store, describe, {
+        backends,
+        codec,
+        maxWaitMs: options.maxWaitMs ?? 60_000,
+      }),
+      '2026-07-28',
+    ),
     backends,
     // 2026-07-28 drops logging/setLevel and server-initiated log streams: nothing to send to.
     log: () => undefined,

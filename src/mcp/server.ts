@@ -24,9 +24,10 @@ import { registerTaskResultHandler } from './task-result-handler';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
 import { mcpLogger, type ToolContext } from './tool-context';
 import { legacyToolRegistry } from './tool-registry';
+import { tracedToolRegistry } from './tool-tracing';
 import { registerSagalaneTools } from './tools';
 import type { SagaCatalog } from '../catalog/catalog';
-import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research/research-pipeline-saga';
 import { CATALOG_RESOURCE_METADATA, CATALOG_RESOURCE_URI, catalogResourceContents } from './catalog-tools';
 import { describeFailure, type BackendAddresses } from './tool-results';
 
@@ -114,7 +115,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
   });
   const ctx: ToolContext = {
     server,
-    tools: legacyToolRegistry(server, store, failed),
+    tools: tracedToolRegistry(legacyToolRegistry(server, store, failed), '2025-11-25'),
     backends,
     store,
     log,

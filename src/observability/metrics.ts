@@ -9,6 +9,7 @@
  * stock Node.js dashboards and the event-loop / memory alerts work unchanged; the scrape job tells processes apart.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { tracingEnabled } from './tracing';
 
 /** Saga and step durations: agents take from milliseconds (cached plan) to minutes (a large backtest). */
 export const SAGA_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
@@ -26,6 +27,8 @@ export interface SagaMetrics {
   duration: Histogram<'workflow_type' | 'outcome'>;
   /** One forward step (activity incl. retries), by workflow type, step and outcome. */
   stepDuration: Histogram<'workflow_type' | 'step' | 'outcome' | 'dispatch'>;
+  /** Whether step-duration samples carry the saga's trace id as an exemplar (`createMetrics({ exemplars })`). */
+  exemplars: boolean;
   /** Compensations run, by workflow type, step and outcome (`completed` or `failed`). */
   compensations: Counter<'workflow_type' | 'step' | 'outcome'>;
 }
@@ -112,11 +115,20 @@ export interface CreateMetricsOptions {
   defaultMetrics?: boolean;
   /** Labels put on every series of this registry (e.g. `{ service: 'saga-worker' }`). @defaultValue {} */
   defaultLabels?: Record<string, string>;
+  /**
+   * Exemplars: each step-duration sample names the trace of the saga it measured (`trace_id`), so a slow bucket
+   * leads to a trace. Exemplars need the OpenMetrics exposition format, which `/metrics` then serves (Prometheus
+   * scrapes both). @defaultValue on while this process traces (src/observability/tracing.ts)
+   */
+  exemplars?: boolean;
 }
 
 /** A fresh registry with every sagalane metric registered. Call once per process (tests: once per case). */
 export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetrics {
+  const exemplars = options.exemplars ?? tracingEnabled();
+  // (The OpenMetrics registry is typed apart from the Prometheus one; both expose the same methods.)
   const registry = new Registry();
+  if (exemplars) registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
   if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -124,6 +136,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
   const laneSnapshot = sharedSnapshot(() => readLaneStats(sources.laneStats), LANE_STATS_TTL_MS);
 
   const saga: SagaMetrics = {
+    exemplars,
     started: new Counter({
       name: 'sagalane_sagas_started_total',
       help: 'Sagas started, by workflow type.',
@@ -149,6 +162,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
       labelNames: ['workflow_type', 'step', 'outcome', 'dispatch'],
       buckets: SAGA_DURATION_BUCKETS,
       registers,
+      enableExemplars: exemplars,
     }),
     compensations: new Counter({
       name: 'sagalane_saga_compensations_total',

@@ -60,16 +60,22 @@ export function createSagaMetricsSinks(
           for (const outcome of COMPENSATION_OUTCOMES) {
             saga.compensations.inc({ workflow_type: event.workflowType, step: event.step, outcome }, 0);
           }
-          saga.stepDuration.observe(
-            {
-              workflow_type: event.workflowType,
-              step: event.step,
-              outcome: event.outcome,
-              // Bounded: lane | inline (sagas recorded before dispatch modes existed report inline).
-              dispatch: event.dispatch === 'lane' ? 'lane' : 'inline',
-            },
-            event.durationMs / 1000,
-          );
+          const labels = {
+            workflow_type: event.workflowType,
+            step: event.step,
+            outcome: event.outcome,
+            // Bounded: lane | inline (sagas recorded before dispatch modes existed report inline).
+            dispatch: event.dispatch === 'lane' ? 'lane' : 'inline',
+          };
+          if (saga.exemplars && event.traceId)
+            // The saga's trace, as an exemplar: never a label (one series per saga would be unbounded).
+            saga.stepDuration.observe({
+              labels,
+              value: event.durationMs / 1000,
+              // prom-client types exemplar labels like the metric's own; they are free-form in OpenMetrics.
+              exemplarLabels: { trace_id: event.traceId } as never,
+            });
+          else saga.stepDuration.observe(labels, event.durationMs / 1000);
           log?.debug('saga step finished', { ...ids(info), ...event });
         },
         callDuringReplay: false,

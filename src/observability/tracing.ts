@@ -55,8 +55,17 @@ export interface StartTracingOptions {
 }
 
 interface RunningTracing {
-  sdk: NodeSDK;
+  /** Ours to shut down; undefined when the application had registered its own tracer provider. */
+  sdk?: NodeSDK;
   provider: BasicTracerProvider;
+}
+
+/** The SDK tracer provider registered globally, if any (ours or the embedding application's). */
+function registeredProvider(): BasicTracerProvider | undefined {
+  const delegate = (trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.();
+  return delegate && typeof (delegate as BasicTracerProvider).getActiveSpanProcessor === 'function'
+    ? (delegate as BasicTracerProvider)
+    : undefined;
 }
 let running: RunningTracing | undefined;
 
@@ -68,6 +77,12 @@ export function startTracing(opts: StartTracingOptions = {}): boolean {
   if (running) return true;
   const env = opts.env ?? process.env;
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return false;
+  // An application that embeds sagalane and set up OpenTelemetry itself keeps its own SDK: sagalane's spans join it.
+  const own = registeredProvider();
+  if (own) {
+    running = { provider: own };
+    return true;
+  }
   if (!opts.spanProcessors && !tracingRequested(env)) return false;
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME wins (the env detector reads it); the component's name is the fallback.
@@ -79,13 +94,13 @@ export function startTracing(opts: StartTracingOptions = {}): boolean {
     instrumentations: [],
   });
   sdk.start();
-  const provider = (trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.();
-  if (!provider || typeof (provider as BasicTracerProvider).getActiveSpanProcessor !== 'function') {
-    // An exporter list the SDK could not build (e.g. OTEL_TRACES_EXPORTER=none): nothing was registered.
+  const provider = registeredProvider();
+  if (!provider) {
+    // An exporter list the SDK could not build (e.g. OTEL_TRACES_EXPORTER=bogus): nothing was registered.
     void sdk.shutdown();
     return false;
   }
-  running = { sdk, provider: provider as BasicTracerProvider };
+  running = { sdk, provider };
   return true;
 }
 
@@ -99,6 +114,11 @@ export async function shutdownTracing(): Promise<void> {
   const current = running;
   running = undefined;
   if (!current) return;
+  if (!current.sdk) {
+    // The application's own provider: flush ours, leave it running.
+    await current.provider.forceFlush().catch(() => undefined);
+    return;
+  }
   await current.sdk.shutdown().catch(() => undefined);
   trace.disable();
   context.disable();

@@ -4,21 +4,22 @@
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { agentDepsFromConfig, createAgents } from '../activities/agents';
-import { pipelineStepHandlers } from '../activities/pipeline-step-types';
+import { agentDepsFromConfig, createAgents } from '../activities/research/agents';
+import { pipelineStepHandlers } from '../activities/research/pipeline-step-types';
 import type { SagaCatalog } from '../catalog/catalog';
 import { catalogStepTypes } from '../catalog/step-types';
 import type { StepHandler } from '../dispatch/activity-completion';
-import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
-import { RESEARCH_PIPELINE_WORKFLOW } from '../workflows/pipeline-definitions';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research/research-pipeline-saga';
+import { RESEARCH_PIPELINE_WORKFLOW } from '../workflows/research/pipeline-definitions';
 import { connectionSettings } from './temporal-connection';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logger';
+import { flushTracing, startTracing } from '../observability/tracing';
 import { builtinTaskTypes } from '../lane/builtin-task-types';
-import { createAgentTaskTypes } from '../activities/agent-task-types';
+import { createAgentTaskTypes } from '../activities/research/agent-task-types';
 import { ExpressWorker, type ExpressWorkerOptions } from '../lane/express-worker';
 import { defaultPoolThreads, HandlerPools } from '../lane/handler-pool';
-import { createPooledCpuTaskRunner } from '../activities/pooled-cpu-tasks';
+import { createPooledCpuTaskRunner } from '../activities/research/pooled-cpu-tasks';
 import { openLaneConnection, type RedisClient } from '../lane/redis-connections';
 import type { TaskType } from '../lane/task-types';
 import { instrumentExpressWorker, type SagalaneMetrics } from '../observability';
@@ -61,6 +62,8 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
   const { config, types, metrics, temporalAddress, catalog, stepHandlers, ...rest } = options;
   const sagas = catalog ?? BUILTIN_SAGA_CATALOG;
   const logger: Logger = rest.logger ?? createLogger(config.logLevel);
+  // On when the OTEL_* variables ask for it: each task then continues the trace its stream entry carries.
+  startTracing({ serviceName: 'sagalane-express-worker' });
   const ownConnection = !rest.connection;
   const connection: RedisClient = rest.connection ?? openLaneConnection(config.redisUrl, 'worker-commands');
   const stepAddress = temporalAddress ?? config.temporal.address;
@@ -126,6 +129,8 @@ export async function startExpressWorker(options: StartExpressWorkerOptions): Pr
       detach?.();
       await temporal?.close();
       if (ownConnection) await connection.quit().catch(() => connection.disconnect());
+      // The last tasks' spans are still in the batch: export them before the process may exit.
+      await flushTracing();
     },
   };
 }

@@ -8,17 +8,19 @@
 import fs from 'node:fs';
 import { openRedis } from '../lane/redis-connections';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions } from '@temporalio/worker';
-import type { PipelineActivities } from '../activities/contracts';
-import { createActivities } from '../activities';
-import { openLaneDispatch } from '../activities/lane-dispatch-wiring';
-import { withPipelineLocalActivities } from '../activities/local-steps';
+import type { PipelineActivities } from '../activities/research/contracts';
+import { createActivities } from '../activities/research';
+import { openLaneDispatch } from '../activities/research/lane-dispatch-wiring';
+import { withPipelineLocalActivities } from '../activities/research/local-steps';
 import type { ExpressClient } from '../lane/express-client';
 import type { Config } from '../config';
 import type { SagaCatalog } from '../catalog/catalog';
-import { BUILTIN_SAGA_CATALOG } from '../workflows/research-pipeline-saga';
+import { BUILTIN_SAGA_CATALOG } from '../workflows/research/research-pipeline-saga';
 import { createLogger, type Logger } from '../logger';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../workflows/saga-sinks';
 import { STEP_ATTEMPT_WORKFLOW_MODULE, stepAttemptActivityInterceptor } from './step-attempt-interceptor';
+import { flushTracing, startTracing } from '../observability/tracing';
+import { sagaWorkerTracing, workflowSpansDropped } from './temporal-tracing';
 import { connectionSettings } from './temporal-connection';
 
 export interface SagaWorkerOptions {
@@ -138,6 +140,9 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
     );
   }
   const logger = opts.logger ?? createLogger(config.logLevel, { component: 'saga-worker' });
+  // On when the OTEL_* variables ask for it (or the process started tracing itself); off, `tracing` is undefined.
+  startTracing({ serviceName: 'sagalane-saga-worker' });
+  const tracing = sagaWorkerTracing(catalog.stepActivities);
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const stepDispatch = opts.stepDispatch ?? config.stepDispatch;
   if (!opts.activities && stepDispatch === 'inline' && catalog !== BUILTIN_SAGA_CATALOG) {
@@ -181,16 +186,27 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
       namespace: config.temporal.namespace,
       taskQueue,
       activities,
-      sinks: opts.sinks ?? createLogSagaSinks(logger),
+      // With tracing, the workflow's spans leave the sandbox through a sink too. A prebuilt bundle always holds
+      // Temporal's tracing interceptor (src/runtime/workflow-bundle.ts): without tracing its spans are dropped here.
+      sinks: {
+        ...(opts.sinks ?? createLogSagaSinks(logger)),
+        ...(tracing?.sinks ?? (prebuiltBundle ? workflowSpansDropped() : {})),
+      },
       // `steps[].attempts` of the saga state (src/workflows/step-attempts.ts); a prebuilt bundle lists the workflow
-      // module in `workflowInterceptorModules` itself.
+      // modules in `workflowInterceptorModules` itself. Temporal's tracing interceptors come first, so the span of a
+      // step is open around everything else that runs for it.
       interceptors: {
         ...opts.workerOptions?.interceptors,
-        activity: [stepAttemptActivityInterceptor, ...(opts.workerOptions?.interceptors?.activity ?? [])],
+        activity: [
+          ...(tracing?.activityInterceptors ?? []),
+          stepAttemptActivityInterceptor,
+          ...(opts.workerOptions?.interceptors?.activity ?? []),
+        ],
         ...(prebuiltBundle
           ? {}
           : {
               workflowModules: [
+                ...(tracing?.workflowModules ?? []),
                 STEP_ATTEMPT_WORKFLOW_MODULE,
                 ...(opts.workerOptions?.interceptors?.workflowModules ?? []),
               ],
@@ -239,6 +255,8 @@ export async function startSagaWorker(opts: SagaWorkerOptions): Promise<SagaWork
         }
         if (state === 'RUNNING') worker.shutdown();
         await running;
+        // The last steps' spans are still in the batch: export them before the process may exit.
+        await flushTracing();
       })();
       return stopping;
     },

@@ -11,12 +11,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { STEP_ATTEMPT_WORKFLOW_MODULE } from './step-attempt-interceptor';
+import { OTEL_WORKFLOW_INTERCEPTOR_MODULE } from './temporal-tracing';
 
-/** What a bundle must contain: sagalane's workflows and the step-attempt workflow interceptor. */
+/**
+ * What a bundle must contain: sagalane's workflows, Temporal's tracing interceptor (its spans are exported when the
+ * worker traces and dropped when it does not, so one bundle serves both) and the step-attempt workflow interceptor.
+ */
 export function sagaBundleOptions(): { workflowsPath: string; workflowInterceptorModules: string[] } {
   return {
     workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: [STEP_ATTEMPT_WORKFLOW_MODULE],
+    workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTOR_MODULE, STEP_ATTEMPT_WORKFLOW_MODULE],
   };
 }
 

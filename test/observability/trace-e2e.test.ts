@@ -1,0 +1,215 @@
+/**
+ * One trace from the MCP call to the agent, in process with the OpenTelemetry SDK's in-memory exporter, on the real
+ * dev server and Redis: an MCP client calls start_pipeline with a `_meta.traceparent`, the saga worker (bundled at
+ * start with Temporal's tracing interceptor) dispatches each step on the lane, the express worker runs the real agents.
+ * Every span of that run is in the caller's trace, each under the one that caused it; a rollback's compensations are
+ * there too, marked.
+ */
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Client } from '@temporalio/client';
+import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
+import { SagaClient } from '../../src/client/saga-client';
+import { loadConfig, type Config } from '../../src/config';
+import { ExpressClient } from '../../src/lane/express-client';
+import { createLogger } from '../../src/logger';
+import { createMcpServer } from '../../src/mcp/server';
+import { createMetrics } from '../../src/observability/metrics';
+import { createSagaMetricsSinks } from '../../src/observability/saga-metrics-sinks';
+import { flushTracing, shutdownTracing, startTracing } from '../../src/observability/tracing';
+import { startExpressWorker, type RunningExpressWorker } from '../../src/runtime/express-worker';
+import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
+import { tracingClientInterceptors } from '../../src/runtime/temporal-tracing';
+import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
+import {
+  temporalAddress,
+  temporalTestContext,
+  uniqueTaskQueue,
+  type TemporalTestContext,
+} from '../helpers/temporal';
+
+const exporter = new InMemorySpanExporter();
+
+/** The caller's own span, as an MCP client that traces would send it. */
+function callerTraceparent(): { traceparent: string; traceId: string; spanId: string } {
+  const hex = (n: number) =>
+    Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  const traceId = hex(32);
+  const spanId = hex(16);
+  return { traceparent: `00-${traceId}-${spanId}-01`, traceId, spanId };
+}
+
+/** The spans of one trace, with lookups by name and by parent. */
+class Trace {
+  constructor(readonly spans: ReadableSpan[]) {}
+  named(name: string): ReadableSpan[] {
+    return this.spans.filter((s) => s.name === name);
+  }
+  one(name: string): ReadableSpan {
+    const found = this.named(name);
+    if (found.length !== 1)
+      throw new Error(`${found.length} spans named ${name}; the trace has: ${this.names().join(', ')}`);
+    return found[0]!;
+  }
+  parentOf(span: ReadableSpan): ReadableSpan | undefined {
+    return this.spans.find((s) => s.spanContext().spanId === span.parentSpanId);
+  }
+  childrenOf(span: ReadableSpan): ReadableSpan[] {
+    return this.spans.filter((s) => s.parentSpanId === span.spanContext().spanId);
+  }
+  names(): string[] {
+    return [...new Set(this.spans.map((s) => s.name))].sort();
+  }
+}
+
+async function traceOf(traceId: string): Promise<Trace> {
+  await flushTracing();
+  return new Trace(exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId));
+}
+
+describe('one trace from the MCP call to the agent', () => {
+  let ctx: TemporalTestContext;
+  let config: Config;
+  let sagaWorker: SagaWorkerHandle;
+  let expressWorker: RunningExpressWorker;
+  let express: ExpressClient;
+  let mcp: McpClient;
+  const redis = redisClient();
+  let metrics: ReturnType<typeof createMetrics>;
+
+  beforeAll(async () => {
+    expect(startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] })).toBe(true);
+    ctx = await temporalTestContext();
+    config = loadConfig({
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      SAGALANE_TASK_QUEUE: uniqueTaskQueue('trace-e2e'),
+      SAGALANE_KEY_PREFIX: uniquePrefix('trace-e2e'),
+      REDIS_URL: redisUrl(),
+    });
+    const silent = createLogger('silent');
+    // Bundled at start (no prebuilt bundle): with tracing on, the bundle gets Temporal's tracing interceptor.
+    // Created after tracing started: exemplars on by default.
+    metrics = createMetrics({ defaultMetrics: false });
+    sagaWorker = await startSagaWorker({ config, logger: silent, sinks: createSagaMetricsSinks(metrics) });
+    expressWorker = await startExpressWorker({ config, logger: silent });
+    express = new ExpressClient({
+      types: DEFAULT_TASK_SCHEMAS,
+      redisUrl: config.redisUrl,
+      keyPrefix: config.keyPrefix,
+    });
+    const client = new Client({
+      connection: ctx.connection,
+      interceptors: { workflow: tracingClientInterceptors() },
+    });
+    const sagas = new SagaClient(client, { taskQueue: config.temporal.taskQueue });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    mcp = new McpClient({ name: 'trace-test', version: '1.0.0' });
+    await Promise.all([createMcpServer({ sagas, express }).connect(serverSide), mcp.connect(clientSide)]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await mcp?.close();
+    await express?.close();
+    await expressWorker?.stop();
+    await sagaWorker?.stop();
+    await ctx?.closeAll();
+    await deleteKeys(redis, config.keyPrefix);
+    redis.disconnect();
+    await shutdownTracing();
+  });
+
+  async function startThroughMcp(args: Record<string, unknown>, traceparent: string): Promise<string> {
+    const result = (await mcp.callTool({
+      name: 'start_pipeline',
+      arguments: args,
+      _meta: { traceparent },
+    })) as CallToolResult;
+    expect(result.isError).toBeFalsy();
+    const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+    return (JSON.parse(text) as { sagaId: string }).sagaId;
+  }
+
+  it('a pipeline: MCP call → workflow start → workflow → each step → its lane task, in the caller trace', async () => {
+    const caller = callerTraceparent();
+    const sagaId = await startThroughMcp(
+      { idea: 'trend following with moving averages', symbol: 'DEMO' },
+      caller.traceparent,
+    );
+    const sagas = new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue });
+    await sagas.result(sagaId);
+    const trace = await traceOf(caller.traceId);
+
+    const call = trace.one('tools/call start_pipeline');
+    expect(call.parentSpanId).toBe(caller.spanId);
+    expect(call.attributes).toMatchObject({
+      'mcp.method.name': 'tools/call',
+      'gen_ai.tool.name': 'start_pipeline',
+    });
+    const start = trace.one('StartWorkflow:researchPipeline');
+    expect(trace.parentOf(start)).toBe(call);
+    const run = trace.one('RunWorkflow:researchPipeline');
+    expect(trace.parentOf(run)).toBe(start);
+
+    for (const step of ['reasoning', 'codegen', 'ml', 'backtest']) {
+      const scheduled = trace.named(`StartActivity:${step}`);
+      expect(scheduled.length).toBeGreaterThanOrEqual(1);
+      for (const s of scheduled) expect(trace.parentOf(s)).toBe(run);
+      const ran = trace.named(`RunActivity:${step}`);
+      expect(ran.length).toBeGreaterThanOrEqual(1);
+      for (const r of ran) {
+        expect(scheduled).toContain(trace.parentOf(r));
+        expect(r.attributes).toMatchObject({
+          'saga.id': sagaId,
+          'saga.type': 'researchPipeline',
+          'saga.step': step,
+          'saga.attempt': 1,
+        });
+        expect(r.attributes).not.toHaveProperty('saga.compensation');
+      }
+    }
+    // The step-duration histogram names the saga's trace in an exemplar (OpenMetrics exposition).
+    expect(metrics.saga.exemplars).toBe(true);
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toMatch(
+      new RegExp(
+        `sagalane_saga_step_duration_seconds_bucket\\{[^}]*step="backtest"[^}]*\\} \\d+ # \\{trace_id="${caller.traceId}"\\}`,
+      ),
+    );
+    expect(metrics.registry.contentType).toContain('application/openmetrics-text');
+    // Payloads never go into spans: no attribute holds the idea.
+    for (const span of trace.spans)
+      for (const value of Object.values(span.attributes))
+        expect(String(value)).not.toContain('trend following with moving averages');
+  }, 90_000);
+
+  it('a rollback: the failed step and each compensation are in the trace, compensations marked', async () => {
+    const caller = callerTraceparent();
+    const sagaId = await startThroughMcp(
+      {
+        idea: 'mean reversion on a data set that does not exist',
+        symbol: 'DEMO',
+        dataset: 'NO_SUCH_DATASET',
+      },
+      caller.traceparent,
+    );
+    const sagas = new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue });
+    await expect(sagas.result(sagaId)).rejects.toThrow();
+    const trace = await traceOf(caller.traceId);
+    const run = trace.one('RunWorkflow:researchPipeline');
+
+    // The workflow's span of the failed step ends in error (the dispatch activity itself ends when it handed the
+    // step to the lane; the lane task's run carries the failure).
+    const ml = trace.named('StartActivity:ml');
+    expect(ml.length).toBeGreaterThanOrEqual(1);
+    expect(ml.some((s) => s.status.code === 2)).toBe(true); // ERROR
+    const compensations = trace.spans.filter((s) => s.attributes['saga.compensation'] === true);
+    expect(compensations.map((s) => s.attributes['saga.step']).sort()).toEqual(['codegen', 'reasoning']);
+    for (const c of compensations) {
+      expect(c.attributes['saga.id']).toBe(sagaId);
+      expect(trace.parentOf(trace.parentOf(c)!)).toBe(run);
+    }
+  }, 90_000);
+});

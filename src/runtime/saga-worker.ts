@@ -68,9 +68,8 @@ export interface SagaWorkerOptions {
    * defaults to `config.shutdownGraceMs` (SAGALANE_SHUTDOWN_GRACE_MS, 30 s): how long running activities may finish
    * after `stop()` before they are cancelled (the SDK's own default, 0, cancels them at once).
    *
-   * Your own sagas: `workflowsPath` (a module exporting your workflows; to keep the research pipeline beside them,
-   * re-export `researchPipeline` from `sagalane` there) replaces sagalane's workflows, and the step-attempt workflow
-   * interceptor (`steps[].attempts`) is bundled with it (and, while tracing, Temporal's tracing interceptor). A
+   * Your own sagas: `workflowsPath` (a module exporting your workflows) replaces sagalane's workflows (the research
+   * pipeline then runs on a worker of its own), and the step-attempt workflow interceptor (`steps[].attempts`) is bundled with it (and, while tracing, Temporal's tracing interceptor). A
    * prebuilt `workflowBundle` must list `STEP_ATTEMPT_WORKFLOW_MODULE` in its `workflowInterceptorModules` itself.
    */
   workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'sinks'>>;

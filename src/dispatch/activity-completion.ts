@@ -38,6 +38,7 @@ import {
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../logger';
+import { inSpan, tracingEnabled } from '../observability/tracing';
 import { laneStepCancellation, laneStepResult, type LaneStepRef } from './lane-step';
 import {
   STEP_TASK_MAX_ATTEMPTS,
@@ -244,14 +245,16 @@ export function defineActivityStepType<I, O>(
       const run = new HeartbeatedRun(completion, token, heartbeatIntervalMs, ctx.signal, log, meta);
       let value: O;
       try {
-        value = await handler(payload.input as I, {
-          signal: run.signal,
-          onProgress: (details) => run.progress(details),
-          activity: payload.activity,
-          args: stepArgs(payload),
-          taskId: ctx.taskId,
-          lane: payload.lane,
-        });
+        value = await tracedStep(payload, ctx, () =>
+          handler(payload.input as I, {
+            signal: run.signal,
+            onProgress: (details) => run.progress(details),
+            activity: payload.activity,
+            args: stepArgs(payload),
+            taskId: ctx.taskId,
+            lane: payload.lane,
+          }),
+        );
       } catch (err) {
         const stop = await run.finish();
         return afterFailure(err, stop, ctx, token, ref);
@@ -286,15 +289,17 @@ export function defineActivityStepType<I, O>(
     const run = new PolledRun(over, heartbeatIntervalMs, ctx.signal);
     let value: O;
     try {
-      value = await handler(payload.input as I, {
-        signal: run.signal,
-        // No heartbeat to carry progress: a local activity has none (and awaited steps are quick).
-        onProgress: () => undefined,
-        activity: payload.activity,
-        args: stepArgs(payload),
-        taskId: ctx.taskId,
-        lane: payload.lane,
-      });
+      value = await tracedStep(payload, ctx, () =>
+        handler(payload.input as I, {
+          signal: run.signal,
+          // No heartbeat to carry progress: a local activity has none (and awaited steps are quick).
+          onProgress: () => undefined,
+          activity: payload.activity,
+          args: stepArgs(payload),
+          taskId: ctx.taskId,
+          lane: payload.lane,
+        }),
+      );
     } catch (err) {
       const stoppedByMark = await run.finish();
       if (stoppedByMark) return { activity: 'cancelled' };
@@ -339,6 +344,27 @@ export function defineActivityStepType<I, O>(
     if (outcome.activity !== 'failed') return outcome;
     return { activity: 'failed', error: failure.message, nonRetryable: failure.nonRetryable === true };
   }
+}
+
+/**
+ * The step's own span inside the lane task's run (while tracing): the lane task succeeds when it delivered the step's
+ * failure to Temporal, so the step's outcome, and the agent's error, are shown here. Off, the handler runs as is.
+ */
+function tracedStep<O>(payload: StepTaskPayload, ctx: TaskContext, run: () => Promise<O>): Promise<O> {
+  if (!tracingEnabled()) return run();
+  const { workflowId, activityType, attempt } = payload.activity;
+  return inSpan(
+    `step ${activityType}`,
+    {
+      attributes: {
+        'saga.id': workflowId,
+        'saga.step': activityType,
+        'saga.attempt': attempt,
+        'lane.task.id': ctx.taskId,
+      },
+    },
+    run,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@
  * A task-capable tool runs in two parts, `start` then (for a plain call) `answer`, called one after the other for the
  * same request: `answer` runs as a child of the call's span, found again by the request's `ToolCall` object.
  */
-import { SpanKind, context, trace, type Context } from '@opentelemetry/api';
+import { SpanKind, context, trace, type Context, type Span } from '@opentelemetry/api';
 import { contextFromCarrier, inSpan, tracingEnabled } from '../observability/tracing';
 import type { ToolCall, ToolRegistry } from './tool-registry';
 
@@ -21,7 +21,7 @@ const PROTOCOL = 'mcp.protocol.version';
 export function tracedToolRegistry(inner: ToolRegistry, protocolVersion: string): ToolRegistry {
   if (!tracingEnabled()) return inner;
   const callSpans = new WeakMap<ToolCall, Context>();
-  const callSpan = <T>(name: string, call: ToolCall, fn: () => Promise<T>) =>
+  const callSpan = <T>(name: string, call: ToolCall, fn: (span: Span) => Promise<T>) =>
     inSpan(
       `tools/call ${name}`,
       {
@@ -32,7 +32,7 @@ export function tracedToolRegistry(inner: ToolRegistry, protocolVersion: string)
       },
       (span) => {
         callSpans.set(call, trace.setSpan(context.active(), span));
-        return fn();
+        return fn(span);
       },
     );
   return {
@@ -42,7 +42,13 @@ export function tracedToolRegistry(inner: ToolRegistry, protocolVersion: string)
     taskTool(name, config, handlers) {
       inner.taskTool(name, config, {
         ...handlers,
-        start: (args, call) => callSpan(name, call, () => handlers.start(args, call)),
+        start: (args, call) =>
+          callSpan(name, call, async (span) => {
+            const work = await handlers.start(args, call);
+            // The work the call started, so the call's span leads to it (its own spans are its children).
+            span.setAttribute(work.kind === 'saga' ? 'saga.id' : 'lane.task.id', work.id);
+            return work;
+          }),
         answer: (args, work, call) =>
           inSpan(
             `tools/call ${name} answer`,

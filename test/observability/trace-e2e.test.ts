@@ -169,6 +169,19 @@ describe('one trace from the MCP call to the agent', () => {
         });
         expect(r.attributes).not.toHaveProperty('saga.compensation');
       }
+      // The lane task that ran the step: a child of the step's activity span, its wait shown beside its run.
+      const laneRun = trace.one(`lane.run step.${step}`);
+      expect(ran).toContain(trace.parentOf(laneRun));
+      expect(laneRun.attributes).toMatchObject({
+        'lane.task.type': `step.${step}`,
+        'lane.outcome': 'succeeded',
+        'lane.delivery_count': 1,
+      });
+      const laneWait = trace.one(`lane.wait step.${step}`);
+      expect(trace.parentOf(laneWait)).toBe(trace.parentOf(laneRun));
+      const stepSpan = trace.one(`step ${step}`);
+      expect(trace.parentOf(stepSpan)).toBe(laneRun);
+      expect(stepSpan.attributes).toMatchObject({ 'saga.id': sagaId, 'saga.step': step });
     }
     // The step-duration histogram names the saga's trace in an exemplar (OpenMetrics exposition).
     expect(metrics.saga.exemplars).toBe(true);
@@ -183,6 +196,20 @@ describe('one trace from the MCP call to the agent', () => {
     for (const span of trace.spans)
       for (const value of Object.values(span.attributes))
         expect(String(value)).not.toContain('trend following with moving averages');
+  }, 90_000);
+
+  it('a malformed _meta.traceparent is ignored: the call succeeds and starts a trace of its own', async () => {
+    const sagaId = await startThroughMcp({ idea: 'breakout on volume', symbol: 'DEMO' }, '00-not-a-trace-01');
+    await new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue }).result(sagaId);
+    await flushTracing();
+    const call = exporter
+      .getFinishedSpans()
+      .find((s) => s.name === 'tools/call start_pipeline' && s.attributes['saga.id'] === sagaId);
+    expect(call).toBeDefined();
+    expect(call!.parentSpanId).toBeUndefined();
+    const trace = await traceOf(call!.spanContext().traceId);
+    expect(trace.parentOf(trace.one('StartWorkflow:researchPipeline'))).toBe(call);
+    expect(trace.named('RunActivity:backtest').length).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it('a rollback: the failed step and each compensation are in the trace, compensations marked', async () => {
@@ -211,5 +238,13 @@ describe('one trace from the MCP call to the agent', () => {
       expect(c.attributes['saga.id']).toBe(sagaId);
       expect(trace.parentOf(trace.parentOf(c)!)).toBe(run);
     }
+    // The failure itself is on the step's span inside the lane task that ran it (the lane task succeeded: it
+    // delivered the failure to Temporal).
+    const mlSteps = trace.named('step ml');
+    expect(mlSteps.length).toBeGreaterThanOrEqual(1);
+    for (const step of mlSteps) expect(trace.parentOf(step)!.name).toBe('lane.run step.ml');
+    expect(mlSteps.some((s) => s.status.code === 2 && s.events.some((e) => e.name === 'exception'))).toBe(
+      true,
+    );
   }, 90_000);
 });

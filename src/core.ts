@@ -89,3 +89,8 @@ export {
 // Configuration and logging.
 export { loadConfig, ConfigError, type Config } from './config';
 export { createLogger, redactUrl, redactText, redactedExcerpt, type Logger } from './logger';
+
+// Tracing, for a saga's own agents: spans around their phases, inside the lane's run span and Temporal's activity
+// span (no-ops while tracing is off).
+export { inSpan, recordError, tracingEnabled, type SpanOptions } from './observability/tracing';
+export type { Span } from '@opentelemetry/api';

@@ -56,6 +56,11 @@ class Trace {
   parentOf(span: ReadableSpan): ReadableSpan | undefined {
     return this.spans.find((s) => s.spanContext().spanId === span.parentSpanId);
   }
+  /** The nearest ancestor of `span` with that name (spans made in between, e.g. a step's own, are skipped). */
+  ancestorNamed(span: ReadableSpan, name: string): ReadableSpan | undefined {
+    for (let s = this.parentOf(span); s; s = this.parentOf(s)) if (s.name === name) return s;
+    return undefined;
+  }
   childrenOf(span: ReadableSpan): ReadableSpan[] {
     return this.spans.filter((s) => s.parentSpanId === span.spanContext().spanId);
   }
@@ -196,6 +201,27 @@ describe('one trace from the MCP call to the agent', () => {
     for (const span of trace.spans)
       for (const value of Object.values(span.attributes))
         expect(String(value)).not.toContain('trend following with moving averages');
+    // The agents' phases: inside the lane task that ran their step (lane.run step.<step>), each phase once.
+    const phases: Record<string, string[]> = {
+      reasoning: ['agent.plan'],
+      codegen: ['agent.codegen', 'agent.smoke_run'],
+      ml: ['agent.ml', 'agent.parameter_search'],
+      backtest: ['agent.backtest'],
+    };
+    for (const [step, names] of Object.entries(phases)) {
+      for (const name of names) {
+        const phase = trace.one(name);
+        expect(trace.ancestorNamed(phase, `lane.run step.${step}`)).toBeDefined();
+        expect(phase.status.code).not.toBe(2); // ERROR
+      }
+    }
+    expect(trace.parentOf(trace.one('agent.smoke_run'))).toBe(trace.one('agent.codegen'));
+    expect(trace.parentOf(trace.one('agent.parameter_search'))).toBe(trace.one('agent.ml'));
+    expect(trace.one('agent.plan').attributes).toMatchObject({
+      'agent.planner': 'builtin',
+      'agent.cache_hit': false,
+    });
+    expect(trace.one('agent.parameter_search').attributes['agent.candidates']).toBeGreaterThan(0);
   }, 90_000);
 
   it('a malformed _meta.traceparent is ignored: the call succeeds and starts a trace of its own', async () => {
@@ -237,6 +263,14 @@ describe('one trace from the MCP call to the agent', () => {
     for (const c of compensations) {
       expect(c.attributes['saga.id']).toBe(sagaId);
       expect(trace.parentOf(trace.parentOf(c)!)).toBe(run);
+    }
+    // The agent's failed phase (the data set it could not load) records the error, inside the ml lane task.
+    const failedMl = trace.named('agent.ml');
+    expect(failedMl.length).toBeGreaterThanOrEqual(1);
+    for (const phase of failedMl) {
+      expect(trace.ancestorNamed(phase, 'lane.run step.ml')).toBeDefined();
+      expect(phase.status.code).toBe(2); // ERROR
+      expect(phase.events.some((e) => e.name === 'exception')).toBe(true);
     }
     // The failure itself is on the step's span inside the lane task that ran it (the lane task succeeded: it
     // delivered the failure to Temporal).

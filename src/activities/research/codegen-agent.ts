@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
+import { inAgentSpan } from './agent-spans';
 import type {
   ArtifactCompensationInput,
   CodegenInput,
@@ -24,28 +25,37 @@ export function createCodegenAgent(ctx: AgentContext) {
   return {
     async codegen(rawInput: CodegenInput): Promise<CodegenOutput> {
       const input = parseAgentInput(agentInputSchemas.codegen, rawInput, 'codegen');
-      const spec = FAMILY_SPECS[input.plan.family];
-      const source = generateStrategySource(input.plan);
-      const sampleParams = parameterGrid(input.plan.parameterRanges).find((p) => !spec.violates(p));
-      if (!sampleParams) {
-        throw new InvalidAgentInputError(`no parameter combination in the plan is valid for ${spec.family}`);
-      }
-      await ctx.runCpuTask('codegenSmoke', {
-        source,
-        params: sampleParams,
-        bars: Math.max(120, spec.warmupBars(sampleParams) + extraWarmupBars(input.plan) + 60),
-        sandboxTimeoutMs: ctx.sandboxTimeoutMs,
-        filename: `${input.sagaId}-strategy.js`,
+      return inAgentSpan('codegen', { 'agent.family': input.plan.family }, async (span) => {
+        const spec = FAMILY_SPECS[input.plan.family];
+        const source = generateStrategySource(input.plan);
+        const sampleParams = parameterGrid(input.plan.parameterRanges).find((p) => !spec.violates(p));
+        if (!sampleParams) {
+          throw new InvalidAgentInputError(
+            `no parameter combination in the plan is valid for ${spec.family}`,
+          );
+        }
+        const smokeBars = Math.max(120, spec.warmupBars(sampleParams) + extraWarmupBars(input.plan) + 60);
+        // Its own span: the sandboxed run of the generated code, in this thread or a pooled one.
+        await inAgentSpan('smoke_run', { 'agent.family': spec.family, 'agent.bars': smokeBars }, () =>
+          ctx.runCpuTask('codegenSmoke', {
+            source,
+            params: sampleParams,
+            bars: smokeBars,
+            sandboxTimeoutMs: ctx.sandboxTimeoutMs,
+            filename: `${input.sagaId}-strategy.js`,
+          }),
+        );
+        const artifact = await ctx.store.put(input.sagaId, 'codegen', source, 'application/javascript', {
+          family: spec.family,
+          smokeParams: sampleParams,
+          extraWarmupBars: extraWarmupBars(input.plan),
+          // What ml and backtest generate the code from again (backtest's input has no plan).
+          plan: input.plan,
+        });
+        span.setAttribute('agent.code_bytes', artifact.bytes);
+        ctx.log.info('code generated', { sagaId: input.sagaId, family: spec.family, bytes: artifact.bytes });
+        return { artifact };
       });
-      const artifact = await ctx.store.put(input.sagaId, 'codegen', source, 'application/javascript', {
-        family: spec.family,
-        smokeParams: sampleParams,
-        extraWarmupBars: extraWarmupBars(input.plan),
-        // What ml and backtest generate the code from again (backtest's input has no plan).
-        plan: input.plan,
-      });
-      ctx.log.info('code generated', { sagaId: input.sagaId, family: spec.family, bytes: artifact.bytes });
-      return { artifact };
     },
 
     async compensateCodegen(input: ArtifactCompensationInput): Promise<void> {

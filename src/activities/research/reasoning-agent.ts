@@ -4,8 +4,11 @@
  * and `compensateReasoning` deletes it only when that saga created it (atomically, in Lua), so rolling back one saga
  * never drops a plan another saga cached.
  */
+import type { z } from 'zod';
+import type { Span } from '../../core';
 import type { AgentCallOptions, AgentContext } from './agent-context';
 import { agentInputSchemas, parseAgentInput } from './agent-schemas';
+import { inAgentSpan } from './agent-spans';
 import type { ReasoningCompensationInput, ReasoningInput, ReasoningOutput, StrategyPlan } from './contracts';
 import { InvalidAgentInputError } from './errors';
 import { barFrequencyOf, DEFAULT_BAR_FREQUENCY, type BarFrequency } from './idea-numbers';
@@ -37,60 +40,83 @@ async function barFrequencyOfSymbol(ctx: AgentContext, symbol: string): Promise<
   }
 }
 
+type ParsedReasoningInput = z.infer<typeof agentInputSchemas.reasoning>;
+
 export function createReasoningAgent(ctx: AgentContext) {
   const { deps, log } = ctx;
   const provider = planProvider(deps.llm);
 
+  /** The `agent.plan` phase: the cache, else the planner (and the cache write). */
+  async function planIdea(
+    input: ParsedReasoningInput,
+    span: Span,
+    options?: AgentCallOptions,
+  ): Promise<ReasoningOutput> {
+    const symbol = input.symbol.toUpperCase();
+    const barFrequency = await barFrequencyOfSymbol(ctx, symbol);
+    // A daily plan keeps the key it always had; another frequency reads "a month" in other bars: its own entry.
+    const cacheKey = planCacheKey(
+      deps.keyPrefix,
+      input.idea,
+      symbol,
+      barFrequency === DEFAULT_BAR_FREQUENCY ? provider : `${provider}|${barFrequency}`,
+    );
+    const fromCache = () => readCachedPlan(deps.redis, cacheKey, input.sagaId, log);
+    const hit = await fromCache();
+    // A cached plan was made without the strict check: apply it here too.
+    if (hit && input.strict) {
+      if (provider === 'builtin') planFromIdea(input.idea, symbol, { strict: true });
+      else refuseUnmapped(input.idea, hit.plan.familySource);
+    }
+    span.setAttribute('agent.cache_hit', hit !== undefined);
+    if (hit) {
+      span.setAttribute('agent.family', hit.plan.family);
+      return hit;
+    }
+    let plan: StrategyPlan;
+    if (deps.llm.baseUrl) {
+      const answer = await planWithLlmOrFallback(
+        { ...deps.llm, baseUrl: deps.llm.baseUrl },
+        input.idea,
+        symbol,
+        {
+          signal: options?.signal,
+          strict: input.strict,
+          barFrequency,
+        },
+      );
+      plan = answer.plan;
+      span.setAttribute('agent.llm_fell_back', answer.fellBack);
+      if (answer.fellBack) {
+        // Not cached: the next saga with this idea asks the model again.
+        log.warn('LLM planner failed; the built-in planner answered', { sagaId: input.sagaId });
+        return { plan, cacheKey, cached: false };
+      }
+    } else {
+      plan = planFromIdea(input.idea, symbol, { strict: input.strict, barFrequency });
+    }
+    span.setAttributes({ 'agent.family': plan.family, 'agent.bar_frequency': barFrequency });
+    const entry = JSON.stringify({ plan, createdBy: input.sagaId, createdAt: new Date().toISOString() });
+    const stored = await deps.redis.set(cacheKey, entry, 'EX', deps.planCacheTtlS, 'NX');
+    if (stored === null) {
+      // Another saga cached the same idea meanwhile: use theirs, and leave its removal to them.
+      const theirs = await fromCache();
+      if (theirs) return theirs;
+    }
+    log.info('planned', { sagaId: input.sagaId, family: plan.family, provider: plan.provider });
+    return { plan, cacheKey, cached: false };
+  }
+
   return {
     async reasoning(rawInput: ReasoningInput, options?: AgentCallOptions): Promise<ReasoningOutput> {
       const input = parseAgentInput(agentInputSchemas.reasoning, rawInput, 'reasoning');
-      const symbol = input.symbol.toUpperCase();
-      const barFrequency = await barFrequencyOfSymbol(ctx, symbol);
-      // A daily plan keeps the key it always had; another frequency reads "a month" in other bars: its own entry.
-      const cacheKey = planCacheKey(
-        deps.keyPrefix,
-        input.idea,
-        symbol,
-        barFrequency === DEFAULT_BAR_FREQUENCY ? provider : `${provider}|${barFrequency}`,
+      // The planner that would answer a miss: the LLM provider when configured, else the built-in rule reader.
+      const planner = deps.llm.baseUrl ? 'llm' : 'builtin';
+      return inAgentSpan(
+        'plan',
+        { 'agent.planner': planner, 'agent.strict': input.strict === true },
+        (span) => planIdea(input, span, options),
       );
-      const fromCache = () => readCachedPlan(deps.redis, cacheKey, input.sagaId, log);
-      const hit = await fromCache();
-      // A cached plan was made without the strict check: apply it here too.
-      if (hit && input.strict) {
-        if (provider === 'builtin') planFromIdea(input.idea, symbol, { strict: true });
-        else refuseUnmapped(input.idea, hit.plan.familySource);
-      }
-      if (hit) return hit;
-      let plan: StrategyPlan;
-      if (deps.llm.baseUrl) {
-        const answer = await planWithLlmOrFallback(
-          { ...deps.llm, baseUrl: deps.llm.baseUrl },
-          input.idea,
-          symbol,
-          {
-            signal: options?.signal,
-            strict: input.strict,
-            barFrequency,
-          },
-        );
-        plan = answer.plan;
-        if (answer.fellBack) {
-          // Not cached: the next saga with this idea asks the model again.
-          log.warn('LLM planner failed; the built-in planner answered', { sagaId: input.sagaId });
-          return { plan, cacheKey, cached: false };
-        }
-      } else {
-        plan = planFromIdea(input.idea, symbol, { strict: input.strict, barFrequency });
-      }
-      const entry = JSON.stringify({ plan, createdBy: input.sagaId, createdAt: new Date().toISOString() });
-      const stored = await deps.redis.set(cacheKey, entry, 'EX', deps.planCacheTtlS, 'NX');
-      if (stored === null) {
-        // Another saga cached the same idea meanwhile: use theirs, and leave its removal to them.
-        const theirs = await fromCache();
-        if (theirs) return theirs;
-      }
-      log.info('planned', { sagaId: input.sagaId, family: plan.family, provider: plan.provider });
-      return { plan, cacheKey, cached: false };
     },
 
     async compensateReasoning(rawInput: ReasoningCompensationInput): Promise<void> {

@@ -7,7 +7,8 @@
  *
  * Options: --jaeger <UI url> (default http://127.0.0.1:16686), --mcp <url> (default
  * http://<SAGALANE_MCP_HOST>:<SAGALANE_MCP_PORT>/mcp, bearer SAGALANE_MCP_TOKEN when set), --rollback (a data set that
- * does not exist: the trace shows the compensations), --trace <id> (no pipeline: capture that trace), --out <png>.
+ * does not exist: the trace shows the compensations; default --out docs/tracing-jaeger-rollback.png), --trace <id> (no
+ * pipeline: capture that trace), --out <png> (default docs/tracing-jaeger.png).
  *
  * Jaeger's full UI is needed: a `go build` of Jaeger serves a placeholder page unless SAGALANE_JAEGER_UI_ASSETS pointed
  * it at a built jaeger-ui when it started (src/dev/jaeger.ts); the script says so rather than capture the placeholder.
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
       mcp: { type: 'string' },
       trace: { type: 'string' },
       rollback: { type: 'boolean', default: false },
-      out: { type: 'string', default: path.resolve(__dirname, '..', 'docs', 'tracing-jaeger.png') },
+      out: { type: 'string' },
     },
   });
   const jaegerUrl = values.jaeger!.replace(/\/+$/, '');
@@ -167,8 +168,16 @@ async function main(): Promise<void> {
     values.mcp ??
     `http://${process.env.SAGALANE_MCP_HOST ?? '127.0.0.1'}:${process.env.SAGALANE_MCP_PORT ?? '7300'}/mcp`;
   const traceId = values.trace ?? (await traceOfSaga(jaegerUrl, await runPipeline(mcpUrl, values.rollback!)));
-  await screenshot(jaegerUrl, traceId, values.out!);
-  process.stdout.write(`${values.out} (trace ${traceId}: ${jaegerUrl}/trace/${traceId})\n`);
+  const out =
+    values.out ??
+    path.resolve(
+      __dirname,
+      '..',
+      'docs',
+      values.rollback ? 'tracing-jaeger-rollback.png' : 'tracing-jaeger.png',
+    );
+  await screenshot(jaegerUrl, traceId, out);
+  process.stdout.write(`${out} (trace ${traceId}: ${jaegerUrl}/trace/${traceId})\n`);
 }
 
 main().catch((err: Error) => {

@@ -236,9 +236,10 @@ export async function startJaeger(opts: JaegerOptions): Promise<JaegerServer> {
 
 /**
  * The standard OpenTelemetry variables that point a process's SDK (src/observability/tracing.ts) at this Jaeger.
- * The exporter is named (an OTEL_TRACES_EXPORTER=console left in the shell would otherwise win), the
- * signal-specific endpoint is cleared because it would win over OTEL_EXPORTER_OTLP_ENDPOINT, and OTEL_SDK_DISABLED
- * because asking for tracing overrides an earlier "off".
+ * Cleared: OTEL_TRACES_EXPORTER, so the SDK takes its default (OTLP) rather than a `console` left in the shell, and
+ * because the Temporal dev server (a child of `sagalane dev`) turns its own OTLP/gRPC exporter on when it is set and
+ * then fails every export against this HTTP-only receiver; the signal-specific endpoint, which would win over
+ * OTEL_EXPORTER_OTLP_ENDPOINT; and OTEL_SDK_DISABLED, since asking for tracing overrides an earlier "off".
  */
 export function jaegerTracingEnv(
   jaeger: Pick<JaegerServer, 'otlpEndpoint'>,
@@ -248,7 +249,7 @@ export function jaegerTracingEnv(
     OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_SERVICE_NAME: serviceName,
-    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_TRACES_EXPORTER: undefined,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
     OTEL_SDK_DISABLED: undefined,
   };

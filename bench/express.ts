@@ -7,7 +7,8 @@
  * `--only raw,bullmq,lane,lane-cpu,agent` runs some parts only and writes nothing; `--modes closed,saturation,paced`
  * runs some load shapes only (also writes nothing); `--trace` times each paced lane round trip's phases (submit,
  * read, dispatch, run+write, notify, fetch) with GC pauses and event-loop delay (bench/lib/express-trace.ts);
- * `--cluster` runs the Redis Cluster comparison of bench/express-cluster.ts instead.
+ * `--cluster` runs the Redis Cluster comparison of bench/express-cluster.ts instead; `--tracing [discard|otlp]` runs
+ * the lane with OpenTelemetry tracing off and on, alternately, instead (bench/express-tracing.ts; not `--trace`).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +35,7 @@ import { consoleTable, markdownTable, type Row } from './lib/table';
 import { scaleArg } from './lib/args';
 import { phaseLines, PHASES, watchProcess, type PhaseReport } from './lib/express-trace';
 import { runClusterBench } from './express-cluster';
+import { runTracingBench, tracingArg } from './express-tracing';
 import { freePort, portAnswers } from '../test/helpers/ports';
 
 const CONCURRENCIES = [1, 10, 50, 100];
@@ -269,7 +271,17 @@ function phaseSection(phaseRows: Row[], processRows: Row[]): string[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    // The module comment is the reference; without this, `--help` would start a full run.
+    const doc = /\/\*\*([\s\S]*?)\*\//.exec(fs.readFileSync(__filename, 'utf8'))?.[1] ?? '';
+    return void process.stdout.write(`${doc.replace(/^ \* ?/gm, '').trim()}\n`);
+  }
   const scale = scaleArg();
+  const tracing = tracingArg();
+  if (tracing)
+    return runTracingBench(tracing, scale, (admin, subject) =>
+      measureSubject(admin, subject, scale, { concurrencies: [], saturation: true, paced: true }),
+    );
   // `--cluster`: the Redis Cluster comparison (bench/express-cluster.ts) instead of the comparison below.
   if (process.argv.includes('--cluster')) return runClusterBench(scale);
   const redisUrl = redisUrlFromEnv();

@@ -333,6 +333,32 @@ describe('lane tracing', () => {
       expect(run!.endTime[0] * 1000 + run!.endTime[1] / 1e6).toBeGreaterThanOrEqual(info!.startedAt! - 1);
     });
 
+    it('a task handed back by a stopping worker: its run span says so, and the next delivery joins the trace', async () => {
+      const slow = (consumer: string) =>
+        createLaneTestTypes({ redis, prefix, consumer }).filter((t) => t.name === 'slow');
+      const stopping = await startWorker(slow('stopping'), { consumerName: 'stopping', drainTimeoutMs: 100 });
+      const { taskId, parent } = await submitUnder({ type: 'slow', payload: { ms: 1500 } });
+      await waitFor('the task runs', async () => (await runCounts(redis, prefix)).get(taskId) === 1);
+      await stopping.stop();
+      const next = await startWorker(slow('next'), { consumerName: 'next' });
+      expect((await client.result(taskId, { waitMs: 20_000 })).status).toBe('succeeded');
+      const runs = (await waitForRuns(parent.traceId, 2, 'both deliveries')).sort(
+        (a, b) => Number(a.attributes['lane.delivery_count']) - Number(b.attributes['lane.delivery_count']),
+      );
+      expect(
+        runs.map((s) => [
+          s.attributes['lane.delivery_count'],
+          s.attributes['lane.consumer'],
+          s.attributes['lane.outcome'],
+        ]),
+      ).toEqual([
+        [1, 'stopping', 'handed_back'],
+        [2, 'next', 'succeeded'],
+      ]);
+      expect(runs.every((s) => s.parentSpanId === parent.spanId)).toBe(true);
+      await next.stop();
+    });
+
     it('a redelivery after kill -9 is a new run span in the same trace, with delivery count 2', async () => {
       // The victim is a process of its own without tracing: its spans (had it any) die with it, unexported. What
       // the trace shows of the kill is the rescuer's delivery 2, whose wait span spans the victim's lost run.

@@ -20,6 +20,8 @@ module.exports = {
     '<rootDir>/test/lane/express-lane-processes.test.ts',
     '<rootDir>/test/lane/express-worker-process.test.ts',
     '<rootDir>/test/lane/task-dead-cli.test.ts',
+    // Trace context in entries goes through the same scripts (SUBMIT_TRACED, retry, hand-back, reclaim) on a cluster.
+    '<rootDir>/test/lane/lane-tracing.test.ts',
   ],
   maxWorkers: 1,
   testTimeout: 120_000,

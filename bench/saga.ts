@@ -11,7 +11,8 @@
  * embedding client (bench/lib/saga-stack-subject.ts).
  *
  * Options: `--scale <f>` multiplies every duration; `--quick` = `--scale 0.3` and 10 rollbacks (a smoke run, not for
- * the record); `--no-stack` skips the real-agents stack.
+ * the record); `--no-stack` skips the real-agents stack; `--tracing [discard|otlp]` measures OpenTelemetry tracing off
+ * and on instead (bench/saga-tracing.ts).
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -39,6 +40,8 @@ import { scaleArg } from './lib/args';
 import { benchPrefix, deleteMatching } from './lib/redis-keys';
 import { startLaneDispatchSubject, type LaneSubject } from './lib/saga-lane-subject';
 import { startStackSubject } from './lib/saga-stack-subject';
+import { tracingArg } from './express-tracing';
+import { runSagaTracingBench } from './saga-tracing';
 
 const THROUGHPUT_CONCURRENCIES = [10, 50, 100];
 /** What the real-agents sagas ask for: a shipped sample data set, one idea (so reasoning is a plan-cache hit). */
@@ -47,6 +50,8 @@ const STACK_PIPELINE = { idea: 'trend following with moving averages', symbol: '
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const scale = quick ? 0.3 : scaleArg();
+  const tracing = tracingArg();
+  if (tracing) return runSagaTracingBench(tracing, scale);
   const ROLLBACKS = quick ? 10 : 30;
   const withStack = !process.argv.includes('--no-stack');
   const startedAt = new Date();

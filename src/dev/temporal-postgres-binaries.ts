@@ -91,7 +91,7 @@ export async function ensureGoBinary(bin: GoBinary, opts: EnsureBinaryOptions = 
     const { args, cwd } = bin.module
       ? {
           // `./cmd/…` inside the module's own directory (downloaded, read-only, in the module cache).
-          args: ['build', '-v', '-trimpath', '-o', path.join(gobin, path.basename(bin.pkg))],
+          args: ['build', '-v', '-o', path.join(gobin, path.basename(bin.pkg))],
           cwd: await moduleDir(go, env, `${bin.module}@${bin.version}`),
         }
       : { args: ['install', '-v', `${bin.pkg}@${bin.version}`], cwd: undefined };

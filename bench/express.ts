@@ -8,7 +8,9 @@
  * runs some load shapes only (also writes nothing); `--trace` times each paced lane round trip's phases (submit,
  * read, dispatch, run+write, notify, fetch) with GC pauses and event-loop delay (bench/lib/express-trace.ts);
  * `--cluster` runs the Redis Cluster comparison of bench/express-cluster.ts instead; `--tracing [discard|otlp]` runs
- * the lane with OpenTelemetry tracing off and on, alternately, instead (bench/express-tracing.ts; not `--trace`).
+ * the lane with OpenTelemetry tracing off and on, alternately, instead (bench/express-tracing.ts; not `--trace`);
+ * `--versus-temporal [--runs 3]` runs the lane head to head with a one-activity Temporal workflow and Temporal's
+ * task-queue priority instead (bench/versus-temporal.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,6 +38,7 @@ import { scaleArg } from './lib/args';
 import { phaseLines, PHASES, watchProcess, type PhaseReport } from './lib/express-trace';
 import { runClusterBench } from './express-cluster';
 import { runTracingBench, tracingArg } from './express-tracing';
+import { runVersusTemporal } from './versus-temporal';
 import { freePort, portAnswers } from '../test/helpers/ports';
 
 const CONCURRENCIES = [1, 10, 50, 100];
@@ -277,6 +280,10 @@ async function main(): Promise<void> {
     return void process.stdout.write(`${doc.replace(/^ \* ?/gm, '').trim()}\n`);
   }
   const scale = scaleArg();
+  if (process.argv.includes('--versus-temporal')) {
+    const i = process.argv.indexOf('--runs');
+    return runVersusTemporal(scale, i >= 0 ? Number(process.argv[i + 1]) || 1 : 1);
+  }
   const tracing = tracingArg();
   if (tracing)
     return runTracingBench(tracing, scale, (admin, subject) =>

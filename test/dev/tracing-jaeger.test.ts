@@ -7,8 +7,7 @@
  *   with the stack.
  * - Across processes (issue #27): a saga worker and a lane (express) worker, started as users start them
  *   (`sagalane worker saga|express`), export over OTLP to that Jaeger; one pipeline later, Jaeger's query API holds
- *   one trace with spans of both processes, the lane task's span a child of a saga-worker span. That needs the spans
- *   of src/observability/tracing.ts wired into the workers: until then it runs only with SAGALANE_TRACING_E2E=1.
+ *   one trace with spans of both processes, the lane task's span a child of a saga-worker span.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -222,9 +221,6 @@ function startWorkerProcess(kind: 'saga' | 'express', env: NodeJS.ProcessEnv): W
   return { child, output: () => output, exited };
 }
 
-// Until the workers export spans (src/observability/tracing.ts wired into them), this cannot pass: opt in.
-const crossProcess = process.env.SAGALANE_TRACING_E2E === '1' ? it : it.skip;
-
 describe('one trace across the saga worker and the lane worker processes, read back from Jaeger', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sagalane-jaeger-e2e-'));
   const keyPrefix = uniquePrefix('tracing-jaeger');
@@ -242,7 +238,7 @@ describe('one trace across the saga worker and the lane worker processes, read b
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  crossProcess('a pipeline run gives one trace holding spans of both processes', async () => {
+  it('a pipeline run gives one trace holding spans of both processes', async () => {
     jaeger = await startJaeger({ dir, otlpHttpPort: 0, uiPort: 0, log: () => undefined });
     const taskQueue = uniqueTaskQueue('tracing-jaeger');
     const { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: _t, OTEL_SDK_DISABLED: _d, ...inherited } = process.env;

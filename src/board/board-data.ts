@@ -10,6 +10,7 @@ import { LANES, type Lane } from '../lane/keys';
 import { partitionTags } from '../lane/partitions';
 import type { RedisClient } from '../lane/redis-connections';
 import type { SagalaneMetrics } from '../observability';
+import { ClusterWindow, type ClusterFigures } from './cluster-window';
 import { ProcessWindow, type WindowFigures } from './process-window';
 
 /** A task type as the board needs it: its name and how many stream partitions it has. */
@@ -20,6 +21,9 @@ export interface BoardTaskType {
 
 export interface OverviewRow extends LaneStats, WindowFigures {
   oldestWaitingMs: number;
+  /** Tasks started per minute by every worker of the group (Redis: entries read), over `clusterWindowS`. */
+  startedPerMin?: number;
+  clusterWindowS?: number;
 }
 
 export interface ConsumerRow {
@@ -32,6 +36,10 @@ export interface ConsumerRow {
   idleMs: number;
   /** Silent longer than `deadAfterMs`: its entries are orphans the janitor reclaims. */
   dead: boolean;
+  /** When (ms) a janitor last reclaimed entries this consumer held (recorded for a day after). */
+  reclaimedAt?: number;
+  /** No longer in the group (the janitor removes a silent consumer once it holds nothing): known by its reclaim. */
+  removed?: boolean;
 }
 
 export interface ProcessRow {
@@ -48,11 +56,14 @@ export interface ProcessWorker {
   inFlight: number;
   /** Most pool threads per lane (for pooled, CPU-bound handlers). */
   poolThreads?: { express: number; standard: number };
+  /** Pool threads alive now per lane (threads start on demand and end when idle). */
+  poolThreadsRunning?: { express: number; standard: number };
 }
 
 /** What an ExpressWorker shows besides the load the metrics read (duck-typed: the metrics hold any load source). */
 interface WorkerFacts {
   consumerName?: string;
+  poolThreadsRunning?: { express: number; standard: number };
   options?: { poolThreads?: { express: number; standard: number } };
 }
 
@@ -77,6 +88,7 @@ export interface BoardDataOptions {
 
 export class BoardData {
   readonly window?: ProcessWindow;
+  private readonly cluster = new ClusterWindow();
   private readonly group: string;
   private readonly deadAfterMs: number;
 
@@ -99,10 +111,25 @@ export class BoardData {
     await this.connected();
     const [stats, waiting, figures] = await Promise.all([
       this.o.express.stats(this.typeNames()),
-      Promise.all(this.streams().map(async (s) => ({ ...s, oldest: await this.oldestWaitingAt(s.key) }))),
+      Promise.all(this.streams().map(async (s) => ({ ...s, ...(await this.groupReadOf(s.key)) }))),
       this.window ? this.window.figures() : Promise.resolve(new Map<string, WindowFigures>()),
     ]);
     const now = Date.now();
+    // Per stream (a partition's count may be known to Redis before another's), summed per type and lane below.
+    const read = new Map<string, number>();
+    for (const w of waiting) if (w.entriesRead !== undefined) read.set(w.key, w.entriesRead);
+    const perStream = this.cluster.record(read, now);
+    const started = new Map<string, ClusterFigures>();
+    for (const w of waiting) {
+      const f = perStream.get(w.key);
+      if (!f) continue;
+      const key = `${w.type}\u0000${w.lane}`;
+      const sum = started.get(key);
+      started.set(key, {
+        startedPerMin: (sum?.startedPerMin ?? 0) + f.startedPerMin,
+        windowS: Math.max(sum?.windowS ?? 0, f.windowS),
+      });
+    }
     return stats.map((row) => {
       const oldest = waiting
         .filter((w) => w.type === row.type && w.lane === row.lane && w.oldest !== undefined)
@@ -111,6 +138,7 @@ export class BoardData {
         ...row,
         oldestWaitingMs: oldest.length ? Math.max(0, now - Math.min(...oldest)) : 0,
         ...(figures.get(`${row.type}\u0000${row.lane}`) ?? {}),
+        ...clusterOf(started.get(`${row.type}\u0000${row.lane}`)),
       };
     });
   }
@@ -119,7 +147,10 @@ export class BoardData {
   async consumers(): Promise<ConsumerRow[]> {
     await this.connected();
     const byName = new Map<string, ConsumerRow>();
-    const lists = await Promise.all(this.streams().map((s) => this.consumersOf(s.key)));
+    const [lists, reclaims] = await Promise.all([
+      Promise.all(this.streams().map((s) => this.consumersOf(s.key))),
+      this.o.redis.hgetall(this.o.express.keys.reclaimedConsumers()),
+    ]);
     for (const list of lists) {
       for (const c of list) {
         const row = byName.get(c.name) ?? {
@@ -135,9 +166,15 @@ export class BoardData {
         byName.set(c.name, row);
       }
     }
-    return [...byName.values()]
-      .map((r) => ({ ...r, dead: r.idleMs > this.deadAfterMs }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const rows = [...byName.values()].map((r) => ({ ...r, dead: r.idleMs > this.deadAfterMs }));
+    for (const [name, at] of Object.entries(reclaims)) {
+      const reclaimedAt = Number(at);
+      if (!Number.isFinite(reclaimedAt)) continue;
+      const row = rows.find((r) => r.name === name);
+      if (row) row.reclaimedAt = reclaimedAt;
+      else rows.push({ name, streams: 0, inHand: 0, idleMs: NaN, dead: true, reclaimedAt, removed: true });
+    }
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   process(): ProcessRow {
@@ -153,6 +190,7 @@ export class BoardData {
           concurrency: w.concurrency,
           inFlight: w.inFlight,
           poolThreads: facts.options?.poolThreads,
+          poolThreadsRunning: facts.poolThreadsRunning,
         };
       }),
     };
@@ -205,22 +243,27 @@ export class BoardData {
     );
   }
 
-  /** Enqueue time of the first entry the group has not delivered yet (what the autoscaler samples too). */
-  private async oldestWaitingAt(stream: string): Promise<number | undefined> {
+  /**
+   * Enqueue time of the first entry the group has not delivered yet (what the autoscaler samples too), and the
+   * group's `entries-read` (entries it has delivered, by every consumer: the cluster-wide throughput's source).
+   */
+  private async groupReadOf(stream: string): Promise<{ oldest?: number; entriesRead?: number }> {
     let groups: unknown[];
     try {
       groups = (await this.o.redis.call('XINFO', 'GROUPS', stream)) as unknown[];
     } catch (err) {
-      if (/no such key/i.test((err as Error).message)) return undefined;
+      if (/no such key/i.test((err as Error).message)) return {};
       throw err;
     }
     const mine = groups.map(fieldsOf).find((g) => g.name === this.group);
     const last = mine ? String(mine['last-delivered-id'] ?? '0-0') : '0-0';
+    // Null when Redis cannot tell (before 7.0, or after XGROUP SETID without ENTRIESREAD).
+    const entriesRead = mine && typeof mine['entries-read'] === 'number' ? mine['entries-read'] : undefined;
     const next = (await this.o.redis.call('XRANGE', stream, `(${last}`, '+', 'COUNT', 1)) as [
       string,
       string[],
     ][];
-    return next[0] ? entryTime(next[0][0]) : undefined;
+    return { oldest: next[0] ? entryTime(next[0][0]) : undefined, entriesRead };
   }
 
   private async consumersOf(stream: string): Promise<{ name: string; pending: number; idleMs: number }[]> {
@@ -237,6 +280,10 @@ export class BoardData {
       idleMs: Number(f.idle ?? 0),
     }));
   }
+}
+
+function clusterOf(f: ClusterFigures | undefined): Pick<OverviewRow, 'startedPerMin' | 'clusterWindowS'> {
+  return f ? { startedPerMin: f.startedPerMin, clusterWindowS: f.windowS } : {};
 }
 
 function fieldsOf(raw: unknown): Record<string, unknown> {

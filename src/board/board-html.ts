@@ -7,7 +7,7 @@
 import type { DeadLetter } from '../lane/express-client';
 import { LANES } from '../lane/keys';
 import type { SagaStateView } from '../workflows/saga-contract';
-import type { ConsumerRow, OverviewRow, ProcessRow, TaskView } from './board-data';
+import type { ConsumerRow, OverviewRow, ProcessRow, ProcessWorker, TaskView } from './board-data';
 
 export function esc(value: unknown): string {
   return String(value ?? '')
@@ -89,9 +89,10 @@ const LANE_COLUMNS = [
   'Backlog',
   'Running',
   '<abbr title="Oldest waiting task">Oldest</abbr>',
-  '<abbr title="Tasks done per minute (this process)">Done/min</abbr>',
-  'p95 wait',
-  'p95 run',
+  '<abbr title="Tasks started per minute by all workers (Redis: the group\'s entries read), last minute">Started/min</abbr>',
+  '<abbr title="Tasks done per minute by this process\'s workers">Done/min (here)</abbr>',
+  '<abbr title="p95 of queue wait, this process\'s workers">p95 wait (here)</abbr>',
+  '<abbr title="p95 of run time, this process\'s workers">p95 run (here)</abbr>',
   '<abbr title="Failed runs in the last minute (this process)">Failed</abbr>',
   'Retrying',
   '<abbr title="Dead letters">Dead</abbr>',
@@ -106,7 +107,7 @@ export function lanesSection(rows: OverviewRow[], proc: ProcessRow): string {
       .map(
         (r) => `<tr data-type="${esc(r.type)}">
 <th scope="row">${esc(r.type)}</th><td class="n" data-col="backlog">${r.lag}</td><td class="n" data-col="running">${r.pending}</td>
-<td class="n" data-col="oldest">${ms(r.oldestWaitingMs)}</td><td class="n">${r.throughputPerMin ?? '–'}</td><td class="n">${ms(r.p95WaitMs)}</td>
+<td class="n" data-col="oldest">${ms(r.oldestWaitingMs)}</td><td class="n" data-col="started">${r.startedPerMin ?? '–'}</td><td class="n" data-col="done">${r.throughputPerMin ?? '–'}</td><td class="n">${ms(r.p95WaitMs)}</td>
 <td class="n">${ms(r.p95RunMs)}</td><td class="n">${r.failures ?? '–'}</td><td class="n">${r.delayed}</td>
 <td class="n" data-col="dead"><a href="/board?type=${encodeURIComponent(r.type)}#dead">${r.deadLetters}</a></td><td class="n">${r.consumers}</td></tr>`,
       )
@@ -121,16 +122,32 @@ export function lanesSection(rows: OverviewRow[], proc: ProcessRow): string {
     proc.concurrency === undefined
       ? 'No express worker in this process.'
       : `This process: autoscaler target ${proc.concurrency} slots, ${proc.inFlight} in use, ${proc.concurrency - (proc.inFlight ?? 0)} free.`;
-  return `<p class="note">Backlog, running, oldest waiting, retrying, dead letters and consumers are the whole lane (Redis). Done / min, p95 and failures are this process's workers over the last minute. ${esc(target)}</p>
+  return `<p class="note">Backlog, running, oldest waiting, started / min, retrying, dead letters and consumers are the whole lane, all workers (Redis; started / min counts the consumer group's first deliveries over the last minute the board watched). Done / min, p95 and failures are this process's workers over the last minute: finish times and durations are kept in each process's metrics, not in Redis (scrape every process's /metrics, or Prometheus, for the cluster's p95). ${esc(target)}</p>
 <div class="side-by-side">${tables}</div>`;
+}
+
+function consumerState(c: ConsumerRow): string {
+  if (c.removed) return 'Dead: its entries were reclaimed and it left the group';
+  if (!c.dead) return 'alive';
+  return c.reclaimedAt
+    ? 'Dead: silent past the limit; its entries were reclaimed'
+    : 'Dead: silent past the limit; the janitor reclaims its entries once idle past its min idle time';
+}
+
+/** `express 1 of 2, standard 0 of 4`: running now (piscina starts threads on demand and ends idle ones) of the most. */
+function poolThreads(w: ProcessWorker): string {
+  if (!w.poolThreads) return '–';
+  return LANES.map(
+    (lane) => `${lane} ${w.poolThreadsRunning?.[lane] ?? '?'} of ${w.poolThreads![lane]}`,
+  ).join(', ');
 }
 
 export function workersSection(consumers: ConsumerRow[], proc: ProcessRow): string {
   const rows = consumers
     .map(
       (c) => `<tr data-consumer="${esc(c.name)}"${c.dead ? ' class="dead"' : ''}>
-<th scope="row">${esc(c.name)}</th><td>${ms(c.idleMs)} ago</td><td>${c.inHand}</td><td>${c.streams}</td>
-<td>${c.dead ? 'Dead: silent past the limit; the janitor reclaims its entries once idle past its min idle time' : 'alive'}</td></tr>`,
+<th scope="row">${esc(c.name)}</th><td>${Number.isNaN(c.idleMs) ? '–' : `${ms(c.idleMs)} ago`}</td><td>${c.inHand}</td><td>${c.streams}</td>
+<td>${consumerState(c)}</td><td data-col="reclaimed">${c.reclaimedAt ? `<time datetime="${new Date(c.reclaimedAt).toISOString()}">${time(c.reclaimedAt)}</time>` : '–'}</td></tr>`,
     )
     .join('\n');
   const mine = (proc.workers ?? [])
@@ -138,18 +155,18 @@ export function workersSection(consumers: ConsumerRow[], proc: ProcessRow): stri
       (
         w,
       ) => `<tr><th scope="row">${esc(w.consumer ?? '(unnamed)')}</th><td class="n">${w.concurrency}</td><td class="n">${w.inFlight}</td>
-<td class="n">${Math.max(0, w.concurrency - w.inFlight)}</td><td>${w.poolThreads ? `express ${w.poolThreads.express}, standard ${w.poolThreads.standard}` : '–'}</td></tr>`,
+<td class="n">${Math.max(0, w.concurrency - w.inFlight)}</td><td data-col="pool-threads">${poolThreads(w)}</td></tr>`,
     )
     .join('\n');
   const slots = mine
     ? `<table aria-label="This process's workers"><caption>This process's express workers</caption>
-<thead><tr><th scope="col">Consumer</th><th scope="col">Slots (autoscaler target)</th><th scope="col">In use</th><th scope="col">Free</th><th scope="col">Pool threads (most)</th></tr></thead>
+<thead><tr><th scope="col">Consumer</th><th scope="col">Slots (autoscaler target)</th><th scope="col">In use</th><th scope="col">Free</th><th scope="col"><abbr title="Threads running now / the most the pool starts, per lane">Pool threads</abbr></th></tr></thead>
 <tbody>${mine}</tbody></table>`
     : '';
   return `${slots}<table aria-label="Consumers">
 <caption>Consumers of the group</caption>
-<thead><tr><th scope="col">Consumer</th><th scope="col">Last seen</th><th scope="col">In hand</th><th scope="col">Streams</th><th scope="col">State</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="5">No consumers.</td></tr>'}</tbody>
+<thead><tr><th scope="col">Consumer</th><th scope="col">Last seen</th><th scope="col">In hand</th><th scope="col">Streams</th><th scope="col">State</th><th scope="col"><abbr title="When a janitor last took over the entries it held (UTC)">Entries reclaimed</abbr></th></tr></thead>
+<tbody>${rows || '<tr><td colspan="6">No consumers.</td></tr>'}</tbody>
 </table>`;
 }
 
@@ -277,12 +294,13 @@ ${comps ? `<table aria-label="Compensations"><caption>Compensations</caption><th
 ${view.error ? `<h3>Error</h3><pre class="error">${esc(pretty(view.error))}</pre>` : ''}`;
 }
 
-export function loginPage(message?: string): string {
+/** The sign-in form; `nonce` is its login-CSRF nonce (also in a cookie the board sets with it). */
+export function loginPage(message?: string, nonce = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · sagalane lane board</title><link rel="stylesheet" href="/board/board.css"></head>
 <body><main><h1>sagalane lane board</h1>
 ${message ? `<p role="alert">${esc(message)}</p>` : ''}
-<form method="post" action="/board/login"><label>Token (SAGALANE_MCP_TOKEN) <input type="password" name="token" required autocomplete="current-password"></label> <button type="submit">Sign in</button></form>
+<form method="post" action="/board/login"><input type="hidden" name="login_nonce" value="${esc(nonce)}"><label>Token (SAGALANE_MCP_TOKEN) <input type="password" name="token" required autocomplete="current-password"></label> <button type="submit">Sign in</button></form>
 </main></body></html>
 `;
 }

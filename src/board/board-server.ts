@@ -49,6 +49,11 @@ export interface BoardOptions {
   tickMs?: number;
   /** Most dead letters shown per lane. @defaultValue 200 */
   deadLimit?: number;
+  /**
+   * The address users open the board at, when a proxy serves it (e.g. `https://lanes.example.com/board`). An https
+   * one makes the login cookie `Secure` whatever the request says. @defaultValue none (decided per request)
+   */
+  publicUrl?: string;
 }
 
 export interface Board {
@@ -58,6 +63,8 @@ export interface Board {
 }
 
 const COOKIE = 'sagalane_board';
+/** The login form's own CSRF cookie: a nonce the form repeats in a hidden field (double submit). */
+const LOGIN_COOKIE = 'sagalane_board_login';
 const MAX_BODY = 64 * 1024;
 
 class HttpError extends Error {
@@ -364,15 +371,54 @@ export function createBoard(o: BoardOptions): Board {
     throw new HttpError(404, `no page ${path}`);
   };
 
+  /**
+   * Whether cookies set in answer to `req` get `Secure`: the board's public URL is https, the request came over TLS,
+   * a proxy says it did (X-Forwarded-Proto), or the page that posted is an https origin (the guard accepted that
+   * Origin). A false "https" only makes the cookie stay off plain http: it weakens nothing.
+   */
+  const publicHttps = /^https:/i.test(o.publicUrl ?? '');
+  const secureFor = (req: http.IncomingMessage) =>
+    publicHttps ||
+    (req.socket as { encrypted?: boolean }).encrypted === true ||
+    firstHeader(req.headers['x-forwarded-proto']).toLowerCase() === 'https' ||
+    /^https:\/\//i.test(firstHeader(req.headers.origin));
+  const cookie = (req: http.IncomingMessage, name: string, value: string) =>
+    `${name}=${encodeURIComponent(value)}; Path=/board; HttpOnly; SameSite=Strict${secureFor(req) ? '; Secure' : ''}`;
+  /**
+   * The login form with a fresh nonce, in a cookie and in the form: a cross-site form cannot send the cookie
+   * (SameSite=Strict) nor read the nonce, so it cannot sign a victim in with the attacker's token (login CSRF).
+   */
+  const loginForm = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    message?: string,
+    extra: Record<string, string> = {},
+  ) => {
+    const nonce = randomBytes(18).toString('base64url');
+    send(res, status, 'text/html; charset=utf-8', loginPage(message, nonce), {
+      ...extra,
+      'set-cookie': cookie(req, LOGIN_COOKIE, nonce),
+    });
+  };
+
   const login = async (req: http.IncomingMessage, res: http.ServerResponse, port: number) => {
-    if (req.method !== 'POST') return html(res, 200, loginPage());
+    if (req.method !== 'POST') return loginForm(req, res, 200);
     const form = new URLSearchParams(await readText(req));
+    // The form's nonce must be the one its cookie holds (the guard already refused a foreign Origin).
+    const nonce = cookieValue(req.headers, LOGIN_COOKIE);
+    if (!nonce || !sameToken(form.get('login_nonce') ?? undefined, sha(nonce)))
+      return loginForm(req, res, 403, 'The sign-in form expired or came from another site: sign in again.');
     const token = form.get('token') ?? '';
     const verdict = guardFor(port)({ ...req.headers, authorization: `Bearer ${token}` });
-    if (!verdict.ok) return html(res, 401, loginPage('Wrong token.'));
+    if (!verdict.ok) return loginForm(req, res, 401, 'Wrong token.');
     res.writeHead(303, {
       location: '/board',
-      'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; Path=/board; HttpOnly; SameSite=Strict`,
+      'set-cookie': [
+        cookie(req, COOKIE, token),
+        // The nonce is spent.
+        `${LOGIN_COOKIE}=; Path=/board; Max-Age=0; HttpOnly; SameSite=Strict${secureFor(req) ? '; Secure' : ''}`,
+      ],
       'cache-control': 'no-store',
     });
     res.end();
@@ -409,13 +455,7 @@ export function createBoard(o: BoardOptions): Board {
           wantsHtml(req.headers) &&
           url.pathname !== '/board/events'
         )
-          return send(
-            res,
-            401,
-            'text/html; charset=utf-8',
-            loginPage('Sign in with the token.'),
-            verdict.headers,
-          );
+          return loginForm(req, res, 401, 'Sign in with the token.', verdict.headers);
         return send(
           res,
           verdict.status,
@@ -438,12 +478,27 @@ export function createBoard(o: BoardOptions): Board {
 /** The login cookie's token as a bearer token, when the request carries no Authorization header of its own. */
 function withCookieToken(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   if (headers.authorization) return headers;
-  const cookie = (headers.cookie ?? '')
+  const token = cookieValue(headers, COOKIE);
+  if (token === undefined) return headers;
+  return { ...headers, authorization: `Bearer ${token}` };
+}
+
+function cookieValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const found = (headers.cookie ?? '')
     .split(';')
     .map((c) => c.trim())
-    .find((c) => c.startsWith(`${COOKIE}=`));
-  if (!cookie) return headers;
-  return { ...headers, authorization: `Bearer ${decodeURIComponent(cookie.slice(COOKIE.length + 1))}` };
+    .find((c) => c.startsWith(`${name}=`));
+  if (!found) return undefined;
+  try {
+    return decodeURIComponent(found.slice(name.length + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+function firstHeader(value: string | string[] | undefined): string {
+  const v = Array.isArray(value) ? value[0] : value;
+  return (v ?? '').split(',')[0]!.trim();
 }
 
 function wantsHtml(headers: IncomingHttpHeaders): boolean {

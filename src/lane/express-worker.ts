@@ -18,7 +18,7 @@ import type { StreamRef } from './entries';
 import { HandlerPools } from './handler-pool';
 import { Janitor } from './janitor';
 import { LaneOptionsError } from './errors';
-import { LaneKeys, LANES } from './keys';
+import { LaneKeys, LANES, type Lane } from './keys';
 import { OutcomeWriter } from './outcome-writer';
 import { partitionStreams } from './partitions';
 import { openLaneConnection, type RedisClient } from './redis-connections';
@@ -89,6 +89,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   }
   get consumerName(): string {
     return this.options.consumerName;
+  }
+  /** Pool threads alive per lane now (the most is `options.poolThreads`). */
+  get poolThreadsRunning(): Record<Lane, number> {
+    return this.pools.threadsByLane();
   }
   /** Keepalive script calls made and entries refreshed since start (0 before start). */
   get keepaliveCounts(): { calls: number; ids: number } {

@@ -148,6 +148,13 @@ export class HandlerPools {
     return n;
   }
 
+  /** Threads currently alive per lane (piscina starts them on demand and ends idle ones): what the board shows. */
+  threadsByLane(): Record<Lane, number> {
+    const n: Record<Lane, number> = { express: 0, standard: 0 };
+    for (const [key, p] of this.pools) n[key.slice(0, key.indexOf(':')) as Lane] += p.threads.length;
+    return n;
+  }
+
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();

@@ -128,7 +128,8 @@ return {lost, missing}
  * itself is to blame, not a poison task that shared the process.
  * Without this an innocent task read alongside a poison one is counted every time the poison kills their consumer
  * and is dead-lettered with it. Entries past the limit are claimed as usual (the caller dead-letters them).
- * Returns {nextCursor, claimed, missing, isolated}: claimed = {id, deliveries (this claim included), fields}…;
+ * Returns {nextCursor, claimed, missing, isolated}: claimed = {id, deliveries (this claim included), fields, the
+ * consumer that held it}…;
  * nextCursor '0-0' when the sweep reached the end; isolated 1 when the one claim is a last-chance entry.
  */
 const RECLAIM_BODY = `
@@ -157,7 +158,7 @@ for _, p in ipairs(idle) do
     if runs == lastChance and #claimed + claimedBefore > 0 then return {cursor, claimed, missing, 0} end
     local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
     if c[1] then
-      claimed[#claimed + 1] = {id, p[4] + 1, c[1][2]}
+      claimed[#claimed + 1] = {id, p[4] + 1, c[1][2], p[2]}
       if runs == lastChance then return {id, claimed, missing, 1} end
     end
   end

@@ -53,8 +53,11 @@ export interface JanitorOptions {
 /** Which part of the janitor's sweep failed (the label of `sagalane_janitor_errors_total`). */
 export type JanitorStage = 'promote' | 'reclaim' | 'sweep';
 
-/** A RECLAIM claim: entry id, deliveries (this claim included), fields. */
-type ClaimedEntry = [string, number, string[]];
+/** A RECLAIM claim: entry id, deliveries (this claim included), fields, the consumer that held it. */
+type ClaimedEntry = [string, number, string[], string];
+
+/** How long the record of when a consumer's entries were reclaimed is kept after the last reclaim. */
+const RECLAIMED_CONSUMERS_TTL_MS = 24 * 3_600_000;
 
 export class Janitor {
   private readonly cursors = new Map<string, string>();
@@ -202,6 +205,7 @@ export class Janitor {
     this.cursors.set(s.key, next);
     if (missing.length) await this.endVanishedTasks(s, missing);
     let reclaimed = 0;
+    if (claimed.length) await this.noteReclaimedFrom(claimed.map((c) => c[3]));
     for (const [id, deliveries, flat] of claimed) {
       const entry = entryOf(s, id, flat);
       entry.reclaimed = true;
@@ -227,6 +231,26 @@ export class Janitor {
     if (reclaimed) {
       this.o.log.info('reclaimed orphaned entries', { type: s.type.name, lane: s.lane, count: reclaimed });
       this.o.onReclaimed(s, reclaimed);
+    }
+  }
+
+  /**
+   * When the entries of these (dead) consumers were reclaimed, for the board: one HSET per sweep that claimed
+   * something (rare: only after a consumer died), kept a day after the last. A failure here is logged, never fatal.
+   */
+  private async noteReclaimedFrom(consumers: (string | undefined)[]): Promise<void> {
+    const now = String(Date.now());
+    const names = [...new Set(consumers.filter((c): c is string => !!c))];
+    if (names.length === 0) return;
+    const key = this.keys.reclaimedConsumers();
+    try {
+      await this.cmd
+        .multi()
+        .hset(key, ...names.flatMap((n) => [n, now]))
+        .pexpire(key, RECLAIMED_CONSUMERS_TTL_MS)
+        .exec();
+    } catch (err) {
+      this.o.log.warn('could not note the reclaimed consumers', { error: (err as Error).message });
     }
   }
 

@@ -119,7 +119,7 @@ describe('lane board', () => {
     const mine = page.getByRole('table', { name: "This process's workers" }).locator('tbody tr');
     expect(await mine.count()).toBe(1);
     expect(await mine.locator('th').textContent()).toBe(consumer);
-    expect(await mine.textContent()).toMatch(/express \d+, standard \d+/);
+    expect(await mine.textContent()).toMatch(/express \d+ of \d+, standard \d+ of \d+/);
     expect(await sameDocument(page)).toBe('same document');
     if (SCREENSHOTS) {
       await s.express.submitMany(

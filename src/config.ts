@@ -53,6 +53,20 @@ const csv = z
       .filter(Boolean),
   );
 
+/** Shortest SAGALANE_MCP_REQUEST_STATE_KEY, decoded: what the SDK's HMAC codec (SHA-256) demands. */
+export const MIN_REQUEST_STATE_KEY_BYTES = 32;
+
+/**
+ * A key written as hex (an even number of hex digits) or base64 (standard or URL-safe, padding optional), decoded;
+ * undefined when it is neither. Hex is tried first: `openssl rand -hex 32` is all hex digits.
+ */
+export function decodeKey(text: string): Buffer | undefined {
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text) && text.replace(/=+$/, '').length % 4 !== 1)
+    return Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+  return undefined;
+}
+
 /** `host:port`, the form of one `REDIS_CLUSTER_NODES` item. */
 const HOST_PORT = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/;
 
@@ -182,6 +196,22 @@ export const envSchema = z.object({
   SAGALANE_MCP_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Most resource subscriptions the MCP HTTP sessions of one bearer token hold together. */
   SAGALANE_MCP_MAX_SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /**
+   * HMAC key (32 bytes or more, hex or base64, e.g. `openssl rand -hex 32`) sealing the `requestState` of a
+   * 2026-07-28 approval round, so the retried call that answers it may reach any MCP process: set the same in every
+   * one. Unset: each process makes its own, and a retry reaching another process is refused as tampered.
+   */
+  SAGALANE_MCP_REQUEST_STATE_KEY: optionalString.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    const key = decodeKey(v);
+    if (key === undefined)
+      ctx.addIssue({ code: 'custom', message: 'must be hex or base64 (e.g. openssl rand -hex 32)' });
+    else if (key.length < MIN_REQUEST_STATE_KEY_BYTES)
+      ctx.addIssue({
+        code: 'custom',
+        message: `must decode to at least ${MIN_REQUEST_STATE_KEY_BYTES} bytes (got ${key.length}; e.g. openssl rand -hex 32)`,
+      });
+  }),
 
   SAGALANE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of `/metrics`, `/healthz`, `/readyz`; 0 picks a free port. */
@@ -320,6 +350,8 @@ export interface Config {
     /** Per session. */
     maxSubscriptions: number;
     taskResultWaitMs: number;
+    /** SAGALANE_MCP_REQUEST_STATE_KEY, decoded; undefined: a key per process. */
+    requestStateKey?: Buffer;
   };
   metrics: { host: string; port: number; temporalSdkPort: number | 'off' };
   board: { enabled: boolean; port?: number; readOnly: boolean; temporalUiUrl: string };
@@ -412,6 +444,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSubscriptionsPerToken: e.SAGALANE_MCP_MAX_SUBSCRIPTIONS_PER_TOKEN,
       maxSubscriptions: e.SAGALANE_MCP_MAX_SUBSCRIPTIONS,
       taskResultWaitMs: e.SAGALANE_MCP_TASK_RESULT_WAIT_MS,
+      ...(e.SAGALANE_MCP_REQUEST_STATE_KEY !== undefined
+        ? { requestStateKey: decodeKey(e.SAGALANE_MCP_REQUEST_STATE_KEY) }
+        : {}),
     },
     metrics: {
       host: e.SAGALANE_METRICS_HOST,

@@ -47,7 +47,13 @@ export function mcpHttpComponent(options: McpHttpComponentOptions = {}): StackCo
               taskResultWaitMs: config.mcp.taskResultWaitMs,
             }),
           createModernServer: () =>
-            createModernMcpServer({ backends: door, readOnly: options.readOnly, catalog, addresses }),
+            createModernMcpServer({
+              backends: door,
+              readOnly: options.readOnly,
+              catalog,
+              addresses,
+              requestStateKey: config.mcp.requestStateKey,
+            }),
           modernListenFeed: sagaListenFeed(door),
           host: config.mcp.host,
           port: options.port ?? config.mcp.port,

@@ -182,6 +182,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     ? createModernHttpLeg(options.createModernServer, {
         maxBodyBytes,
         onListen: options.modernListenFeed,
+        maxSubscriptionsPerToken,
         onerror: (error) =>
           logger.debug('MCP 2026-07-28 request refused or failed', { error: error.message }),
       })
@@ -228,7 +229,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
     }
     const holder = holderOf(req.headers);
     if (modern && (await modern.claims(req, body))) {
-      await modern.serve(req, res, body);
+      await modern.serve(req, res, body, budgetOf(holder));
       return;
     }
     if (sessionId) {

@@ -35,7 +35,7 @@ let processKey: Buffer | undefined;
  * The codec of the approval rounds' `requestState`. Every process that may see the retry must share `key`; without
  * one, a key made for this process (a retry reaching another process is then refused, and the client starts over).
  */
-export function approvalStateCodec(key?: string): RequestStateCodec<ApprovalRoundState> {
+export function approvalStateCodec(key?: string | Uint8Array): RequestStateCodec<ApprovalRoundState> {
   processKey ??= randomBytes(32);
   return createRequestStateCodec<ApprovalRoundState>({
     key: key ?? processKey,

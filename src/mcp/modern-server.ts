@@ -55,10 +55,11 @@ export interface ModernMcpServerOptions {
   /** Poll intervals and retention reported on tasks. @defaultValue see TaskStoreOptions */
   tasks?: TaskStoreOptions;
   /**
-   * HMAC key (at least 32 bytes) of the approval rounds' `requestState`; every process behind one endpoint needs the
-   * same. @defaultValue a key made for this process
+   * HMAC key (at least 32 bytes; a string is UTF-8) of the approval rounds' `requestState`: every process a retried
+   * call may reach needs the same (SAGALANE_MCP_REQUEST_STATE_KEY, `config.mcp.requestStateKey`).
+   * @defaultValue a key made for this process
    */
-  requestStateKey?: string;
+  requestStateKey?: string | Uint8Array;
   /** Directory of the data sets offered as the prompt's completions. @defaultValue the package's `data/` */
   dataDir?: string;
   name?: string;

@@ -32,10 +32,18 @@ export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
 
 /** Whether this request's client declared the tasks extension (per request: 2026-07-28 has no session). */
 export function tasksExtensionRequested(ctx: ServerContext): boolean {
-  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  return declaresTasksExtension(ctx.mcpReq.envelope);
+}
+
+/** Whether a request's `_meta` (its envelope) declares the tasks extension in its client capabilities. */
+export function declaresTasksExtension(meta: unknown): boolean {
+  const envelope = meta as Record<string, unknown> | undefined;
   const caps = envelope?.[CLIENT_CAPABILITIES] as { extensions?: Record<string, unknown> } | undefined;
   return caps?.extensions?.[TASKS_EXTENSION] !== undefined;
 }
+
+/** The -32021 error data naming the extension a request needs. */
+export const TASKS_EXTENSION_REQUIRED = { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } };
 
 export interface ModernTasksOptions {
   backends: McpBackends;
@@ -79,13 +87,14 @@ export function registerModernTasks(
   options: ModernTasksOptions,
 ): void {
   const { backends } = options;
+  const { detailedTask, approvalWaiting } = taskDetails(store, backends);
 
   const requireExtension = (ctx: ServerContext) => {
     if (!tasksExtensionRequested(ctx))
       throw new ProtocolError(
         MISSING_REQUIRED_CLIENT_CAPABILITY,
         `Declare the ${TASKS_EXTENSION} extension in the request's client capabilities to use tasks`,
-        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+        TASKS_EXTENSION_REQUIRED,
       );
   };
   const known = async (taskId: string): Promise<Task> => {
@@ -176,7 +185,14 @@ export function registerModernTasks(
       return {};
     },
   );
+}
 
+/**
+ * The extension's DetailedTask of a task, as `tasks/get` answers it and `notifications/tasks` carries it
+ * (task-listen.ts): `input_required` with the approval's input request for a saga at an approval gate, the result
+ * inlined once finished.
+ */
+export function taskDetails(store: SagalaneTaskStore, backends: McpBackends) {
   /** A saga at an approval gate: its state, for the input request; undefined for anything else. */
   async function approvalWaiting(task: Task) {
     if (task.status !== 'working' || SagalaneTaskStore.isLaneTaskId(task.taskId)) return undefined;
@@ -208,4 +224,5 @@ export function registerModernTasks(
         : `${task.statusMessage} (see result)`;
     return { ...extensionTask(task, 'completed', message), result };
   }
+  return { approvalWaiting, detailedTask };
 }

@@ -3,11 +3,12 @@
  * `notifications.resourceSubscriptions` gets `notifications/resources/updated` at each transition of those sagas,
  * from the same saga follower as the 2025-11-25 `resources/subscribe` (saga-resources.ts). SDK v2 owns the stream
  * (acknowledgement, subscription id, filtering per stream); this feeds its event bus, following each saga while at
- * least one open stream asks for it. Sagas started through this process announce `resources/list_changed`.
+ * least one open stream asks for it. Sagas started through this process announce `resources/list_changed`. Task ids
+ * in `notifications.taskIds` (tasks extension) get `notifications/tasks` the same way (task-listen.ts).
  */
-import type { ServerNotifier } from '@modelcontextprotocol/server';
 import type { McpBackends } from './backends';
 import { sagaIdOfUri, watchSaga } from './saga-resources';
+import { taskListenFeed } from './task-listen';
 
 /** Most saga URIs one stream gets followed (more are acknowledged by the SDK but not fed). */
 const MAX_FOLLOWED_PER_STREAM = 100;
@@ -19,16 +20,35 @@ const MAX_FOLLOWED_PER_STREAM = 100;
 export type ListenFeed = (
   filter: { resourceSubscriptions?: unknown } | undefined,
   signal: AbortSignal,
-  notify: ServerNotifier,
+  sinks: ListenSinks,
+  /** Task ids the stream was agreed (the client declared the tasks extension). */
+  taskIds?: string[],
 ) => Promise<void>;
+
+/**
+ * Where a feed's notifications go. One feed's sinks must all reach the same streams (the endpoint's event bus over
+ * HTTP, the connection over stdio): a saga followed for several streams reports through the first one's sink.
+ */
+export interface ListenSinks {
+  resourceUpdated(uri: string): void;
+  /** A `notifications/tasks` for this stream (its params: the DetailedTask). */
+  task(detailed: Record<string, unknown>): void;
+}
+
+/** The `saga://` URIs of a listen filter this feed follows (each one a subscription place of the token's). */
+export function followedSagaUris(filter: { resourceSubscriptions?: unknown } | undefined): string[] {
+  const asked = Array.isArray(filter?.resourceSubscriptions) ? filter.resourceSubscriptions : [];
+  return [...new Set(asked.filter((u): u is string => typeof u === 'string'))]
+    .filter((uri) => sagaIdOfUri(uri) !== undefined)
+    .slice(0, MAX_FOLLOWED_PER_STREAM);
+}
 
 export function sagaListenFeed(backends: McpBackends): ListenFeed {
   const followed = new Map<string, { streams: number; stop: AbortController; anchored: Promise<void> }>();
-  return async (filter, signal, notify) => {
-    const asked = Array.isArray(filter?.resourceSubscriptions) ? filter.resourceSubscriptions : [];
-    const uris = [...new Set(asked.filter((u): u is string => typeof u === 'string'))]
-      .filter((uri) => sagaIdOfUri(uri) !== undefined)
-      .slice(0, MAX_FOLLOWED_PER_STREAM);
+  const followTasks = taskListenFeed(backends);
+  return async (filter, signal, sinks, taskIds = []) => {
+    const notify = sinks;
+    const uris = followedSagaUris(filter);
     const anchors: Promise<void>[] = [];
     for (const uri of uris) {
       let entry = followed.get(uri);
@@ -55,13 +75,14 @@ export function sagaListenFeed(backends: McpBackends): ListenFeed {
         { once: true },
       );
     }
+    if (taskIds.length) anchors.push(followTasks(taskIds, signal, (detailed) => sinks.task(detailed)));
     await Promise.all(anchors);
   };
 
   async function follow(
     uri: string,
     signal: AbortSignal,
-    notify: ServerNotifier,
+    notify: Pick<ListenSinks, 'resourceUpdated'>,
     anchored: () => void,
   ): Promise<void> {
     const sagaId = sagaIdOfUri(uri)!;

@@ -19,6 +19,7 @@ import type { TaskSchema } from '../lane/task-types';
 import { fixedBackends, type McpBackends } from './backends';
 import { createModernMcpServer } from './modern-server';
 import { registerResearchPrompt } from './research-prompt';
+import { sagaListenFeed, type ListenFeed } from './saga-listen';
 import { registerSagaResources, type SubscriptionBudget } from './saga-resources';
 import { registerTaskResultHandler } from './task-result-handler';
 import { SagalaneTaskStore, type TaskStoreOptions } from './task-store';
@@ -68,6 +69,11 @@ export interface CreateMcpServerOptions {
   maxSubscriptions?: number;
   /** Subscription places shared with other sessions (the HTTP endpoint's per-token cap). */
   subscriptionBudget?: SubscriptionBudget;
+  /**
+   * HMAC key of the 2026-07-28 approval rounds' `requestState` (`config.mcp.requestStateKey`), the same in every MCP
+   * process. @defaultValue a key made for this process
+   */
+  requestStateKey?: string | Uint8Array;
   /** Server name announced to clients. @defaultValue 'sagalane' */
   name?: string;
   /** Server version announced to clients. @defaultValue the package version */
@@ -168,14 +174,22 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
       maxWaitMs: ctx.maxWaitMs,
       tasks: options.tasks,
       dataDir: options.dataDir,
+      requestStateKey: options.requestStateKey,
       name: options.name,
       version: options.version,
     }),
   );
+  modernListenFeeds.set(server, sagaListenFeed(backends));
   return server;
 }
 
 const modernFactories = new WeakMap<McpServer, () => ModernMcpServer>();
+const modernListenFeeds = new WeakMap<McpServer, ListenFeed>();
+
+/** What feeds the `subscriptions/listen` streams of the 2026-07-28 twin (stdio.ts): the same backends' sagas and tasks. */
+export function modernListenFeedOf(server: McpServer): ListenFeed | undefined {
+  return modernListenFeeds.get(server);
+}
 
 /**
  * The 2026-07-28 twin of a server `createMcpServer` built: same backends, tools, read-only rule and limits, served

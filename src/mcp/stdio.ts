@@ -10,7 +10,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 import { opensModernEra, serveModernOverStdio } from './modern-stdio';
-import { modernServerFactoryOf } from './server';
+import type { ListenFeed } from './saga-listen';
+import { modernListenFeedOf, modernServerFactoryOf } from './server';
 
 export interface ServeStdioOptions {
   /** Resolves when the server should stop (e.g. a signal). */
@@ -23,6 +24,8 @@ export interface ServeStdioOptions {
   output?: NodeJS.WritableStream;
   /** Builds the 2026-07-28 server for a client that opens with a 2026-07-28 request. @defaultValue the twin createMcpServer made */
   modern?: () => ModernMcpServer;
+  /** Feeds a 2026-07-28 client's `subscriptions/listen` streams. @defaultValue the one createMcpServer made */
+  onListen?: ListenFeed;
 }
 
 type Id = string | number;
@@ -44,6 +47,7 @@ export async function serveMcpOverStdio(server: McpServer, options: ServeStdioOp
       output,
       until: options.until,
       drainTimeoutMs: options.drainTimeoutMs ?? 65_000,
+      onListen: options.onListen ?? modernListenFeedOf(server),
     });
     input.unpipe(screen);
     return;

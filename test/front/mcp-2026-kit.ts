@@ -210,3 +210,67 @@ export async function openListenStream(
     close: () => aborter.abort(),
   };
 }
+
+export interface ClientListen {
+  /** Every notification the client got while listening. */
+  seen: { method: string; params?: Record<string, unknown> }[];
+  /** Resolves with the first notification (seen or to come) that `match` accepts; fails after `timeoutMs`. */
+  next(
+    match: (m: { method: string; params?: Record<string, unknown> }) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ method: string; params?: Record<string, unknown> }>;
+  /** The listen request's end: its result, or the error it was refused with. */
+  ended: Promise<unknown>;
+  close(): void;
+}
+
+/**
+ * A `subscriptions/listen` through the SDK v2 client (over whichever transport it is connected with): the request
+ * stays open while the stream lasts, its notifications reach the client's fallback handler.
+ */
+export function listenThrough(client: Client, notifications: Record<string, unknown>): ClientListen {
+  const seen: ClientListen['seen'] = [];
+  const waiters: { match: (m: ClientListen['seen'][number]) => boolean; resolve: (m: unknown) => void }[] =
+    [];
+  client.fallbackNotificationHandler = async (n) => {
+    const message = n as ClientListen['seen'][number];
+    seen.push(message);
+    for (const w of [...waiters])
+      if (w.match(message)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(message);
+      }
+  };
+  const aborter = new AbortController();
+  const ended = client
+    .request({ method: 'subscriptions/listen', params: { notifications } } as never, anyResult as never, {
+      signal: aborter.signal,
+      timeout: 10 * 60_000,
+    })
+    .catch((err: unknown) => err);
+  return {
+    seen,
+    ended,
+    next: (match, timeoutMs = 30_000) => {
+      const found = seen.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`no matching notification within ${timeoutMs} ms; seen: ${JSON.stringify(seen)}`),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          match,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m as ClientListen['seen'][number]);
+          },
+        });
+      });
+    },
+    close: () => aborter.abort(),
+  };
+}

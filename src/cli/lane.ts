@@ -16,7 +16,7 @@ export function laneCommand(): Command {
     lane
       .command('stats')
       .description(
-        'Backlog, in flight, consumers, retries and dead letters per type and lane (saga steps too)',
+        'Backlog, in flight, consumers, retries, dead letters and latency-objective attainment per type and lane (saga steps too)',
       ),
   ).action((opts: OutputOptions) => {
     const catalog = loadSagaModule(loadConfigOrExit().sagasModule).catalog;

@@ -107,13 +107,25 @@ export function formatTask(t: TaskInfo): string {
 export function formatLaneStats(stats: LaneStats[]): string {
   // The type column fits the longest name (saga step types are long: step.compensateReasoning).
   const width = Math.max(13, ...stats.map((s) => s.type.length));
-  const header = `${'type'.padEnd(width)} lane      length  pending  lag  consumers  delayed  dead`;
+  // The objective columns only when some type has one: attainment over the last minute, of how many tasks.
+  const slo = stats.some((s) => s.sloMs !== undefined);
+  const header =
+    `${'type'.padEnd(width)} lane      length  pending  lag  consumers  delayed  dead` +
+    (slo ? '      slo  attained  (of)' : '');
   const rows = stats.map(
     (s) =>
       `${s.type.padEnd(width)} ${s.lane.padEnd(9)} ${String(s.length).padStart(6)} ${String(s.pending).padStart(8)} ` +
-      `${String(s.lag).padStart(4)} ${String(s.consumers).padStart(10)} ${String(s.delayed).padStart(8)} ${String(s.deadLetters).padStart(5)}`,
+      `${String(s.lag).padStart(4)} ${String(s.consumers).padStart(10)} ${String(s.delayed).padStart(8)} ${String(s.deadLetters).padStart(5)}` +
+      (slo ? sloCells(s) : ''),
   );
   return [header, ...rows].join('\n');
+}
+
+function sloCells(s: LaneStats): string {
+  if (s.sloMs === undefined) return `${'-'.padStart(9)} ${'-'.padStart(9)}`;
+  const attained =
+    s.attainment === undefined ? '-' : `${(Math.floor(s.attainment * 1000) / 10).toFixed(1)} %`;
+  return `${`${s.sloMs} ms`.padStart(9)} ${attained.padStart(9)}  (${s.sloTasks ?? 0})`;
 }
 
 function truncate(s: string, n: number): string {

@@ -1,7 +1,7 @@
 /**
  * The autoscaler's loop: on its own jittered period (so a fleet does not decide in step) it samples what this
  * process can see (waiting work per lane from Redis, its own running tasks, the latencies finished since the last
- * sample), asks the pure policy (autoscaler.ts) and applies the decision to the reader's concurrency.
+ * sample, the last minute's attainment of the latency objectives), asks the pure policy (autoscaler.ts) and applies the decision to the reader's concurrency.
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../logger';
@@ -10,6 +10,7 @@ import type { StreamRef } from './entries';
 import type { Lane } from './keys';
 import { sampleWaitingWork } from './lane-load';
 import type { RedisClient } from './redis-connections';
+import type { SloTracker } from './slo';
 import { standardCapacity } from './slot-policy';
 import type { StreamReader } from './stream-reader';
 import type { TaskRuns } from './task-runs';
@@ -29,6 +30,8 @@ export interface AutoscaleLoopDeps {
   reader: StreamReader;
   runs: TaskRuns;
   latencies: LatencyWindow;
+  /** The types' latency objectives and attainment (slo.ts): a lane under its objective is late. */
+  slo?: SloTracker;
   events: EventEmitter<ExpressWorkerEvents>;
   log: Logger;
 }
@@ -71,12 +74,14 @@ export class AutoscaleLoop {
     const work = await sampleWaitingWork(this.d.cmd, this.d.streams, o.group, now);
     const youngest = runs.youngestRunningMs(now);
     const from = reader.concurrency;
+    const attainment = this.d.slo?.worstAttainment(now);
     const load = (lane: Lane): LaneLoad => ({
       waiting: work[lane].waiting + reader.buffered[lane].length,
       oldestWaitingMs: work[lane].oldestWaitingMs,
       running: reader.running[lane],
       capacity: lane === 'express' ? from : standardCapacity(from, o.expressReserve),
       youngestRunningMs: Number.isFinite(youngest[lane]) ? youngest[lane] : 0,
+      ...(attainment?.[lane] !== undefined ? { attainment: attainment[lane] } : {}),
     });
     const p95Ms = this.d.latencies.takeP95();
     const lanes = { express: load('express'), standard: load('standard') };

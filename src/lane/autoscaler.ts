@@ -3,9 +3,11 @@
  *
  * It reacts to work that waits, not only to finished latency (which stays 0 while long tasks run):
  * - **Up** (×1.5, at least +1, never past `max` nor past what is waiting) when this process's slots are all busy
- *   for a lane that has waiting entries, and that work is late: the oldest waiting entry is older than the
- *   target, or every slot of this process has been running longer than the target (new work would wait at least
- *   that long), or the p95 of finished tasks misses the target.
+ *   for a lane that has waiting entries, and that work is late: the lane's latency objective (`sloMs`) was met by
+ *   fewer than 95 % of its tasks of the last minute, or the oldest waiting entry is older than the target, or every
+ *   slot of this process has been running longer than the target (new work would wait at least that long), or the
+ *   p95 of finished tasks misses the target. (A missed objective with nothing waiting, or with free slots, is run
+ *   time, which more slots do not shorten.)
  * - **Down** (halving, never below `min` nor below what runs) when nothing waits in either lane and at most half
  *   the slots are busy.
  * - Otherwise **steady**.
@@ -15,6 +17,7 @@
  * together.
  */
 import type { Lane } from './keys';
+import { SLO_ATTAINMENT_TARGET } from './slo';
 
 export interface LaneLoad {
   /** Entries not delivered to any consumer yet (group lag over the served streams of the lane). */
@@ -27,6 +30,11 @@ export interface LaneLoad {
   capacity: number;
   /** Age of the most recently started task of this lane still running here, ms (0 when none runs). */
   youngestRunningMs: number;
+  /**
+   * Share of this lane's tasks of the last minute that met their type's `sloMs`, the lowest over its types (slo.ts);
+   * undefined when no type of the lane has an objective or none finished.
+   */
+  attainment?: number;
 }
 
 export interface AutoscaleInput {
@@ -55,8 +63,10 @@ export function decideConcurrency(i: AutoscaleInput): AutoscaleDecision {
       // Full for this lane: every slot it may use is taken (express may use every slot).
       const full = lane === 'express' ? inFlight >= i.current : l.running >= l.capacity;
       if (l.waiting === 0 || !full) continue;
-      const late =
-        l.oldestWaitingMs > i.targetP95Ms
+      const missed = l.attainment !== undefined && l.attainment < SLO_ATTAINMENT_TARGET;
+      const late = missed
+        ? `${lane} SLO attainment ${percent(l.attainment!)} < ${percent(SLO_ATTAINMENT_TARGET)}`
+        : l.oldestWaitingMs > i.targetP95Ms
           ? `oldest waiting ${lane} entry ${Math.round(l.oldestWaitingMs)} ms old`
           : l.youngestRunningMs > i.targetP95Ms
             ? `every ${lane} slot busy for over ${Math.round(l.youngestRunningMs)} ms`
@@ -65,7 +75,8 @@ export function decideConcurrency(i: AutoscaleInput): AutoscaleDecision {
               : undefined;
       if (!late) continue;
       const to = Math.min(i.max, Math.max(i.current + 1, Math.ceil(i.current * 1.5)), i.current + l.waiting);
-      return { to, reason: `${late} > target ${i.targetP95Ms} ms with ${l.waiting} waiting` };
+      const against = missed ? '' : ` > target ${i.targetP95Ms} ms`;
+      return { to, reason: `${late}${against} with ${l.waiting} waiting` };
     }
   }
   if (waiting === 0 && inFlight <= i.current / 2 && i.current > i.min) {
@@ -74,6 +85,8 @@ export function decideConcurrency(i: AutoscaleInput): AutoscaleDecision {
   }
   return { to: i.current, reason: 'steady' };
 }
+
+const percent = (r: number) => `${Math.floor(r * 1000) / 10} %`;
 
 /** The next sampling delay: the period ± 25 %, drawn per process, so a fleet's decisions spread out in time. */
 export function jitteredInterval(periodMs: number, random: () => number = Math.random): number {

@@ -24,6 +24,7 @@ import { partitionStreams } from './partitions';
 import { openLaneConnection, type RedisClient } from './redis-connections';
 import { StreamReader } from './stream-reader';
 import { TaskExecutor } from './task-execution';
+import { publishSlo, SloTracker, type SloReading } from './slo';
 import { TaskRuns } from './task-runs';
 import type { ExpressWorkerEvents } from './worker-events';
 import {
@@ -54,6 +55,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private readonly timers: NodeJS.Timeout[] = [];
   private autoscaler?: AutoscaleLoop;
   private readonly latencies = new LatencyWindow();
+  private readonly slo: SloTracker;
 
   constructor(options: ExpressWorkerOptions) {
     super();
@@ -77,6 +79,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     });
     this.pools = o.pools ?? new HandlerPools({ threads: o.poolThreads });
     this.executor = new TaskExecutor(this.pools, this.log);
+    this.slo = new SloTracker(o.types, o.sloMs);
   }
 
   /** Current concurrency limit (moved by the autoscaler). */
@@ -93,6 +96,10 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   /** Pool threads alive per lane now (the most is `options.poolThreads`). */
   get poolThreadsRunning(): Record<Lane, number> {
     return this.pools.threadsByLane();
+  }
+  /** Per type and lane with a latency objective: the last minute's outcomes within it, and all (slo.ts). */
+  get sloReadings(): SloReading[] {
+    return this.slo.readings();
   }
   /** Keepalive script calls made and entries refreshed since start (0 before start). */
   get keepaliveCounts(): { calls: number; ids: number } {
@@ -156,6 +163,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         keys: this.keys,
         events: this,
         latencies: this.latencies,
+        slo: this.slo.active ? this.slo : undefined,
         log: this.log,
         promoteLater: (stream, delayMs) => this.promoteLater(stream, delayMs),
       },
@@ -170,6 +178,20 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.every(o.recordCheckIntervalMs, async () => {
       if (!this.stopping) await this.janitor.checkRecords();
     });
+    if (this.slo.active) {
+      // For `lane stats` in other processes: one HSET per type every few seconds, never a write per task.
+      let published = 0;
+      this.every(o.sloPublishIntervalMs, () =>
+        publishSlo(
+          this.cmd,
+          (t) => this.keys.sloAttainment(t),
+          o.consumerName,
+          this.slo.readings(),
+          o.sloPublishIntervalMs,
+          published++ % 100 === 0,
+        ),
+      );
+    }
     if (o.autoscaleIntervalMs > 0) {
       this.autoscaler = new AutoscaleLoop(
         {
@@ -178,6 +200,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
           reader: this.reader,
           runs: this.runs,
           latencies: this.latencies,
+          slo: this.slo.active ? this.slo : undefined,
           events: this,
           log: this.log,
         },

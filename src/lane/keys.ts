@@ -64,6 +64,10 @@ export class LaneKeys {
   completions(type: string): string {
     return `${this.base(type)}:done`;
   }
+  /** Hash: consumer name → that worker's SLO attainment of the type over its last minute (slo.ts). */
+  sloAttainment(type: string): string {
+    return `${this.base(type)}:slo`;
+  }
   /** Hash: consumer name → when (ms) the janitor last reclaimed entries it held (a dead consumer's; the board shows it). */
   reclaimedConsumers(): string {
     return `${this.prefix}:lane:reclaimed-consumers`;

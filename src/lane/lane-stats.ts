@@ -1,7 +1,11 @@
-/** Per-lane statistics of the express lane: backlog, pending, lag, consumers, retries and dead letters. */
+/**
+ * Per-lane statistics of the express lane: backlog, pending, lag, consumers, retries and dead letters, and where a
+ * type has a latency objective, the fleet's attainment of it over the last minute (as its workers published it).
+ */
 import { LANES, type Lane, type LaneKeys } from './keys';
 import { partitionTags } from './partitions';
 import type { RedisClient } from './redis-connections';
+import { attainmentOf, readPublishedSlo } from './slo';
 import { readGroupInfo } from './stream-info';
 
 export interface LaneStats {
@@ -17,6 +21,14 @@ export interface LaneStats {
   deadLetters: number;
   /** Failed attempts waiting for their retry backoff. */
   delayed: number;
+  /** The type's latency objective in this lane, ms from enqueue to outcome (absent: none, or no worker running). */
+  sloMs?: number;
+  /**
+   * Share of the last minute's tasks that met `sloMs`, over every worker that published in the last few seconds
+   * (absent with `sloMs` when none finished); `sloTasks` is how many outcomes that share is of.
+   */
+  attainment?: number;
+  sloTasks?: number;
 }
 
 /** Per type and lane, summed over the type's stream partitions (`partitionsOf`; consumers: the most of any). */
@@ -28,6 +40,11 @@ export async function collectLaneStats(
   partitionsOf: (type: string) => number = () => 1,
 ): Promise<LaneStats[]> {
   const rows: LaneStats[] = [];
+  const slos = new Map(
+    await Promise.all(
+      types.map(async (type) => [type, await readPublishedSlo(redis, keys.sloAttainment(type))] as const),
+    ),
+  );
   await Promise.all(
     types.flatMap((type) =>
       LANES.map(async (lane) => {
@@ -61,10 +78,19 @@ export async function collectLaneStats(
           consumers: Math.max(...parts.map((p) => p.consumers)),
           deadLetters: sum((p) => p.deadLetters),
           delayed: sum((p) => p.delayed),
+          ...sloColumns(slos.get(type)?.[lane]),
         });
       }),
     ),
   );
   const order = (r: LaneStats) => `${r.type}\u0000${LANES.indexOf(r.lane)}`;
   return rows.sort((a, b) => order(a).localeCompare(order(b)));
+}
+
+function sloColumns(
+  slo: { objectiveMs: number; met: number; total: number } | undefined,
+): Pick<LaneStats, 'sloMs' | 'attainment' | 'sloTasks'> {
+  if (!slo) return {};
+  const attainment = attainmentOf(slo);
+  return { sloMs: slo.objectiveMs, sloTasks: slo.total, ...(attainment !== undefined ? { attainment } : {}) };
 }

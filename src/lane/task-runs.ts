@@ -24,6 +24,7 @@ import {
 import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { startTaskTrace, type TaskTrace } from './lane-tracing';
 import type { Completion, OutcomeWriter, StartMark } from './outcome-writer';
+import type { SloTracker } from './slo';
 import type { StreamReader } from './stream-reader';
 import {
   LazyAbort,
@@ -51,6 +52,8 @@ export interface TaskRunsDeps {
   events: EventEmitter<ExpressWorkerEvents>;
   /** Submit-to-finish latencies of succeeded tasks (the autoscaler's p95). */
   latencies: LatencyWindow;
+  /** Outcomes against the types' latency objectives (slo.ts); absent or inactive when no type has one. */
+  slo?: SloTracker;
   log: Logger;
   /** Promotes the stream's due retries after `delayMs` (the janitor's job). */
   promoteLater: (stream: StreamRef, delayMs: number) => void;
@@ -316,6 +319,7 @@ export class TaskRuns {
     if (outcome === true) {
       const queuedAt = entryTime(task.entryId);
       this.d.latencies.add(task.finishedAt - queuedAt);
+      this.d.slo?.record(task.type.name, task.lane, Date.now() - queuedAt);
       const events = this.d.events;
       if (events.listenerCount('task:succeeded'))
         events.emit('task:succeeded', {
@@ -380,8 +384,11 @@ export class TaskRuns {
     const meta = { type: entry.stream.type.name, lane: entry.stream.lane };
     const written = await this.d.writer.deadLetter(entry, reason, error, attempts);
     trace?.settle(written ? 'dead_lettered' : 'fenced', written ? reason : undefined);
-    if (written) this.d.events.emit('task:dead', { ...meta, reason });
-    else this.fenced(entry);
+    if (written) {
+      // No result for its submitter: a miss against the objective.
+      this.d.slo?.record(meta.type, meta.lane, undefined);
+      this.d.events.emit('task:dead', { ...meta, reason });
+    } else this.fenced(entry);
   }
 
   private fenced(entry: Entry): void {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { LaneOptionsError } from './errors';
 import { assertTaskTypeName, LANES, MAX_PARTITIONS, type Lane } from './keys';
+import { validateSlo, type LaneSlo } from './slo';
 
 export interface TaskContext {
   /** Aborted when the task times out or the worker is shutting down past its drain limit. */
@@ -63,6 +64,13 @@ export interface TaskTypeDefaults {
    * 0 turns aging off for the type. @defaultValue undefined: the worker's `maxWaitMs` (off unless set)
    */
   maxWaitMs?: number;
+  /**
+   * Latency objective per lane, ms from enqueue to stored outcome (wait + run; a retry's from its promotion): the
+   * worker measures the share of the last minute's tasks within it (attainment, see slo.ts), scales up while it is
+   * under 95 %, and shows it in `/metrics` and `lane stats`. A lane left out has none.
+   * @defaultValue undefined: the worker's `sloMs` (none unless set)
+   */
+  sloMs?: LaneSlo;
 }
 
 /** The longest a Node timer waits (2^31 - 1 ms, ~24.8 days): a longer timeout would fire after ~1 ms. */
@@ -162,6 +170,7 @@ export function validateDefaults(name: string, d: TaskTypeDefaults): void {
     (!Number.isInteger(d.maxWaitMs) || d.maxWaitMs < 0 || d.maxWaitMs > MAX_TIMEOUT_MS)
   )
     throw new LaneOptionsError(`${name}: defaults.maxWaitMs must be an integer in 0..${MAX_TIMEOUT_MS}`);
+  validateSlo(`${name}: defaults.sloMs`, d.sloMs, MAX_TIMEOUT_MS);
 }
 
 function inThisThread<R>(p: PooledHandler) {

@@ -6,7 +6,8 @@ import { LaneOptionsError } from './errors';
 import { assertKeyPrefix, DEFAULT_GROUP } from './keys';
 import { minimumConcurrency } from './slot-policy';
 import { defaultPoolThreads, type HandlerPools } from './handler-pool';
-import type { TaskType } from './task-types';
+import { MAX_TIMEOUT_MS, type TaskType } from './task-types';
+import { validateSlo, type LaneSlo } from './slo';
 import { DEFAULT_TASK_LIFETIME_MS } from './task-records';
 import { redactUrl, type Logger } from '../logger';
 
@@ -52,6 +53,14 @@ export interface ExpressWorkerOptions {
    * wins. 0 is off. @defaultValue 0
    */
   maxWaitMs?: number;
+  /**
+   * Latency objective per lane for every type that sets none in `defaults.sloMs`: ms from enqueue to stored outcome.
+   * Attainment (the last minute's share within it) drives the autoscaler and shows in `/metrics` and `lane stats`
+   * (see slo.ts). @defaultValue {} (none)
+   */
+  sloMs?: LaneSlo;
+  /** How often the worker publishes its SLO attainment to Redis for `lane stats` (only with objectives). @defaultValue 5000 */
+  sloPublishIntervalMs?: number;
   /** p95 submit-to-finish latency the autoscaler aims for. @defaultValue 100 */
   targetP95Ms?: number;
   /** How often the autoscaler decides; 0 disables it (concurrency stays at max). @defaultValue 1000 */
@@ -107,6 +116,8 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
     retryBaseDelayMs: o.retryBaseDelayMs ?? 200,
     retryMaxDelayMs: o.retryMaxDelayMs ?? 30_000,
     maxWaitMs: o.maxWaitMs ?? 0,
+    sloMs: o.sloMs ?? {},
+    sloPublishIntervalMs: o.sloPublishIntervalMs ?? 5000,
     targetP95Ms: o.targetP95Ms ?? 100,
     autoscaleIntervalMs: o.autoscaleIntervalMs ?? 1000,
     drainTimeoutMs: o.drainTimeoutMs ?? 10_000,
@@ -171,6 +182,8 @@ export function resolveWorkerOptions(o: ExpressWorkerOptions): ResolvedWorkerOpt
   int('retryBaseDelayMs', 0);
   int('retryMaxDelayMs', 0);
   int('maxWaitMs', 0);
+  validateSlo('ExpressWorker: sloMs', r.sloMs, MAX_TIMEOUT_MS);
+  int('sloPublishIntervalMs', 100);
   int('targetP95Ms', 1);
   int('autoscaleIntervalMs', 0);
   int('drainTimeoutMs', 0);

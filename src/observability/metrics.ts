@@ -65,6 +65,9 @@ export interface ExpressMetrics {
   /** Read from the instrumented workers of this process at scrape time. */
   concurrency: Gauge;
   inFlight: Gauge;
+  /** Per type and lane with an objective (`sloMs`): the share of the last minute's tasks within it, and the objective. */
+  sloAttainment: Gauge<'type' | 'lane'>;
+  sloObjective: Gauge<'type' | 'lane'>;
 }
 
 /** One stream's numbers as the express client's `stats()` reports them. */
@@ -89,10 +92,21 @@ export interface LaneStatsSource {
   stats(): Promise<readonly LaneStreamStats[]>;
 }
 
+/** One type and lane's latency objective and its last minute, as an ExpressWorker reports it (src/lane/slo.ts). */
+export interface SloReadingLike {
+  type: string;
+  lane: string;
+  objectiveMs: number;
+  met: number;
+  total: number;
+}
+
 /** What the process-level express gauges read from an ExpressWorker. */
 export interface WorkerLoadSource {
   readonly concurrency: number;
   readonly inFlight: number;
+  /** Per type and lane with an objective (absent on workers without any). */
+  readonly sloReadings?: readonly SloReadingLike[];
 }
 
 /** Objects read at scrape time; the instrument* functions add to these sets and their detach removes. */
@@ -294,6 +308,28 @@ export function createMetrics(options: CreateMetricsOptions = {}): SagalaneMetri
         this.set(sumOver(sources.workers, (w) => w.inFlight));
       },
     }),
+    sloAttainment: new Gauge({
+      name: 'sagalane_lane_slo_attainment_ratio',
+      help: "Share (0..1) of the last minute's tasks of this type and lane whose enqueue-to-outcome time met its sloMs, over the express workers of this process (absent when none finished).",
+      labelNames: typeLane,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sloTotals(sources.workers).values())
+          if (r.total > 0) this.set({ type: r.type, lane: r.lane }, r.met / r.total);
+      },
+    }),
+    sloObjective: new Gauge({
+      name: 'sagalane_lane_slo_seconds',
+      help: 'Latency objective (sloMs) of this type and lane: enqueue to outcome, seconds.',
+      labelNames: typeLane,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sloTotals(sources.workers).values())
+          this.set({ type: r.type, lane: r.lane }, r.objectiveMs / 1000);
+      },
+    }),
   };
 
   const dependencyUp = new Gauge({
@@ -340,6 +376,23 @@ function sharedSnapshot(read: () => Promise<LaneStreamStats[]>, ttlMs: number) {
     { onError: (_err: unknown): void => undefined },
   );
   return get;
+}
+
+/** The workers' SLO readings summed per type and lane (workers of one process serving one type add up). */
+function sloTotals(workers: Iterable<WorkerLoadSource>): Map<string, SloReadingLike> {
+  const out = new Map<string, SloReadingLike>();
+  for (const w of workers)
+    for (const r of w.sloReadings ?? []) {
+      const key = `${r.type}\u0000${r.lane}`;
+      const o = out.get(key);
+      if (!o) out.set(key, { ...r });
+      else {
+        o.met += r.met;
+        o.total += r.total;
+        o.objectiveMs = Math.min(o.objectiveMs, r.objectiveMs);
+      }
+    }
+  return out;
 }
 
 function sumOver<T>(items: Iterable<T>, pick: (item: T) => number): number {

@@ -67,6 +67,30 @@ describe('autoscaler decision', () => {
     expect(d).toEqual({ to: 4, reason: 'steady' });
   });
 
+  it('scales up when a lane misses its latency objective, though every other signal is within target', () => {
+    // Young waiting work, young runs, p95 met: steady, unless the last minute's attainment is under 95 %.
+    const busy = { waiting: 6, running: 3, youngestRunningMs: 20, oldestWaitingMs: 30 };
+    expect(decideConcurrency(input({ p95Ms: 50, standard: { ...busy, attainment: 0.96 } })).to).toBe(4);
+    const d = decideConcurrency(input({ p95Ms: 50, standard: { ...busy, attainment: 0.9 } }));
+    expect(d).toEqual({ to: 6, reason: 'standard SLO attainment 90 % < 95 % with 6 waiting' });
+    const express = decideConcurrency(
+      input({ p95Ms: 50, express: { ...busy, running: 4, attainment: 0.5 }, standard: { running: 0 } }),
+    );
+    expect(express.reason).toMatch(/^express SLO attainment 50 % < 95 %/);
+  });
+
+  it('does not scale up on a missed objective with nothing waiting, with free slots, or past max', () => {
+    const missed = { running: 3, youngestRunningMs: 20, oldestWaitingMs: 30, attainment: 0.2 };
+    // Nothing waits: the misses are run time, which more slots do not shorten.
+    expect(decideConcurrency(input({ standard: { ...missed, waiting: 0 } })).to).toBe(4);
+    expect(decideConcurrency(input({ standard: { ...missed, running: 1, waiting: 5 } })).to).toBe(4);
+    expect(
+      decideConcurrency(
+        input({ current: 16, standard: { ...missed, running: 15, capacity: 15, waiting: 9 } }),
+      ).to,
+    ).toBe(16);
+  });
+
   it('scales down toward min when nothing waits and half the slots are idle', () => {
     expect(decideConcurrency(input({ current: 8 })).to).toBe(4);
     expect(decideConcurrency(input({ current: 4 })).to).toBe(2);

@@ -6,7 +6,7 @@
  * checked first (Host, Origin, bearer token: see request-guard.ts). Bound to 127.0.0.1 unless told otherwise.
  * Sessions are bounded: at most `maxSessions` open, and at most `maxSessionsPerToken` opened with one bearer token (an
  * initialize over either cap gets 503 and a JSON-RPC error); the sessions of one token share `maxSubscriptionsPerToken`
- * resource subscriptions; a session is used only with the token that opened it; and one without a request for
+ * resource subscriptions with its 2026-07-28 listen streams (stateless: no session to cap); a session is used only with the token that opened it; and one without a request for
  * `sessionIdleMs` is closed, even with a stream open (a client that only listens sends `ping` now and then). A request
  * whose client drops the connection before its answer is cancelled, so whatever it waited for stops.
  */

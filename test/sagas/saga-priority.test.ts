@@ -11,6 +11,9 @@ import { SagaClient } from '../../src/client/saga-client';
 import { SagaClientOptionsError } from '../../src/client/errors';
 import type { PipelineInput } from '../../src/workflows/research/pipeline-contract';
 
+/** Urgent sagas timed one after the other under the flood (their slowest is the p99 of so few). */
+const URGENT_SAGAS = 5;
+
 describe('saga priority in Temporal', () => {
   let ctx: TemporalTestContext;
   beforeAll(async () => {
@@ -59,7 +62,7 @@ describe('saga priority in Temporal', () => {
       );
   });
 
-  it('finishes an express saga started behind a bulk-saga backlog while most of the backlog still waits', async () => {
+  it('finishes express sagas started behind a bulk-saga backlog while most of the backlog still waits', async () => {
     const taskQueue = uniqueTaskQueue('saga-priority-flood');
     const { activities } = createTestPipelineActivities();
     // One workflow task and one activity at a time: a bulk flood backlogs both queues in Temporal's matching.
@@ -79,27 +82,47 @@ describe('saga priority in Temporal', () => {
     };
 
     await timeToFinish(); // warm-up: the worker's first workflow task loads the bundle
-    const unloaded = [await timeToFinish(), await timeToFinish(), await timeToFinish()].sort(
-      (a, b) => a - b,
-    )[1]!;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const unloadedRuns: number[] = [];
+    for (let i = 0; i < 5; i++) unloadedRuns.push(await timeToFinish());
+    const unloaded = median(unloadedRuns);
 
     const bulk = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
         sagas.startPipeline({ idea: `bulk idea ${i}`, symbol: 'DEMO', priority: 'standard' }),
       ),
     );
-    const loaded = await timeToFinish();
+    // Several urgent sagas, one after the other, while the flood runs: their p99 is the slowest of them.
+    const loadedRuns: number[] = [];
+    for (let i = 0; i < URGENT_SAGAS; i++) loadedRuns.push(await timeToFinish());
     const bulkStillRunning = await Promise.all(
       bulk.map(async ({ sagaId }) => (await ctx.client.workflow.getHandle(sagaId).describe()).status.name),
     );
-    // The flood was still there when the urgent saga finished, so it finished ahead of it, not after it.
+    // The flood was still there when the last urgent saga finished, so they finished ahead of it, not after it.
     expect(bulkStillRunning.filter((s) => s === 'RUNNING').length).toBeGreaterThan(bulk.length / 2);
-    // Issue #29 asks for 2x; here (dev server, worker, flood and client on 2 shared cores) it took 4-6x (140-200 ms
-    // unloaded, 0.7-1.1 s loaded); without the priority key the same saga took 17.7 s (96x), behind the whole flood.
-    // 10x pins that difference. The rest seems not to be matching's order: an urgent saga started 1.5 s into the flood,
-    // after the burst of 150 starts, took 2-3x (the burst probably queues in the history service's transfer queue,
-    // which knows no priorityKey; not verified), now and then 9x (the flood's CPU on 2 cores).
-    expect(loaded).toBeLessThanOrEqual(10 * unloaded);
+    const ratios = {
+      p50: median(loadedRuns) / unloaded,
+      p99: Math.max(...loadedRuns) / unloaded,
+      unloadedMs: unloadedRuns,
+      loadedMs: loadedRuns,
+    };
+    // Issue #29 asks for p99 <= 2x. Measured here (dev server, worker, flood and client on 2 shared cores, load
+    // average 7-8), two runs: unloaded median 183 / 273 ms, the 5 urgent sagas 600-1170 / 580-1030 ms, so p50 3.8x /
+    // 2.6x and p99 6.4x / 3.8x; without the priority key the same saga took 17.7 s (96x), behind the whole flood.
+    // Matching's order holds (no urgent task waits behind the backlog). The rest, from one urgent saga's history
+    // under the flood: its 9 tasks (5 workflow tasks, 4 activities; 3 local activities inside the first workflow
+    // task) waited 5-146 ms each for one of the worker's 2 slots, which bulk tasks hold when it arrives (the SDK has
+    // no priority-aware slots, and its pollers hold bulk tasks already fetched), ~450 ms in all; and each ran 2-3x
+    // slower than unloaded (workflow tasks 40-160 ms, activities 10-240 ms) with the flood's workflow tasks, the
+    // server and its database on the same 2 cores. So the 2x bound needs capacity the flood cannot take (urgent sagas
+    // on a task queue and worker slots of their own, the counterpart of the lane's express reserve) and a box whose
+    // CPU the flood does not saturate; both out of reach of this test. The bounds below pin the priority's effect
+    // with room for a loaded box (9x seen now and then with one urgent saga).
+    expect({ ...ratios, p50: ratios.p50 <= 10, p99: ratios.p99 <= 20 }).toEqual({
+      ...ratios,
+      p50: true,
+      p99: true,
+    });
     await Promise.all(bulk.map(({ sagaId }) => sagas.result(sagaId)));
   });
 });

@@ -53,13 +53,16 @@ export async function runSagaTracingBench(mode: BenchTracingMode, scale: number)
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const { activities } = createFastPipelineActivities();
   const rows: Row[] = [];
-  const figures: { on: boolean; p50: number; p95: number; perSecond: number }[] = [];
+  const figures: { variant: string; p50: number; p95: number; perSecond: number }[] = [];
   const data: unknown[] = [];
   try {
     for (const round of [1, 2]) {
-      for (const on of [false, true]) {
-        const label = `tracing ${on ? mode : 'off'}`;
+      for (const variant of ['off', 'spans', 'context'] as const) {
+        const on = variant !== 'off';
+        const label = on ? `tracing ${mode}, workflows: ${variant}` : 'tracing off';
         const tracing = on ? await startBenchTracing(mode) : undefined;
+        // The workflow side (SAGALANE_TRACE_WORKFLOWS), read when the saga worker starts.
+        process.env.SAGALANE_TRACE_WORKFLOWS = on ? variant : 'spans';
         let counts: TracingCounts = {};
         let latency: LoadResult | undefined;
         let throughput: LoadResult | undefined;
@@ -102,16 +105,16 @@ export async function runSagaTracingBench(mode: BenchTracingMode, scale: number)
         } finally {
           counts = (await tracing?.stop()) ?? {};
         }
-        data.push({ round, tracing: on ? mode : 'off', latency, throughput, counts });
+        data.push({ round, tracing: on ? mode : 'off', workflows: variant, latency, throughput, counts });
         figures.push({
-          on,
+          variant,
           p50: latency?.latency?.p50 ?? NaN,
           p95: latency?.latency?.p95 ?? NaN,
           perSecond: throughput?.tasksPerSecond ?? NaN,
         });
         rows.push({
           round: String(round),
-          tracing: on ? mode : 'off',
+          tracing: on ? `${mode}, workflows: ${variant}` : 'off',
           'c=1 p50 ms': latency?.latency ? fmtMs(latency.latency.p50) : '–',
           'c=1 p95 ms': latency?.latency ? fmtMs(latency.latency.p95) : '–',
           'c=50 sagas/s': throughput ? fmtRate(throughput.tasksPerSecond) : '–',
@@ -126,20 +129,20 @@ export async function runSagaTracingBench(mode: BenchTracingMode, scale: number)
       }
     }
   } finally {
+    delete process.env.SAGALANE_TRACE_WORKFLOWS;
     await nativeConnection.close();
     await server.stop();
   }
-  const mean = (on: boolean, key: 'p50' | 'p95' | 'perSecond') => {
-    const values = figures.filter((f) => f.on === on).map((f) => f[key]);
+  const mean = (variant: string, key: 'p50' | 'p95' | 'perSecond') => {
+    const values = figures.filter((f) => f.variant === variant).map((f) => f[key]);
     return values.reduce((a, b) => a + b, 0) / values.length;
   };
-  const summary: Row[] = [
-    {
-      'c=1 p50, on − off (mean of the rounds)': `${(mean(true, 'p50') - mean(false, 'p50')).toFixed(2)} ms`,
-      'c=1 p95, on − off': `${(mean(true, 'p95') - mean(false, 'p95')).toFixed(2)} ms`,
-      'c=50 throughput, on ÷ off': `${((100 * mean(true, 'perSecond')) / mean(false, 'perSecond')).toFixed(1)} %`,
-    },
-  ];
+  const summary: Row[] = (['spans', 'context'] as const).map((variant) => ({
+    'workflow side': variant,
+    'c=1 p50, on − off (mean of the rounds)': `${(mean(variant, 'p50') - mean('off', 'p50')).toFixed(2)} ms`,
+    'c=1 p95, on − off': `${(mean(variant, 'p95') - mean('off', 'p95')).toFixed(2)} ms`,
+    'c=50 throughput, on ÷ off': `${((100 * mean(variant, 'perSecond')) / mean('off', 'perSecond')).toFixed(1)} %`,
+  }));
   process.stdout.write(`\n${consoleTable(rows)}\n\n${consoleTable(summary)}\n`);
   if (scale < 1) {
     status('smoke run (--scale < 1): nothing written');

@@ -24,6 +24,22 @@ import { tracingEnabled, workflowSpanExport } from '../observability/tracing';
 /** The workflow interceptor module Temporal's bundler adds to the bundle: it makes the workflow's spans. */
 export const OTEL_WORKFLOW_INTERCEPTOR_MODULE =
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+/** Ours, listed after it: carries the start's trace on to what the workflow schedules (src/workflows/trace-context.ts). */
+export const TRACE_CONTEXT_WORKFLOW_MODULE = require.resolve('../workflows/trace-context');
+
+/**
+ * What the workflow side of a trace holds (`SAGALANE_TRACE_WORKFLOWS`): `spans` (the default), Temporal's interceptor,
+ * a `RunWorkflow` span per run and a `StartActivity` span per step; `context`, no workflow spans, only the trace
+ * carried on to the activities (cheaper: the OpenTelemetry SDK stays out of the bundle; docs/OBSERVABILITY.md).
+ */
+export type WorkflowTracing = 'spans' | 'context';
+
+export function workflowTracingMode(env: NodeJS.ProcessEnv = process.env): WorkflowTracing {
+  const value = (env.SAGALANE_TRACE_WORKFLOWS ?? '').trim() || 'spans';
+  if (value !== 'spans' && value !== 'context')
+    throw new Error(`SAGALANE_TRACE_WORKFLOWS must be spans or context (got ${JSON.stringify(value)})`);
+  return value;
+}
 
 /** Span attribute names of the saga model (docs/OBSERVABILITY.md "Tracing"). */
 export const SAGA_ATTR = {
@@ -66,15 +82,18 @@ export interface SagaWorkerTracing {
   /** Outermost first: Temporal's span, then ours naming the saga and step on it. */
   activityInterceptors: ActivityInterceptorsFactory[];
   workflowModules: string[];
-  /** The sink the workflow's spans leave the sandbox by. */
-  sinks: InjectedSinks<OpenTelemetrySinks>;
+  /** The sink the workflow's spans leave the sandbox by (none without workflow spans). */
+  sinks?: InjectedSinks<OpenTelemetrySinks>;
 }
 
 /**
  * What a saga worker adds while tracing is on; undefined while it is off. `stepActivities` (the catalog's) say which
  * activity is which step and which is a compensation.
  */
-export function sagaWorkerTracing(stepActivities: readonly CatalogActivity[]): SagaWorkerTracing | undefined {
+export function sagaWorkerTracing(
+  stepActivities: readonly CatalogActivity[],
+  mode: WorkflowTracing = workflowTracingMode(),
+): SagaWorkerTracing | undefined {
   const exportTo = workflowSpanExport();
   if (!exportTo) return undefined;
   const byActivity = new Map(stepActivities.map((a) => [a.activityType, a]));
@@ -103,8 +122,13 @@ export function sagaWorkerTracing(stepActivities: readonly CatalogActivity[]): S
   });
   return {
     activityInterceptors: [otelActivity, sagaAttributes],
-    workflowModules: [OTEL_WORKFLOW_INTERCEPTOR_MODULE],
-    sinks: { exporter: makeWorkflowExporter(exportTo.processor, exportTo.resource) },
+    workflowModules:
+      mode === 'spans'
+        ? [OTEL_WORKFLOW_INTERCEPTOR_MODULE, TRACE_CONTEXT_WORKFLOW_MODULE]
+        : [TRACE_CONTEXT_WORKFLOW_MODULE],
+    ...(mode === 'spans'
+      ? { sinks: { exporter: makeWorkflowExporter(exportTo.processor, exportTo.resource) } }
+      : {}),
   };
 }
 

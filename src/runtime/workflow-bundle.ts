@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { STEP_ATTEMPT_WORKFLOW_MODULE } from './step-attempt-interceptor';
-import { OTEL_WORKFLOW_INTERCEPTOR_MODULE } from './temporal-tracing';
+import { OTEL_WORKFLOW_INTERCEPTOR_MODULE, TRACE_CONTEXT_WORKFLOW_MODULE } from './temporal-tracing';
 
 /**
  * What a bundle must contain: sagalane's workflows, Temporal's tracing interceptor (its spans are exported when the
@@ -20,7 +20,11 @@ import { OTEL_WORKFLOW_INTERCEPTOR_MODULE } from './temporal-tracing';
 export function sagaBundleOptions(): { workflowsPath: string; workflowInterceptorModules: string[] } {
   return {
     workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTOR_MODULE, STEP_ATTEMPT_WORKFLOW_MODULE],
+    workflowInterceptorModules: [
+      OTEL_WORKFLOW_INTERCEPTOR_MODULE,
+      TRACE_CONTEXT_WORKFLOW_MODULE,
+      STEP_ATTEMPT_WORKFLOW_MODULE,
+    ],
   };
 }
 

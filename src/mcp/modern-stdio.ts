@@ -100,7 +100,12 @@ export async function serveModernOverStdio(
       let text = chunk.toString('utf8');
       let flush: Listener | undefined;
       eachMessage(text, (m, line) => {
-        if (m.method === undefined && m.id !== undefined) inFlight.delete(m.id);
+        if (m.method === undefined && m.id !== undefined) {
+          inFlight.delete(m.id);
+          // An answer to a listen request ends its stream (refused, or closed by the server): stop following.
+          listeners.get(m.id)?.stop.abort();
+          listeners.delete(m.id);
+        }
         const listener = acknowledgedListener(m);
         if (!listener) return;
         // The SDK's acknowledgement knows no taskIds: name the ones this stream gets.

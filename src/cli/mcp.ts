@@ -51,6 +51,8 @@ async function serveStdio(config: Config, readOnly: boolean): Promise<void> {
       addresses: { temporalAddress: clientTemporalAddress(config), redisUrl: config.redisUrl },
       maxSubscriptions: config.mcp.maxSubscriptions,
       taskResultWaitMs: config.mcp.taskResultWaitMs,
+      // SAGALANE_MCP_REQUEST_STATE_KEY: an approval round started through another MCP process is answered here.
+      requestStateKey: config.mcp.requestStateKey,
     });
     await serveMcpOverStdio(server, { until: untilSignalled() });
   } finally {

@@ -18,6 +18,7 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   context,
   trace,
   type Attributes,
@@ -124,6 +125,12 @@ export function startTaskTrace(
     traceparent: fields[TRACE_FIELDS.traceparent],
     tracestate: fields[TRACE_FIELDS.tracestate],
   });
+  // An unsampled trace (the submitter's sampler said no: the flag travels in `tp`) makes no spans here: they would be
+  // non-recording anyway, and making them is most of what tracing costs a task. The handler still runs in the
+  // trace's context, so what it starts stays unsampled too instead of starting sampled traces of its own.
+  const remote = trace.getSpanContext(parent);
+  if (remote && (remote.traceFlags & TraceFlags.SAMPLED) === 0)
+    return new TaskTrace(trace.wrapSpanContext(remote), parent);
   const { type, partition } = splitPartitionTag(stream.type.name);
   const attributes: Attributes = {
     'lane.task.type': type,

@@ -318,6 +318,30 @@ describe('lane tracing', () => {
       }
     });
 
+    it("an unsampled trace (the submitter's sampler said no) makes no lane spans, and the handler's stay unsampled", async () => {
+      const stream = keys.stream('traced', 'express');
+      const before = exporter.getFinishedSpans().length;
+      const traceId = randomUUID().replace(/-/g, '');
+      const taskId = `traced:${randomUUID()}`;
+      // Flags 00: the submitter's trace is not sampled.
+      const tp = `00-${traceId}-${'1'.repeat(16)}-00`;
+      await redis.xadd(stream, '*', 'id', taskId, 'payload', '{}', 'm', `1 3 10000 ${Date.now()}`, 'tp', tp);
+      expect((await client.result(taskId, { waitMs: 10_000 })).status).toBe('succeeded');
+      // A sampled task after it, on the same worker: once its spans are in, the unsampled one's would be too.
+      const sampled = await submitUnder({ type: 'traced', payload: {} });
+      await waitForRuns(sampled.parent.traceId, 1, 'the sampled task');
+      expect(ofTask(taskId, 'run')).toEqual([]);
+      expect(ofTask(taskId, 'wait')).toEqual([]);
+      // The handler's own span joined the unsampled trace (not recorded), rather than starting a sampled one.
+      expect(spansOf(traceId)).toEqual([]);
+      const phases = exporter
+        .getFinishedSpans()
+        .slice(before)
+        .filter((s) => s.name === 'handler.phase');
+      expect(phases).toHaveLength(1);
+      expect(phases.every((s) => s.spanContext().traceId === sampled.parent.traceId)).toBe(true);
+    });
+
     it('traces a pooled (thread) handler: the run span covers the pooled run', async () => {
       const { taskId, parent } = await submitUnder({ type: 'hash', payload: { data: 'abc', rounds: 10 } });
       expect((await client.result(taskId, { waitMs: 20_000 })).status).toBe('succeeded');

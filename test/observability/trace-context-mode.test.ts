@@ -5,86 +5,30 @@
  * the workflow run's own, not shared between workflows in the sandbox).
  */
 import { context, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { SagaClient } from '../../src/client/saga-client';
-import { loadConfig, type Config } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { createMetrics } from '../../src/observability/metrics';
-import { createSagaMetricsSinks } from '../../src/observability/saga-metrics-sinks';
-import { flushTracing, inSpan, shutdownTracing, startTracing } from '../../src/observability/tracing';
-import { startExpressWorker, type RunningExpressWorker } from '../../src/runtime/express-worker';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
-import { tracedTemporalClient } from '../../src/runtime/temporal-tracing';
-import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
-import {
-  temporalAddress,
-  temporalTestContext,
-  uniqueTaskQueue,
-  type TemporalTestContext,
-} from '../helpers/temporal';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { flushTracing, inSpan } from '../../src/observability/tracing';
+import { startTracedStack, type TracedStack } from './traced-stack';
 
 const exporter = new InMemorySpanExporter();
 
 describe('workflow tracing mode "context"', () => {
-  let ctx: TemporalTestContext;
-  let config: Config;
-  let sagaWorker: SagaWorkerHandle;
-  let expressWorker: RunningExpressWorker;
-  let sagas: SagaClient;
-  const metrics = () => metricsHolder.m!;
-  const metricsHolder: { m?: ReturnType<typeof createMetrics> } = {};
-  const redis = redisClient();
-
+  let stack: TracedStack;
   beforeAll(async () => {
-    expect(startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] })).toBe(true);
-    ctx = await temporalTestContext();
-    config = loadConfig({
-      ...process.env,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      SAGALANE_TASK_QUEUE: uniqueTaskQueue('trace-context'),
-      SAGALANE_KEY_PREFIX: uniquePrefix('trace-context'),
-      REDIS_URL: redisUrl(),
-    });
-    const silent = createLogger('silent');
-    metricsHolder.m = createMetrics({ defaultMetrics: false });
-    const before = process.env.SAGALANE_TRACE_WORKFLOWS;
-    process.env.SAGALANE_TRACE_WORKFLOWS = 'context';
-    try {
-      sagaWorker = await startSagaWorker({
-        config,
-        logger: silent,
-        sinks: createSagaMetricsSinks(metrics()),
-      });
-    } finally {
-      if (before === undefined) delete process.env.SAGALANE_TRACE_WORKFLOWS;
-      else process.env.SAGALANE_TRACE_WORKFLOWS = before;
-    }
-    expressWorker = await startExpressWorker({ config, logger: silent });
-    sagas = new SagaClient(tracedTemporalClient({ connection: ctx.connection }), {
-      taskQueue: config.temporal.taskQueue,
-    });
+    stack = await startTracedStack('trace-context', exporter, 'context');
   }, 120_000);
-
-  afterAll(async () => {
-    await expressWorker?.stop();
-    await sagaWorker?.stop();
-    await ctx?.closeAll();
-    await deleteKeys(redis, config.keyPrefix);
-    redis.disconnect();
-    await shutdownTracing();
-  });
+  afterAll(() => stack?.stop());
 
   it('two sagas at once: every step and its lane task in its own caller trace, no workflow spans', async () => {
     const callers = await Promise.all(
       ['trend following with moving averages', 'mean reversion after gaps'].map((idea) =>
         inSpan('caller', {}, async () => {
           const traceId = trace.getSpan(context.active())!.spanContext().traceId;
-          const { sagaId } = await sagas.startPipeline({ idea, symbol: 'DEMO' });
+          const { sagaId } = await stack.sagas.startPipeline({ idea, symbol: 'DEMO' });
           return { traceId, sagaId };
         }),
       ),
     );
-    await Promise.all(callers.map((c) => sagas.result(c.sagaId)));
+    await Promise.all(callers.map((c) => stack.sagas.result(c.sagaId)));
     await flushTracing();
     const spans = exporter.getFinishedSpans();
     expect(spans.some((s) => s.name.startsWith('RunWorkflow:') || s.name.startsWith('StartActivity:'))).toBe(
@@ -108,9 +52,9 @@ describe('workflow tracing mode "context"', () => {
     }
     // Step-duration exemplars name a saga's trace here too (read from the start's header). A bucket keeps only its
     // latest exemplar, so with two sagas in the same buckets each trace id shown is one of theirs, not both.
-    const shown = [...(await metrics().registry.metrics()).matchAll(/# \{trace_id="([0-9a-f]{32})"\}/g)].map(
-      (m) => m[1],
-    );
+    const shown = [
+      ...(await stack.metrics.registry.metrics()).matchAll(/# \{trace_id="([0-9a-f]{32})"\}/g),
+    ].map((m) => m[1]);
     expect(shown.length).toBeGreaterThan(0);
     for (const id of shown) expect(callers.map((c) => c.traceId)).toContain(id);
   }, 90_000);

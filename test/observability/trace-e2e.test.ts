@@ -8,27 +8,12 @@
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Client } from '@temporalio/client';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { DEFAULT_TASK_SCHEMAS } from '../../src/client/front-door';
-import { SagaClient } from '../../src/client/saga-client';
-import { loadConfig, type Config } from '../../src/config';
 import { ExpressClient } from '../../src/lane/express-client';
-import { createLogger } from '../../src/logger';
 import { createMcpServer } from '../../src/mcp/server';
-import { createMetrics } from '../../src/observability/metrics';
-import { createSagaMetricsSinks } from '../../src/observability/saga-metrics-sinks';
-import { flushTracing, shutdownTracing, startTracing } from '../../src/observability/tracing';
-import { startExpressWorker, type RunningExpressWorker } from '../../src/runtime/express-worker';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
-import { tracingClientInterceptors } from '../../src/runtime/temporal-tracing';
-import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
-import {
-  temporalAddress,
-  temporalTestContext,
-  uniqueTaskQueue,
-  type TemporalTestContext,
-} from '../helpers/temporal';
+import { flushTracing } from '../../src/observability/tracing';
+import { startTracedStack, type TracedStack } from './traced-stack';
 
 const exporter = new InMemorySpanExporter();
 
@@ -75,55 +60,30 @@ async function traceOf(traceId: string): Promise<Trace> {
 }
 
 describe('one trace from the MCP call to the agent', () => {
-  let ctx: TemporalTestContext;
-  let config: Config;
-  let sagaWorker: SagaWorkerHandle;
-  let expressWorker: RunningExpressWorker;
+  let stack: TracedStack;
   let express: ExpressClient;
   let mcp: McpClient;
-  const redis = redisClient();
-  let metrics: ReturnType<typeof createMetrics>;
 
   beforeAll(async () => {
-    expect(startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] })).toBe(true);
-    ctx = await temporalTestContext();
-    config = loadConfig({
-      ...process.env,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      SAGALANE_TASK_QUEUE: uniqueTaskQueue('trace-e2e'),
-      SAGALANE_KEY_PREFIX: uniquePrefix('trace-e2e'),
-      REDIS_URL: redisUrl(),
-    });
-    const silent = createLogger('silent');
     // Bundled at start (no prebuilt bundle): with tracing on, the bundle gets Temporal's tracing interceptor.
-    // Created after tracing started: exemplars on by default.
-    metrics = createMetrics({ defaultMetrics: false });
-    sagaWorker = await startSagaWorker({ config, logger: silent, sinks: createSagaMetricsSinks(metrics) });
-    expressWorker = await startExpressWorker({ config, logger: silent });
+    stack = await startTracedStack('trace-e2e', exporter);
     express = new ExpressClient({
       types: DEFAULT_TASK_SCHEMAS,
-      redisUrl: config.redisUrl,
-      keyPrefix: config.keyPrefix,
+      redisUrl: stack.config.redisUrl,
+      keyPrefix: stack.config.keyPrefix,
     });
-    const client = new Client({
-      connection: ctx.connection,
-      interceptors: { workflow: tracingClientInterceptors() },
-    });
-    const sagas = new SagaClient(client, { taskQueue: config.temporal.taskQueue });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     mcp = new McpClient({ name: 'trace-test', version: '1.0.0' });
-    await Promise.all([createMcpServer({ sagas, express }).connect(serverSide), mcp.connect(clientSide)]);
+    await Promise.all([
+      createMcpServer({ sagas: stack.sagas, express }).connect(serverSide),
+      mcp.connect(clientSide),
+    ]);
   }, 120_000);
 
   afterAll(async () => {
     await mcp?.close();
     await express?.close();
-    await expressWorker?.stop();
-    await sagaWorker?.stop();
-    await ctx?.closeAll();
-    await deleteKeys(redis, config.keyPrefix);
-    redis.disconnect();
-    await shutdownTracing();
+    await stack?.stop();
   });
 
   async function startThroughMcp(args: Record<string, unknown>, traceparent: string): Promise<string> {
@@ -143,8 +103,7 @@ describe('one trace from the MCP call to the agent', () => {
       { idea: 'trend following with moving averages', symbol: 'DEMO' },
       caller.traceparent,
     );
-    const sagas = new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue });
-    await sagas.result(sagaId);
+    await stack.sagas.result(sagaId);
     const trace = await traceOf(caller.traceId);
 
     const call = trace.one('tools/call start_pipeline');
@@ -189,14 +148,14 @@ describe('one trace from the MCP call to the agent', () => {
       expect(stepSpan.attributes).toMatchObject({ 'saga.id': sagaId, 'saga.step': step });
     }
     // The step-duration histogram names the saga's trace in an exemplar (OpenMetrics exposition).
-    expect(metrics.saga.exemplars).toBe(true);
-    const exposition = await metrics.registry.metrics();
+    expect(stack.metrics.saga.exemplars).toBe(true);
+    const exposition = await stack.metrics.registry.metrics();
     expect(exposition).toMatch(
       new RegExp(
         `sagalane_saga_step_duration_seconds_bucket\\{[^}]*step="backtest"[^}]*\\} \\d+ # \\{trace_id="${caller.traceId}"\\}`,
       ),
     );
-    expect(metrics.registry.contentType).toContain('application/openmetrics-text');
+    expect(stack.metrics.registry.contentType).toContain('application/openmetrics-text');
     // Payloads never go into spans: no attribute holds the idea.
     for (const span of trace.spans)
       for (const value of Object.values(span.attributes))
@@ -226,7 +185,7 @@ describe('one trace from the MCP call to the agent', () => {
 
   it('a malformed _meta.traceparent is ignored: the call succeeds and starts a trace of its own', async () => {
     const sagaId = await startThroughMcp({ idea: 'breakout on volume', symbol: 'DEMO' }, '00-not-a-trace-01');
-    await new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue }).result(sagaId);
+    await stack.sagas.result(sagaId);
     await flushTracing();
     const call = exporter
       .getFinishedSpans()
@@ -248,8 +207,7 @@ describe('one trace from the MCP call to the agent', () => {
       },
       caller.traceparent,
     );
-    const sagas = new SagaClient(ctx.client, { taskQueue: config.temporal.taskQueue });
-    await expect(sagas.result(sagaId)).rejects.toThrow();
+    await expect(stack.sagas.result(sagaId)).rejects.toThrow();
     const trace = await traceOf(caller.traceId);
     const run = trace.one('RunWorkflow:researchPipeline');
 

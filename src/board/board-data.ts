@@ -1,7 +1,9 @@
 /**
  * What the lane board shows, read from the lane's own sources: per type and lane the stream statistics and the
- * oldest waiting entry (Redis), the consumers of the group (XINFO CONSUMERS), a task's record and payload, and this
- * process's worker figures (its metrics registry: throughput, p95, failures, the autoscaler's concurrency). Nothing
+ * oldest waiting entry (Redis), the consumers of the group (XINFO CONSUMERS), a task's record and payload, the
+ * fleet's last minute of done, failed and latency histograms (each worker's published window, task-window.ts), and
+ * this process's worker figures (its metrics registry: the fallback where no worker publishes a window, and the
+ * autoscaler's concurrency). Nothing
  * here writes: replays and purges are the ExpressClient's own `retryDead` / `purgeDead` (board-server.ts).
  */
 import type { ExpressClient, LaneStats, TaskInfo } from '../lane/express-client';
@@ -9,6 +11,7 @@ import { entryTime } from '../lane/entries';
 import { LANES, type Lane } from '../lane/keys';
 import { partitionTags } from '../lane/partitions';
 import type { RedisClient } from '../lane/redis-connections';
+import { p95OfCounts, readWindows, type MergedWindow } from '../lane/task-window';
 import type { SagalaneMetrics } from '../observability';
 import { ClusterWindow, type ClusterFigures } from './cluster-window';
 import { ProcessWindow, type WindowFigures } from './process-window';
@@ -24,6 +27,14 @@ export interface OverviewRow extends LaneStats, WindowFigures {
   /** Tasks started per minute by every worker of the group (Redis: entries read), over `clusterWindowS`. */
   startedPerMin?: number;
   clusterWindowS?: number;
+  /**
+   * Where done/min, failures and the p95s come from: `cluster`, the windows every worker publishes (summed; the p95
+   * is the upper bound of the merged histogram's bucket holding it); `process`, this process's metrics, where no
+   * worker of the type published a window (workers of an older version); absent when there is neither.
+   */
+  figuresScope?: 'cluster' | 'process';
+  /** Workers whose window was summed (with `figuresScope: 'cluster'`). */
+  publishers?: number;
 }
 
 export interface ConsumerRow {
@@ -109,10 +120,16 @@ export class BoardData {
   /** One row per type and lane, express before standard. */
   async overview(): Promise<OverviewRow[]> {
     await this.connected();
-    const [stats, waiting, figures] = await Promise.all([
+    const [stats, waiting, figures, windows] = await Promise.all([
       this.o.express.stats(this.typeNames()),
       Promise.all(this.streams().map(async (s) => ({ ...s, ...(await this.groupReadOf(s.key)) }))),
       this.window ? this.window.figures() : Promise.resolve(new Map<string, WindowFigures>()),
+      // One HGETALL per type: the fleet's windows, published by each worker every few seconds.
+      Promise.all(
+        this.typeNames().map(
+          async (t) => [t, await readWindows(this.o.redis, this.o.express.keys.taskWindow(t))] as const,
+        ),
+      ).then((list) => new Map(list)),
     ]);
     const now = Date.now();
     // Per stream (a partition's count may be known to Redis before another's), summed per type and lane below.
@@ -137,7 +154,7 @@ export class BoardData {
       return {
         ...row,
         oldestWaitingMs: oldest.length ? Math.max(0, now - Math.min(...oldest)) : 0,
-        ...(figures.get(`${row.type}\u0000${row.lane}`) ?? {}),
+        ...figuresOf(windows.get(row.type), row.lane, figures.get(`${row.type}\u0000${row.lane}`)),
         ...clusterOf(started.get(`${row.type}\u0000${row.lane}`)),
       };
     });
@@ -280,6 +297,28 @@ export class BoardData {
       idleMs: Number(f.idle ?? 0),
     }));
   }
+}
+
+/** The fleet's figures where a worker published a window, else this process's own (labelled), else none. */
+function figuresOf(
+  merged: MergedWindow | undefined,
+  lane: Lane,
+  local: WindowFigures | undefined,
+): Pick<OverviewRow, keyof WindowFigures | 'figuresScope' | 'publishers'> {
+  if (merged && merged.workers > 0) {
+    const w = merged.lanes[lane];
+    return {
+      figuresScope: 'cluster',
+      publishers: merged.workers,
+      // The windows are a minute long, so the minute's count is the rate per minute.
+      throughputPerMin: w.done,
+      failures: w.failed,
+      p95WaitMs: p95OfCounts(w.wait),
+      p95RunMs: p95OfCounts(w.run),
+      windowS: 60,
+    };
+  }
+  return local ? { ...local, figuresScope: 'process' } : {};
 }
 
 function clusterOf(f: ClusterFigures | undefined): Pick<OverviewRow, 'startedPerMin' | 'clusterWindowS'> {

@@ -90,10 +90,10 @@ const LANE_COLUMNS = [
   'Running',
   '<abbr title="Oldest waiting task">Oldest</abbr>',
   '<abbr title="Tasks started per minute by all workers (Redis: the group\'s entries read), last minute">Started/min</abbr>',
-  '<abbr title="Tasks done per minute by this process\'s workers">Done/min (here)</abbr>',
-  '<abbr title="p95 of queue wait, this process\'s workers">p95 wait (here)</abbr>',
-  '<abbr title="p95 of run time, this process\'s workers">p95 run (here)</abbr>',
-  '<abbr title="Failed runs in the last minute (this process)">Failed</abbr>',
+  '<abbr title="Tasks done in the last minute by all workers (each publishes its minute every few seconds)">Done/min</abbr>',
+  '<abbr title="p95 of queue wait over the last minute, all workers: the upper bound of the histogram bucket holding it (nearest bucket bound at or above)">p95 wait</abbr>',
+  '<abbr title="p95 of run time over the last minute, all workers: the upper bound of the histogram bucket holding it (nearest bucket bound at or above)">p95 run</abbr>',
+  '<abbr title="Failed runs (retried or dead-lettered) in the last minute, all workers">Failed</abbr>',
   'Retrying',
   '<abbr title="Dead letters">Dead</abbr>',
   'Consumers',
@@ -107,8 +107,8 @@ export function lanesSection(rows: OverviewRow[], proc: ProcessRow): string {
       .map(
         (r) => `<tr data-type="${esc(r.type)}">
 <th scope="row">${esc(r.type)}</th><td class="n" data-col="backlog">${r.lag}</td><td class="n" data-col="running">${r.pending}</td>
-<td class="n" data-col="oldest">${ms(r.oldestWaitingMs)}</td><td class="n" data-col="started">${r.startedPerMin ?? '–'}</td><td class="n" data-col="done">${r.throughputPerMin ?? '–'}</td><td class="n">${ms(r.p95WaitMs)}</td>
-<td class="n">${ms(r.p95RunMs)}</td><td class="n">${r.failures ?? '–'}</td><td class="n">${r.delayed}</td>
+<td class="n" data-col="oldest">${ms(r.oldestWaitingMs)}</td><td class="n" data-col="started">${r.startedPerMin ?? '–'}</td><td class="n" data-col="done">${here(r, r.throughputPerMin ?? '–')}</td><td class="n" data-col="p95-wait">${here(r, ms(r.p95WaitMs))}</td>
+<td class="n" data-col="p95-run">${here(r, ms(r.p95RunMs))}</td><td class="n" data-col="failed">${here(r, r.failures ?? '–')}</td><td class="n">${r.delayed}</td>
 <td class="n" data-col="dead"><a href="/board?type=${encodeURIComponent(r.type)}#dead">${r.deadLetters}</a></td><td class="n">${r.consumers}</td></tr>`,
       )
       .join('\n');
@@ -122,8 +122,15 @@ export function lanesSection(rows: OverviewRow[], proc: ProcessRow): string {
     proc.concurrency === undefined
       ? 'No express worker in this process.'
       : `This process: autoscaler target ${proc.concurrency} slots, ${proc.inFlight} in use, ${proc.concurrency - (proc.inFlight ?? 0)} free.`;
-  return `<p class="note">Backlog, running, oldest waiting, started / min, retrying, dead letters and consumers are the whole lane, all workers (Redis; started / min counts the consumer group's first deliveries over the last minute the board watched). Done / min, p95 and failures are this process's workers over the last minute: finish times and durations are kept in each process's metrics, not in Redis (scrape every process's /metrics, or Prometheus, for the cluster's p95). ${esc(target)}</p>
+  return `<p class="note">Backlog, running, oldest waiting, started / min, retrying, dead letters and consumers are the whole lane, all workers (Redis; started / min counts the consumer group's first deliveries over the last minute the board watched). Done / min, p95 and failures are all workers over the last minute too: each worker publishes its minute (counts and latency histograms) every few seconds and the board sums them; a p95 is the upper bound of the summed histogram's bucket that holds it. A figure marked "(here)" is this process's workers only: no worker of that type published its minute (an older version). ${esc(target)}</p>
 <div class="side-by-side">${tables}</div>`;
+}
+
+/** A figure of this process only (no worker of the type publishes its window), labelled so it is not read as the fleet's. */
+function here(r: OverviewRow, text: string | number): string {
+  return r.figuresScope === 'process'
+    ? `${text} <abbr title="This process's workers only: no worker of this type published its last minute">(here)</abbr>`
+    : String(text);
 }
 
 function consumerState(c: ConsumerRow): string {

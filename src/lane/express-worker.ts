@@ -25,6 +25,7 @@ import { openLaneConnection, type RedisClient } from './redis-connections';
 import { StreamReader } from './stream-reader';
 import { TaskExecutor } from './task-execution';
 import { publishSlo, SloTracker, type SloReading } from './slo';
+import { publishWindows, TaskWindow } from './task-window';
 import { TaskRuns } from './task-runs';
 import type { ExpressWorkerEvents } from './worker-events';
 import {
@@ -56,6 +57,8 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
   private autoscaler?: AutoscaleLoop;
   private readonly latencies = new LatencyWindow();
   private readonly slo: SloTracker;
+  /** Done, failed and latency histograms of the last minute, for the board's cluster-wide figures (task-window.ts). */
+  private readonly window = new TaskWindow();
 
   constructor(options: ExpressWorkerOptions) {
     super();
@@ -164,6 +167,7 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
         events: this,
         latencies: this.latencies,
         slo: this.slo.active ? this.slo : undefined,
+        window: this.window,
         log: this.log,
         promoteLater: (stream, delayMs) => this.promoteLater(stream, delayMs),
       },
@@ -178,20 +182,34 @@ export class ExpressWorker extends EventEmitter<ExpressWorkerEvents> {
     this.every(o.recordCheckIntervalMs, async () => {
       if (!this.stopping) await this.janitor.checkRecords();
     });
-    if (this.slo.active) {
-      // For `lane stats` in other processes: one HSET per type every few seconds, never a write per task.
-      let published = 0;
-      this.every(o.sloPublishIntervalMs, () =>
-        publishSlo(
+    // For `lane stats` and the board in other processes: per type one HSET of SLO attainment (types with an
+    // objective) and one of the task window, every few seconds in one tick, never a write per task.
+    let published = 0;
+    const typeNames = o.types.map((t) => t.name);
+    this.every(o.sloPublishIntervalMs, async () => {
+      const prune = published++ % 100 === 0;
+      await Promise.all([
+        this.slo.active
+          ? publishSlo(
+              this.cmd,
+              (t) => this.keys.sloAttainment(t),
+              o.consumerName,
+              this.slo.readings(),
+              o.sloPublishIntervalMs,
+              prune,
+            )
+          : undefined,
+        publishWindows(
           this.cmd,
-          (t) => this.keys.sloAttainment(t),
+          (t) => this.keys.taskWindow(t),
           o.consumerName,
-          this.slo.readings(),
+          typeNames,
+          this.window.readings(),
           o.sloPublishIntervalMs,
-          published++ % 100 === 0,
+          prune,
         ),
-      );
-    }
+      ]);
+    });
     if (o.autoscaleIntervalMs > 0) {
       this.autoscaler = new AutoscaleLoop(
         {

@@ -68,6 +68,10 @@ export class LaneKeys {
   sloAttainment(type: string): string {
     return `${this.base(type)}:slo`;
   }
+  /** Hash: consumer name → that worker's done, failed and latency histograms of the type over its last minute (task-window.ts). */
+  taskWindow(type: string): string {
+    return `${this.base(type)}:window`;
+  }
   /** Hash: consumer name → when (ms) the janitor last reclaimed entries it held (a dead consumer's; the board shows it). */
   reclaimedConsumers(): string {
     return `${this.prefix}:lane:reclaimed-consumers`;

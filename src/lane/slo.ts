@@ -159,6 +159,23 @@ export async function publishSlo(
     p.lanes[r.lane] = { objectiveMs: r.objectiveMs, met: r.met, total: r.total };
     byType.set(r.type, p);
   }
+  await publishPerType(redis, keyOf, consumer, byType, prune, now);
+}
+
+/**
+ * The publication pattern of a worker's per-type figures (SLO attainment here, the board's task window in
+ * task-window.ts): per type one HSET of `{ at, everyMs, … }` under the consumer's name and a PEXPIRE, all in one
+ * pipeline; with `prune`, fields older than 10 min (departed consumers) are dropped, so a hash stays as small as the
+ * fleet, and a key nobody writes expires.
+ */
+export async function publishPerType(
+  redis: RedisClient,
+  keyOf: (type: string) => string,
+  consumer: string,
+  byType: ReadonlyMap<string, { at: number; everyMs: number }>,
+  prune = false,
+  now = Date.now(),
+): Promise<void> {
   if (byType.size === 0) return;
   const pipe = redis.pipeline();
   for (const [type, p] of byType) {
@@ -176,9 +193,12 @@ export async function publishSlo(
   }
 }
 
-function parseRecord(json: string): PublishedSlo | undefined {
+/** A published record of either kind, or undefined when the field is not one (garbage, or a foreign writer). */
+export function parseRecord<T extends { at: number; everyMs: number } = PublishedSlo>(
+  json: string,
+): T | undefined {
   try {
-    const p = JSON.parse(json) as PublishedSlo;
+    const p = JSON.parse(json) as T;
     return typeof p?.at === 'number' && typeof p.everyMs === 'number' ? p : undefined;
   } catch {
     return undefined;
@@ -197,7 +217,7 @@ export async function readPublishedSlo(
   const fields = await redis.hgetall(key);
   const out: Partial<Record<Lane, { objectiveMs: number; met: number; total: number }>> = {};
   for (const json of Object.values(fields)) {
-    const p = parseRecord(json);
+    const p = parseRecord<PublishedSlo>(json);
     if (!p || now - p.at > 3 * p.everyMs) continue;
     for (const lane of LANES) {
       const l = p.lanes[lane];

@@ -25,6 +25,7 @@ import { streamTagOfTaskId, type Lane, type LaneKeys } from './keys';
 import { startTaskTrace, type TaskTrace } from './lane-tracing';
 import type { Completion, OutcomeWriter, StartMark } from './outcome-writer';
 import type { SloTracker } from './slo';
+import type { TaskWindow } from './task-window';
 import type { StreamReader } from './stream-reader';
 import {
   LazyAbort,
@@ -54,6 +55,8 @@ export interface TaskRunsDeps {
   latencies: LatencyWindow;
   /** Outcomes against the types' latency objectives (slo.ts); absent or inactive when no type has one. */
   slo?: SloTracker;
+  /** The last minute's done, failed and latencies per type and lane, published for the board (task-window.ts). */
+  window?: TaskWindow;
   log: Logger;
   /** Promotes the stream's due retries after `delayMs` (the janitor's job). */
   promoteLater: (stream: StreamRef, delayMs: number) => void;
@@ -320,14 +323,17 @@ export class TaskRuns {
       const queuedAt = entryTime(task.entryId);
       this.d.latencies.add(task.finishedAt - queuedAt);
       this.d.slo?.record(task.type.name, task.lane, Date.now() - queuedAt);
+      const waitMs = Math.max(0, task.startedAt - queuedAt);
+      const runMs = task.finishedAt - task.startedAt;
+      this.d.window?.succeeded(task.type.name, task.lane, waitMs, runMs);
       const events = this.d.events;
       if (events.listenerCount('task:succeeded'))
         events.emit('task:succeeded', {
           type: task.type.name,
           lane: task.lane,
           taskId: task.taskId,
-          waitMs: Math.max(0, task.startedAt - queuedAt),
-          runMs: task.finishedAt - task.startedAt,
+          waitMs,
+          runMs,
         });
     } else if (outcome === false) this.fenced(task.entry);
     this.settled(task);
@@ -365,6 +371,7 @@ export class TaskRuns {
     });
     task.trace?.settle(scheduled ? 'retrying' : 'fenced');
     if (!scheduled) return this.fenced(entry);
+    this.d.window?.failed(task.type.name, task.lane);
     this.d.events.emit('task:retried', {
       type: task.type.name,
       lane: task.lane,
@@ -387,6 +394,7 @@ export class TaskRuns {
     if (written) {
       // No result for its submitter: a miss against the objective.
       this.d.slo?.record(meta.type, meta.lane, undefined);
+      this.d.window?.failed(meta.type, meta.lane);
       this.d.events.emit('task:dead', { ...meta, reason });
     } else this.fenced(entry);
   }

@@ -2,7 +2,7 @@
  * The lane board's gaps of #28, over HTTP against the real Redis and real express workers: the login cookie is
  * `Secure` when the board is reached over https; the login form refuses a cross-site post (login CSRF); the Workers
  * view shows the pool threads running, not only the most; a dead consumer shows when its entries were reclaimed;
- * "Started/min" counts every worker's tasks, not only this process's.
+ * "Started/min" and "Done/min" count every worker's tasks, not only this process's.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -270,7 +270,7 @@ describe('lane board gaps (#28)', () => {
     expect(await row()).toContain('its entries were reclaimed and it left the group');
   }, 40_000);
 
-  it('Lanes: Started/min counts the tasks every worker started, not only this process’s', async () => {
+  it('Lanes: Started/min and Done/min count the tasks of every worker, not only this process’s', async () => {
     const s = await stack('cluster-rate');
     // A worker of "another process": not in this board's metrics registry.
     const other = new ExpressWorker({
@@ -312,8 +312,16 @@ describe('lane board gaps (#28)', () => {
       10_000,
     );
     expect(Number(seen.started)).toBeGreaterThanOrEqual(20);
-    // This process ran none of them: its own figure stays empty.
-    expect(seen.done).toBe('–');
+    // This process ran none of them, yet Done/min counts them: the other worker publishes its minute (every 5 s).
+    const done = await waitFor(
+      'Done/min from the other worker’s published window',
+      async () => {
+        const c = await cells();
+        return Number(c.done) >= 21 && c.done;
+      },
+      15_000,
+    );
+    expect(done).toBe('21');
   }, 40_000);
 
   it('ClusterWindow: the rate over the oldest sample within the minute', () => {

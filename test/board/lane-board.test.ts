@@ -107,6 +107,15 @@ describe('lane board', () => {
       async () => (await cell(page, 'standard', 'board.bulk', 'backlog')) === '0',
       30_000,
     );
+    // Done/min is the fleet's, from the workers' published minute (every 5 s): all 25, and not labelled "(here)".
+    await waitFor(
+      'express Done/min 25 on the page',
+      async () => (await cell(page, 'express', 'board.work', 'done')) === '25',
+      15_000,
+    );
+    const express = page.getByRole('table', { name: 'express lane' });
+    expect(await express.getByRole('columnheader', { name: 'Done/min', exact: true }).count()).toBe(1);
+    expect(await express.locator('tbody').textContent()).not.toContain('(here)');
     // The workers section lists the consumer, alive.
     await waitFor(
       'consumer listed',

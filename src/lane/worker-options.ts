@@ -59,7 +59,10 @@ export interface ExpressWorkerOptions {
    * (see slo.ts). @defaultValue {} (none)
    */
   sloMs?: LaneSlo;
-  /** How often the worker publishes its SLO attainment to Redis for `lane stats` (only with objectives). @defaultValue 5000 */
+  /**
+   * How often the worker publishes its last minute to Redis: its per-type task window (done, failed, latency buckets)
+   * for the board, always, and its SLO attainment for `lane stats`, for types with an objective. @defaultValue 5000
+   */
   sloPublishIntervalMs?: number;
   /** p95 submit-to-finish latency the autoscaler aims for. @defaultValue 100 */
   targetP95Ms?: number;

@@ -61,6 +61,14 @@ export interface TracingCounts {
   bytes?: number;
 }
 
+/** What left the process, for a table cell: spans (discard) or OTLP requests and bytes. */
+export function exportedText(counts: TracingCounts): string {
+  if (counts.spans !== undefined) return `${counts.spans} spans`;
+  if (counts.requests !== undefined)
+    return `${counts.requests} requests, ${((counts.bytes ?? 0) / 1e6).toFixed(1)} MB`;
+  return '–';
+}
+
 export interface BenchTracing {
   /** Flushes and stops tracing (and the sink); returns what was exported meanwhile. */
   stop(): Promise<TracingCounts>;
@@ -194,13 +202,8 @@ export async function runTracingBench(
           'paced p50 ms': pacedRun?.latency ? fmtMs(pacedRun.latency.p50) : '–',
           'paced p95 ms': pacedRun?.latency ? fmtMs(pacedRun.latency.p95) : '–',
           'paced p99 ms': pacedRun?.latency ? fmtMs(pacedRun.latency.p99) : '–',
-          // What left the process: spans (discard) or OTLP requests and bytes; 2 spans per task when none dropped.
-          exported:
-            counts.spans !== undefined
-              ? `${counts.spans} spans`
-              : counts.requests !== undefined
-                ? `${counts.requests} requests, ${((counts.bytes ?? 0) / 1e6).toFixed(1)} MB`
-                : '–',
+          // 2 spans per task when none dropped.
+          exported: exportedText(counts),
         });
       }
     }

@@ -22,7 +22,12 @@ import { startSagaWorker } from '../src/runtime/saga-worker';
 import { tracedTemporalClient } from '../src/runtime/temporal-tracing';
 import { RESEARCH_PIPELINE_WORKFLOW, pipelineWorkflowId } from '../src/workflows/research/pipeline-contract';
 import { SAGA_METRICS_SINK, type SagaSinks } from '../src/workflows/saga-sinks';
-import { startBenchTracing, type BenchTracingMode, type TracingCounts } from './express-tracing';
+import {
+  exportedText,
+  startBenchTracing,
+  type BenchTracingMode,
+  type TracingCounts,
+} from './express-tracing';
 import { createFastPipelineActivities } from './lib/fast-pipeline-activities';
 import { closedLoop, type LoadResult } from './lib/load';
 import { describeMachine } from './lib/machine';
@@ -119,12 +124,7 @@ export async function runSagaTracingBench(mode: BenchTracingMode, scale: number)
           'c=1 p95 ms': latency?.latency ? fmtMs(latency.latency.p95) : '–',
           'c=50 sagas/s': throughput ? fmtRate(throughput.tasksPerSecond) : '–',
           errors: String((latency?.errors ?? 0) + (throughput?.errors ?? 0)),
-          exported:
-            counts.spans !== undefined
-              ? `${counts.spans} spans`
-              : counts.requests !== undefined
-                ? `${counts.requests} requests, ${((counts.bytes ?? 0) / 1e6).toFixed(1)} MB`
-                : '–',
+          exported: exportedText(counts),
         });
       }
     }

@@ -15,15 +15,14 @@ import type { Lane } from './keys';
 import { LANES } from './keys';
 import { LaneOptionsError } from './errors';
 import type { RedisClient } from './redis-connections';
+import { MINUTE_MS, MinuteRing } from './minute-ring';
 
 /** Objective per lane, ms from enqueue to outcome; a lane left out has none. */
 export type LaneSlo = Partial<Record<Lane, number>>;
 
 /** The attainment below which the autoscaler adds slots and `LaneSloAttainmentLow` alerts. */
 export const SLO_ATTAINMENT_TARGET = 0.95;
-export const SLO_WINDOW_MS = 60_000;
-const BUCKETS = 12;
-const BUCKET_MS = SLO_WINDOW_MS / BUCKETS;
+export const SLO_WINDOW_MS = MINUTE_MS;
 
 /** Refuses anything but `{ express?, standard? }` of positive integer ms (at most `maxMs`). */
 export function validateSlo(where: string, slo: unknown, maxMs: number): void {
@@ -40,32 +39,21 @@ export function validateSlo(where: string, slo: unknown, maxMs: number): void {
 
 /** Met and total outcomes of one type and lane over the last minute, in 5 s buckets. */
 export class AttainmentWindow {
-  private readonly met = new Array<number>(BUCKETS).fill(0);
-  private readonly total = new Array<number>(BUCKETS).fill(0);
-  /** The bucket number (time / BUCKET_MS) each slot holds; a slot of an older number is stale. */
-  private readonly slotOf = new Array<number>(BUCKETS).fill(-1);
+  private readonly ring = new MinuteRing(() => ({ met: 0, total: 0 }));
 
   record(withinObjective: boolean, now = Date.now()): void {
-    const n = Math.floor(now / BUCKET_MS);
-    const i = n % BUCKETS;
-    if (this.slotOf[i] !== n) {
-      this.slotOf[i] = n;
-      this.met[i] = 0;
-      this.total[i] = 0;
-    }
-    this.total[i]! += 1;
-    if (withinObjective) this.met[i]! += 1;
+    const slot = this.ring.current(now);
+    slot.total += 1;
+    if (withinObjective) slot.met += 1;
   }
 
   /** Sums over the buckets of the last minute (the current one included). */
   read(now = Date.now()): { met: number; total: number } {
-    const n = Math.floor(now / BUCKET_MS);
     let met = 0;
     let total = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      if (this.slotOf[i]! <= n - BUCKETS) continue;
-      met += this.met[i]!;
-      total += this.total[i]!;
+    for (const slot of this.ring.live(now)) {
+      met += slot.met;
+      total += slot.total;
     }
     return { met, total };
   }

@@ -11,6 +11,7 @@ import type { Lane } from './keys';
 import { LANES } from './keys';
 import type { RedisClient } from './redis-connections';
 import { parseRecord, publishPerType } from './slo';
+import { MinuteRing } from './minute-ring';
 
 /**
  * Upper bounds (ms) of the histogram buckets, the metrics' express latency buckets (EXPRESS_LATENCY_BUCKETS) in ms so
@@ -19,9 +20,6 @@ import { parseRecord, publishPerType } from './slo';
 export const LATENCY_BOUNDS_MS = [
   1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000,
 ];
-const WINDOW_MS = 60_000;
-const RING = 12;
-const SLOT_MS = WINDOW_MS / RING;
 
 /** One type and lane's minute as published: counts, and per-bucket (not cumulative) counts, trailing zeros dropped. */
 export interface LaneWindow {
@@ -34,7 +32,6 @@ export interface LaneWindow {
 export type TypeWindow = Partial<Record<Lane, LaneWindow>>;
 
 interface Slot {
-  n: number;
   done: number;
   failed: number;
   wait: number[];
@@ -49,7 +46,7 @@ const bucketOf = (ms: number): number => {
 
 /** Every served type and lane's last minute, in 5 s slots. */
 export class TaskWindow {
-  private readonly rings = new Map<string, { type: string; lane: Lane; slots: Slot[] }>();
+  private readonly rings = new Map<string, { type: string; lane: Lane; ring: MinuteRing<Slot> }>();
 
   succeeded(type: string, lane: Lane, waitMs: number, runMs: number, now = Date.now()): void {
     const s = this.slot(type, lane, now);
@@ -65,12 +62,10 @@ export class TaskWindow {
 
   /** Per type, the sums of the last minute (the current slot included) of each lane that saw a task. */
   readings(now = Date.now()): Map<string, TypeWindow> {
-    const n = Math.floor(now / SLOT_MS);
     const out = new Map<string, TypeWindow>();
-    for (const { type, lane, slots } of this.rings.values()) {
+    for (const { type, lane, ring } of this.rings.values()) {
       const sum: LaneWindow = { done: 0, failed: 0, wait: emptyCounts(), run: emptyCounts() };
-      for (const s of slots) {
-        if (s.n <= n - RING) continue;
+      for (const s of ring.live(now)) {
         sum.done += s.done;
         sum.failed += s.failed;
         addCounts(sum.wait, s.wait);
@@ -85,26 +80,16 @@ export class TaskWindow {
 
   private slot(type: string, lane: Lane, now: number): Slot {
     const key = `${type}\u0000${lane}`;
-    let ring = this.rings.get(key);
-    if (!ring) {
-      ring = {
+    let entry = this.rings.get(key);
+    if (!entry) {
+      entry = {
         type,
         lane,
-        slots: Array.from({ length: RING }, () => ({ n: -1, done: 0, failed: 0, wait: [], run: [] })),
+        ring: new MinuteRing<Slot>(() => ({ done: 0, failed: 0, wait: emptyCounts(), run: emptyCounts() })),
       };
-      this.rings.set(key, ring);
+      this.rings.set(key, entry);
     }
-    const n = Math.floor(now / SLOT_MS);
-    const s = ring.slots[n % RING]!;
-    if (s.n !== n) {
-      // A slot of an older round: reused for this one (its counts have left the minute).
-      s.n = n;
-      s.done = 0;
-      s.failed = 0;
-      s.wait = emptyCounts();
-      s.run = emptyCounts();
-    }
-    return s;
+    return entry.ring.current(now);
   }
 }
 

@@ -8,7 +8,7 @@
  * `RunWorkflow:<type>`, which is the parent of each `StartActivity:<step>`, whose `RunActivity:<step>` runs the step
  * (and, with lane dispatch, submits the lane task as its child: src/lane carries the context on in the stream entry).
  */
-import { context, trace, type Context } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { Client, type ClientOptions, type WorkflowClientInterceptor } from '@temporalio/client';
 import {
   OpenTelemetryActivityInboundInterceptor,
@@ -68,14 +68,6 @@ export function tracedTemporalClient(options: ClientOptions): Client {
     ...options,
     interceptors: { ...options.interceptors, workflow: [...tracing, ...(own ?? [])] },
   });
-}
-
-/**
- * Runs `fn` with `parent` as the active context (a caller's explicit parent), or as it is. Temporal's client
- * interceptor takes the active context into the workflow's headers.
- */
-export function withParentContext<T>(parent: Context | undefined, fn: () => T): T {
-  return parent ? context.with(parent, fn) : fn();
 }
 
 export interface SagaWorkerTracing {

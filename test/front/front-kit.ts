@@ -12,7 +12,8 @@ import { loadConfig, type Config } from '../../src/config';
 import { ExpressClient } from '../../src/lane/express-client';
 import { createLogger } from '../../src/logger';
 import { startExpressWorker, type RunningExpressWorker } from '../../src/runtime/express-worker';
-import { startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
+import { createLogSagaSinks, startSagaWorker, type SagaWorkerHandle } from '../../src/runtime/saga-worker';
+import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { deleteKeys, redisClient, redisUrl, uniquePrefix } from '../helpers/redis';
 import {
   temporalAddress,
@@ -92,6 +93,29 @@ export async function startFrontStack(
       redis.disconnect();
     },
   };
+}
+
+/**
+ * A saga worker of test activities (test/fixtures/test-activities, each saga's scenario from `scenarioFor`) on a task
+ * queue of its own beside the stack; resolves to the env of a `sagalane` process that starts sagas on that queue.
+ */
+export async function startTestSagaQueue(
+  stack: FrontStack,
+  queue: string,
+  scenarioFor: NonNullable<Parameters<typeof createTestPipelineActivities>[0]>['scenarioFor'] = () => ({}),
+): Promise<NodeJS.ProcessEnv> {
+  const { activities } = createTestPipelineActivities({
+    scenarioFor,
+    redis: stack.redis,
+    keyPrefix: stack.config.keyPrefix,
+  });
+  await stack.ctx.startWorker({
+    taskQueue: queue,
+    activities,
+    sinks: createLogSagaSinks(createLogger('silent')),
+    maxHeartbeatThrottleInterval: '100ms',
+  });
+  return { ...stack.env, SAGALANE_TASK_QUEUE: queue };
 }
 
 /** Polls `read` until `done` holds (the shared `waitFor`), or fails after `timeoutMs` with the last value seen. */

@@ -7,11 +7,8 @@
  */
 import { ConfigError, loadConfig } from '../../src/config';
 import { SagaClient } from '../../src/client/saga-client';
-import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/runtime/saga-worker';
-import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
-import { pollUntil, startFrontStack, type FrontStack } from './front-kit';
+import { pollUntil, startFrontStack, startTestSagaQueue, type FrontStack } from './front-kit';
 import {
   callForTask,
   listenThrough,
@@ -61,18 +58,7 @@ describe('MCP 2026-07-28 across processes and transports', () => {
   beforeAll(async () => {
     // With a lane worker, for submit_task; the sagas run on a worker of test activities of their own.
     stack = await startFrontStack('front-mcp-2026-fleet');
-    const { activities } = createTestPipelineActivities({
-      scenarioFor: () => ({}),
-      redis: stack.redis,
-      keyPrefix: stack.config.keyPrefix,
-    });
-    await stack.ctx.startWorker({
-      taskQueue: queue,
-      activities,
-      sinks: createLogSagaSinks(createLogger('silent')),
-      maxHeartbeatThrottleInterval: '100ms',
-    });
-    env = { ...stack.env, SAGALANE_TASK_QUEUE: queue };
+    env = await startTestSagaQueue(stack, queue);
     sagas = new SagaClient(stack.ctx.client, { taskQueue: queue });
   });
 

@@ -6,13 +6,10 @@
  * `input_required`, `tasks/update`) and cancels, with bad input refused and the saga unchanged.
  */
 import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { createLogger } from '../../src/logger';
 import { READ_TOOLS, WRITE_TOOLS } from '../../src/mcp/server';
-import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import type { SagaStateView } from '../../src/workflows/saga-contract';
-import { createTestPipelineActivities } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
-import { pollUntil, startFrontStack, type FrontStack } from './front-kit';
+import { pollUntil, startFrontStack, startTestSagaQueue, type FrontStack } from './front-kit';
 import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
   callForTask,
@@ -50,18 +47,7 @@ describe('MCP 2026-07-28 beside 2025-11-25', () => {
 
   beforeAll(async () => {
     stack = await startFrontStack('front-mcp-2026', { expressWorker: false });
-    const { activities } = createTestPipelineActivities({
-      scenarioFor: () => ({}),
-      redis: stack.redis,
-      keyPrefix: stack.config.keyPrefix,
-    });
-    await stack.ctx.startWorker({
-      taskQueue: queue,
-      activities,
-      sinks: createLogSagaSinks(createLogger('silent')),
-      maxHeartbeatThrottleInterval: '100ms',
-    });
-    env = { ...stack.env, SAGALANE_TASK_QUEUE: queue };
+    env = await startTestSagaQueue(stack, queue);
   });
 
   afterAll(async () => {

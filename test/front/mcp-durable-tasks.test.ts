@@ -9,12 +9,10 @@ import {
   CreateTaskResultSchema,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createLogger } from '../../src/logger';
-import { createLogSagaSinks } from '../../src/runtime/saga-worker';
 import type { SagaStateView } from '../../src/workflows/saga-contract';
-import { createTestPipelineActivities, releaseStep } from '../fixtures/test-activities';
+import { releaseStep } from '../fixtures/test-activities';
 import { uniqueTaskQueue } from '../helpers/temporal';
-import { pollUntil, startFrontStack, type FrontStack } from './front-kit';
+import { pollUntil, startFrontStack, startTestSagaQueue, type FrontStack } from './front-kit';
 import { textOf } from './mcp-kit';
 import { httpMcpClient, spawnHttpMcp, type HttpMcpProcess } from './mcp-processes';
 
@@ -37,18 +35,7 @@ describe('MCP tasks across server processes', () => {
 
   beforeAll(async () => {
     stack = await startFrontStack('front-mcp-durable', { expressWorker: false });
-    const { activities } = createTestPipelineActivities({
-      scenarioFor: () => ({ blockAt: 'ml' }),
-      redis: stack.redis,
-      keyPrefix: stack.config.keyPrefix,
-    });
-    await stack.ctx.startWorker({
-      taskQueue: queue,
-      activities,
-      sinks: createLogSagaSinks(createLogger('silent')),
-      maxHeartbeatThrottleInterval: '100ms',
-    });
-    env = { ...stack.env, SAGALANE_TASK_QUEUE: queue };
+    env = await startTestSagaQueue(stack, queue, () => ({ blockAt: 'ml' }));
   });
 
   afterAll(async () => {
